@@ -1,0 +1,27 @@
+//! scanhook's domain model: values that are valid by construction (`parse`, don't
+//! validate), shared by the store, the engine and the API. Nothing here does I/O or
+//! reads the clock; callers pass `now` in.
+
+pub mod envelope;
+pub mod event_type;
+pub mod ids;
+pub mod retry;
+pub mod secret;
+pub mod webhook;
+
+pub use event_type::{EventPattern, EventType};
+pub use ids::{AccountId, ApiKeyId, AttemptId, DeliveryId, EventId, WebhookId};
+pub use retry::RetrySchedule;
+pub use secret::{ApiKey, WebhookSecret};
+pub use webhook::{DeliveryStatus, ExtraHeaders, WebhookUrl};
+
+/// A value that failed to parse; the message says what is wrong and is shown to users.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,90 @@
+//! When to try a failed delivery again.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::Invalid;
+
+/// The delays before each attempt of a round: entry `n` is the wait before attempt `n + 1`,
+/// so `0s,1m,5m` means "now, a minute after the first failure, five after the second",
+/// and a round has as many attempts as entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(Vec<Duration>);
+
+/// Jitter spreads retries of many deliveries that failed together by up to ±10 %.
+pub const JITTER: f64 = 0.1;
+const MAX_ATTEMPTS: usize = 50;
+
+impl RetrySchedule {
+    /// Parses `0s,1m,5m,15m,1h,2h` (humantime durations, comma separated).
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let delays = raw
+            .split(',')
+            .map(|part| {
+                humantime::parse_duration(part.trim())
+                    .map_err(|e| Invalid::new(format!("retry schedule entry '{}' is not a duration ({e})", part.trim())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if delays.len() > MAX_ATTEMPTS {
+            return Err(Invalid::new(format!("retry schedule has more than {MAX_ATTEMPTS} entries")));
+        }
+        Ok(Self(delays))
+    }
+
+    /// How many attempts one round makes.
+    pub fn attempts(&self) -> u32 {
+        self.0.len() as u32
+    }
+
+    /// When to make the next attempt after `failed_in_round` attempts of this round failed,
+    /// or `None` when the round is over and the delivery is dead. `jitter` is a number in
+    /// `[-1, 1]` (from the caller's random source) scaled by [`JITTER`].
+    pub fn next_attempt_at(&self, failed_in_round: u32, now: DateTime<Utc>, jitter: f64) -> Option<DateTime<Utc>> {
+        let delay = *self.0.get(failed_in_round as usize)?;
+        let factor = 1.0 + JITTER * jitter.clamp(-1.0, 1.0);
+        let jittered = Duration::from_secs_f64(delay.as_secs_f64() * factor);
+        Some(now + chrono::Duration::from_std(jittered).unwrap_or(chrono::Duration::MAX))
+    }
+
+    /// The delay before the first attempt.
+    pub fn first_delay(&self) -> Duration {
+        self.0.first().copied().unwrap_or_default()
+    }
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self::parse("0s,1m,5m,15m,1h,2h").expect("default schedule parses")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_has_six_attempts_then_dead() {
+        let s = RetrySchedule::default();
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        assert_eq!(s.attempts(), 6);
+        assert_eq!(s.next_attempt_at(1, now, 0.0), Some(now + chrono::Duration::minutes(1)));
+        assert_eq!(s.next_attempt_at(5, now, 0.0), Some(now + chrono::Duration::hours(2)));
+        assert_eq!(s.next_attempt_at(6, now, 0.0), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        let s = RetrySchedule::parse("0s, 100s").unwrap();
+        let now = DateTime::from_timestamp(0, 0).unwrap();
+        assert_eq!(s.next_attempt_at(1, now, 1.0), Some(now + chrono::Duration::seconds(110)));
+        assert_eq!(s.next_attempt_at(1, now, -5.0), Some(now + chrono::Duration::seconds(90)));
+    }
+
+    #[test]
+    fn rejects_bad_entries() {
+        let err = RetrySchedule::parse("0s,soon").unwrap_err();
+        assert!(err.0.contains("'soon'"), "{err}");
+        assert!(RetrySchedule::parse("").is_err());
+    }
+}

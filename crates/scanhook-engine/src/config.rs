@@ -1,0 +1,49 @@
+//! How deliveries are made. Defaults are in one place: [`DispatchConfig::default`].
+
+use std::time::Duration;
+
+use scanhook_core::RetrySchedule;
+
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Delays before each attempt of a round.
+    pub retry: RetrySchedule,
+    /// Whole-request timeout of one attempt.
+    pub timeout: Duration,
+    /// How long a claimed delivery stays leased; longer than `timeout`, so a live worker
+    /// never loses a lease mid-request.
+    pub lease: Duration,
+    /// Consecutive dead deliveries after which an endpoint is disabled (0: never).
+    pub disable_after: u32,
+    /// Requests in flight at once, across all endpoints.
+    pub max_in_flight: usize,
+    /// Deliveries leased per claim.
+    pub claim_batch: u32,
+    /// Longest sleep between looks for due work (other nodes, expired leases).
+    pub poll_interval: Duration,
+    /// How long shutdown waits for requests in flight before releasing their leases.
+    pub shutdown_grace: Duration,
+    /// Prefix of the event, delivery, attempt and signature headers.
+    pub header_prefix: String,
+    pub user_agent: String,
+    /// Response bodies (and request bodies in the log) are cut at this many bytes.
+    pub max_logged_body: usize,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            retry: RetrySchedule::default(),
+            timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(60),
+            disable_after: 10,
+            max_in_flight: 512,
+            claim_batch: 256,
+            poll_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+            header_prefix: "X-Scanhook".into(),
+            user_agent: concat!("scanhook/", env!("CARGO_PKG_VERSION")).into(),
+            max_logged_body: 64 * 1024,
+        }
+    }
+}

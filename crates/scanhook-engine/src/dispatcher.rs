@@ -1,0 +1,190 @@
+//! The worker loop: lease due deliveries, send them with bounded concurrency, record the
+//! outcome, and sleep until the next one is due or new work arrives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use scanhook_store::{Claimed, Completion, Outcome, Store, StoreResult};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::config::DispatchConfig;
+use crate::sender::Sender;
+
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    sender: Sender,
+    config: DispatchConfig,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    /// Names this worker's leases; unique per process.
+    owner: String,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: DispatchConfig,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+        owner: String,
+    ) -> Result<Self, reqwest::Error> {
+        let sender = Sender::new(config.clone())?;
+        Ok(Self { store, sender, config, clock, wake, owner })
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
+    }
+
+    async fn claim(&self, limit: u32) -> StoreResult<Vec<Claimed>> {
+        let now = self.clock.now();
+        self.store.claim_due(&self.owner, now, now + self.lease(), limit).await
+    }
+
+    /// Runs until `shutdown` is cancelled. Then it stops claiming, gives requests in flight
+    /// `shutdown_grace` to finish, releases the leases of those that did not, and returns.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
+        let tasks = TaskTracker::new();
+        let hard_stop = CancellationToken::new();
+        loop {
+            let first = tokio::select! {
+                permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+                _ = shutdown.cancelled() => break,
+            };
+            let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
+            match self.claim(room as u32).await {
+                Ok(batch) if !batch.is_empty() => {
+                    let mut first = Some(first);
+                    for item in batch {
+                        let permit = match first.take() {
+                            Some(p) => p,
+                            None => match permits.clone().acquire_owned().await {
+                                Ok(p) => p,
+                                Err(_) => break,
+                            },
+                        };
+                        let this = self.clone();
+                        let stop = hard_stop.clone();
+                        tasks.spawn(async move {
+                            this.deliver(item, stop).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Ok(_) => {
+                    drop(first);
+                    self.idle(&shutdown).await;
+                }
+                Err(e) => {
+                    drop(first);
+                    tracing::error!(error = %e, "claiming due deliveries failed; trying again shortly");
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.poll_interval) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+        tasks.close();
+        if tokio::time::timeout(self.config.shutdown_grace, tasks.wait()).await.is_err() {
+            tracing::warn!(in_flight = tasks.len(), "shutdown grace over; releasing unfinished deliveries");
+            hard_stop.cancel();
+            tasks.wait().await;
+        }
+    }
+
+    /// Sleeps until the earliest due delivery, new work, or the poll interval, whichever
+    /// comes first (the poll covers other nodes' work and expired leases).
+    async fn idle(&self, shutdown: &CancellationToken) {
+        let poll = self.config.poll_interval;
+        let wait = match self.store.next_due_at().await {
+            Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+            Ok(None) => poll,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the next due time");
+                poll
+            }
+        };
+        // A floor keeps a due-but-unclaimable row (a race with another node) from spinning.
+        let wait = wait.max(Duration::from_millis(2));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.wake.notified() => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+
+    /// Claims one batch and delivers all of it before returning how many were claimed:
+    /// lets tests and tools drive the worker step by step.
+    pub async fn step(self: &Arc<Self>) -> StoreResult<usize> {
+        let batch = self.claim(self.config.claim_batch).await?;
+        let count = batch.len();
+        let mut set = JoinSet::new();
+        for item in batch {
+            let this = self.clone();
+            set.spawn(async move { this.deliver(item, CancellationToken::new()).await });
+        }
+        while set.join_next().await.is_some() {}
+        Ok(count)
+    }
+
+    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) {
+        let delivery_id = item.delivery_id.clone();
+        let completion = if !item.webhook.active && item.event.target.is_none() {
+            // Disabled endpoints get nothing; the delivery becomes a dead letter that can be
+            // replayed once the endpoint is enabled again.
+            Completion {
+                delivery_id: item.delivery_id.clone(),
+                webhook_id: item.webhook.id.clone(),
+                attempt: None,
+                outcome: Outcome::Dead { counts_as_failure: false },
+                note: Some("not sent: the endpoint is disabled".into()),
+            }
+        } else {
+            let number = item.attempt_count + 1;
+            let sent = tokio::select! {
+                sent = self.sender.send(&item, number, self.clock.now()) => sent,
+                _ = hard_stop.cancelled() => {
+                    if let Err(e) = self.store.release(&self.owner, vec![delivery_id.clone()]).await {
+                        tracing::warn!(delivery = %delivery_id, error = %e, "could not release lease; it will expire");
+                    }
+                    return;
+                }
+            };
+            let outcome = if sent.success {
+                Outcome::Succeeded
+            } else {
+                let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+                match self.config.retry.next_attempt_at(item.round_attempts + 1, self.clock.now(), jitter) {
+                    Some(at) => Outcome::RetryAt(at),
+                    // Test events do not push an endpoint towards being disabled.
+                    None => Outcome::Dead { counts_as_failure: item.event.target.is_none() },
+                }
+            };
+            tracing::debug!(delivery = %delivery_id, attempt = number, success = sent.success, "attempt made");
+            Completion {
+                delivery_id: item.delivery_id.clone(),
+                webhook_id: item.webhook.id.clone(),
+                attempt: Some(sent.attempt),
+                outcome,
+                note: None,
+            }
+        };
+        let retry_soon = matches!(completion.outcome, Outcome::RetryAt(_));
+        let now = self.clock.now();
+        if let Err(e) = self.store.complete(&self.owner, completion, self.config.disable_after, now).await {
+            // The lease will expire and the delivery is attempted again: at-least-once.
+            tracing::error!(delivery = %delivery_id, error = %e, "could not record the attempt");
+        }
+        if retry_soon {
+            // Let the loop recompute how long it may sleep.
+            self.wake.notify_one();
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! One HTTP attempt: build the signed request, send it, and capture what came back.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use scanhook_core::AttemptId;
+use scanhook_core::envelope::canonical_body;
+use scanhook_store::{Attempt, Claimed};
+use serde_json::value::RawValue;
+
+use crate::config::DispatchConfig;
+
+/// Sends attempts over one pooled, keep-alive HTTP client.
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    config: DispatchConfig,
+}
+
+/// An attempt and whether it counts as a success (a 2xx answer).
+pub struct Sent {
+    pub attempt: Attempt,
+    pub success: bool,
+}
+
+impl Sender {
+    pub fn new(config: DispatchConfig) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(std::time::Duration::from_secs(10)))
+            // A webhook answers where it was sent; following redirects would let an
+            // endpoint bounce signed payloads elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Self { client, config })
+    }
+
+    /// The body and headers of attempt `number` of `item`, signed at `at`.
+    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>) -> (Vec<u8>, Vec<(String, String)>) {
+        let event = &item.event;
+        // Stored data is the JSON object the API validated; fall back to null rather
+        // than fail if a row was edited by hand.
+        let data = RawValue::from_string(event.data.clone())
+            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
+        let body = canonical_body(&event.id, &event.event_type, event.timestamp, &data);
+        let secret = item.webhook.secret.expose();
+        let timestamp = at.timestamp();
+        let prefix = &self.config.header_prefix;
+        let mut headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("User-Agent".to_string(), self.config.user_agent.clone()),
+            (format!("{prefix}-Event"), event.event_type.to_string()),
+            (format!("{prefix}-Delivery"), item.delivery_id.to_string()),
+            (format!("{prefix}-Attempt"), number.to_string()),
+            ("webhook-id".to_string(), event.id.to_string()),
+            ("webhook-timestamp".to_string(), timestamp.to_string()),
+            (
+                "webhook-signature".to_string(),
+                scanhook_verify::standard::sign(secret, event.id.as_str(), timestamp, &body),
+            ),
+            (
+                format!("{prefix}-Signature"),
+                scanhook_verify::hmac_hex::sign(secret, "sha256=", &body),
+            ),
+        ];
+        headers.extend(item.webhook.headers.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        (body, headers)
+    }
+
+    /// Makes attempt `number` of `item` and records it.
+    pub async fn send(&self, item: &Claimed, number: u32, started_at: DateTime<Utc>) -> Sent {
+        let (body, headers) = self.request(item, number, started_at);
+        let mut request = self.client.post(item.webhook.url.as_str());
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        let clock = Instant::now();
+        let result = request.body(body).send().await;
+        let (status_code, response_headers, response_body, error) = match result {
+            Ok(response) => {
+                let status = response.status();
+                let response_headers = response
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .collect();
+                let (body, read_error) = read_capped(response, self.config.max_logged_body).await;
+                let error = match read_error {
+                    Some(e) => Some(e),
+                    None if !status.is_success() => Some(format!("endpoint answered HTTP {}", status.as_u16())),
+                    None => None,
+                };
+                (Some(status.as_u16()), response_headers, Some(body), error)
+            }
+            Err(e) => (None, Vec::new(), None, Some(describe(&e, self.config.timeout))),
+        };
+        let success = status_code.is_some_and(|s| (200..300).contains(&s)) && error.is_none();
+        Sent {
+            success,
+            attempt: Attempt {
+                id: AttemptId::generate(),
+                delivery_id: item.delivery_id.clone(),
+                number,
+                started_at,
+                latency_ms: clock.elapsed().as_millis() as u64,
+                status_code,
+                error,
+                request_headers: headers,
+                request_body: None,
+                response_headers,
+                response_body,
+            },
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of the body (cut on a character boundary); the rest is
+/// dropped unread. A read that fails or times out is reported as the attempt's error.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> (String, Option<String>) {
+    let mut buf = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit.saturating_sub(buf.len());
+                buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if buf.len() >= limit {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return (lossy(buf), Some(format!("reading the response failed: {}", chain(&e)))),
+        }
+    }
+    (lossy(buf), None)
+}
+
+fn lossy(buf: Vec<u8>) -> String {
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn describe(e: &reqwest::Error, timeout: std::time::Duration) -> String {
+    if e.is_timeout() {
+        format!("timed out after {}", humanize(timeout))
+    } else if e.is_connect() {
+        format!("connection failed: {}", chain(e))
+    } else {
+        format!("request failed: {}", chain(e))
+    }
+}
+
+fn humanize(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
+}
+
+/// The error and its causes on one line: reqwest's own message alone rarely says why.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

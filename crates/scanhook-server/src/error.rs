@@ -1,0 +1,86 @@
+//! The one place errors become HTTP: 4xx with a stable code and a message naming the
+//! field, 5xx logged with the whole cause chain and answered opaquely.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scanhook_api_types::Problem;
+use scanhook_store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body is not JSON at all.
+    Malformed(String),
+    /// 422: well-formed but invalid; names the field.
+    Invalid { field: Option<String>, message: String },
+    Unauthorized(&'static str),
+    Forbidden(&'static str),
+    NotFound(String),
+    Conflict { code: &'static str, message: String },
+    PayloadTooLarge(String),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: Some(field.to_string()), message: message.into() }
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::NotFound(format!("no {what} with ID '{id}' in this account"))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("not found".into()),
+            e @ StoreError::WebhookLimit { .. } => Self::Conflict { code: "webhook_limit_reached", message: e.to_string() },
+            e @ StoreError::IdempotencyMismatch => Self::Conflict { code: "idempotency_key_reused", message: e.to_string() },
+            StoreError::Conflict(message) => Self::Conflict { code: "conflict", message },
+            e @ StoreError::Backend(_) => Self::Internal(Box::new(e)),
+        }
+    }
+}
+
+/// Maps a store "not found" to one that names what was looked for.
+pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> ApiError + 'a {
+    move |e| match e {
+        StoreError::NotFound => ApiError::not_found(what, id),
+        other => other.into(),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            Self::Malformed(m) => (StatusCode::BAD_REQUEST, "malformed_json", m, None),
+            Self::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message, field),
+            Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
+            Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.to_string(), None),
+            Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
+            Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
+            Self::Internal(e) => {
+                let mut chain = e.to_string();
+                let mut source = e.source();
+                while let Some(cause) = source {
+                    chain.push_str(": ");
+                    chain.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                tracing::error!(error = %chain, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".into(), None)
+            }
+        };
+        let problem = Problem {
+            problem_type: format!("https://scanhook.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            code: code.to_string(),
+            message,
+            field,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+    }
+}

@@ -1,0 +1,51 @@
+//! scanhook's REST API. Only this crate knows routes and wire JSON; handlers call the
+//! store and the engine through their interfaces.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use state::{AppState, Limits};
+
+use crate::error::ApiError;
+use crate::routes::{accounts, deliveries, events, webhooks};
+
+/// Every route of the API.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/openapi.json", get(openapi::serve))
+        .route("/v1/accounts", post(accounts::create_account))
+        .route("/v1/api-keys", post(accounts::create_api_key).get(accounts::list_api_keys))
+        .route("/v1/api-keys/{id}", axum::routing::delete(accounts::delete_api_key))
+        .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/v1/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route("/v1/webhooks/{id}/enable", post(webhooks::enable))
+        .route("/v1/webhooks/{id}/test", post(webhooks::test))
+        .route("/v1/webhooks/{id}/replay", post(webhooks::replay))
+        .route("/v1/events", post(events::create).get(events::list))
+        .route("/v1/events/{id}", get(events::get))
+        .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/{id}", get(deliveries::get))
+        .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled, then lets requests in
+/// progress finish.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,111 @@
+//! Accounts (admin key only) and an account's own API keys.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scanhook_api_types::{AccountIn, AccountOut, ApiKeyIn, ApiKeyOut, ListOut, Problem};
+use scanhook_core::{AccountId, ApiKey, ApiKeyId};
+use scanhook_store::{ApiKeyRecord, NewAccount, NewApiKey};
+
+use crate::error::{ApiError, named};
+use crate::extract::{ApiJson, Caller, OptionalJson, path_id};
+use crate::state::AppState;
+
+fn key_out(record: ApiKeyRecord, key: Option<&ApiKey>) -> ApiKeyOut {
+    ApiKeyOut {
+        id: record.id.to_string(),
+        name: record.name,
+        prefix: record.prefix,
+        created_at: record.created_at,
+        key: key.map(|k| k.expose().to_string()),
+    }
+}
+
+fn new_key(name: String) -> (ApiKey, NewApiKey) {
+    let key = ApiKey::generate();
+    let record = NewApiKey { id: ApiKeyId::generate(), name, key_hash: key.hash(), prefix: key.prefix() };
+    (key, record)
+}
+
+fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(field, format!("{field} must be 1 to 200 characters")));
+    }
+    Ok(name.to_string())
+}
+
+/// Create an account and its first API key (the admin key only).
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = AccountIn,
+    responses((status = 201, body = AccountOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<AccountIn>,
+) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
+    if !caller.is_admin {
+        return Err(ApiError::Forbidden("only the admin API key may create accounts"));
+    }
+    let name = check_name("name", &input.name)?;
+    let (key, record) = new_key("default".into());
+    let now = state.now();
+    let account = state
+        .store()
+        .create_account(NewAccount { id: AccountId::generate(), name }, record.clone(), now)
+        .await?;
+    let key_record = ApiKeyRecord {
+        id: record.id,
+        account_id: account.id.clone(),
+        name: record.name,
+        prefix: record.prefix,
+        created_at: now,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountOut {
+            id: account.id.to_string(),
+            name: account.name,
+            created_at: account.created_at,
+            api_key: Some(key_out(key_record, Some(&key))),
+        }),
+    ))
+}
+
+/// Create an API key for the caller's account; the key is shown only in this answer.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyIn,
+    responses((status = 201, body = ApiKeyOut), (status = 422, body = Problem)))]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    OptionalJson(input): OptionalJson<ApiKeyIn>,
+) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
+    let name = match input.name {
+        Some(name) => check_name("name", &name)?,
+        None => "unnamed".into(),
+    };
+    let (key, record) = new_key(name);
+    let stored = state.store().create_api_key(&caller.account, record, false, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(key_out(stored, Some(&key)))))
+}
+
+/// List the caller's API keys (without the keys themselves).
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
+    responses((status = 200, body = ListOut<ApiKeyOut>)))]
+pub async fn list_api_keys(State(state): State<AppState>, caller: Caller) -> Result<Json<ListOut<ApiKeyOut>>, ApiError> {
+    let keys = state.store().list_api_keys(&caller.account).await?;
+    Ok(Json(ListOut { data: keys.into_iter().map(|k| key_out(k, None)).collect(), next_cursor: None }))
+}
+
+/// Revoke one of the caller's API keys.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path, description = "API key ID")),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let key_id: ApiKeyId = path_id(&id, "API key")?;
+    state.store().delete_api_key(&caller.account, &key_id).await.map_err(named("API key", &id))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,137 @@
+//! Accepting events from producers and reading them back.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use scanhook_api_types::{EventAcceptedOut, EventIn, EventOut, ListOut, Problem};
+use scanhook_core::secret::sha256_hex;
+use scanhook_core::{EventId, EventType};
+use scanhook_engine::IncomingEvent;
+use scanhook_store::{Event, EventFilter, Ingested};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::PageQuery;
+use crate::error::{ApiError, named};
+use crate::extract::{ApiJson, ApiQuery, Caller, path_id};
+use crate::state::AppState;
+
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+fn event_out(e: Event) -> EventOut {
+    EventOut {
+        id: e.id.to_string(),
+        event_type: e.event_type.to_string(),
+        timestamp: e.timestamp,
+        data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        deliveries: e.delivery_count,
+        webhook_id: e.target.map(|t| t.to_string()),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let key = raw
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "the Idempotency-Key header must be visible ASCII"))?
+        .trim();
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            format!("the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Report an event. It and one delivery per matching active endpoint are stored durably
+/// before the answer. With an `Idempotency-Key` header, a repeat returns the first answer.
+#[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat of this request return the first answer")),
+    responses((status = 202, body = EventAcceptedOut), (status = 400, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<EventIn>,
+) -> Result<Response, ApiError> {
+    let event_type = EventType::parse(&input.event_type).map_err(|e| ApiError::invalid("type", e.0))?;
+    let data = match input.data {
+        None => "{}".to_string(),
+        Some(value @ serde_json::Value::Object(_)) => value.to_string(),
+        Some(_) => return Err(ApiError::invalid("data", "data must be a JSON object")),
+    };
+    let idempotency = idempotency_key(&headers)?.map(|key| {
+        let hash = sha256_hex(format!("{event_type}\n{data}").as_bytes());
+        (key, hash)
+    });
+    let ingested = state
+        .engine
+        .accept_event(&caller.account, IncomingEvent { event_type, data, idempotency, target: None })
+        .await?;
+    let (event, replayed) = match ingested {
+        Ingested::Created(e) => (e, false),
+        Ingested::Replayed(e) => (e, true),
+    };
+    let body = EventAcceptedOut {
+        id: event.id.to_string(),
+        event_type: event.event_type.to_string(),
+        timestamp: event.timestamp,
+        deliveries: event.delivery_count,
+    };
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// Filters of the event list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Only events of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub event_type: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// List events, newest first.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery, PageQuery),
+    responses((status = 200, body = ListOut<EventOut>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<EventQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListOut<EventOut>>, ApiError> {
+    let filter = EventFilter {
+        event_type: query
+            .event_type
+            .as_deref()
+            .map(EventType::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("type", e.0))?,
+        since: query.since,
+        until: query.until,
+    };
+    let paged = state.store().list_events(&caller.account, filter, page.page()?).await?;
+    Ok(Json(ListOut { data: paged.items.into_iter().map(event_out).collect(), next_cursor: paged.next_cursor }))
+}
+
+/// Get one event.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path)),
+    responses((status = 200, body = EventOut), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<EventOut>, ApiError> {
+    let event_id: EventId = path_id(&id, "event")?;
+    let event = state.store().get_event(&caller.account, &event_id).await.map_err(named("event", &id))?;
+    Ok(Json(event_out(event)))
+}

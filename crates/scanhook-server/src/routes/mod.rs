@@ -1,0 +1,36 @@
+//! Handlers, one module per resource. Each turns wire types into domain values (or a 422
+//! naming the field), calls the store or the engine, and turns the result back.
+
+pub mod accounts;
+pub mod deliveries;
+pub mod events;
+pub mod webhooks;
+
+use scanhook_store::Page;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 250;
+
+/// Paging parameters shared by every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 250 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<Page, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+        }
+        Ok(Page { limit, cursor: self.cursor.clone() })
+    }
+}

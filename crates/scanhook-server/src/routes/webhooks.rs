@@ -1,0 +1,216 @@
+//! Webhook endpoints: CRUD, enabling, test events and replay of dead letters.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scanhook_api_types::{ListOut, Problem, ReplayIn, ReplayOut, TestOut, WebhookIn, WebhookOut, WebhookPatch};
+use scanhook_core::{EventPattern, EventType, ExtraHeaders, WebhookId, WebhookSecret, WebhookUrl};
+use scanhook_engine::IncomingEvent;
+use scanhook_store::{DeliveryFilter, Ingested, NewWebhook, Page, Webhook};
+
+use super::PageQuery;
+use crate::error::{ApiError, named};
+use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson, path_id};
+use crate::state::AppState;
+
+pub fn webhook_out(w: Webhook, show_secret: bool) -> WebhookOut {
+    WebhookOut {
+        id: w.id.to_string(),
+        url: w.url.as_str().to_string(),
+        events: w.events,
+        active: w.active,
+        description: w.description,
+        headers: w.headers.0,
+        disabled_reason: w.disabled_reason,
+        disabled_at: w.disabled_at,
+        consecutive_failures: w.consecutive_failures,
+        created_at: w.created_at,
+        updated_at: w.updated_at,
+        secret: show_secret.then(|| w.secret.expose().to_string()),
+    }
+}
+
+fn parse_url(raw: &str) -> Result<WebhookUrl, ApiError> {
+    WebhookUrl::parse(raw).map_err(|e| ApiError::invalid("url", e.0))
+}
+
+fn parse_events(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if raw.is_empty() {
+        return Err(ApiError::invalid("events", "events must list at least one event type, 'prefix.*' or '*'"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, pattern) in raw.into_iter().enumerate() {
+        EventPattern::parse(&pattern).map_err(|e| ApiError::invalid(&format!("events[{i}]"), e.0))?;
+        if !out.contains(&pattern) {
+            out.push(pattern);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_headers(raw: BTreeMap<String, String>) -> Result<ExtraHeaders, ApiError> {
+    ExtraHeaders::parse(raw).map_err(|e| ApiError::invalid("headers", e.0))
+}
+
+fn parse_description(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    match raw {
+        Some(d) if d.chars().count() > 1000 => Err(ApiError::invalid("description", "description is longer than 1000 characters")),
+        other => Ok(other),
+    }
+}
+
+async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
+    let webhook_id: WebhookId = path_id(id, "webhook")?;
+    state.store().get_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", id))
+}
+
+/// Create a webhook endpoint. The secret is shown only in this answer.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookIn,
+    responses((status = 201, body = WebhookOut), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<WebhookIn>,
+) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    let new = NewWebhook {
+        id: WebhookId::generate(),
+        url: parse_url(&input.url)?,
+        events: parse_events(input.events)?,
+        secret: match input.secret {
+            Some(s) => WebhookSecret::parse(&s).map_err(|e| ApiError::invalid("secret", e.0))?,
+            None => WebhookSecret::generate(),
+        },
+        description: parse_description(input.description)?,
+        headers: parse_headers(input.headers.unwrap_or_default())?,
+        active: input.active.unwrap_or(true),
+    };
+    let webhook = state
+        .store()
+        .create_webhook(&caller.account, new, state.limits.max_webhooks, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(webhook_out(webhook, true))))
+}
+
+/// List the account's webhook endpoints.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageQuery),
+    responses((status = 200, body = ListOut<WebhookOut>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<ListOut<WebhookOut>>, ApiError> {
+    let page: Page = query.page()?;
+    let paged = state.store().list_webhooks(&caller.account, page).await?;
+    Ok(Json(ListOut {
+        data: paged.items.into_iter().map(|w| webhook_out(w, false)).collect(),
+        next_cursor: paged.next_cursor,
+    }))
+}
+
+/// Get one webhook endpoint.
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookOut), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<WebhookOut>, ApiError> {
+    Ok(Json(webhook_out(find(&state, &caller, &id).await?, false)))
+}
+
+/// Change some fields of a webhook endpoint.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = WebhookPatch,
+    responses((status = 200, body = WebhookOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<WebhookPatch>,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    let patch = scanhook_store::WebhookPatch {
+        url: input.url.as_deref().map(parse_url).transpose()?,
+        events: input.events.map(parse_events).transpose()?,
+        description: input.description.map(parse_description).transpose()?,
+        headers: input.headers.map(parse_headers).transpose()?,
+        active: input.active,
+    };
+    let webhook = state
+        .store()
+        .update_webhook(&caller.account, &webhook_id, patch, state.now())
+        .await
+        .map_err(named("webhook", &id))?;
+    Ok(Json(webhook_out(webhook, false)))
+}
+
+/// Delete a webhook endpoint and its delivery log.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    state.store().delete_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", &id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Re-enable an endpoint (clears an automatic disable and its failure count).
+#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookOut), (status = 404, body = Problem)))]
+pub async fn enable(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<WebhookOut>, ApiError> {
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    let patch = scanhook_store::WebhookPatch { active: Some(true), ..Default::default() };
+    let webhook = state
+        .store()
+        .update_webhook(&caller.account, &webhook_id, patch, state.now())
+        .await
+        .map_err(named("webhook", &id))?;
+    Ok(Json(webhook_out(webhook, false)))
+}
+
+/// Send a `webhook.test` event (with `"test": true`) to this endpoint only, even when it
+/// is disabled, so a fix can be checked before re-enabling.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 202, body = TestOut), (status = 404, body = Problem)))]
+pub async fn test(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<(StatusCode, Json<TestOut>), ApiError> {
+    let webhook = find(&state, &caller, &id).await?;
+    let data = serde_json::json!({
+        "test": true,
+        "webhook_id": webhook.id.as_str(),
+        "message": "This is a test event from scanhook",
+    });
+    let event = IncomingEvent {
+        event_type: EventType::from_trusted("webhook.test".into()),
+        data: data.to_string(),
+        idempotency: None,
+        target: Some(webhook.id.clone()),
+    };
+    let event = match state.engine.accept_event(&caller.account, event).await.map_err(named("webhook", &id))? {
+        Ingested::Created(e) | Ingested::Replayed(e) => e,
+    };
+    let filter = DeliveryFilter { event_id: Some(event.id.clone()), ..Default::default() };
+    let deliveries = state.store().list_deliveries(&caller.account, filter, Page { limit: 1, cursor: None }).await?;
+    let delivery = deliveries
+        .items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Internal("the test delivery was not created".into()))?;
+    Ok((StatusCode::ACCEPTED, Json(TestOut { event_id: event.id.to_string(), delivery_id: delivery.id.to_string() })))
+}
+
+/// Queue this endpoint's dead deliveries for a new round of attempts.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayIn,
+    responses((status = 202, body = ReplayOut), (status = 404, body = Problem)))]
+pub async fn replay(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<ReplayIn>,
+) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    let requeued = state
+        .store()
+        .replay_dead(&caller.account, &webhook_id, input.since, state.now())
+        .await
+        .map_err(named("webhook", &id))?;
+    if requeued > 0 {
+        state.engine.wake();
+    }
+    Ok((StatusCode::ACCEPTED, Json(ReplayOut { requeued })))
+}

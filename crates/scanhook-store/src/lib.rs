@@ -1,0 +1,90 @@
+//! The storage interface of scanhook and its backends.
+//!
+//! [`Store`] is the only way the engine and the API touch data. Its operations are whole
+//! units of work (accept an event and create its deliveries; claim due deliveries under a
+//! lease; record an attempt and its outcome), so each backend can make them atomic in its
+//! own way: SQLite through a single writer that group-commits, PostgreSQL through
+//! transactions and `FOR UPDATE SKIP LOCKED`. Nothing backend-specific leaks out: callers
+//! pass `now` in, IDs are made by the caller, and errors are [`StoreError`].
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, WebhookId};
+
+pub use model::*;
+
+/// What went wrong in storage, in terms callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("this account already has {limit} webhooks, the most it may have")]
+    WebhookLimit { limit: u32 },
+    #[error("the idempotency key was already used with a different request")]
+    IdempotencyMismatch,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything scanhook persists. Every method that names an account only ever sees that
+/// account's rows: this is where tenant isolation is enforced.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- accounts and API keys ---
+
+    /// Creates the default (admin) account on first start; returns it and whether it is new.
+    async fn ensure_default_account(&self, now: DateTime<Utc>) -> StoreResult<(Account, bool)>;
+    async fn create_account(&self, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account>;
+    /// Adds a key, or with `replace_named` first removes the account's keys of that name
+    /// (how a key given in the configuration replaces the previous one).
+    async fn create_api_key(&self, account: &AccountId, key: NewApiKey, replace_named: bool, now: DateTime<Utc>) -> StoreResult<ApiKeyRecord>;
+    async fn list_api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn delete_api_key(&self, account: &AccountId, id: &ApiKeyId) -> StoreResult<()>;
+    async fn find_key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>>;
+
+    // --- webhooks ---
+
+    /// Fails with [`StoreError::WebhookLimit`] when the account already has `limit`.
+    async fn create_webhook(&self, account: &AccountId, webhook: NewWebhook, limit: u32, now: DateTime<Utc>) -> StoreResult<Webhook>;
+    async fn get_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<Webhook>;
+    async fn list_webhooks(&self, account: &AccountId, page: Page) -> StoreResult<Paged<Webhook>>;
+    async fn update_webhook(&self, account: &AccountId, id: &WebhookId, patch: WebhookPatch, now: DateTime<Utc>) -> StoreResult<Webhook>;
+    async fn delete_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<()>;
+
+    // --- events ---
+
+    /// Stores the event and one pending delivery per active endpoint whose patterns match
+    /// (or only for `event.target`), atomically and durably.
+    async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested>;
+    async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
+    async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
+
+    // --- the delivery log ---
+
+    async fn list_deliveries(&self, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>>;
+    async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)>;
+    /// Starts a new round of attempts now. A pending delivery gets [`StoreError::Conflict`].
+    async fn retry_delivery(&self, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery>;
+    /// Starts a new round for the endpoint's dead deliveries (created at or after `since`).
+    async fn replay_dead(&self, account: &AccountId, webhook: &WebhookId, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    // --- dispatch (the engine's side) ---
+
+    /// Leases up to `limit` due deliveries to `owner` until `lease_until`. A delivery whose
+    /// lease expired (its worker died) is due again.
+    async fn claim_due(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Claimed>>;
+    /// Records an attempt (if one was made) and moves the delivery on; counts endpoint
+    /// failures and disables the endpoint after `disable_after` deliveries in a row died.
+    async fn complete(&self, owner: &str, completion: Completion, disable_after: u32, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Gives leased deliveries back without an attempt (shutdown).
+    async fn release(&self, owner: &str, ids: Vec<DeliveryId>) -> StoreResult<()>;
+    /// The earliest time a pending, unleased delivery is due, to sleep until then.
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+}

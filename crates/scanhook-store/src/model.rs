@@ -1,0 +1,216 @@
+//! The records the store reads and writes. Wire formats live in the API crates; these are
+//! the domain's view of stored rows.
+
+use chrono::{DateTime, Utc};
+use scanhook_core::{
+    AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId,
+    WebhookSecret, WebhookUrl,
+};
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    /// May manage accounts (the default account only).
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: AccountId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub key_hash: String,
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who a presented key belongs to.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key_id: ApiKeyId,
+    pub account_id: AccountId,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub account_id: AccountId,
+    pub url: WebhookUrl,
+    pub description: Option<String>,
+    /// Validated event patterns, as the user wrote them.
+    pub events: Vec<String>,
+    pub secret: WebhookSecret,
+    pub headers: ExtraHeaders,
+    pub active: bool,
+    /// Set when scanhook disabled the endpoint itself (too many failures).
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Deliveries in a row that died; reset by a success.
+    pub consecutive_failures: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub id: WebhookId,
+    pub url: WebhookUrl,
+    pub description: Option<String>,
+    pub events: Vec<String>,
+    pub secret: WebhookSecret,
+    pub headers: ExtraHeaders,
+    pub active: bool,
+}
+
+/// A partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub url: Option<WebhookUrl>,
+    pub description: Option<Option<String>>,
+    pub events: Option<Vec<String>>,
+    pub headers: Option<ExtraHeaders>,
+    /// `Some(true)` also clears an automatic disable and the failure count.
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: EventId,
+    pub account_id: AccountId,
+    pub event_type: EventType,
+    pub timestamp: DateTime<Utc>,
+    /// The producer's `data`, byte for byte (a JSON object).
+    pub data: String,
+    /// Set for events sent to one endpoint only (test events).
+    pub target: Option<WebhookId>,
+    pub delivery_count: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: EventId,
+    pub event_type: EventType,
+    pub timestamp: DateTime<Utc>,
+    pub data: String,
+    pub target: Option<WebhookId>,
+    /// `(key, hash of the request)`: a repeat with the same key returns the first event.
+    pub idempotency: Option<(String, String)>,
+    /// When the first attempt of each delivery is due.
+    pub first_attempt_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Ingested {
+    Created(Event),
+    /// The idempotency key was seen before: this is the event it created.
+    Replayed(Event),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<EventType>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub account_id: AccountId,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub webhook_id: WebhookId,
+    pub status: DeliveryStatus,
+    /// Attempts made in all rounds.
+    pub attempt_count: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub webhook_id: Option<WebhookId>,
+    pub event_id: Option<EventId>,
+    pub status: Option<DeliveryStatus>,
+}
+
+/// One HTTP request of a delivery and what came back.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub id: AttemptId,
+    pub delivery_id: DeliveryId,
+    /// 1-based, counted over all rounds; the `X-Scanhook-Attempt` header.
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub latency_ms: u64,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub request_headers: Vec<(String, String)>,
+    /// `None`: the canonical envelope of the event was sent (it is rebuilt when read,
+    /// rather than stored once per attempt).
+    pub request_body: Option<String>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+}
+
+/// A leased delivery with everything needed to send it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery_id: DeliveryId,
+    pub attempt_count: u32,
+    pub round_attempts: u32,
+    pub event: Event,
+    pub webhook: Webhook,
+}
+
+/// Where a delivery goes after an attempt (or a decision not to attempt).
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Succeeded,
+    RetryAt(DateTime<Utc>),
+    /// The round is over. `counts_as_failure` is false when nothing was tried (the
+    /// endpoint was disabled), so it does not push the endpoint further towards disabling.
+    Dead { counts_as_failure: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub delivery_id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub attempt: Option<Attempt>,
+    pub outcome: Outcome,
+    /// Shown on the delivery when no attempt was made.
+    pub note: Option<String>,
+}
+
+/// A page request: newest first, `cursor` is the last ID of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

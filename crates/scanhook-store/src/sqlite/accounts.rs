@@ -1,0 +1,123 @@
+//! Accounts and API keys.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use scanhook_core::{AccountId, ApiKeyId};
+
+use super::rows::{ms, time};
+use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey};
+use crate::{StoreError, StoreResult};
+
+fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: AccountId::from_trusted(row.get(0)?),
+        name: row.get(1)?,
+        is_admin: row.get(2)?,
+        created_at: time(row.get(3)?),
+    })
+}
+
+pub fn ensure_default(c: &Connection, now: DateTime<Utc>) -> StoreResult<(Account, bool)> {
+    let existing = c
+        .query_row(
+            "SELECT id, name, is_admin, created_at FROM accounts WHERE is_admin = 1 ORDER BY id LIMIT 1",
+            [],
+            account_row,
+        )
+        .optional()?;
+    if let Some(account) = existing {
+        return Ok((account, false));
+    }
+    let account = Account { id: AccountId::generate(), name: "default".into(), is_admin: true, created_at: now };
+    c.execute(
+        "INSERT INTO accounts (id, name, is_admin, created_at) VALUES (?1, ?2, 1, ?3)",
+        params![account.id.as_str(), account.name, ms(now)],
+    )?;
+    Ok((account, true))
+}
+
+pub fn create(c: &Connection, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account> {
+    c.execute(
+        "INSERT INTO accounts (id, name, is_admin, created_at) VALUES (?1, ?2, 0, ?3)",
+        params![account.id.as_str(), account.name, ms(now)],
+    )?;
+    insert_key(c, &account.id, &key, now)?;
+    Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now })
+}
+
+fn insert_key(c: &Connection, account: &AccountId, key: &NewApiKey, now: DateTime<Utc>) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO api_keys (id, account_id, name, key_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (key_hash) DO NOTHING",
+        params![key.id.as_str(), account.as_str(), key.name, key.key_hash, key.prefix, ms(now)],
+    )?;
+    Ok(())
+}
+
+pub fn create_key(
+    c: &Connection,
+    account: &AccountId,
+    key: NewApiKey,
+    replace_named: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<ApiKeyRecord> {
+    if replace_named {
+        c.execute(
+            "DELETE FROM api_keys WHERE account_id = ?1 AND name = ?2 AND key_hash <> ?3",
+            params![account.as_str(), key.name, key.key_hash],
+        )?;
+    }
+    insert_key(c, account, &key, now)?;
+    // The hash may already have been there (the same configured key on a restart).
+    let record = c.query_row(
+        "SELECT id, account_id, name, prefix, created_at FROM api_keys WHERE key_hash = ?1",
+        [&key.key_hash],
+        key_row,
+    )?;
+    if record.account_id != *account {
+        return Err(StoreError::Conflict("that key belongs to another account".into()));
+    }
+    Ok(record)
+}
+
+fn key_row(row: &rusqlite::Row) -> rusqlite::Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: ApiKeyId::from_trusted(row.get(0)?),
+        account_id: AccountId::from_trusted(row.get(1)?),
+        name: row.get(2)?,
+        prefix: row.get(3)?,
+        created_at: time(row.get(4)?),
+    })
+}
+
+pub fn list_keys(c: &Connection, account: &AccountId) -> StoreResult<Vec<ApiKeyRecord>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, account_id, name, prefix, created_at FROM api_keys WHERE account_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([account.as_str()], key_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn delete_key(c: &Connection, account: &AccountId, id: &ApiKeyId) -> StoreResult<()> {
+    let n = c.execute(
+        "DELETE FROM api_keys WHERE id = ?1 AND account_id = ?2",
+        params![id.as_str(), account.as_str()],
+    )?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub fn find_owner(c: &Connection, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT k.id, k.account_id, a.is_admin FROM api_keys k JOIN accounts a ON a.id = k.account_id
+         WHERE k.key_hash = ?1",
+    )?;
+    Ok(stmt
+        .query_row([key_hash], |row| {
+            Ok(KeyOwner {
+                key_id: ApiKeyId::from_trusted(row.get(0)?),
+                account_id: AccountId::from_trusted(row.get(1)?),
+                is_admin: row.get(2)?,
+            })
+        })
+        .optional()?)
+}

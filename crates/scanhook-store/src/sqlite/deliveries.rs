@@ -1,0 +1,105 @@
+//! The delivery log: listing, inspecting, and starting new rounds by hand.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use scanhook_core::{AccountId, AttemptId, DeliveryId, WebhookId};
+
+use super::rows::{self, DELIVERY_COLUMNS, ms, time};
+use crate::model::{Attempt, Delivery, DeliveryFilter, Page, Paged};
+use crate::{StoreError, StoreResult};
+
+pub fn list(c: &Connection, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries d
+         WHERE d.account_id = ?1 AND (?2 IS NULL OR d.id < ?2) AND (?3 IS NULL OR d.webhook_id = ?3)
+           AND (?4 IS NULL OR d.event_id = ?4) AND (?5 IS NULL OR d.status = ?5)
+         ORDER BY d.id DESC LIMIT ?6"
+    ))?;
+    let items = stmt
+        .query_map(
+            params![
+                account.as_str(),
+                page.cursor,
+                filter.webhook_id.as_ref().map(|w| w.as_str()),
+                filter.event_id.as_ref().map(|e| e.as_str()),
+                filter.status.map(|s| s.as_str()),
+                page.limit + 1
+            ],
+            rows::delivery,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows::paged(items, page.limit, |d| d.id.to_string()))
+}
+
+pub fn get(c: &Connection, account: &AccountId, id: &DeliveryId) -> StoreResult<Delivery> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = ?1 AND d.account_id = ?2"
+    ))?;
+    Ok(stmt.query_row([id.as_str(), account.as_str()], rows::delivery)?)
+}
+
+fn json_col<T: serde::de::DeserializeOwned + Default>(raw: Option<String>) -> T {
+    raw.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
+}
+
+pub fn get_with_attempts(c: &Connection, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)> {
+    let delivery = get(c, account, id)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT id, number, started_at, latency_ms, status_code, error, request_headers, request_body,
+                response_headers, response_body
+         FROM attempts WHERE delivery_id = ?1 ORDER BY number",
+    )?;
+    let attempts = stmt
+        .query_map([id.as_str()], |r| {
+            Ok(Attempt {
+                id: AttemptId::from_trusted(r.get(0)?),
+                delivery_id: delivery.id.clone(),
+                number: r.get(1)?,
+                started_at: time(r.get(2)?),
+                latency_ms: r.get(3)?,
+                status_code: r.get(4)?,
+                error: r.get(5)?,
+                request_headers: json_col(r.get(6)?),
+                request_body: r.get(7)?,
+                response_headers: json_col(r.get(8)?),
+                response_body: r.get(9)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((delivery, attempts))
+}
+
+const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at = ?1, lease_owner = NULL,
+     lease_until = NULL, updated_at = ?1";
+
+pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
+    let current = get(c, account, id)?;
+    if current.status == scanhook_core::DeliveryStatus::Pending {
+        return Err(StoreError::Conflict(
+            "the delivery is still pending: it is attempted on its schedule".into(),
+        ));
+    }
+    c.execute(
+        &format!("UPDATE deliveries SET {NEW_ROUND} WHERE id = ?2 AND account_id = ?3"),
+        params![ms(now), id.as_str(), account.as_str()],
+    )?;
+    get(c, account, id)
+}
+
+pub fn replay_dead(
+    c: &Connection,
+    account: &AccountId,
+    webhook: &WebhookId,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    super::webhooks::get(c, account, webhook)?;
+    let n = c.execute(
+        &format!(
+            "UPDATE deliveries SET {NEW_ROUND}
+             WHERE webhook_id = ?2 AND account_id = ?3 AND status = 'dead' AND (?4 IS NULL OR created_at >= ?4)"
+        ),
+        params![ms(now), webhook.as_str(), account.as_str(), since.map(ms)],
+    )?;
+    Ok(n as u64)
+}

@@ -1,0 +1,136 @@
+//! The engine's side: leasing due deliveries and recording what happened to them.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use scanhook_core::DeliveryId;
+
+use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, ms, time};
+use crate::StoreResult;
+use crate::model::{Claimed, Completion, Outcome};
+
+pub fn claim_due(
+    c: &Connection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<Claimed>> {
+    // The writer runs one job at a time inside its transaction, so select-then-update is
+    // atomic here; PostgreSQL does the same with FOR UPDATE SKIP LOCKED.
+    let mut select = c.prepare_cached(&format!(
+        "SELECT d.id, d.attempt_count, d.round_attempts, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}
+         FROM deliveries d
+         JOIN events e ON e.id = d.event_id
+         JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+         ORDER BY d.next_attempt_at LIMIT ?2"
+    ))?;
+    let claimed = select
+        .query_map(params![ms(now), limit], |r| {
+            Ok(Claimed {
+                delivery_id: DeliveryId::from_trusted(r.get(0)?),
+                attempt_count: r.get(1)?,
+                round_attempts: r.get(2)?,
+                event: rows::event(r, 3)?,
+                webhook: rows::webhook(r, 10)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut lease = c.prepare_cached("UPDATE deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3")?;
+    for item in &claimed {
+        lease.execute(params![owner, ms(lease_until), item.delivery_id.as_str()])?;
+    }
+    Ok(claimed)
+}
+
+pub fn complete(
+    c: &Connection,
+    owner: &str,
+    done: Completion,
+    disable_after: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (status_code, error) = match &done.attempt {
+        Some(a) => (a.status_code, a.error.clone()),
+        None => (None, done.note.clone()),
+    };
+    if let Some(a) = &done.attempt {
+        c.prepare_cached(
+            "INSERT INTO attempts (id, delivery_id, number, started_at, latency_ms, status_code, error,
+                 request_headers, request_body, response_headers, response_body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            a.id.as_str(),
+            done.delivery_id.as_str(),
+            a.number,
+            ms(a.started_at),
+            a.latency_ms,
+            a.status_code,
+            a.error,
+            serde_json::to_string(&a.request_headers)?,
+            a.request_body,
+            serde_json::to_string(&a.response_headers)?,
+            a.response_body,
+        ])?;
+    }
+    let (status, next_at) = match done.outcome {
+        Outcome::Succeeded => ("succeeded", None),
+        Outcome::RetryAt(at) => ("pending", Some(ms(at))),
+        Outcome::Dead { .. } => ("dead", None),
+    };
+    let made = i64::from(done.attempt.is_some());
+    // Guarded by the lease: if it expired and another worker took the delivery over, that
+    // worker's result stands (the attempt above is still logged).
+    c.prepare_cached(
+        "UPDATE deliveries SET status = ?1, next_attempt_at = ?2, attempt_count = attempt_count + ?3,
+             round_attempts = round_attempts + ?3, last_status_code = ?4, last_error = ?5,
+             lease_owner = NULL, lease_until = NULL, updated_at = ?6
+         WHERE id = ?7 AND lease_owner = ?8",
+    )?
+    .execute(params![status, next_at, made, status_code, error, ms(now), done.delivery_id.as_str(), owner])?;
+
+    let webhook = done.webhook_id.as_str();
+    match done.outcome {
+        Outcome::Succeeded => {
+            c.prepare_cached("UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?1 AND consecutive_failures <> 0")?
+                .execute([webhook])?;
+        }
+        Outcome::Dead { counts_as_failure: true } => {
+            c.prepare_cached("UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = ?1")?
+                .execute([webhook])?;
+            if disable_after > 0 {
+                let reason = format!(
+                    "disabled after {disable_after} consecutive failed deliveries; last error: {}",
+                    error.as_deref().unwrap_or("unknown")
+                );
+                c.prepare_cached(
+                    "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
+                     WHERE id = ?3 AND active = 1 AND consecutive_failures >= ?4",
+                )?
+                .execute(params![reason, ms(now), webhook, disable_after])?;
+            }
+        }
+        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } => {}
+    }
+    Ok(())
+}
+
+pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId]) -> StoreResult<()> {
+    let mut stmt = c.prepare_cached(
+        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2",
+    )?;
+    for id in ids {
+        stmt.execute(params![id.as_str(), owner])?;
+    }
+    Ok(())
+}
+
+pub fn next_due_at(c: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
+    let at: Option<i64> = c
+        .prepare_cached(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_until IS NULL",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(at.map(time))
+}

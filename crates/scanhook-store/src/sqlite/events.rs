@@ -1,0 +1,122 @@
+//! Accepting events (fan-out to deliveries happens here, in the same transaction) and
+//! reading them back.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use scanhook_core::{AccountId, DeliveryId, EventId, EventPattern, WebhookId};
+
+use super::rows::{self, EVENT_COLUMNS, ms};
+use crate::model::{Event, EventFilter, Ingested, NewEvent, Page, Paged};
+use crate::{StoreError, StoreResult};
+
+pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
+    if let Some((key, hash)) = &new.idempotency {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS}, e.request_hash FROM events e WHERE e.account_id = ?1 AND e.idempotency_key = ?2"
+        ))?;
+        let seen = stmt
+            .query_row([account.as_str(), key], |r| Ok((rows::event(r, 0)?, r.get::<_, Option<String>>(7)?)))
+            .optional()?;
+        if let Some((event, seen_hash)) = seen {
+            if seen_hash.as_deref() != Some(hash) {
+                return Err(StoreError::IdempotencyMismatch);
+            }
+            return Ok(Ingested::Replayed(event));
+        }
+    }
+
+    let targets = match &new.target {
+        Some(webhook) => {
+            // Existence within the account; a targeted event reaches a disabled endpoint too.
+            super::webhooks::get(c, account, webhook)?;
+            vec![webhook.clone()]
+        }
+        None => matching_webhooks(c, account, &new)?,
+    };
+
+    let (key, hash) = new.idempotency.clone().unzip();
+    c.prepare_cached(
+        "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key, request_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        new.id.as_str(),
+        account.as_str(),
+        new.event_type.as_str(),
+        ms(new.timestamp),
+        new.data,
+        new.target.as_ref().map(|t| t.as_str()),
+        targets.len() as u32,
+        key,
+        hash,
+    ])?;
+
+    let mut insert = c.prepare_cached(
+        "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
+    )?;
+    for webhook in &targets {
+        insert.execute(params![
+            DeliveryId::generate().as_str(),
+            account.as_str(),
+            new.id.as_str(),
+            new.event_type.as_str(),
+            webhook.as_str(),
+            ms(new.first_attempt_at),
+            ms(now),
+        ])?;
+    }
+
+    Ok(Ingested::Created(Event {
+        id: new.id,
+        account_id: account.clone(),
+        event_type: new.event_type,
+        timestamp: new.timestamp,
+        data: new.data,
+        target: new.target,
+        delivery_count: targets.len() as u32,
+    }))
+}
+
+fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<WebhookId>> {
+    let mut stmt = c.prepare_cached("SELECT id, events FROM webhooks WHERE account_id = ?1 AND active = 1")?;
+    let mut rows = stmt.query([account.as_str()])?;
+    let mut matched = Vec::new();
+    while let Some(row) = rows.next()? {
+        let patterns: Vec<String> = serde_json::from_str(&row.get::<_, String>(1)?)?;
+        if EventPattern::any_matches(patterns.iter().map(String::as_str), &new.event_type) {
+            matched.push(WebhookId::from_trusted(row.get(0)?));
+        }
+    }
+    Ok(matched)
+}
+
+pub fn get(c: &Connection, account: &AccountId, id: &EventId) -> StoreResult<Event> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 AND e.account_id = ?2"
+    ))?;
+    Ok(stmt.query_row([id.as_str(), account.as_str()], |r| rows::event(r, 0))?)
+}
+
+pub fn list(c: &Connection, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events e
+         WHERE e.account_id = ?1 AND (?2 IS NULL OR e.id < ?2) AND (?3 IS NULL OR e.type = ?3)
+           AND (?4 IS NULL OR e.timestamp >= ?4) AND (?5 IS NULL OR e.timestamp < ?5)
+         ORDER BY e.id DESC LIMIT ?6"
+    ))?;
+    let items = stmt
+        .query_map(
+            params![
+                account.as_str(),
+                page.cursor,
+                filter.event_type.as_ref().map(|t| t.as_str()),
+                filter.since.map(ms),
+                filter.until.map(ms),
+                page.limit + 1
+            ],
+            |r| rows::event(r, 0),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows::paged(items, page.limit, |e| e.id.to_string()))
+}

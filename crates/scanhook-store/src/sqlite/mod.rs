@@ -1,0 +1,233 @@
+//! The embedded backend: one SQLite file in WAL mode with synchronous commits.
+//!
+//! All writes go through one [`writer::Writer`] thread that group-commits; reads run on a
+//! small pool of read-only connections on the blocking thread pool, and WAL lets them
+//! proceed while the writer commits.
+
+mod accounts;
+mod deliveries;
+mod dispatch;
+mod events;
+mod rows;
+mod schema;
+mod webhooks;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, WebhookId};
+use tokio::sync::Semaphore;
+
+use crate::model::*;
+use crate::{Store, StoreError, StoreResult};
+
+const READERS: usize = 4;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            other => StoreError::Backend(Box::new(other)),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+pub struct SqliteStore {
+    writer: writer::Writer,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reader_permits: Arc<Semaphore>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // FULL: a commit is on disk before the API answers; batching keeps it cheap.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut conn = Connection::open(path)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("could not switch {} to WAL (got {mode})", path.display()).into()));
+        }
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            reader.busy_timeout(Duration::from_secs(5))?;
+            readers.push(reader);
+        }
+        let writer = writer::Writer::start(conn).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(Self {
+            writer,
+            readers: Arc::new(Mutex::new(readers)),
+            reader_permits: Arc::new(Semaphore::new(READERS)),
+        })
+    }
+
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    /// Runs `work` on a pooled read-only connection, off the async threads.
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let permit = self
+            .reader_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = lock(&readers).pop().ok_or_else(|| StoreError::Backend("no free reader".into()))?;
+            let result = work(&conn);
+            lock(&readers).push(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+}
+
+fn lock(readers: &Mutex<Vec<Connection>>) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+    // A panic while holding the lock leaves the Vec intact; keep using it.
+    readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_default_account(&self, now: DateTime<Utc>) -> StoreResult<(Account, bool)> {
+        self.write(move |c| accounts::ensure_default(c, now)).await
+    }
+
+    async fn create_account(&self, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account> {
+        self.write(move |c| accounts::create(c, account, key, now)).await
+    }
+
+    async fn create_api_key(&self, account: &AccountId, key: NewApiKey, replace_named: bool, now: DateTime<Utc>) -> StoreResult<ApiKeyRecord> {
+        let account = account.clone();
+        self.write(move |c| accounts::create_key(c, &account, key, replace_named, now)).await
+    }
+
+    async fn list_api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKeyRecord>> {
+        let account = account.clone();
+        self.read(move |c| accounts::list_keys(c, &account)).await
+    }
+
+    async fn delete_api_key(&self, account: &AccountId, id: &ApiKeyId) -> StoreResult<()> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| accounts::delete_key(c, &account, &id)).await
+    }
+
+    async fn find_key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| accounts::find_owner(c, &key_hash)).await
+    }
+
+    async fn create_webhook(&self, account: &AccountId, webhook: NewWebhook, limit: u32, now: DateTime<Utc>) -> StoreResult<Webhook> {
+        let account = account.clone();
+        self.write(move |c| webhooks::create(c, &account, webhook, limit, now)).await
+    }
+
+    async fn get_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<Webhook> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| webhooks::get(c, &account, &id)).await
+    }
+
+    async fn list_webhooks(&self, account: &AccountId, page: Page) -> StoreResult<Paged<Webhook>> {
+        let account = account.clone();
+        self.read(move |c| webhooks::list(c, &account, page)).await
+    }
+
+    async fn update_webhook(&self, account: &AccountId, id: &WebhookId, patch: WebhookPatch, now: DateTime<Utc>) -> StoreResult<Webhook> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| webhooks::update(c, &account, &id, patch, now)).await
+    }
+
+    async fn delete_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<()> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| webhooks::delete(c, &account, &id)).await
+    }
+
+    async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
+        let account = account.clone();
+        self.write(move |c| events::ingest(c, &account, event, now)).await
+    }
+
+    async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| events::get(c, &account, &id)).await
+    }
+
+    async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>> {
+        let account = account.clone();
+        self.read(move |c| events::list(c, &account, filter, page)).await
+    }
+
+    async fn list_deliveries(&self, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>> {
+        let account = account.clone();
+        self.read(move |c| deliveries::list(c, &account, filter, page)).await
+    }
+
+    async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| deliveries::get_with_attempts(c, &account, &id)).await
+    }
+
+    async fn retry_delivery(&self, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| deliveries::retry(c, &account, &id, now)).await
+    }
+
+    async fn replay_dead(&self, account: &AccountId, webhook: &WebhookId, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<u64> {
+        let (account, webhook) = (account.clone(), webhook.clone());
+        self.write(move |c| deliveries::replay_dead(c, &account, &webhook, since, now)).await
+    }
+
+    async fn claim_due(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Claimed>> {
+        let owner = owner.to_string();
+        self.write(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
+    }
+
+    async fn complete(&self, owner: &str, completion: Completion, disable_after: u32, now: DateTime<Utc>) -> StoreResult<()> {
+        let owner = owner.to_string();
+        self.write(move |c| dispatch::complete(c, &owner, completion, disable_after, now)).await
+    }
+
+    async fn release(&self, owner: &str, ids: Vec<DeliveryId>) -> StoreResult<()> {
+        let owner = owner.to_string();
+        self.write(move |c| dispatch::release(c, &owner, &ids)).await
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.read(dispatch::next_due_at).await
+    }
+}

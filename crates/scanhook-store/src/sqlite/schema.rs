@@ -1,0 +1,32 @@
+//! Versioned migrations, applied in order on open. The schema version is SQLite's
+//! `user_version`, so a database knows which migrations it has without an extra table.
+//! (Hand-written rather than a migration crate: it is a dozen lines, and the crates for
+//! rusqlite pin its version.)
+
+use rusqlite::Connection;
+
+use crate::StoreResult;
+
+/// Each entry is one migration; append only, never edit a released one.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_core.sql")];
+
+pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current > MIGRATIONS.len() {
+        return Err(crate::StoreError::Backend(
+            format!(
+                "the database is at schema version {current}, newer than this scanhook knows ({}); upgrade scanhook",
+                MIGRATIONS.len()
+            )
+            .into(),
+        ));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied database migration");
+    }
+    Ok(())
+}

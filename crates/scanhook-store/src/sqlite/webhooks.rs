@@ -1,0 +1,88 @@
+//! Webhook endpoints.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use scanhook_core::{AccountId, WebhookId};
+
+use super::rows::{self, WEBHOOK_COLUMNS, ms};
+use crate::model::{NewWebhook, Page, Paged, Webhook, WebhookPatch};
+use crate::{StoreError, StoreResult};
+
+pub fn create(c: &Connection, account: &AccountId, new: NewWebhook, limit: u32, now: DateTime<Utc>) -> StoreResult<Webhook> {
+    let count: u32 = c.query_row("SELECT COUNT(*) FROM webhooks WHERE account_id = ?1", [account.as_str()], |r| r.get(0))?;
+    if count >= limit {
+        return Err(StoreError::WebhookLimit { limit });
+    }
+    c.execute(
+        "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            new.id.as_str(),
+            account.as_str(),
+            new.url.as_str(),
+            new.description,
+            serde_json::to_string(&new.events)?,
+            new.secret.expose(),
+            serde_json::to_string(&new.headers.0)?,
+            new.active,
+            ms(now),
+        ],
+    )?;
+    get(c, account, &new.id)
+}
+
+pub fn get(c: &Connection, account: &AccountId, id: &WebhookId) -> StoreResult<Webhook> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.id = ?1 AND w.account_id = ?2"
+    ))?;
+    Ok(stmt.query_row([id.as_str(), account.as_str()], |r| rows::webhook(r, 0))?)
+}
+
+pub fn list(c: &Connection, account: &AccountId, page: Page) -> StoreResult<Paged<Webhook>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks w
+         WHERE w.account_id = ?1 AND (?2 IS NULL OR w.id < ?2)
+         ORDER BY w.id DESC LIMIT ?3"
+    ))?;
+    let items = stmt
+        .query_map(params![account.as_str(), page.cursor, page.limit + 1], |r| rows::webhook(r, 0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows::paged(items, page.limit, |w| w.id.to_string()))
+}
+
+pub fn update(c: &Connection, account: &AccountId, id: &WebhookId, patch: WebhookPatch, now: DateTime<Utc>) -> StoreResult<Webhook> {
+    let current = get(c, account, id)?;
+    let url = patch.url.unwrap_or(current.url);
+    let description = patch.description.unwrap_or(current.description);
+    let events = patch.events.unwrap_or(current.events);
+    let headers = patch.headers.unwrap_or(current.headers);
+    let enabling = patch.active == Some(true);
+    let active = patch.active.unwrap_or(current.active);
+    c.execute(
+        "UPDATE webhooks SET url = ?1, description = ?2, events = ?3, headers = ?4, active = ?5, updated_at = ?6,
+             disabled_reason = CASE WHEN ?7 THEN NULL ELSE disabled_reason END,
+             disabled_at = CASE WHEN ?7 THEN NULL ELSE disabled_at END,
+             consecutive_failures = CASE WHEN ?7 THEN 0 ELSE consecutive_failures END
+         WHERE id = ?8 AND account_id = ?9",
+        params![
+            url.as_str(),
+            description,
+            serde_json::to_string(&events)?,
+            serde_json::to_string(&headers.0)?,
+            active,
+            ms(now),
+            enabling,
+            id.as_str(),
+            account.as_str(),
+        ],
+    )?;
+    get(c, account, id)
+}
+
+pub fn delete(c: &Connection, account: &AccountId, id: &WebhookId) -> StoreResult<()> {
+    let n = c.execute(
+        "DELETE FROM webhooks WHERE id = ?1 AND account_id = ?2",
+        [id.as_str(), account.as_str()],
+    )?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}

@@ -1,0 +1,69 @@
+//! Command-line arguments. Every `serve` flag also reads a `SCANHOOK_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "scanhook", version, about = "Webhook notifications for security and compliance scans")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and the delivery workers.
+    Serve(ServeArgs),
+}
+
+fn duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("'{raw}' is not a duration such as 30s or 5m: {e}"))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address the HTTP API listens on (port 0 picks a free port).
+    #[arg(long, env = "SCANHOOK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded database; created if missing.
+    #[arg(long, env = "SCANHOOK_DATA_DIR", default_value = "./scanhook-data")]
+    pub data_dir: PathBuf,
+    /// API key of the default (admin) account. Without it, one is generated on first start
+    /// and printed once.
+    #[arg(long, env = "SCANHOOK_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Delays before each attempt of a delivery, comma separated.
+    #[arg(long, env = "SCANHOOK_RETRY_SCHEDULE", default_value = "0s,1m,5m,15m,1h,2h")]
+    pub retry_schedule: String,
+    /// Timeout of one delivery attempt.
+    #[arg(long, env = "SCANHOOK_DELIVERY_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub delivery_timeout: Duration,
+    /// Disable an endpoint after this many deliveries in a row died (0: never).
+    #[arg(long, env = "SCANHOOK_DISABLE_AFTER", default_value_t = 10)]
+    pub disable_after: u32,
+    /// Most webhook endpoints an account may have.
+    #[arg(long, env = "SCANHOOK_MAX_WEBHOOKS", default_value_t = 10)]
+    pub max_webhooks: u32,
+    /// Largest request body the API accepts, in bytes.
+    #[arg(long, env = "SCANHOOK_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Allow endpoints on private and loopback addresses (the SSRF guard honours it).
+    #[arg(long, env = "SCANHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_networks: bool,
+    /// How long a worker holds a delivery; must exceed the delivery timeout
+    /// (default: the timeout plus 30 s).
+    #[arg(long, env = "SCANHOOK_LEASE", value_parser = duration)]
+    pub lease: Option<Duration>,
+    /// Longest wait between looks for due deliveries.
+    #[arg(long, env = "SCANHOOK_POLL_INTERVAL", default_value = "1s", value_parser = duration)]
+    pub poll_interval: Duration,
+    /// Delivery requests in flight at once.
+    #[arg(long, env = "SCANHOOK_MAX_IN_FLIGHT", default_value_t = 512)]
+    pub max_in_flight: usize,
+    /// On SIGTERM, how long to let requests in flight finish before releasing them.
+    #[arg(long, env = "SCANHOOK_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
+    pub shutdown_grace: Duration,
+}

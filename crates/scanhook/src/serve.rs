@@ -1,0 +1,120 @@
+//! `scanhook serve`: validate the configuration, open the store, bootstrap the admin
+//! account, then run the API and the dispatcher until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use scanhook_core::{ApiKey, ApiKeyId, RetrySchedule};
+use scanhook_engine::{DispatchConfig, Engine, SystemClock};
+use scanhook_server::{AppState, Limits};
+use scanhook_store::sqlite::SqliteStore;
+use scanhook_store::{NewApiKey, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+
+/// The key that `--api-key` sets is stored under this name, so a new value replaces it.
+const CONFIG_KEY_NAME: &str = "configured";
+
+fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
+    let retry = RetrySchedule::parse(&args.retry_schedule).context("SCANHOOK_RETRY_SCHEDULE")?;
+    if retry.attempts() == 0 {
+        bail!("SCANHOOK_RETRY_SCHEDULE must list at least one attempt");
+    }
+    if args.delivery_timeout.is_zero() || args.delivery_timeout > std::time::Duration::from_secs(300) {
+        bail!("SCANHOOK_DELIVERY_TIMEOUT must be between 1ms and 5m");
+    }
+    let lease = args.lease.unwrap_or(args.delivery_timeout + std::time::Duration::from_secs(30));
+    if lease <= args.delivery_timeout {
+        bail!("SCANHOOK_LEASE ({lease:?}) must be longer than SCANHOOK_DELIVERY_TIMEOUT ({:?})", args.delivery_timeout);
+    }
+    Ok(DispatchConfig {
+        retry,
+        timeout: args.delivery_timeout,
+        lease,
+        disable_after: args.disable_after,
+        max_in_flight: args.max_in_flight.max(1),
+        poll_interval: args.poll_interval,
+        shutdown_grace: args.shutdown_grace,
+        ..DispatchConfig::default()
+    })
+}
+
+async fn bootstrap_admin(store: &dyn Store, configured: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    let (account, created) = store.ensure_default_account(now).await?;
+    let key = match configured {
+        Some(raw) => ApiKey::parse(raw).context("SCANHOOK_API_KEY")?,
+        None if created => ApiKey::generate(),
+        None => return Ok(()),
+    };
+    let record = NewApiKey { id: ApiKeyId::generate(), name: CONFIG_KEY_NAME.into(), key_hash: key.hash(), prefix: key.prefix() };
+    store.create_api_key(&account.id, record, configured.is_some(), now).await?;
+    if configured.is_none() {
+        println!("Generated the admin API key (shown once, keep it): {}", key.expose());
+    }
+    Ok(())
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCANHOOK_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = dispatch_config(&args)?;
+    if args.allow_private_networks {
+        tracing::info!("private and loopback endpoints are allowed");
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let db_path = args.data_dir.join("scanhook.db");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?);
+
+    let clock = Arc::new(SystemClock);
+    bootstrap_admin(store.as_ref(), args.api_key.as_deref(), scanhook_engine::Clock::now(clock.as_ref())).await?;
+
+    let engine = Arc::new(Engine::new(store, config, clock));
+    let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
+    let state = AppState { engine, limits: Limits { max_webhooks: args.max_webhooks, max_body_bytes: args.max_body_bytes } };
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("scanhook listening on http://{addr} (data in {})", args.data_dir.display());
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    let worker = tokio::spawn(dispatcher.run(shutdown.clone()));
+    scanhook_server::serve(listener, state, shutdown.clone()).await?;
+    worker.await.context("the dispatcher stopped abnormally")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: no new work; finishing deliveries in flight");
+    shutdown.cancel();
+}
