@@ -1,0 +1,202 @@
+//! The test harness: the real `scanhook` binary on an ephemeral port with its own data
+//! directory, a real HTTP receiver on another port, and a small JSON client.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod receiver;
+pub mod verify;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub use receiver::Receiver;
+
+pub const ADMIN_KEY: &str = "shk_test_admin_key_0123456789";
+
+/// Settings that make retries quick enough for tests; a test may override any of them.
+pub const FAST: &[(&str, &str)] = &[
+    ("SCANHOOK_RETRY_SCHEDULE", "0s,100ms,100ms"),
+    ("SCANHOOK_POLL_INTERVAL", "100ms"),
+    ("SCANHOOK_DELIVERY_TIMEOUT", "2s"),
+    ("SCANHOOK_LEASE", "3s"),
+    ("SCANHOOK_SHUTDOWN_GRACE", "2s"),
+];
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub key: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    env: Vec<(String, String)>,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on a fresh data directory with [`FAST`] settings plus `env`.
+    pub async fn start(env: &[(&str, &str)]) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut all: Vec<(String, String)> = FAST.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut server = Self::spawn(tmp.path(), all);
+        server._tmp = Some(tmp);
+        server.wait_healthy().await;
+        server
+    }
+
+    fn spawn(data_dir: &Path, env: Vec<(String, String)>) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanhook"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SCANHOOK_LISTEN", "127.0.0.1:0")
+            .env("SCANHOOK_DATA_DIR", data_dir)
+            .env("SCANHOOK_API_KEY", ADMIN_KEY)
+            .env("SCANHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+            .env("SCANHOOK_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn scanhook");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read stdout");
+            if let Some(rest) = line.strip_prefix("scanhook listening on ") {
+                base = rest.split_whitespace().next().map(str::to_string);
+                break;
+            }
+        }
+        let Some(base) = base else {
+            let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+            panic!("scanhook did not start:\n{log}");
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child: Some(child),
+            base,
+            key: ADMIN_KEY.into(),
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+            env,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn wait_healthy(&self) {
+        for _ in 0..100 {
+            if self.client.get(format!("{}/healthz", self.base)).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("scanhook at {} never became healthy", self.base);
+    }
+
+    /// Kills the process with SIGKILL: no chance to finish or release anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reap");
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return false };
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill -TERM");
+        assert!(status.success());
+        child.wait().expect("wait").success()
+    }
+
+    /// Starts a new process on the same data directory and settings (after kill/terminate).
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server first");
+        let mut next = Self::spawn(&self.data_dir, self.env.clone());
+        self.child = next.child.take();
+        self.base = std::mem::take(&mut next.base);
+        self.wait_healthy().await;
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends a request with the admin key (or `key`) and returns status and JSON body.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, key: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(key.unwrap_or(&self.key));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body), None).await
+    }
+
+    pub async fn create_webhook(&self, body: Value) -> Value {
+        let (status, json) = self.post("/v1/webhooks", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        json
+    }
+
+    pub async fn send_event(&self, event_type: &str, data: Value) -> Value {
+        let (status, json) = self.post("/v1/events", serde_json::json!({"type": event_type, "data": data})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+        json
+    }
+
+    /// Polls `GET path` until `done` holds for its JSON, or fails after `secs` seconds.
+    pub async fn wait_until(&self, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let (_, json) = self.get(path).await;
+            if done(&json) {
+                return json;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting on {path}; last answer: {json}\nserver log:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
