@@ -34,7 +34,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => ApiError::Invalid {
-                field: (path != ".").then_some(path),
+                field: field_of(&path, &inner.to_string()),
                 message: inner.to_string(),
             },
             _ => ApiError::Malformed(format!("the request body is not valid JSON: {inner}")),
@@ -43,6 +43,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::Malformed(format!("the request body has data after the JSON value: {e}")))?;
     Ok(value)
+}
+
+/// The field an error is about: serde's path, plus the name in "missing field `x`" (which
+/// serde reports at the parent's path).
+fn field_of(path: &str, message: &str) -> Option<String> {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => Some(name.to_string()),
+        (".", None) => None,
+        (parent, Some(name)) => Some(format!("{parent}.{name}")),
+        (path, None) => Some(path.to_string()),
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {

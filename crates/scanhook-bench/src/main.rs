@@ -1,0 +1,187 @@
+//! `scripts/bench`: measures a real `scanhook serve` process on this machine.
+//!
+//! 1. Throughput: `--events` events as fast as `--concurrency` producers can send them, one
+//!    endpoint subscribed; prints accepted events/s and delivered/s.
+//! 2. Latency: `--rate` events/s for `--seconds`; prints p50/p99 from accept (the event's
+//!    timestamp) to arrival at the sink.
+//!
+//! Last, the server's peak RSS (VmHWM). The server runs on its default durable SQLite.
+
+mod sink;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The scanhook binary to run.
+    #[arg(long, default_value = "target/release/scanhook")]
+    binary: String,
+    /// Events in the throughput phase.
+    #[arg(long, default_value_t = 50_000)]
+    events: u64,
+    /// Concurrent producers in the throughput phase.
+    #[arg(long, default_value_t = 64)]
+    concurrency: u64,
+    /// Events per second in the latency phase.
+    #[arg(long, default_value_t = 1_000)]
+    rate: u64,
+    /// Length of the latency phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+const KEY: &str = "shk_bench_admin_key_0123456789";
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(binary: &str) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let mut child = Command::new(binary)
+        .arg("serve")
+        .env("SCANHOOK_LISTEN", "127.0.0.1:0")
+        .env("SCANHOOK_DATA_DIR", dir.path())
+        .env("SCANHOOK_API_KEY", KEY)
+        .env("SCANHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+        .env("SCANHOOK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {binary} (build it first: cargo build --release)"))?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let Some(line) = lines.next() else { bail!("scanhook exited before listening") };
+        if let Some(rest) = line?.strip_prefix("scanhook listening on ") {
+            break rest.split_whitespace().next().unwrap_or_default().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Server { child, base, _dir: dir })
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn send_event(client: &reqwest::Client, url: &str, i: u64) -> bool {
+    let body = json!({"type": "scan.completed", "data": {"scanId": format!("scan_{i}"), "violations": {"total": 5, "critical": 1}}});
+    matches!(client.post(url).bearer_auth(KEY).json(&body).send().await, Ok(r) if r.status().as_u16() == 202)
+}
+
+async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while sink.count() < target {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    true
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let sink = sink::Sink::start().await?;
+    let server = start_server(&args.binary)?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let resp = client
+        .post(format!("{}/v1/webhooks", server.base))
+        .bearer_auth(KEY)
+        .json(&json!({"url": sink.url, "events": ["*"]}))
+        .send()
+        .await?;
+    if resp.status().as_u16() != 201 {
+        bail!("creating the webhook failed: {}", resp.text().await?);
+    }
+    let events_url = format!("{}/v1/events", server.base);
+
+    // Phase 1: throughput.
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let producers: Vec<_> = (0..args.concurrency)
+        .map(|_| {
+            let (client, url, next, total) = (client.clone(), events_url.clone(), next.clone(), args.events);
+            tokio::spawn(async move {
+                let mut failed = 0u64;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break failed;
+                    }
+                    if !send_event(&client, &url, i).await {
+                        failed += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for p in producers {
+        failed += p.await?;
+    }
+    let accept_secs = started.elapsed().as_secs_f64();
+    if failed > 0 {
+        bail!("{failed} events were not accepted");
+    }
+    if !wait_delivered(&sink, args.events, Duration::from_secs(600)).await {
+        bail!("only {} of {} deliveries arrived", sink.count(), args.events);
+    }
+    let deliver_secs = started.elapsed().as_secs_f64();
+
+    // Phase 2: latency at a fixed rate.
+    sink.reset_latencies();
+    let base_count = sink.count();
+    let total = args.rate * args.seconds;
+    let period = Duration::from_secs_f64(1.0 / args.rate as f64);
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..total {
+        ticker.tick().await;
+        let (client, url) = (client.clone(), events_url.clone());
+        sends.spawn(async move { send_event(&client, &url, i).await });
+    }
+    while let Some(ok) = sends.join_next().await {
+        if !ok? {
+            bail!("an event was not accepted in the latency phase");
+        }
+    }
+    if !wait_delivered(&sink, base_count + total, Duration::from_secs(120)).await {
+        bail!("latency phase: only {} of {total} deliveries arrived", sink.count() - base_count);
+    }
+    let (p50, p99) = sink.percentiles();
+
+    let rss = peak_rss_mb(server.child.id());
+    println!("scanhook benchmark ({} events, {} producers; then {} events/s for {} s)", args.events, args.concurrency, args.rate, args.seconds);
+    println!("accepted events/s:   {:>10.0}", args.events as f64 / accept_secs);
+    println!("delivered/s:         {:>10.0}", args.events as f64 / deliver_secs);
+    println!("latency p50 (ms):    {p50:>10.1}   accept -> arrival at {} events/s", args.rate);
+    println!("latency p99 (ms):    {p99:>10.1}");
+    match rss {
+        Some(mb) => println!("server peak RSS (MB): {mb:>9.1}"),
+        None => println!("server peak RSS (MB):       n/a"),
+    }
+    Ok(())
+}
