@@ -174,7 +174,10 @@ async fn main() -> anyhow::Result<()> {
     let (p50, p99) = sink.percentiles();
 
     let rss = peak_rss_mb(server.child.id());
-    println!("scanhook benchmark ({} events, {} producers; then {} events/s for {} s)", args.events, args.concurrency, args.rate, args.seconds);
+    println!(
+        "scanhook benchmark ({} events, {} producers; then {} events/s for {} s)",
+        args.events, args.concurrency, args.rate, args.seconds
+    );
     println!("accepted events/s:   {:>10.0}", args.events as f64 / accept_secs);
     println!("delivered/s:         {:>10.0}", args.events as f64 / deliver_secs);
     println!("latency p50 (ms):    {p50:>10.1}   accept -> arrival at {} events/s", args.rate);

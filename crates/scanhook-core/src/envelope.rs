@@ -22,12 +22,8 @@ struct Envelope<'a> {
 
 /// Serialises the envelope. `data` is kept byte for byte as the producer sent it.
 pub fn canonical_body(id: &EventId, event_type: &EventType, timestamp: DateTime<Utc>, data: &RawValue) -> Vec<u8> {
-    let envelope = Envelope {
-        id: id.as_str(),
-        event_type: event_type.as_str(),
-        timestamp: format_timestamp(timestamp),
-        data,
-    };
+    let envelope =
+        Envelope { id: id.as_str(), event_type: event_type.as_str(), timestamp: format_timestamp(timestamp), data };
     // Serialising borrowed strings and a RawValue into a Vec cannot fail.
     serde_json::to_vec(&envelope).expect("envelope serialises")
 }

@@ -9,10 +9,7 @@ const MAX_LEN: usize = 128;
 
 fn valid_segments(raw: &str) -> bool {
     raw.split('.').all(|segment| {
-        !segment.is_empty()
-            && segment
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     })
 }
 
@@ -108,10 +105,7 @@ impl EventPattern {
 
     /// Whether any of `patterns` (as stored, already validated) matches `event_type`.
     pub fn any_matches<'a>(patterns: impl IntoIterator<Item = &'a str>, event_type: &EventType) -> bool {
-        patterns
-            .into_iter()
-            .filter_map(|p| Self::parse(p).ok())
-            .any(|p| p.matches(event_type))
+        patterns.into_iter().filter_map(|p| Self::parse(p).ok()).any(|p| p.matches(event_type))
     }
 }
 

@@ -22,8 +22,9 @@ impl RetrySchedule {
         let delays = raw
             .split(',')
             .map(|part| {
-                humantime::parse_duration(part.trim())
-                    .map_err(|e| Invalid::new(format!("retry schedule entry '{}' is not a duration ({e})", part.trim())))
+                humantime::parse_duration(part.trim()).map_err(|e| {
+                    Invalid::new(format!("retry schedule entry '{}' is not a duration ({e})", part.trim()))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if delays.len() > MAX_ATTEMPTS {

@@ -88,6 +88,11 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// Lowercase hex SHA-256, for fingerprints of requests and keys.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,9 +120,4 @@ mod tests {
         assert_eq!(k.hash().len(), 64);
         assert!(!format!("{k:?}").contains("0123456789"));
     }
-}
-
-/// Lowercase hex SHA-256, for fingerprints of requests and keys.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -13,10 +13,7 @@ impl WebhookUrl {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let url = url::Url::parse(raw).map_err(|e| Invalid::new(format!("'{raw}' is not a valid URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Invalid::new(format!(
-                "URL scheme must be http or https, not '{}'",
-                url.scheme()
-            )));
+            return Err(Invalid::new(format!("URL scheme must be http or https, not '{}'", url.scheme())));
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Invalid::new("URL must have a host"));
@@ -64,18 +61,14 @@ impl ExtraHeaders {
             return Err(Invalid::new(format!("at most {MAX_HEADERS} extra headers are allowed")));
         }
         for (name, value) in &headers {
-            let is_token = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            let is_token =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !is_token {
                 return Err(Invalid::new(format!("'{name}' is not a valid HTTP header name")));
             }
             let lower = name.to_ascii_lowercase();
             if RESERVED.contains(&lower.as_str()) || lower.starts_with(RESERVED_PREFIX) {
-                return Err(Invalid::new(format!(
-                    "header '{name}' is set by scanhook and cannot be overridden"
-                )));
+                return Err(Invalid::new(format!("header '{name}' is set by scanhook and cannot be overridden")));
             }
             if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
                 return Err(Invalid::new(format!("the value of header '{name}' has control characters")));
@@ -109,9 +102,7 @@ impl DeliveryStatus {
             "pending" => Ok(Self::Pending),
             "succeeded" => Ok(Self::Succeeded),
             "dead" => Ok(Self::Dead),
-            other => Err(Invalid::new(format!(
-                "'{other}' is not a delivery status (pending, succeeded or dead)"
-            ))),
+            other => Err(Invalid::new(format!("'{other}' is not a delivery status (pending, succeeded or dead)"))),
         }
     }
 }

@@ -61,10 +61,7 @@ impl Sender {
                 "webhook-signature".to_string(),
                 scanhook_verify::standard::sign(secret, event.id.as_str(), timestamp, &body),
             ),
-            (
-                format!("{prefix}-Signature"),
-                scanhook_verify::hmac_hex::sign(secret, "sha256=", &body),
-            ),
+            (format!("{prefix}-Signature"), scanhook_verify::hmac_hex::sign(secret, "sha256=", &body)),
         ];
         headers.extend(item.webhook.headers.0.iter().map(|(k, v)| (k.clone(), v.clone())));
         (body, headers)

@@ -11,11 +11,17 @@ pub enum ApiError {
     /// 400: the body is not JSON at all.
     Malformed(String),
     /// 422: well-formed but invalid; names the field.
-    Invalid { field: Option<String>, message: String },
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
     Unauthorized(&'static str),
     Forbidden(&'static str),
     NotFound(String),
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
     PayloadTooLarge(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -34,8 +40,12 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound("not found".into()),
-            e @ StoreError::WebhookLimit { .. } => Self::Conflict { code: "webhook_limit_reached", message: e.to_string() },
-            e @ StoreError::IdempotencyMismatch => Self::Conflict { code: "idempotency_key_reused", message: e.to_string() },
+            e @ StoreError::WebhookLimit { .. } => {
+                Self::Conflict { code: "webhook_limit_reached", message: e.to_string() }
+            }
+            e @ StoreError::IdempotencyMismatch => {
+                Self::Conflict { code: "idempotency_key_reused", message: e.to_string() }
+            }
             StoreError::Conflict(message) => Self::Conflict { code: "conflict", message },
             e @ StoreError::Backend(_) => Self::Internal(Box::new(e)),
         }

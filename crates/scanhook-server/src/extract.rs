@@ -33,24 +33,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => ApiError::Invalid {
-                field: field_of(&path, &inner.to_string()),
-                message: inner.to_string(),
-            },
+            serde_json::error::Category::Data => {
+                ApiError::Invalid { field: field_of(&path, &inner.to_string()), message: inner.to_string() }
+            }
             _ => ApiError::Malformed(format!("the request body is not valid JSON: {inner}")),
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::Malformed(format!("the request body has data after the JSON value: {e}")))?;
+    de.end().map_err(|e| ApiError::Malformed(format!("the request body has data after the JSON value: {e}")))?;
     Ok(value)
 }
 
 /// The field an error is about: serde's path, plus the name in "missing field `x`" (which
 /// serde reports at the parent's path).
 fn field_of(path: &str, message: &str) -> Option<String> {
-    let missing = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
     match (path, missing) {
         (".", Some(name)) => Some(name.to_string()),
         (".", None) => None,
@@ -115,11 +111,8 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized("the Authorization header must be 'Bearer <API key>'"))?;
         let key = ApiKey::parse(token.trim()).map_err(|_| ApiError::Unauthorized("invalid API key"))?;
-        let owner = state
-            .store()
-            .find_key_owner(&key.hash())
-            .await?
-            .ok_or(ApiError::Unauthorized("invalid API key"))?;
+        let owner =
+            state.store().find_key_owner(&key.hash()).await?.ok_or(ApiError::Unauthorized("invalid API key"))?;
         Ok(Caller { account: owner.account_id, is_admin: owner.is_admin })
     }
 }

@@ -45,7 +45,5 @@ pub fn router(state: AppState) -> Router {
 /// Serves the API on `listener` until `shutdown` is cancelled, then lets requests in
 /// progress finish.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(listener, router(state)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }

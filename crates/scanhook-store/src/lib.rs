@@ -44,7 +44,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_account(&self, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account>;
     /// Adds a key, or with `replace_named` first removes the account's keys of that name
     /// (how a key given in the configuration replaces the previous one).
-    async fn create_api_key(&self, account: &AccountId, key: NewApiKey, replace_named: bool, now: DateTime<Utc>) -> StoreResult<ApiKeyRecord>;
+    async fn create_api_key(
+        &self,
+        account: &AccountId,
+        key: NewApiKey,
+        replace_named: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ApiKeyRecord>;
     async fn list_api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKeyRecord>>;
     async fn delete_api_key(&self, account: &AccountId, id: &ApiKeyId) -> StoreResult<()>;
     async fn find_key_owner(&self, key_hash: &str) -> StoreResult<Option<KeyOwner>>;
@@ -52,10 +58,22 @@ pub trait Store: Send + Sync + 'static {
     // --- webhooks ---
 
     /// Fails with [`StoreError::WebhookLimit`] when the account already has `limit`.
-    async fn create_webhook(&self, account: &AccountId, webhook: NewWebhook, limit: u32, now: DateTime<Utc>) -> StoreResult<Webhook>;
+    async fn create_webhook(
+        &self,
+        account: &AccountId,
+        webhook: NewWebhook,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
     async fn get_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<Webhook>;
     async fn list_webhooks(&self, account: &AccountId, page: Page) -> StoreResult<Paged<Webhook>>;
-    async fn update_webhook(&self, account: &AccountId, id: &WebhookId, patch: WebhookPatch, now: DateTime<Utc>) -> StoreResult<Webhook>;
+    async fn update_webhook(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        patch: WebhookPatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
     async fn delete_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<()>;
 
     // --- events ---
@@ -68,21 +86,44 @@ pub trait Store: Send + Sync + 'static {
 
     // --- the delivery log ---
 
-    async fn list_deliveries(&self, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>>;
+    async fn list_deliveries(
+        &self,
+        account: &AccountId,
+        filter: DeliveryFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Delivery>>;
     async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)>;
     /// Starts a new round of attempts now. A pending delivery gets [`StoreError::Conflict`].
     async fn retry_delivery(&self, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery>;
     /// Starts a new round for the endpoint's dead deliveries (created at or after `since`).
-    async fn replay_dead(&self, account: &AccountId, webhook: &WebhookId, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn replay_dead(
+        &self,
+        account: &AccountId,
+        webhook: &WebhookId,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 
     // --- dispatch (the engine's side) ---
 
     /// Leases up to `limit` due deliveries to `owner` until `lease_until`. A delivery whose
     /// lease expired (its worker died) is due again.
-    async fn claim_due(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Claimed>>;
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>>;
     /// Records an attempt (if one was made) and moves the delivery on; counts endpoint
     /// failures and disables the endpoint after `disable_after` deliveries in a row died.
-    async fn complete(&self, owner: &str, completion: Completion, disable_after: u32, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn complete(
+        &self,
+        owner: &str,
+        completion: Completion,
+        disable_after: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Gives leased deliveries back without an attempt (shutdown).
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>) -> StoreResult<()>;
     /// The earliest time a pending, unleased delivery is due, to sleep until then.

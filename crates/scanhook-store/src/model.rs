@@ -189,7 +189,9 @@ pub enum Outcome {
     RetryAt(DateTime<Utc>),
     /// The round is over. `counts_as_failure` is false when nothing was tried (the
     /// endpoint was disabled), so it does not push the endpoint further towards disabling.
-    Dead { counts_as_failure: bool },
+    Dead {
+        counts_as_failure: bool,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -9,8 +9,7 @@ use subtle::ConstantTimeEq;
 use crate::VerifyError;
 
 fn tag(secret: &str, body: &[u8]) -> [u8; 32] {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     mac.finalize().into_bytes().into()
 }
@@ -61,10 +60,7 @@ mod tests {
             let s = |k: &str| case[k].as_str().unwrap_or_default().to_string();
             assert_eq!(sign(&s("secret"), &s("prefix"), s("payload").as_bytes()), s("expected"));
             verify(&s("secret"), &s("prefix"), &s("expected"), s("payload").as_bytes()).expect("verifies");
-            assert_eq!(
-                verify(&s("secret"), &s("prefix"), &s("expected"), b"other"),
-                Err(VerifyError::Mismatch)
-            );
+            assert_eq!(verify(&s("secret"), &s("prefix"), &s("expected"), b"other"), Err(VerifyError::Mismatch));
         }
     }
 }

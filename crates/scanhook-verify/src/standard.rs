@@ -53,10 +53,7 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), VerifyError> {
-    let timestamp: i64 = timestamp_header
-        .trim()
-        .parse()
-        .map_err(|_| VerifyError::MalformedTimestamp)?;
+    let timestamp: i64 = timestamp_header.trim().parse().map_err(|_| VerifyError::MalformedTimestamp)?;
     let skew = now - timestamp;
     if skew.abs() > tolerance_secs {
         return Err(VerifyError::TimestampOutOfTolerance(skew));
@@ -64,9 +61,7 @@ pub fn verify(
     if signature_header.trim().is_empty() {
         return Err(VerifyError::MissingSignature);
     }
-    let expected = mac(&key_bytes(secret), msg_id, timestamp, body)
-        .finalize()
-        .into_bytes();
+    let expected = mac(&key_bytes(secret), msg_id, timestamp, body).finalize().into_bytes();
     for entry in signature_header.split_whitespace() {
         let Some((version, value)) = entry.split_once(',') else {
             return Err(VerifyError::MalformedSignature("an entry has no version"));

@@ -40,14 +40,23 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     })
 }
 
-async fn bootstrap_admin(store: &dyn Store, configured: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+async fn bootstrap_admin(
+    store: &dyn Store,
+    configured: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     let (account, created) = store.ensure_default_account(now).await?;
     let key = match configured {
         Some(raw) => ApiKey::parse(raw).context("SCANHOOK_API_KEY")?,
         None if created => ApiKey::generate(),
         None => return Ok(()),
     };
-    let record = NewApiKey { id: ApiKeyId::generate(), name: CONFIG_KEY_NAME.into(), key_hash: key.hash(), prefix: key.prefix() };
+    let record = NewApiKey {
+        id: ApiKeyId::generate(),
+        name: CONFIG_KEY_NAME.into(),
+        key_hash: key.hash(),
+        prefix: key.prefix(),
+    };
     store.create_api_key(&account.id, record, configured.is_some(), now).await?;
     if configured.is_none() {
         println!("Generated the admin API key (shown once, keep it): {}", key.expose());
@@ -57,9 +66,7 @@ async fn bootstrap_admin(store: &dyn Store, configured: Option<&str>, now: chron
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCANHOOK_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCANHOOK_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
 
@@ -78,11 +85,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let engine = Arc::new(Engine::new(store, config, clock));
     let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
-    let state = AppState { engine, limits: Limits { max_webhooks: args.max_webhooks, max_body_bytes: args.max_body_bytes } };
+    let state =
+        AppState { engine, limits: Limits { max_webhooks: args.max_webhooks, max_body_bytes: args.max_body_bytes } };
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("scanhook listening on http://{addr} (data in {})", args.data_dir.display());
 

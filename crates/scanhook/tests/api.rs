@@ -77,7 +77,8 @@ async fn accounts_never_see_or_receive_each_others_resources() {
     assert_eq!(server.call(Method::GET, &event_path, None, Some(&other)).await.0, StatusCode::OK);
     let (_, my_deliveries) = server.get("/v1/deliveries").await;
     assert_eq!(my_deliveries["data"].as_array().unwrap().len(), 1);
-    let their_delivery = server.call(Method::GET, "/v1/deliveries", None, Some(&other)).await.1["data"][0]["id"].clone();
+    let their_delivery =
+        server.call(Method::GET, "/v1/deliveries", None, Some(&other)).await.1["data"][0]["id"].clone();
     let path = format!("/v1/deliveries/{}", their_delivery.as_str().unwrap());
     assert_eq!(server.get(&path).await.0, StatusCode::NOT_FOUND);
     assert_eq!(server.post(&format!("{path}/retry"), json!({})).await.0, StatusCode::NOT_FOUND);

@@ -41,7 +41,8 @@ async fn sigkill_mid_stream_loses_no_accepted_event() {
 
     let accepted = Arc::new(Mutex::new(HashSet::new()));
     let producer = {
-        let (client, url, key, accepted) = (server.client().clone(), server.url("/v1/events"), server.key.clone(), accepted.clone());
+        let (client, url, key, accepted) =
+            (server.client().clone(), server.url("/v1/events"), server.key.clone(), accepted.clone());
         tokio::spawn(async move {
             for i in 0..10_000 {
                 let body = json!({"type": "scan.progress", "data": {"i": i}});
@@ -78,7 +79,10 @@ async fn sigkill_mid_stream_loses_no_accepted_event() {
     }
     let total = receiver.received().len();
     let unique = received_event_ids(&receiver).len();
-    assert!(total > unique, "requests cut off by the kill are sent again (at-least-once): {total} requests, {unique} events");
+    assert!(
+        total > unique,
+        "requests cut off by the kill are sent again (at-least-once): {total} requests, {unique} events"
+    );
 }
 
 #[tokio::test]

@@ -167,9 +167,7 @@ async fn dead_letters_can_be_retried_and_replayed() {
     let (code, retried) = server.post(&format!("/v1/deliveries/{first}/retry"), json!({})).await;
     assert_eq!(code, StatusCode::ACCEPTED, "{retried}");
     assert_eq!(retried["status"], "pending");
-    server
-        .wait_until(&format!("/v1/deliveries/{first}"), 10, |d| d["status"] == "succeeded")
-        .await;
+    server.wait_until(&format!("/v1/deliveries/{first}"), 10, |d| d["status"] == "succeeded").await;
     let (code, again) = server.post(&format!("/v1/deliveries/{first}/retry"), json!({})).await;
     assert_eq!(code, StatusCode::ACCEPTED, "a succeeded delivery can be sent again: {again}");
     server

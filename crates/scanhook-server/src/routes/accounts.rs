@@ -49,10 +49,8 @@ pub async fn create_account(
     let name = check_name("name", &input.name)?;
     let (key, record) = new_key("default".into());
     let now = state.now();
-    let account = state
-        .store()
-        .create_account(NewAccount { id: AccountId::generate(), name }, record.clone(), now)
-        .await?;
+    let account =
+        state.store().create_account(NewAccount { id: AccountId::generate(), name }, record.clone(), now).await?;
     let key_record = ApiKeyRecord {
         id: record.id,
         account_id: account.id.clone(),
@@ -91,7 +89,10 @@ pub async fn create_api_key(
 /// List the caller's API keys (without the keys themselves).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
     responses((status = 200, body = ListOut<ApiKeyOut>)))]
-pub async fn list_api_keys(State(state): State<AppState>, caller: Caller) -> Result<Json<ListOut<ApiKeyOut>>, ApiError> {
+pub async fn list_api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ListOut<ApiKeyOut>>, ApiError> {
     let keys = state.store().list_api_keys(&caller.account).await?;
     Ok(Json(ListOut { data: keys.into_iter().map(|k| key_out(k, None)).collect(), next_cursor: None }))
 }

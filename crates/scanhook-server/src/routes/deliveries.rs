@@ -33,10 +33,9 @@ fn delivery_out(d: Delivery) -> DeliveryOut {
 }
 
 fn attempt_out(a: Attempt, canonical: &str) -> AttemptOut {
-    let response = a.status_code.map(|_| HttpMessageOut {
-        headers: a.response_headers,
-        body: a.response_body.unwrap_or_default(),
-    });
+    let response = a
+        .status_code
+        .map(|_| HttpMessageOut { headers: a.response_headers, body: a.response_body.unwrap_or_default() });
     AttemptOut {
         id: a.id.to_string(),
         number: a.number,
@@ -98,13 +97,14 @@ pub async fn list(
 /// Get a delivery with every attempt: request and response headers and bodies.
 #[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries", params(("id" = String, Path)),
     responses((status = 200, body = DeliveryDetailOut), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DeliveryDetailOut>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryDetailOut>, ApiError> {
     let delivery_id: DeliveryId = path_id(&id, "delivery")?;
-    let (delivery, attempts) = state
-        .store()
-        .get_delivery(&caller.account, &delivery_id)
-        .await
-        .map_err(named("delivery", &id))?;
+    let (delivery, attempts) =
+        state.store().get_delivery(&caller.account, &delivery_id).await.map_err(named("delivery", &id))?;
     let canonical = if attempts.iter().any(|a| a.request_body.is_none()) {
         let event = state.store().get_event(&caller.account, &delivery.event_id).await?;
         let data = RawValue::from_string(event.data).map_err(|e| ApiError::Internal(Box::new(e)))?;
@@ -121,7 +121,11 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 /// Attempt a delivery again now, starting a new round of retries (also a dead one).
 #[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries", params(("id" = String, Path)),
     responses((status = 202, body = DeliveryOut), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn retry(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
     let delivery_id: DeliveryId = path_id(&id, "delivery")?;
     let delivery = state
         .store()

@@ -130,7 +130,11 @@ pub async fn list(
 /// Get one event.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path)),
     responses((status = 200, body = EventOut), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<EventOut>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EventOut>, ApiError> {
     let event_id: EventId = path_id(&id, "event")?;
     let event = state.store().get_event(&caller.account, &event_id).await.map_err(named("event", &id))?;
     Ok(Json(event_out(event)))

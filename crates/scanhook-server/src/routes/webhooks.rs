@@ -56,7 +56,9 @@ fn parse_headers(raw: BTreeMap<String, String>) -> Result<ExtraHeaders, ApiError
 
 fn parse_description(raw: Option<String>) -> Result<Option<String>, ApiError> {
     match raw {
-        Some(d) if d.chars().count() > 1000 => Err(ApiError::invalid("description", "description is longer than 1000 characters")),
+        Some(d) if d.chars().count() > 1000 => {
+            Err(ApiError::invalid("description", "description is longer than 1000 characters"))
+        }
         other => Ok(other),
     }
 }
@@ -86,10 +88,7 @@ pub async fn create(
         headers: parse_headers(input.headers.unwrap_or_default())?,
         active: input.active.unwrap_or(true),
     };
-    let webhook = state
-        .store()
-        .create_webhook(&caller.account, new, state.limits.max_webhooks, state.now())
-        .await?;
+    let webhook = state.store().create_webhook(&caller.account, new, state.limits.max_webhooks, state.now()).await?;
     Ok((StatusCode::CREATED, Json(webhook_out(webhook, true))))
 }
 
@@ -112,7 +111,11 @@ pub async fn list(
 /// Get one webhook endpoint.
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookOut), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<WebhookOut>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookOut>, ApiError> {
     Ok(Json(webhook_out(find(&state, &caller, &id).await?, false)))
 }
 
@@ -144,7 +147,11 @@ pub async fn update(
 /// Delete a webhook endpoint and its delivery log.
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let webhook_id: WebhookId = path_id(&id, "webhook")?;
     state.store().delete_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", &id))?;
     Ok(StatusCode::NO_CONTENT)
@@ -153,7 +160,11 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Re-enable an endpoint (clears an automatic disable and its failure count).
 #[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookOut), (status = 404, body = Problem)))]
-pub async fn enable(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<WebhookOut>, ApiError> {
+pub async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookOut>, ApiError> {
     let webhook_id: WebhookId = path_id(&id, "webhook")?;
     let patch = scanhook_store::WebhookPatch { active: Some(true), ..Default::default() };
     let webhook = state
@@ -168,7 +179,11 @@ pub async fn enable(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// is disabled, so a fix can be checked before re-enabling.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 202, body = TestOut), (status = 404, body = Problem)))]
-pub async fn test(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<(StatusCode, Json<TestOut>), ApiError> {
+pub async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<TestOut>), ApiError> {
     let webhook = find(&state, &caller, &id).await?;
     let data = serde_json::json!({
         "test": true,

@@ -99,10 +99,8 @@ pub fn list_keys(c: &Connection, account: &AccountId) -> StoreResult<Vec<ApiKeyR
 }
 
 pub fn delete_key(c: &Connection, account: &AccountId, id: &ApiKeyId) -> StoreResult<()> {
-    let n = c.execute(
-        "DELETE FROM api_keys WHERE id = ?1 AND account_id = ?2",
-        params![id.as_str(), account.as_str()],
-    )?;
+    let n =
+        c.execute("DELETE FROM api_keys WHERE id = ?1 AND account_id = ?2", params![id.as_str(), account.as_str()])?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 

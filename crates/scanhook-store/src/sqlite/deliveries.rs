@@ -42,7 +42,11 @@ fn json_col<T: serde::de::DeserializeOwned + Default>(raw: Option<String>) -> T 
     raw.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
 }
 
-pub fn get_with_attempts(c: &Connection, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)> {
+pub fn get_with_attempts(
+    c: &Connection,
+    account: &AccountId,
+    id: &DeliveryId,
+) -> StoreResult<(Delivery, Vec<Attempt>)> {
     let delivery = get(c, account, id)?;
     let mut stmt = c.prepare_cached(
         "SELECT id, number, started_at, latency_ms, status_code, error, request_headers, request_body,
@@ -75,9 +79,7 @@ const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at
 pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
     let current = get(c, account, id)?;
     if current.status == scanhook_core::DeliveryStatus::Pending {
-        return Err(StoreError::Conflict(
-            "the delivery is still pending: it is attempted on its schedule".into(),
-        ));
+        return Err(StoreError::Conflict("the delivery is still pending: it is attempted on its schedule".into()));
     }
     c.execute(
         &format!("UPDATE deliveries SET {NEW_ROUND} WHERE id = ?2 AND account_id = ?3"),

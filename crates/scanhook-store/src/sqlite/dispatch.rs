@@ -93,8 +93,10 @@ pub fn complete(
     let webhook = done.webhook_id.as_str();
     match done.outcome {
         Outcome::Succeeded => {
-            c.prepare_cached("UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?1 AND consecutive_failures <> 0")?
-                .execute([webhook])?;
+            c.prepare_cached(
+                "UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?1 AND consecutive_failures <> 0",
+            )?
+            .execute([webhook])?;
         }
         Outcome::Dead { counts_as_failure: true } => {
             c.prepare_cached("UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = ?1")?
@@ -128,9 +130,7 @@ pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId]) -> StoreResult<(
 
 pub fn next_due_at(c: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
     let at: Option<i64> = c
-        .prepare_cached(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_until IS NULL",
-        )?
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_until IS NULL")?
         .query_row([], |r| r.get(0))?;
     Ok(at.map(time))
 }

@@ -92,9 +92,8 @@ fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> Sto
 }
 
 pub fn get(c: &Connection, account: &AccountId, id: &EventId) -> StoreResult<Event> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 AND e.account_id = ?2"
-    ))?;
+    let mut stmt =
+        c.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 AND e.account_id = ?2"))?;
     Ok(stmt.query_row([id.as_str(), account.as_str()], |r| rows::event(r, 0))?)
 }
 

@@ -77,11 +77,7 @@ impl SqliteStore {
             readers.push(reader);
         }
         let writer = writer::Writer::start(conn).map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(Self {
-            writer,
-            readers: Arc::new(Mutex::new(readers)),
-            reader_permits: Arc::new(Semaphore::new(READERS)),
-        })
+        Ok(Self { writer, readers: Arc::new(Mutex::new(readers)), reader_permits: Arc::new(Semaphore::new(READERS)) })
     }
 
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
@@ -98,12 +94,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let permit = self
-            .reader_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let permit = self.reader_permits.clone().acquire_owned().await.map_err(|e| StoreError::Backend(Box::new(e)))?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -132,7 +123,13 @@ impl Store for SqliteStore {
         self.write(move |c| accounts::create(c, account, key, now)).await
     }
 
-    async fn create_api_key(&self, account: &AccountId, key: NewApiKey, replace_named: bool, now: DateTime<Utc>) -> StoreResult<ApiKeyRecord> {
+    async fn create_api_key(
+        &self,
+        account: &AccountId,
+        key: NewApiKey,
+        replace_named: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ApiKeyRecord> {
         let account = account.clone();
         self.write(move |c| accounts::create_key(c, &account, key, replace_named, now)).await
     }
@@ -152,7 +149,13 @@ impl Store for SqliteStore {
         self.read(move |c| accounts::find_owner(c, &key_hash)).await
     }
 
-    async fn create_webhook(&self, account: &AccountId, webhook: NewWebhook, limit: u32, now: DateTime<Utc>) -> StoreResult<Webhook> {
+    async fn create_webhook(
+        &self,
+        account: &AccountId,
+        webhook: NewWebhook,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook> {
         let account = account.clone();
         self.write(move |c| webhooks::create(c, &account, webhook, limit, now)).await
     }
@@ -167,7 +170,13 @@ impl Store for SqliteStore {
         self.read(move |c| webhooks::list(c, &account, page)).await
     }
 
-    async fn update_webhook(&self, account: &AccountId, id: &WebhookId, patch: WebhookPatch, now: DateTime<Utc>) -> StoreResult<Webhook> {
+    async fn update_webhook(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        patch: WebhookPatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook> {
         let (account, id) = (account.clone(), id.clone());
         self.write(move |c| webhooks::update(c, &account, &id, patch, now)).await
     }
@@ -192,7 +201,12 @@ impl Store for SqliteStore {
         self.read(move |c| events::list(c, &account, filter, page)).await
     }
 
-    async fn list_deliveries(&self, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>> {
+    async fn list_deliveries(
+        &self,
+        account: &AccountId,
+        filter: DeliveryFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Delivery>> {
         let account = account.clone();
         self.read(move |c| deliveries::list(c, &account, filter, page)).await
     }
@@ -207,17 +221,35 @@ impl Store for SqliteStore {
         self.write(move |c| deliveries::retry(c, &account, &id, now)).await
     }
 
-    async fn replay_dead(&self, account: &AccountId, webhook: &WebhookId, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn replay_dead(
+        &self,
+        account: &AccountId,
+        webhook: &WebhookId,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let (account, webhook) = (account.clone(), webhook.clone());
         self.write(move |c| deliveries::replay_dead(c, &account, &webhook, since, now)).await
     }
 
-    async fn claim_due(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Claimed>> {
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>> {
         let owner = owner.to_string();
         self.write(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
     }
 
-    async fn complete(&self, owner: &str, completion: Completion, disable_after: u32, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn complete(
+        &self,
+        owner: &str,
+        completion: Completion,
+        disable_after: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let owner = owner.to_string();
         self.write(move |c| dispatch::complete(c, &owner, completion, disable_after, now)).await
     }

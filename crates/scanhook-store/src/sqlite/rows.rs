@@ -51,7 +51,8 @@ pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
     })
 }
 
-pub const EVENT_COLUMNS: &str = "e.id, e.account_id, e.type, e.timestamp, e.data, e.target_webhook_id, e.delivery_count";
+pub const EVENT_COLUMNS: &str =
+    "e.id, e.account_id, e.type, e.timestamp, e.data, e.target_webhook_id, e.delivery_count";
 
 pub fn event(row: &Row, at: usize) -> rusqlite::Result<Event> {
     Ok(Event {

@@ -8,8 +8,15 @@ use super::rows::{self, WEBHOOK_COLUMNS, ms};
 use crate::model::{NewWebhook, Page, Paged, Webhook, WebhookPatch};
 use crate::{StoreError, StoreResult};
 
-pub fn create(c: &Connection, account: &AccountId, new: NewWebhook, limit: u32, now: DateTime<Utc>) -> StoreResult<Webhook> {
-    let count: u32 = c.query_row("SELECT COUNT(*) FROM webhooks WHERE account_id = ?1", [account.as_str()], |r| r.get(0))?;
+pub fn create(
+    c: &Connection,
+    account: &AccountId,
+    new: NewWebhook,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<Webhook> {
+    let count: u32 =
+        c.query_row("SELECT COUNT(*) FROM webhooks WHERE account_id = ?1", [account.as_str()], |r| r.get(0))?;
     if count >= limit {
         return Err(StoreError::WebhookLimit { limit });
     }
@@ -32,9 +39,8 @@ pub fn create(c: &Connection, account: &AccountId, new: NewWebhook, limit: u32, 
 }
 
 pub fn get(c: &Connection, account: &AccountId, id: &WebhookId) -> StoreResult<Webhook> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.id = ?1 AND w.account_id = ?2"
-    ))?;
+    let mut stmt =
+        c.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.id = ?1 AND w.account_id = ?2"))?;
     Ok(stmt.query_row([id.as_str(), account.as_str()], |r| rows::webhook(r, 0))?)
 }
 
@@ -50,7 +56,13 @@ pub fn list(c: &Connection, account: &AccountId, page: Page) -> StoreResult<Page
     Ok(rows::paged(items, page.limit, |w| w.id.to_string()))
 }
 
-pub fn update(c: &Connection, account: &AccountId, id: &WebhookId, patch: WebhookPatch, now: DateTime<Utc>) -> StoreResult<Webhook> {
+pub fn update(
+    c: &Connection,
+    account: &AccountId,
+    id: &WebhookId,
+    patch: WebhookPatch,
+    now: DateTime<Utc>,
+) -> StoreResult<Webhook> {
     let current = get(c, account, id)?;
     let url = patch.url.unwrap_or(current.url);
     let description = patch.description.unwrap_or(current.description);
@@ -80,9 +92,6 @@ pub fn update(c: &Connection, account: &AccountId, id: &WebhookId, patch: Webhoo
 }
 
 pub fn delete(c: &Connection, account: &AccountId, id: &WebhookId) -> StoreResult<()> {
-    let n = c.execute(
-        "DELETE FROM webhooks WHERE id = ?1 AND account_id = ?2",
-        [id.as_str(), account.as_str()],
-    )?;
+    let n = c.execute("DELETE FROM webhooks WHERE id = ?1 AND account_id = ?2", [id.as_str(), account.as_str()])?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }

@@ -79,9 +79,7 @@ impl Writer {
     /// Moves `conn` to a new thread that owns it until every handle is dropped.
     pub fn start(conn: Connection) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || run(conn, jobs))?;
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || run(conn, jobs))?;
         Ok(Self { queue })
     }
 
@@ -93,13 +91,8 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Typed { work: Some(work), result: None, reply });
-        self.queue
-            .send(job)
-            .await
-            .map_err(|_| backend("the database writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| backend("the database writer dropped the write".into()))?
+        self.queue.send(job).await.map_err(|_| backend("the database writer has stopped".into()))?;
+        answer.await.map_err(|_| backend("the database writer dropped the write".into()))?
     }
 }
 

@@ -49,11 +49,8 @@ impl Server {
     }
 
     fn spawn(data_dir: &Path, env: Vec<(String, String)>) -> Server {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data_dir.join("server.log"))
-            .expect("log file");
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log")).expect("log file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanhook"));
         cmd.arg("serve")
             .env_clear()
@@ -144,18 +141,22 @@ impl Server {
     }
 
     /// Sends a request with the admin key (or `key`) and returns status and JSON body.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, key: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method, self.url(path))
-            .bearer_auth(key.unwrap_or(&self.key));
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(key.unwrap_or(&self.key));
         if let Some(body) = body {
             req = req.json(&body);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
     }
 

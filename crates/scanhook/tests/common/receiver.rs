@@ -53,9 +53,8 @@ impl Receiver {
             let state = state.clone();
             async move {
                 let reply = state.script.lock().unwrap().pop_front();
-                let reply = reply
-                    .or(*state.fallback.lock().unwrap())
-                    .unwrap_or(Reply { status: 200, delay: Duration::ZERO });
+                let reply =
+                    reply.or(*state.fallback.lock().unwrap()).unwrap_or(Reply { status: 200, delay: Duration::ZERO });
                 // Recorded on arrival: a request the sender gives up on still counts.
                 state.received.lock().unwrap().push(Received { headers, body });
                 state.arrived.notify_waiters();

@@ -38,7 +38,10 @@ fn checker_matches_the_published_vectors() {
     let all: serde_json::Value = serde_json::from_str(raw).unwrap();
     for case in all["standard_webhooks"].as_array().unwrap() {
         let s = |k: &str| case[k].as_str().unwrap();
-        assert_eq!(standard_signature(s("secret"), s("msg_id"), s("timestamp"), s("payload").as_bytes()), s("expected"));
+        assert_eq!(
+            standard_signature(s("secret"), s("msg_id"), s("timestamp"), s("payload").as_bytes()),
+            s("expected")
+        );
     }
     let github = &all["hmac_sha256_hex"][0];
     let s = |k: &str| github[k].as_str().unwrap();
