@@ -44,6 +44,17 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// Verifies a `webhook-signature` header (space-separated entries, any `v1` match wins;
 /// other versions are ignored) and checks the timestamp against `now` within `tolerance_secs`.
+///
+/// ```
+/// use scanhook_verify::standard;
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let body = br#"{"test": 2432232314}"#;
+/// let header = standard::sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
+/// assert_eq!(header, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+/// standard::verify(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", &header, body, 1614265330, 300)
+///     .expect("a fresh, untampered delivery verifies");
+/// ```
 pub fn verify(
     secret: &str,
     msg_id: &str,

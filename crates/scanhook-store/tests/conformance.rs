@@ -1,0 +1,231 @@
+//! The contract every `Store` backend must honour, written once against `dyn Store`.
+//! A new backend adds one line to `backends()` and passes the same suite.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use scanhook_core::{
+    AccountId, ApiKeyId, AttemptId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId, WebhookSecret,
+    WebhookUrl,
+};
+use scanhook_store::sqlite::SqliteStore;
+use scanhook_store::*;
+
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+fn backends() -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("conformance.db")).unwrap();
+    vec![Backend { name: "sqlite", store: Arc::new(sqlite), _dir: dir }]
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+async fn account(store: &dyn Store, name: &str) -> AccountId {
+    let key =
+        NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: format!("hash-{name}"), prefix: "p".into() };
+    store.create_account(NewAccount { id: AccountId::generate(), name: name.into() }, key, t0()).await.unwrap().id
+}
+
+async fn webhook(store: &dyn Store, account: &AccountId, events: &[&str]) -> Webhook {
+    let new = NewWebhook {
+        id: WebhookId::generate(),
+        url: WebhookUrl::parse("https://example.com/hook").unwrap(),
+        description: None,
+        events: events.iter().map(|e| e.to_string()).collect(),
+        secret: WebhookSecret::generate(),
+        headers: ExtraHeaders::default(),
+        active: true,
+    };
+    store.create_webhook(account, new, 10, t0()).await.unwrap()
+}
+
+fn event(event_type: &str, idempotency: Option<(&str, &str)>) -> NewEvent {
+    NewEvent {
+        id: EventId::generate(),
+        event_type: EventType::parse(event_type).unwrap(),
+        timestamp: t0(),
+        data: r#"{"k":1}"#.into(),
+        target: None,
+        idempotency: idempotency.map(|(k, h)| (k.to_string(), h.to_string())),
+        first_attempt_at: t0(),
+    }
+}
+
+fn created(i: Ingested) -> Event {
+    match i {
+        Ingested::Created(e) => e,
+        Ingested::Replayed(_) => panic!("expected a new event"),
+    }
+}
+
+fn attempt(claimed: &Claimed, status: u16) -> Attempt {
+    Attempt {
+        id: AttemptId::generate(),
+        delivery_id: claimed.delivery_id.clone(),
+        number: claimed.attempt_count + 1,
+        started_at: t0(),
+        latency_ms: 3,
+        status_code: Some(status),
+        error: (status >= 300).then(|| format!("endpoint answered HTTP {status}")),
+        request_headers: vec![("x".into(), "y".into())],
+        request_body: None,
+        response_headers: vec![],
+        response_body: Some("ok".into()),
+    }
+}
+
+#[tokio::test]
+async fn ingest_fans_out_to_matching_active_endpoints_only() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let scans = webhook(s, &acc, &["scan.*"]).await;
+        webhook(s, &acc, &["violation.detected"]).await;
+        let off = webhook(s, &acc, &["*"]).await;
+        let patch = WebhookPatch { active: Some(false), ..Default::default() };
+        s.update_webhook(&acc, &off.id, patch, t0()).await.unwrap();
+        let e = created(s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap());
+        assert_eq!(e.delivery_count, 1, "{}", b.name);
+        let list = s.list_deliveries(&acc, DeliveryFilter::default(), Page { limit: 10, cursor: None }).await.unwrap();
+        assert_eq!(list.items.len(), 1);
+        assert_eq!(list.items[0].webhook_id, scans.id);
+        assert_eq!(list.items[0].status, DeliveryStatus::Pending);
+    }
+}
+
+#[tokio::test]
+async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        let first = created(s.ingest_event(&acc, event("scan.completed", Some(("k1", "h1"))), t0()).await.unwrap());
+        match s.ingest_event(&acc, event("scan.completed", Some(("k1", "h1"))), t0()).await.unwrap() {
+            Ingested::Replayed(e) => assert_eq!(e.id, first.id, "{}", b.name),
+            Ingested::Created(_) => panic!("{}: a repeat must not create", b.name),
+        }
+        let err = s.ingest_event(&acc, event("scan.completed", Some(("k1", "h2"))), t0()).await.unwrap_err();
+        assert!(matches!(err, StoreError::IdempotencyMismatch), "{}: {err}", b.name);
+        // Keys are per account.
+        let other = account(s, "b").await;
+        assert!(matches!(
+            s.ingest_event(&other, event("scan.completed", Some(("k1", "h9"))), t0()).await.unwrap(),
+            Ingested::Created(_)
+        ));
+        let all = s.list_deliveries(&acc, DeliveryFilter::default(), Page { limit: 10, cursor: None }).await.unwrap();
+        assert_eq!(all.items.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let lease_end = t0() + Duration::seconds(60);
+        let mine = s.claim_due("w1", t0(), lease_end, 10).await.unwrap();
+        assert_eq!(mine.len(), 1, "{}", b.name);
+        assert!(s.claim_due("w2", t0(), lease_end, 10).await.unwrap().is_empty(), "{}: leased work is hidden", b.name);
+        assert_eq!(s.next_due_at().await.unwrap(), None, "{}: leased work is not due", b.name);
+        // The lease expires: another worker takes over, and the first one's late result is
+        // not applied to the delivery.
+        let later = lease_end + Duration::seconds(1);
+        let theirs = s.claim_due("w2", later, later + Duration::seconds(60), 10).await.unwrap();
+        assert_eq!(theirs.len(), 1, "{}", b.name);
+        let done = |c: &Claimed, outcome| Completion {
+            delivery_id: c.delivery_id.clone(),
+            webhook_id: c.webhook.id.clone(),
+            attempt: Some(attempt(c, 200)),
+            outcome,
+            note: None,
+        };
+        s.complete("w1", done(&mine[0], Outcome::RetryAt(later)), 10, later).await.unwrap();
+        let (d, attempts) = s.get_delivery(&acc, &mine[0].delivery_id).await.unwrap();
+        assert_eq!(d.status, DeliveryStatus::Pending, "{}", b.name);
+        assert_eq!(attempts.len(), 1, "{}: the late attempt is still logged", b.name);
+        s.release("w2", vec![theirs[0].delivery_id.clone()]).await.unwrap();
+        let again = s.claim_due("w3", later, later + Duration::seconds(60), 10).await.unwrap();
+        assert_eq!(again.len(), 1, "{}: released work is due at once", b.name);
+        s.complete("w3", done(&again[0], Outcome::Succeeded), 10, later).await.unwrap();
+        let (d, _) = s.get_delivery(&acc, &again[0].delivery_id).await.unwrap();
+        assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Succeeded, 1), "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let wh = webhook(s, &acc, &["*"]).await;
+        for _ in 0..2 {
+            s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        }
+        let claimed = s.claim_due("w", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+        for c in &claimed {
+            let completion = Completion {
+                delivery_id: c.delivery_id.clone(),
+                webhook_id: c.webhook.id.clone(),
+                attempt: Some(attempt(c, 500)),
+                outcome: Outcome::Dead { counts_as_failure: true },
+                note: None,
+            };
+            s.complete("w", completion, 2, t0()).await.unwrap();
+        }
+        let w = s.get_webhook(&acc, &wh.id).await.unwrap();
+        assert!(!w.active, "{}", b.name);
+        assert_eq!(w.consecutive_failures, 2);
+        assert!(w.disabled_reason.unwrap().contains("HTTP 500"));
+        let dead = DeliveryFilter { status: Some(DeliveryStatus::Dead), ..Default::default() };
+        assert_eq!(
+            s.list_deliveries(&acc, dead.clone(), Page { limit: 10, cursor: None }).await.unwrap().items.len(),
+            2
+        );
+        assert_eq!(s.replay_dead(&acc, &wh.id, Some(t0() + Duration::days(1)), t0()).await.unwrap(), 0);
+        assert_eq!(s.replay_dead(&acc, &wh.id, None, t0()).await.unwrap(), 2, "{}", b.name);
+        assert_eq!(s.next_due_at().await.unwrap(), Some(t0()));
+        // Enabling clears the disable and the count.
+        let patch = WebhookPatch { active: Some(true), ..Default::default() };
+        let w = s.update_webhook(&acc, &wh.id, patch, t0()).await.unwrap();
+        assert!(w.active && w.disabled_reason.is_none() && w.consecutive_failures == 0, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_isolated_and_limits_hold() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let (a, other) = (account(s, "a").await, account(s, "b").await);
+        let wh = webhook(s, &a, &["*"]).await;
+        assert!(matches!(s.get_webhook(&other, &wh.id).await, Err(StoreError::NotFound)), "{}", b.name);
+        assert!(matches!(s.delete_webhook(&other, &wh.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.replay_dead(&other, &wh.id, None, t0()).await, Err(StoreError::NotFound)));
+        let e = created(s.ingest_event(&a, event("scan.completed", None), t0()).await.unwrap());
+        assert!(matches!(s.get_event(&other, &e.id).await, Err(StoreError::NotFound)));
+        let page = Page { limit: 10, cursor: None };
+        assert!(s.list_deliveries(&other, DeliveryFilter::default(), page).await.unwrap().items.is_empty());
+
+        let new = |n: u32| NewWebhook {
+            id: WebhookId::generate(),
+            url: WebhookUrl::parse(&format!("https://example.com/{n}")).unwrap(),
+            description: None,
+            events: vec!["*".into()],
+            secret: WebhookSecret::generate(),
+            headers: ExtraHeaders::default(),
+            active: true,
+        };
+        s.create_webhook(&other, new(1), 2, t0()).await.unwrap();
+        s.create_webhook(&other, new(2), 2, t0()).await.unwrap();
+        let err = s.create_webhook(&other, new(3), 2, t0()).await.unwrap_err();
+        assert!(matches!(err, StoreError::WebhookLimit { limit: 2 }), "{}: {err}", b.name);
+    }
+}
