@@ -33,7 +33,6 @@ impl Sender {
             // endpoint bounce signed payloads elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
-            .pool_max_idle_per_host(64)
             .build()?;
         Ok(Self { client, config })
     }

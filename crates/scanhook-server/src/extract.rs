@@ -1,15 +1,12 @@
 //! Request extractors that answer with our problem+json errors: JSON bodies whose errors
-//! name the field, query strings, path IDs, and the caller's identity from the API key.
+//! name the field, query strings and path IDs.
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use bytes::Bytes;
-use scanhook_core::{AccountId, ApiKey};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// A JSON body. Syntax errors are 400; a wrong, missing or unknown field is 422 naming it.
 pub struct ApiJson<T>(pub T);
@@ -87,33 +84,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|Query(v)| ApiQuery(v))
             .map_err(|e| ApiError::Invalid { field: None, message: e.body_text() })
-    }
-}
-
-/// The account a request acts for, from `Authorization: Bearer <key>`.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub account: AccountId,
-    pub is_admin: bool,
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("missing 'Authorization: Bearer <API key>' header"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized("the Authorization header must be 'Bearer <API key>'"))?;
-        let key = ApiKey::parse(token.trim()).map_err(|_| ApiError::Unauthorized("invalid API key"))?;
-        let owner =
-            state.store().find_key_owner(&key.hash()).await?.ok_or(ApiError::Unauthorized("invalid API key"))?;
-        Ok(Caller { account: owner.account_id, is_admin: owner.is_admin })
     }
 }
 

@@ -1,6 +1,7 @@
 //! scanhook's REST API. Only this crate knows routes and wire JSON; handlers call the
 //! store and the engine through their interfaces.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;

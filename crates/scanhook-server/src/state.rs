@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use scanhook_engine::Engine;
 use scanhook_store::Store;
 
+use crate::auth::KeyCache;
+
 /// Limits the API enforces on requests.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -23,9 +25,14 @@ impl Default for Limits {
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub limits: Limits,
+    pub(crate) keys: Arc<KeyCache>,
 }
 
 impl AppState {
+    pub fn new(engine: Arc<Engine>, limits: Limits) -> Self {
+        Self { engine, limits, keys: Arc::default() }
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         self.engine.store()
     }

@@ -6,6 +6,11 @@ mod serve;
 
 use clap::Parser;
 
+// Many small, short-lived allocations per delivery (headers, JSON); mimalloc handles that
+// pattern with less contention than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

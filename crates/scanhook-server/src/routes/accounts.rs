@@ -7,8 +7,9 @@ use scanhook_api_types::{AccountIn, AccountOut, ApiKeyIn, ApiKeyOut, ListOut, Pr
 use scanhook_core::{AccountId, ApiKey, ApiKeyId};
 use scanhook_store::{ApiKeyRecord, NewAccount, NewApiKey};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, Caller, OptionalJson, path_id};
+use crate::extract::{ApiJson, OptionalJson, path_id};
 use crate::state::AppState;
 
 fn key_out(record: ApiKeyRecord, key: Option<&ApiKey>) -> ApiKeyOut {
@@ -108,5 +109,6 @@ pub async fn delete_api_key(
 ) -> Result<StatusCode, ApiError> {
     let key_id: ApiKeyId = path_id(&id, "API key")?;
     state.store().delete_api_key(&caller.account, &key_id).await.map_err(named("API key", &id))?;
+    state.keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }

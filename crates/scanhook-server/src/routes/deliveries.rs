@@ -12,8 +12,9 @@ use serde_json::value::RawValue;
 use utoipa::IntoParams;
 
 use super::PageQuery;
+use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiQuery, Caller, path_id};
+use crate::extract::{ApiQuery, path_id};
 use crate::state::AppState;
 
 fn delivery_out(d: Delivery) -> DeliveryOut {

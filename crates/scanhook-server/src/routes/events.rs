@@ -14,8 +14,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::PageQuery;
+use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, ApiQuery, Caller, path_id};
+use crate::extract::{ApiJson, ApiQuery, path_id};
 use crate::state::AppState;
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";

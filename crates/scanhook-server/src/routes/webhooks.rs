@@ -11,8 +11,9 @@ use scanhook_engine::IncomingEvent;
 use scanhook_store::{DeliveryFilter, Ingested, NewWebhook, Page, Webhook};
 
 use super::PageQuery;
+use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson, path_id};
+use crate::extract::{ApiJson, ApiQuery, OptionalJson, path_id};
 use crate::state::AppState;
 
 pub fn webhook_out(w: Webhook, show_secret: bool) -> WebhookOut {

@@ -54,6 +54,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a commit is on disk before the API answers; batching keeps it cheap.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Each write runs in a savepoint; keep its statement journal off the disk.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -16 * 1024)?;
     Ok(())
 }
 

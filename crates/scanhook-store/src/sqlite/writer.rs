@@ -37,12 +37,12 @@ where
     fn run(&mut self, conn: &Connection) -> bool {
         let Some(work) = self.work.take() else { return false };
         let result = (|| {
-            conn.execute_batch("SAVEPOINT job")?;
+            conn.prepare_cached("SAVEPOINT job")?.execute([])?;
             // A panicking job must not take the writer thread (and every later write) down.
             let out = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
                 .unwrap_or_else(|_| Err(backend("a write panicked".into())));
             if out.is_ok() {
-                conn.execute_batch("RELEASE job")?;
+                conn.prepare_cached("RELEASE job")?.execute([])?;
             } else {
                 conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
             }
