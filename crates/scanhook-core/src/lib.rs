@@ -25,3 +25,16 @@ impl Invalid {
         Self(message.into())
     }
 }
+
+/// An error and its causes on one line (`outer: inner: root`); most libraries' top-level
+/// messages alone do not say why.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

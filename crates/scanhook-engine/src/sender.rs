@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use scanhook_core::AttemptId;
 use scanhook_core::envelope::canonical_body;
+use scanhook_core::{AttemptId, error_chain};
 use scanhook_store::{Attempt, Claimed};
 use serde_json::value::RawValue;
 
@@ -127,7 +127,7 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> (String, 
                 }
             }
             Ok(None) => break,
-            Err(e) => return (lossy(buf), Some(format!("reading the response failed: {}", chain(&e)))),
+            Err(e) => return (lossy(buf), Some(format!("reading the response failed: {}", error_chain(&e)))),
         }
     }
     (lossy(buf), None)
@@ -141,24 +141,12 @@ fn describe(e: &reqwest::Error, timeout: std::time::Duration) -> String {
     if e.is_timeout() {
         format!("timed out after {}", humanize(timeout))
     } else if e.is_connect() {
-        format!("connection failed: {}", chain(e))
+        format!("connection failed: {}", error_chain(e))
     } else {
-        format!("request failed: {}", chain(e))
+        format!("request failed: {}", error_chain(e))
     }
 }
 
 fn humanize(d: std::time::Duration) -> String {
     if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
-}
-
-/// The error and its causes on one line: reqwest's own message alone rarely says why.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

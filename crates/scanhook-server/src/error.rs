@@ -71,14 +71,7 @@ impl IntoResponse for ApiError {
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
             Self::Internal(e) => {
-                let mut chain = e.to_string();
-                let mut source = e.source();
-                while let Some(cause) = source {
-                    chain.push_str(": ");
-                    chain.push_str(&cause.to_string());
-                    source = cause.source();
-                }
-                tracing::error!(error = %chain, "request failed");
+                tracing::error!(error = %scanhook_core::error_chain(e.as_ref()), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".into(), None)
             }
         };

@@ -129,7 +129,6 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<WebhookPatch>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let webhook_id: WebhookId = path_id(&id, "webhook")?;
     let patch = scanhook_store::WebhookPatch {
         url: input.url.as_deref().map(parse_url).transpose()?,
         events: input.events.map(parse_events).transpose()?,
@@ -137,11 +136,21 @@ pub async fn update(
         headers: input.headers.map(parse_headers).transpose()?,
         active: input.active,
     };
+    apply(&state, &caller, &id, patch).await
+}
+
+async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    patch: scanhook_store::WebhookPatch,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let webhook_id: WebhookId = path_id(id, "webhook")?;
     let webhook = state
         .store()
         .update_webhook(&caller.account, &webhook_id, patch, state.now())
         .await
-        .map_err(named("webhook", &id))?;
+        .map_err(named("webhook", id))?;
     Ok(Json(webhook_out(webhook, false)))
 }
 
@@ -166,14 +175,7 @@ pub async fn enable(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let webhook_id: WebhookId = path_id(&id, "webhook")?;
-    let patch = scanhook_store::WebhookPatch { active: Some(true), ..Default::default() };
-    let webhook = state
-        .store()
-        .update_webhook(&caller.account, &webhook_id, patch, state.now())
-        .await
-        .map_err(named("webhook", &id))?;
-    Ok(Json(webhook_out(webhook, false)))
+    apply(&state, &caller, &id, scanhook_store::WebhookPatch { active: Some(true), ..Default::default() }).await
 }
 
 /// Send a `webhook.test` event (with `"test": true`) to this endpoint only, even when it
