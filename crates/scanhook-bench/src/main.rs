@@ -77,6 +77,16 @@ fn start_server(binary: &str) -> anyhow::Result<Server> {
     Ok(Server { child, base, _dir: dir })
 }
 
+/// CPU seconds (user + system) the process has used, from /proc/<pid>/stat.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = stat.rsplit_once(") ")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -118,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
     let events_url = format!("{}/v1/events", server.base);
 
     // Phase 1: throughput.
+    let cpu_before = cpu_secs(server.child.id());
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let producers: Vec<_> = (0..args.concurrency)
@@ -149,9 +160,13 @@ async fn main() -> anyhow::Result<()> {
         bail!("only {} of {} deliveries arrived", sink.count(), args.events);
     }
     let deliver_secs = started.elapsed().as_secs_f64();
+    let cpu_per_event_us = match (cpu_before, cpu_secs(server.child.id())) {
+        (Some(before), Some(after)) => Some((after - before) / args.events as f64 * 1e6),
+        _ => None,
+    };
 
     // Phase 2: latency at a fixed rate.
-    sink.reset_latencies();
+    sink.measure_latency();
     let base_count = sink.count();
     let total = args.rate * args.seconds;
     let period = Duration::from_secs_f64(1.0 / args.rate as f64);
@@ -180,6 +195,9 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("accepted events/s:   {:>10.0}", args.events as f64 / accept_secs);
     println!("delivered/s:         {:>10.0}", args.events as f64 / deliver_secs);
+    if let Some(us) = cpu_per_event_us {
+        println!("server CPU per event (us): {us:>4.0}   user + system, throughput phase");
+    }
     println!("latency p50 (ms):    {p50:>10.1}   accept -> arrival at {} events/s", args.rate);
     println!("latency p99 (ms):    {p99:>10.1}");
     match rss {
