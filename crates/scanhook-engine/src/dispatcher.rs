@@ -1,12 +1,12 @@
 //! The worker loop: lease due deliveries, send them with bounded concurrency, record the
-//! outcome, and sleep until the next one is due or new work arrives.
+//! outcomes in batches, and sleep until the next delivery is due or new work arrives.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 use scanhook_store::{Claimed, Completion, Outcome, Store, StoreResult};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -14,6 +14,11 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
 use crate::sender::Sender;
+
+/// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
+const COMPLETION_QUEUE: usize = 4096;
+/// Most outcomes recorded in one store call.
+const COMPLETION_BATCH: usize = 512;
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -47,11 +52,14 @@ impl Dispatcher {
     }
 
     /// Runs until `shutdown` is cancelled. Then it stops claiming, gives requests in flight
-    /// `shutdown_grace` to finish, releases the leases of those that did not, and returns.
+    /// `shutdown_grace` to finish, releases the leases of those that did not, records every
+    /// outcome it has, and returns.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let permits = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
         let tasks = TaskTracker::new();
         let hard_stop = CancellationToken::new();
+        let (done_tx, done_rx) = mpsc::channel(COMPLETION_QUEUE);
+        let recorder = tokio::spawn(self.clone().record(done_rx));
         loop {
             let first = tokio::select! {
                 permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
@@ -69,10 +77,12 @@ impl Dispatcher {
                                 Err(_) => break,
                             },
                         };
-                        let this = self.clone();
-                        let stop = hard_stop.clone();
+                        let (this, stop, done) = (self.clone(), hard_stop.clone(), done_tx.clone());
                         tasks.spawn(async move {
-                            this.deliver(item, stop).await;
+                            if let Some(completion) = this.deliver(item, stop).await {
+                                // Only fails if the recorder is gone; the lease then expires.
+                                let _ = done.send(completion).await;
+                            }
                             drop(permit);
                         });
                     }
@@ -97,6 +107,33 @@ impl Dispatcher {
             hard_stop.cancel();
             tasks.wait().await;
         }
+        drop(done_tx);
+        if recorder.await.is_err() {
+            tracing::error!("the outcome recorder stopped abnormally; unrecorded deliveries will be retried");
+        }
+    }
+
+    /// Records outcomes as they come, as many per store call as are waiting: one batch is
+    /// written while the next gathers. Ends when every sender is gone and the queue is empty.
+    async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Completion>) {
+        let mut batch = Vec::with_capacity(COMPLETION_BATCH);
+        while done.recv_many(&mut batch, COMPLETION_BATCH).await > 0 {
+            self.write(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    async fn write(&self, batch: Vec<Completion>) {
+        let retry_soon = batch.iter().any(|c| matches!(c.outcome, Outcome::RetryAt(_)));
+        let count = batch.len();
+        let now = self.clock.now();
+        if let Err(e) = self.store.complete(&self.owner, batch, self.config.disable_after, now).await {
+            // The leases will expire and these deliveries are attempted again: at-least-once.
+            tracing::error!(error = %e, count, "could not record delivery outcomes");
+        }
+        if retry_soon {
+            // Let the loop recompute how long it may sleep.
+            self.wake.notify_one();
+        }
     }
 
     /// Sleeps until the earliest due delivery, new work, or the poll interval, whichever
@@ -120,8 +157,8 @@ impl Dispatcher {
         }
     }
 
-    /// Claims one batch and delivers all of it before returning how many were claimed:
-    /// lets tests and tools drive the worker step by step.
+    /// Claims one batch, delivers all of it and records the outcomes before returning how
+    /// many were claimed: lets tests and tools drive the worker step by step.
     pub async fn step(self: &Arc<Self>) -> StoreResult<usize> {
         let batch = self.claim(self.config.claim_batch).await?;
         let count = batch.len();
@@ -130,61 +167,52 @@ impl Dispatcher {
             let this = self.clone();
             set.spawn(async move { this.deliver(item, CancellationToken::new()).await });
         }
-        while set.join_next().await.is_some() {}
+        let mut outcomes = Vec::with_capacity(count);
+        while let Some(done) = set.join_next().await {
+            if let Ok(Some(completion)) = done {
+                outcomes.push(completion);
+            }
+        }
+        self.write(outcomes).await;
         Ok(count)
     }
 
-    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) {
+    /// Makes one attempt (unless the endpoint is disabled) and decides what follows.
+    /// `None`: stopped by `hard_stop`; the lease was released instead.
+    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
         let delivery_id = item.delivery_id.clone();
-        let completion = if !item.webhook.active && item.event.target.is_none() {
+        if !item.webhook.active && item.event.target.is_none() {
             // Disabled endpoints get nothing; the delivery becomes a dead letter that can be
             // replayed once the endpoint is enabled again.
-            Completion {
-                delivery_id: item.delivery_id.clone(),
+            return Some(Completion {
+                delivery_id,
                 webhook_id: item.webhook.id.clone(),
                 attempt: None,
                 outcome: Outcome::Dead { counts_as_failure: false },
                 note: Some("not sent: the endpoint is disabled".into()),
-            }
-        } else {
-            let number = item.attempt_count + 1;
-            let sent = tokio::select! {
-                sent = self.sender.send(&item, number, self.clock.now()) => sent,
-                _ = hard_stop.cancelled() => {
-                    if let Err(e) = self.store.release(&self.owner, vec![delivery_id.clone()]).await {
-                        tracing::warn!(delivery = %delivery_id, error = %e, "could not release lease; it will expire");
-                    }
-                    return;
+            });
+        }
+        let number = item.attempt_count + 1;
+        let sent = tokio::select! {
+            sent = self.sender.send(&item, number, self.clock.now()) => sent,
+            _ = hard_stop.cancelled() => {
+                if let Err(e) = self.store.release(&self.owner, vec![delivery_id.clone()]).await {
+                    tracing::warn!(delivery = %delivery_id, error = %e, "could not release lease; it will expire");
                 }
-            };
-            let outcome = if sent.success {
-                Outcome::Succeeded
-            } else {
-                let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-                match self.config.retry.next_attempt_at(item.round_attempts + 1, self.clock.now(), jitter) {
-                    Some(at) => Outcome::RetryAt(at),
-                    // Test events do not push an endpoint towards being disabled.
-                    None => Outcome::Dead { counts_as_failure: item.event.target.is_none() },
-                }
-            };
-            tracing::debug!(delivery = %delivery_id, attempt = number, success = sent.success, "attempt made");
-            Completion {
-                delivery_id: item.delivery_id.clone(),
-                webhook_id: item.webhook.id.clone(),
-                attempt: Some(sent.attempt),
-                outcome,
-                note: None,
+                return None;
             }
         };
-        let retry_soon = matches!(completion.outcome, Outcome::RetryAt(_));
-        let now = self.clock.now();
-        if let Err(e) = self.store.complete(&self.owner, completion, self.config.disable_after, now).await {
-            // The lease will expire and the delivery is attempted again: at-least-once.
-            tracing::error!(delivery = %delivery_id, error = %e, "could not record the attempt");
-        }
-        if retry_soon {
-            // Let the loop recompute how long it may sleep.
-            self.wake.notify_one();
-        }
+        let outcome = if sent.success {
+            Outcome::Succeeded
+        } else {
+            let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+            match self.config.retry.next_attempt_at(item.round_attempts + 1, self.clock.now(), jitter) {
+                Some(at) => Outcome::RetryAt(at),
+                // Test events do not push an endpoint towards being disabled.
+                None => Outcome::Dead { counts_as_failure: item.event.target.is_none() },
+            }
+        };
+        tracing::debug!(delivery = %delivery_id, attempt = number, success = sent.success, "attempt made");
+        Some(Completion { delivery_id, webhook_id: item.webhook.id, attempt: Some(sent.attempt), outcome, note: None })
     }
 }

@@ -115,12 +115,14 @@ pub trait Store: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Claimed>>;
-    /// Records an attempt (if one was made) and moves the delivery on; counts endpoint
-    /// failures and disables the endpoint after `disable_after` deliveries in a row died.
+    /// Records attempts (where one was made) and moves each delivery on, all in one unit
+    /// of work; counts endpoint failures and disables an endpoint after `disable_after`
+    /// deliveries in a row died. A delivery whose lease `owner` no longer holds keeps its
+    /// state (another worker took it over); its attempt is still logged.
     async fn complete(
         &self,
         owner: &str,
-        completion: Completion,
+        completions: Vec<Completion>,
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;

@@ -148,14 +148,14 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
             outcome,
             note: None,
         };
-        s.complete("w1", done(&mine[0], Outcome::RetryAt(later)), 10, later).await.unwrap();
+        s.complete("w1", vec![done(&mine[0], Outcome::RetryAt(later))], 10, later).await.unwrap();
         let (d, attempts) = s.get_delivery(&acc, &mine[0].delivery_id).await.unwrap();
         assert_eq!(d.status, DeliveryStatus::Pending, "{}", b.name);
         assert_eq!(attempts.len(), 1, "{}: the late attempt is still logged", b.name);
         s.release("w2", vec![theirs[0].delivery_id.clone()]).await.unwrap();
         let again = s.claim_due("w3", later, later + Duration::seconds(60), 10).await.unwrap();
         assert_eq!(again.len(), 1, "{}: released work is due at once", b.name);
-        s.complete("w3", done(&again[0], Outcome::Succeeded), 10, later).await.unwrap();
+        s.complete("w3", vec![done(&again[0], Outcome::Succeeded)], 10, later).await.unwrap();
         let (d, _) = s.get_delivery(&acc, &again[0].delivery_id).await.unwrap();
         assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Succeeded, 1), "{}", b.name);
     }
@@ -179,7 +179,7 @@ async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
                 outcome: Outcome::Dead { counts_as_failure: true },
                 note: None,
             };
-            s.complete("w", completion, 2, t0()).await.unwrap();
+            s.complete("w", vec![completion], 2, t0()).await.unwrap();
         }
         let w = s.get_webhook(&acc, &wh.id).await.unwrap();
         assert!(!w.active, "{}", b.name);

@@ -249,12 +249,15 @@ impl Store for SqliteStore {
     async fn complete(
         &self,
         owner: &str,
-        completion: Completion,
+        completions: Vec<Completion>,
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let owner = owner.to_string();
-        self.write(move |c| dispatch::complete(c, &owner, completion, disable_after, now)).await
+        self.write(move |c| {
+            completions.into_iter().try_for_each(|done| dispatch::complete(c, &owner, done, disable_after, now))
+        })
+        .await
     }
 
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>) -> StoreResult<()> {
