@@ -7,6 +7,7 @@
 //!
 //! Last, the server's peak RSS (VmHWM). The server runs on its default durable SQLite.
 
+mod producer;
 mod sink;
 
 use std::io::{BufRead, BufReader};
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
 use clap::Parser;
 use serde_json::json;
 
@@ -94,9 +96,12 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+fn event_body(i: u64) -> serde_json::Value {
+    json!({"type": "scan.completed", "data": {"scanId": format!("scan_{i}"), "violations": {"total": 5, "critical": 1}}})
+}
+
 async fn send_event(client: &reqwest::Client, url: &str, i: u64) -> bool {
-    let body = json!({"type": "scan.completed", "data": {"scanId": format!("scan_{i}"), "violations": {"total": 5, "critical": 1}}});
-    matches!(client.post(url).bearer_auth(KEY).json(&body).send().await, Ok(r) if r.status().as_u16() == 202)
+    matches!(client.post(url).bearer_auth(KEY).json(&event_body(i)).send().await, Ok(r) if r.status().as_u16() == 202)
 }
 
 async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Duration) -> bool {
@@ -130,21 +135,25 @@ async fn main() -> anyhow::Result<()> {
     // Phase 1: throughput.
     let cpu_before = cpu_secs(server.child.id());
     let next = Arc::new(AtomicU64::new(0));
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = Bytes::from(serde_json::to_vec(&event_body(0))?);
+    let mut producers = Vec::new();
+    for _ in 0..args.concurrency {
+        producers.push(producer::Producer::connect(&addr, KEY, body.clone()).await?);
+    }
     let started = Instant::now();
-    let producers: Vec<_> = (0..args.concurrency)
-        .map(|_| {
-            let (client, url, next, total) = (client.clone(), events_url.clone(), next.clone(), args.events);
+    let producers: Vec<_> = producers
+        .into_iter()
+        .map(|mut producer| {
+            let (next, total) = (next.clone(), args.events);
             tokio::spawn(async move {
                 let mut failed = 0u64;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total {
-                        break failed;
-                    }
-                    if !send_event(&client, &url, i).await {
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    if !producer.send().await {
                         failed += 1;
                     }
                 }
+                failed
             })
         })
         .collect();

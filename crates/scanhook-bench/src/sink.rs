@@ -1,17 +1,20 @@
-//! The receiving end: counts deliveries and records accept-to-arrival latency from the
-//! envelope's timestamp (set by the server when it accepted the event).
+//! The receiving end: a bare hyper HTTP/1 server (the cheapest receiver, so the machine's
+//! cores go to the server under test) that counts deliveries and, while measuring, records
+//! accept-to-arrival latency from the envelope's timestamp (set when the event was stored).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
 
 #[derive(Default)]
 struct Shared {
     count: AtomicU64,
-    /// Latency is measured only when asked for, so the throughput phase does not pay for
-    /// parsing every body on the machine's shared cores.
-    measuring: std::sync::atomic::AtomicBool,
+    measuring: AtomicBool,
     latencies_ms: Mutex<Vec<f64>>,
 }
 
@@ -21,29 +24,45 @@ pub struct Sink {
     shared: Arc<Shared>,
 }
 
+impl Shared {
+    fn record(&self, body: &[u8]) {
+        if self.measuring.load(Ordering::Relaxed) {
+            let now = chrono::Utc::now();
+            if let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(body)
+                && let Some(ts) = envelope["timestamp"].as_str()
+                && let Ok(at) = chrono::DateTime::parse_from_rfc3339(ts)
+            {
+                let ms = (now - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+                self.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).push(ms);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 impl Sink {
     pub async fn start() -> anyhow::Result<Sink> {
         let shared = Arc::new(Shared::default());
-        let state = shared.clone();
-        let app = axum::Router::new().fallback(move |body: Bytes| {
-            let state = state.clone();
-            async move {
-                let now = chrono::Utc::now();
-                if state.measuring.load(Ordering::Relaxed)
-                    && let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body)
-                    && let Some(ts) = envelope["timestamp"].as_str()
-                    && let Ok(at) = chrono::DateTime::parse_from_rfc3339(ts)
-                {
-                    let ms = (now - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0;
-                    state.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).push(ms);
-                }
-                state.count.fetch_add(1, Ordering::Relaxed);
-                "ok"
-            }
-        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/sink", listener.local_addr()?);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let state = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let state = state.clone();
+                    async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        state.record(&body);
+                        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
         Ok(Sink { url, shared })
     }
 

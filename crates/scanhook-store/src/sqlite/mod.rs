@@ -5,6 +5,7 @@
 //! proceed while the writer commits.
 
 mod accounts;
+mod checkpointer;
 mod deliveries;
 mod dispatch;
 mod events;
@@ -45,6 +46,7 @@ impl From<serde_json::Error> for StoreError {
 
 pub struct SqliteStore {
     writer: writer::Writer,
+    _checkpointer: checkpointer::Checkpointer,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_permits: Arc<Semaphore>,
 }
@@ -79,8 +81,17 @@ impl SqliteStore {
             reader.busy_timeout(Duration::from_secs(5))?;
             readers.push(reader);
         }
+        // Checkpoints run beside the writer; its own auto-checkpoint stays as a backstop at a
+        // larger WAL size, in case the checkpointer falls behind.
+        conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
+        let checkpointer = checkpointer::Checkpointer::start(path)?;
         let writer = writer::Writer::start(conn).map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(Self { writer, readers: Arc::new(Mutex::new(readers)), reader_permits: Arc::new(Semaphore::new(READERS)) })
+        Ok(Self {
+            writer,
+            _checkpointer: checkpointer,
+            readers: Arc::new(Mutex::new(readers)),
+            reader_permits: Arc::new(Semaphore::new(READERS)),
+        })
     }
 
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
