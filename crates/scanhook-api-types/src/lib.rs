@@ -177,6 +177,8 @@ pub struct DeliveryOut {
     pub status: DeliveryStatus,
     /// Attempts made so far, over all rounds.
     pub attempts: u32,
+    /// When a pending delivery is attempted next; while an attempt is under way, when it is
+    /// tried again should that attempt never report back (its lease's end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

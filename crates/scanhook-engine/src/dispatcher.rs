@@ -196,7 +196,7 @@ impl Dispatcher {
         let sent = tokio::select! {
             sent = self.sender.send(&item, number, self.clock.now()) => sent,
             _ = hard_stop.cancelled() => {
-                if let Err(e) = self.store.release(&self.owner, vec![delivery_id.clone()]).await {
+                if let Err(e) = self.store.release(&self.owner, vec![delivery_id.clone()], self.clock.now()).await {
                     tracing::warn!(delivery = %delivery_id, error = %e, "could not release lease; it will expire");
                 }
                 return None;

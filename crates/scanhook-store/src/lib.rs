@@ -107,7 +107,8 @@ pub trait Store: Send + Sync + 'static {
     // --- dispatch (the engine's side) ---
 
     /// Leases up to `limit` due deliveries to `owner` until `lease_until`. A delivery whose
-    /// lease expired (its worker died) is due again.
+    /// lease expired (its worker died) is due again; while leased, its `next_attempt_at` is
+    /// the lease's end.
     async fn claim_due(
         &self,
         owner: &str,
@@ -126,8 +127,9 @@ pub trait Store: Send + Sync + 'static {
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Gives leased deliveries back without an attempt (shutdown).
-    async fn release(&self, owner: &str, ids: Vec<DeliveryId>) -> StoreResult<()>;
-    /// The earliest time a pending, unleased delivery is due, to sleep until then.
+    /// Gives leased deliveries back without an attempt (shutdown); they are due at `now`.
+    async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The earliest time a pending delivery is due (for a leased one: when its lease ends),
+    /// to sleep until then.
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
 }

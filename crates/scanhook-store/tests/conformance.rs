@@ -135,7 +135,12 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
         let mine = s.claim_due("w1", t0(), lease_end, 10).await.unwrap();
         assert_eq!(mine.len(), 1, "{}", b.name);
         assert!(s.claim_due("w2", t0(), lease_end, 10).await.unwrap().is_empty(), "{}: leased work is hidden", b.name);
-        assert_eq!(s.next_due_at().await.unwrap(), None, "{}: leased work is not due", b.name);
+        assert_eq!(
+            s.next_due_at().await.unwrap(),
+            Some(lease_end),
+            "{}: leased work is due when its lease ends",
+            b.name
+        );
         // The lease expires: another worker takes over, and the first one's late result is
         // not applied to the delivery.
         let later = lease_end + Duration::seconds(1);
@@ -152,7 +157,7 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
         let (d, attempts) = s.get_delivery(&acc, &mine[0].delivery_id).await.unwrap();
         assert_eq!(d.status, DeliveryStatus::Pending, "{}", b.name);
         assert_eq!(attempts.len(), 1, "{}: the late attempt is still logged", b.name);
-        s.release("w2", vec![theirs[0].delivery_id.clone()]).await.unwrap();
+        s.release("w2", vec![theirs[0].delivery_id.clone()], later).await.unwrap();
         let again = s.claim_due("w3", later, later + Duration::seconds(60), 10).await.unwrap();
         assert_eq!(again.len(), 1, "{}: released work is due at once", b.name);
         s.complete("w3", vec![done(&again[0], Outcome::Succeeded)], 10, later).await.unwrap();

@@ -16,13 +16,15 @@ pub fn claim_due(
     limit: u32,
 ) -> StoreResult<Vec<Claimed>> {
     // The writer runs one job at a time inside its transaction, so select-then-update is
-    // atomic here; PostgreSQL does the same with FOR UPDATE SKIP LOCKED.
+    // atomic here; PostgreSQL does the same with FOR UPDATE SKIP LOCKED. A lease moves
+    // next_attempt_at to the lease's end: leased rows sort after due ones in the index, and
+    // a delivery whose worker died is due again exactly when its lease expires.
     let mut select = c.prepare_cached(&format!(
         "SELECT d.id, d.attempt_count, d.round_attempts, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
          ORDER BY d.next_attempt_at LIMIT ?2"
     ))?;
     let claimed = select
@@ -36,7 +38,9 @@ pub fn claim_due(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut lease = c.prepare_cached("UPDATE deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3")?;
+    let mut lease = c.prepare_cached(
+        "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, next_attempt_at = ?2 WHERE id = ?3",
+    )?;
     for item in &claimed {
         lease.execute(params![owner, ms(lease_until), item.delivery_id.as_str()])?;
     }
@@ -118,19 +122,20 @@ pub fn complete(
     Ok(())
 }
 
-pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId]) -> StoreResult<()> {
+pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {
     let mut stmt = c.prepare_cached(
-        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2",
+        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?3
+         WHERE id = ?1 AND lease_owner = ?2",
     )?;
     for id in ids {
-        stmt.execute(params![id.as_str(), owner])?;
+        stmt.execute(params![id.as_str(), owner, ms(now)])?;
     }
     Ok(())
 }
 
 pub fn next_due_at(c: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
     let at: Option<i64> = c
-        .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_until IS NULL")?
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?
         .query_row([], |r| r.get(0))?;
     Ok(at.map(time))
 }

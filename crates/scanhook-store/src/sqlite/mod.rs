@@ -271,9 +271,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn release(&self, owner: &str, ids: Vec<DeliveryId>) -> StoreResult<()> {
+    async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()> {
         let owner = owner.to_string();
-        self.write(move |c| dispatch::release(c, &owner, &ids)).await
+        self.write(move |c| dispatch::release(c, &owner, &ids, now)).await
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
