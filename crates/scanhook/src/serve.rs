@@ -42,12 +42,12 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
 
 async fn bootstrap_admin(
     store: &dyn Store,
-    configured: Option<&str>,
+    configured: Option<&ApiKey>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     let (account, created) = store.ensure_default_account(now).await?;
     let key = match configured {
-        Some(raw) => ApiKey::parse(raw).context("SCANHOOK_API_KEY")?,
+        Some(key) => key.clone(),
         None if created => ApiKey::generate(),
         None => return Ok(()),
     };
@@ -70,7 +70,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
+    // Every setting is checked before anything touches the disk.
     let config = dispatch_config(&args)?;
+    let api_key = args.api_key.as_deref().map(ApiKey::parse).transpose().context("SCANHOOK_API_KEY")?;
     if args.allow_private_networks {
         tracing::info!("private and loopback endpoints are allowed");
     }
@@ -81,7 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(SqliteStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?);
 
     let clock = Arc::new(SystemClock);
-    bootstrap_admin(store.as_ref(), args.api_key.as_deref(), scanhook_engine::Clock::now(clock.as_ref())).await?;
+    bootstrap_admin(store.as_ref(), api_key.as_ref(), scanhook_engine::Clock::now(clock.as_ref())).await?;
 
     let engine = Arc::new(Engine::new(store, config, clock));
     let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
