@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod event_type;
 pub mod ids;
 pub mod retry;
+pub mod scan;
 pub mod secret;
 pub mod webhook;
 

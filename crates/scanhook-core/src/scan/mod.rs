@@ -1,0 +1,8 @@
+//! Scan findings: what scanners report (posted as JSON or imported from SARIF 2.1.0),
+//! each with a fingerprint that identifies it across scans. Pure: no I/O.
+
+pub mod finding;
+pub mod sarif;
+
+pub use finding::{Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
+pub use sarif::findings_from_sarif;

@@ -1,0 +1,245 @@
+//! Tests of the SARIF import against hand-written Semgrep and CodeQL logs.
+use serde_json::json;
+
+use super::*;
+
+const SEMGREP: &[u8] = include_bytes!("../../../../testdata/sarif/semgrep.sarif");
+const CODEQL: &[u8] = include_bytes!("../../../../testdata/sarif/codeql.sarif");
+
+/// A one-run log whose results are `results`, each a minimal result with `changes` applied
+/// (a `null` removes the field).
+fn log(rules: Value, results: &[Value]) -> Vec<u8> {
+    let results: Vec<Value> = results
+        .iter()
+        .map(|changes| {
+            let place = json!({"artifactLocation": {"uri": "src/a.py"}, "region": {"startLine": 3}});
+            let mut result = json!({
+                "ruleId": "r1",
+                "message": {"text": "m"},
+                "locations": [{"physicalLocation": place}],
+            });
+            if let (Value::Object(result), Some(changes)) = (&mut result, changes.as_object()) {
+                for (key, value) in changes {
+                    if value.is_null() {
+                        result.remove(key);
+                    } else {
+                        result.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            result
+        })
+        .collect();
+    json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "t", "rules": rules}}, "results": results}]})
+        .to_string()
+        .into_bytes()
+}
+
+fn one(rules: Value, changes: Value) -> Result<Finding, Invalid> {
+    let mut findings = findings_from_sarif(&log(rules, &[changes]))?;
+    assert_eq!(findings.len(), 1);
+    Ok(findings.remove(0))
+}
+
+fn error(raw: &[u8]) -> String {
+    findings_from_sarif(raw).unwrap_err().0
+}
+
+#[test]
+fn semgrep_sample_maps_levels_fixes_and_suppressions() {
+    let findings = findings_from_sarif(SEMGREP).unwrap();
+    assert_eq!(findings.len(), 4, "the suppressed result is left out");
+    assert!(findings.iter().all(|f| f.file != "app/reports.py"));
+
+    let sql = &findings[0];
+    assert_eq!(sql.rule, "python.flask.security.sql-string-format");
+    assert_eq!((sql.severity, sql.file.as_str(), sql.line), (Severity::High, "app/db.py", 42));
+    assert!(sql.message.starts_with("User input from 'request.args' flows into a SQL string"));
+    assert_eq!(
+        sql.suggestion.as_deref(),
+        Some("Pass the value as a query parameter instead of formatting it into the SQL string.")
+    );
+    let print = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
+    assert_eq!(sql.fingerprint, sha256_hex(format!("{}\napp/db.py\n{print}", sql.rule).as_bytes()));
+
+    let token = &findings[1];
+    assert_eq!((token.severity, token.file.as_str(), token.line), (Severity::Medium, "config/settings.py", 12));
+    assert!(token.suggestion.as_deref().unwrap().starts_with("Move the token to a secret store"), "rule help");
+
+    // No level on the result: the rule's default (note) applies. No fingerprints: derived.
+    let redirect = &findings[2];
+    assert_eq!(redirect.severity, Severity::Low);
+    assert_eq!(redirect.fingerprint, finding::fingerprint(&redirect.rule, &redirect.file, &redirect.message));
+
+    let encoding = &findings[3];
+    assert_eq!((encoding.severity, encoding.line), (Severity::Low, 7));
+    assert_eq!(encoding.suggestion.as_deref(), Some("Add encoding=\"utf-8\" to the open() call."));
+}
+
+#[test]
+fn codeql_sample_maps_security_severity_and_extensions() {
+    let findings = findings_from_sarif(CODEQL).unwrap();
+    let summary: Vec<(&str, Severity)> = findings.iter().map(|f| (f.rule.as_str(), f.severity)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("js/sql-injection", Severity::High),             // 8.8
+            ("js/code-injection", Severity::Critical),        // 9.3, over level error
+            ("js/clear-text-logging", Severity::Medium),      // 4.0, over level warning
+            ("js/unused-local-variable", Severity::Low),      // no score: level note
+            ("acme/js/hardcoded-jwt-secret", Severity::High), // 7.0, from the extension's rule
+            ("js/sql-injection", Severity::High),
+        ]
+    );
+    let first = &findings[0];
+    assert_eq!((first.file.as_str(), first.line), ("src/routes/users.js", 27));
+    assert_eq!(first.message, "This query string depends on a [user-provided value](1).");
+    assert!(first.suggestion.as_deref().unwrap().starts_with("# Database query built from user-controlled"));
+    assert_eq!(findings[2].suggestion, None);
+    let print = sha256_hex(b"js/sql-injection\nsrc/routes/users.js\n8f26d6fe2a3dafd8:1");
+    assert_eq!(first.fingerprint, print, "primaryLocationLineHash sorts first");
+    assert_ne!(findings[0].fingerprint, findings[5].fingerprint);
+}
+
+#[test]
+fn level_maps_when_there_is_no_score() {
+    let no_rules = json!([]);
+    for (level, expected) in
+        [("error", Severity::High), ("warning", Severity::Medium), ("note", Severity::Low), ("none", Severity::Info)]
+    {
+        assert_eq!(one(no_rules.clone(), json!({"level": level})).unwrap().severity, expected);
+    }
+    assert_eq!(one(no_rules.clone(), json!({})).unwrap().severity, Severity::Medium, "default warning");
+    let err = one(no_rules, json!({"level": "fatal"})).unwrap_err().0;
+    assert_eq!(err, "runs[0].results[0]: level 'fatal' is not a SARIF level (error, warning, note or none)");
+}
+
+#[test]
+fn security_severity_thresholds() {
+    let rule = |score: Value| json!([{"id": "r1", "properties": {"security-severity": score}}]);
+    for (score, expected) in [
+        (json!(9.0), Severity::Critical),
+        (json!("10"), Severity::Critical),
+        (json!(7), Severity::High),
+        (json!("6.9"), Severity::Medium),
+        (json!(4.0), Severity::Medium),
+        (json!("3.9"), Severity::Low),
+        (json!(0.1), Severity::Low),
+        (json!("0.0"), Severity::Info),
+    ] {
+        let found = one(rule(score.clone()), json!({"level": "note"})).unwrap().severity;
+        assert_eq!(found, expected, "{score}");
+    }
+    assert_eq!(one(rule(json!("high")), json!({"level": "error"})).unwrap().severity, Severity::High, "unparsable");
+}
+
+#[test]
+fn rule_found_by_index_with_message_template_and_artifact_index() {
+    let rules = json!([
+        {"id": "other"},
+        {"id": "py/unused-import", "defaultConfiguration": {"level": "note"},
+         "messageStrings": {"default": {"text": "Import of '{0}' is not used ({1} times)."}},
+         "help": {"text": "Remove the import."}},
+    ]);
+    let raw = json!({
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {"name": "t", "rules": rules},
+                "extensions": [{
+                    "name": "pack",
+                    "rules": [{"id": "pack/q", "properties": {"security-severity": "9.8"}}],
+                }],
+            },
+            "artifacts": [{"location": {"uri": "lib/x.py"}}],
+            "results": [
+                {"ruleIndex": 1, "message": {"id": "default", "arguments": ["os", "2"]},
+                 "locations": [{"physicalLocation": {"artifactLocation": {"index": 0}}}]},
+                {"rule": {"index": 0, "toolComponent": {"name": "pack"}}, "message": {"text": "x"},
+                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": "file:///srv/app/y.py"}}}]},
+            ],
+        }],
+    });
+    let findings = findings_from_sarif(raw.to_string().as_bytes()).unwrap();
+    let unused = &findings[0];
+    assert_eq!(unused.rule, "py/unused-import");
+    assert_eq!(unused.message, "Import of 'os' is not used (2 times).");
+    assert_eq!((unused.file.as_str(), unused.line, unused.severity), ("lib/x.py", 1, Severity::Low));
+    assert_eq!(unused.suggestion.as_deref(), Some("Remove the import."));
+    let pack = &findings[1];
+    assert_eq!(
+        (pack.rule.as_str(), pack.severity, pack.file.as_str()),
+        ("pack/q", Severity::Critical, "/srv/app/y.py")
+    );
+}
+
+#[test]
+fn message_id_falls_back_to_short_description() {
+    let rules = json!([{"id": "r1", "shortDescription": {"text": "Short"}}]);
+    assert_eq!(one(rules, json!({"message": {"id": "missing"}})).unwrap().message, "Short");
+    assert_eq!(fill_placeholders("{0} in {x} and {{ {5}", &["a".to_string()]), "a in {x} and {{ {5}");
+}
+
+#[test]
+fn non_failures_and_accepted_suppressions_are_skipped() {
+    let results = [
+        json!({"kind": "pass"}),
+        json!({"kind": "notApplicable", "locations": null}),
+        json!({"suppressions": [{"kind": "external", "status": "accepted"}]}),
+        json!({"suppressions": [{"kind": "inSource"}]}),
+        json!({"baselineState": "absent"}),
+        json!({
+            "kind": "fail",
+            "message": {"text": "kept: under review"},
+            "suppressions": [{"kind": "external", "status": "underReview"}],
+        }),
+        json!({
+            "message": {"text": "kept: rejected"},
+            "suppressions": [{"kind": "external", "status": "rejected"}],
+        }),
+    ];
+    let findings = findings_from_sarif(&log(json!([]), &results)).unwrap();
+    let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages, ["kept: under review", "kept: rejected"]);
+}
+
+#[test]
+fn fingerprints_survive_line_moves() {
+    let at = |line: u32, changes: Value| {
+        let mut changes = changes;
+        changes["locations"] =
+            json!([{"physicalLocation": {"artifactLocation": {"uri": "a.js"}, "region": {"startLine": line}}}]);
+        one(json!([]), changes).unwrap().fingerprint
+    };
+    assert_eq!(at(3, json!({})), at(40, json!({})));
+    let scanner = json!({"partialFingerprints": {"primaryLocationLineHash": "abc:1"}});
+    assert_eq!(at(3, scanner.clone()), at(40, scanner.clone()));
+    assert_ne!(at(3, scanner), at(3, json!({})));
+    let other_rule = json!({"ruleId": "r2", "partialFingerprints": {"primaryLocationLineHash": "abc:1"}});
+    assert_ne!(at(3, other_rule), at(3, json!({"partialFingerprints": {"primaryLocationLineHash": "abc:1"}})));
+}
+
+#[test]
+fn malformed_logs_say_what_is_wrong() {
+    assert!(error(b"<xml/>").starts_with("SARIF log is not valid JSON"));
+    assert_eq!(error(b"[]"), "SARIF log must be a JSON object, not an array");
+    assert_eq!(error(br#"{"runs": []}"#), "SARIF log has no version (expected '2.1.0')");
+    assert_eq!(error(br#"{"version": "2.0.0", "runs": []}"#), "SARIF version '2.0.0' is not supported: only 2.1.0 is");
+    assert_eq!(error(br#"{"version": "2.1.0"}"#), "SARIF log has no runs");
+    assert_eq!(error(br#"{"version": "2.1.0", "runs": {}}"#), "SARIF runs must be an array, not an object");
+    assert!(error(br#"{"version": "2.1.0", "runs": [{}]}"#).starts_with("runs[0]: missing field `tool`"));
+    assert!(findings_from_sarif(br#"{"version": "2.1.0", "runs": []}"#).unwrap().is_empty());
+
+    let second_without_location = log(json!([]), &[json!({}), json!({"locations": []})]);
+    assert_eq!(error(&second_without_location), "runs[0].results[1] has no location");
+    let no_uri = log(json!([]), &[json!({"locations": [{"physicalLocation": {"region": {"startLine": 1}}}]})]);
+    assert_eq!(error(&no_uri), "runs[0].results[0].locations[0].physicalLocation has no artifactLocation.uri");
+    assert_eq!(
+        error(&log(json!([]), &[json!({"ruleId": null})])),
+        "runs[0].results[0] has no rule (ruleId, rule.id or ruleIndex)"
+    );
+    assert_eq!(error(&log(json!([]), &[json!({"message": {"text": " "}})])), "runs[0].results[0] has no message text");
+    assert!(
+        error(&log(json!([]), &[json!({"message": null})])).starts_with("runs[0].results[0]: missing field `message`")
+    );
+}
