@@ -61,6 +61,12 @@ pub fn create_key(
     replace_named: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<ApiKeyRecord> {
+    // Refusals come before any write (the writer's contract).
+    let owner: Option<String> =
+        c.query_row("SELECT account_id FROM api_keys WHERE key_hash = ?1", [&key.key_hash], |r| r.get(0)).optional()?;
+    if owner.is_some_and(|o| o != account.as_str()) {
+        return Err(StoreError::Conflict("that key belongs to another account".into()));
+    }
     if replace_named {
         c.execute(
             "DELETE FROM api_keys WHERE account_id = ?1 AND name = ?2 AND key_hash <> ?3",
@@ -69,15 +75,11 @@ pub fn create_key(
     }
     insert_key(c, account, &key, now)?;
     // The hash may already have been there (the same configured key on a restart).
-    let record = c.query_row(
+    Ok(c.query_row(
         "SELECT id, account_id, name, prefix, created_at FROM api_keys WHERE key_hash = ?1",
         [&key.key_hash],
         key_row,
-    )?;
-    if record.account_id != *account {
-        return Err(StoreError::Conflict("that key belongs to another account".into()));
-    }
-    Ok(record)
+    )?)
 }
 
 fn key_row(row: &rusqlite::Row) -> rusqlite::Result<ApiKeyRecord> {

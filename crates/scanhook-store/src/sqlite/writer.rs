@@ -1,8 +1,15 @@
 //! The single SQLite writer. Writes from every task are queued to one thread that runs as
-//! many as are waiting in one transaction, each inside its own savepoint, and commits once:
-//! a group commit. Callers get their answer only after the commit is durable, so one fsync
-//! covers a whole batch without weakening the guarantee. A job that fails is rolled back
-//! to its savepoint alone; the others in the batch still commit.
+//! many as are waiting in one transaction and commits once: a group commit. Callers get
+//! their answer only after the commit is durable, so one fsync covers a whole batch without
+//! weakening the guarantee.
+//!
+//! The contract of a job: it refuses (a domain error such as "not found" or "limit
+//! reached") only before it writes anything. Then the rest of the batch is unaffected. A
+//! job that fails any other way — a database error, a panic, or a refusal after it wrote —
+//! poisons the batch: the whole transaction is rolled back and every caller in it gets an
+//! error, so nothing half-done is ever committed. (Savepoints per job would isolate such
+//! failures, but they copy every page a job touches and cost more than all the rest of
+//! the work; failures that poison a batch are database faults, which hit every job anyway.)
 
 use std::panic::AssertUnwindSafe;
 
@@ -16,9 +23,19 @@ const MAX_BATCH: usize = 1024;
 /// Bound on queued writes: callers wait (backpressure) rather than queueing without limit.
 const QUEUE: usize = 8192;
 
+/// How a job went, as far as the batch is concerned.
+#[derive(PartialEq, Eq)]
+enum Ran {
+    Done,
+    /// Refused before writing: the batch goes on.
+    Refused,
+    /// The batch must be rolled back.
+    Poisoned,
+}
+
 trait Job: Send {
-    /// Runs inside the batch's transaction; returns whether it succeeded.
-    fn run(&mut self, conn: &Connection) -> bool;
+    /// Runs inside the batch's transaction.
+    fn run(&mut self, conn: &Connection) -> Ran;
     /// Answers the caller once the batch committed (or failed to).
     fn finish(self: Box<Self>, commit: Result<(), String>);
 }
@@ -34,23 +51,23 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
 {
-    fn run(&mut self, conn: &Connection) -> bool {
-        let Some(work) = self.work.take() else { return false };
-        let result = (|| {
-            conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-            // A panicking job must not take the writer thread (and every later write) down.
-            let out = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
-                .unwrap_or_else(|_| Err(backend("a write panicked".into())));
-            if out.is_ok() {
-                conn.prepare_cached("RELEASE job")?.execute([])?;
-            } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+    fn run(&mut self, conn: &Connection) -> Ran {
+        let Some(work) = self.work.take() else { return Ran::Poisoned };
+        let before = conn.total_changes();
+        // A panicking job must not take the writer thread (and every later write) down.
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(backend("a write panicked".into())));
+        let ran = match &result {
+            Ok(_) => Ran::Done,
+            Err(StoreError::Backend(_)) => Ran::Poisoned,
+            Err(_) if conn.total_changes() != before => {
+                tracing::error!("a write refused after it had changed rows; rolling back its batch");
+                Ran::Poisoned
             }
-            out
-        })();
-        let ok = result.is_ok();
+            Err(_) => Ran::Refused,
+        };
         self.result = Some(result);
-        ok
+        ran
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {
@@ -106,19 +123,70 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let commit = (|| {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
             for job in batch.iter_mut() {
-                job.run(&conn);
+                if job.run(&conn) == Ran::Poisoned {
+                    return Err("a write in the same batch failed; nothing in the batch was saved".to_string());
+                }
             }
-            conn.execute_batch("COMMIT")
-        })()
-        .map_err(|e| e.to_string());
+            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+        })();
         if let Err(e) = &commit {
-            tracing::error!(error = %e, "group commit failed; rolling back the batch");
+            tracing::error!(error = %e, jobs = batch.len(), "group commit failed; rolling back the batch");
             let _ = conn.execute_batch("ROLLBACK");
         }
         for job in batch {
             job.finish(commit.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (Writer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
+        (Writer::start(conn).unwrap(), dir)
+    }
+
+    async fn count(w: &Writer) -> i64 {
+        w.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refusal_before_writing_leaves_the_batch_alone() {
+        let (w, _dir) = writer();
+        let (refused, stored) = tokio::join!(
+            w.write(|_| Err::<(), _>(StoreError::NotFound)),
+            w.write(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?)),
+        );
+        assert!(matches!(refused, Err(StoreError::NotFound)));
+        assert_eq!(stored.unwrap(), 1);
+        assert_eq!(count(&w).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_fails_after_writing_rolls_its_batch_back() {
+        let (w, _dir) = writer();
+        let half_done = w
+            .write(|c| {
+                c.execute("INSERT INTO t VALUES (1)", [])?;
+                Err::<(), _>(StoreError::Conflict("changed its mind".into()))
+            })
+            .await;
+        assert!(half_done.is_err());
+        let panicked: StoreResult<()> = w
+            .write(|c| {
+                c.execute("INSERT INTO t VALUES (2)", [])?;
+                panic!("bug")
+            })
+            .await;
+        assert!(matches!(panicked, Err(StoreError::Backend(_))));
+        assert_eq!(count(&w).await, 0, "nothing half-done is committed");
+        w.write(|c| Ok(c.execute("INSERT INTO t VALUES (3)", [])?)).await.unwrap();
+        assert_eq!(count(&w).await, 1, "the writer goes on after a poisoned batch");
     }
 }
