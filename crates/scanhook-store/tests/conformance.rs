@@ -33,17 +33,20 @@ async fn account(store: &dyn Store, name: &str) -> AccountId {
     store.create_account(NewAccount { id: AccountId::generate(), name: name.into() }, key, t0()).await.unwrap().id
 }
 
-async fn webhook(store: &dyn Store, account: &AccountId, events: &[&str]) -> Webhook {
-    let new = NewWebhook {
+fn new_webhook(url: &str, events: &[&str]) -> NewWebhook {
+    NewWebhook {
         id: WebhookId::generate(),
-        url: WebhookUrl::parse("https://example.com/hook").unwrap(),
+        url: WebhookUrl::parse(url).unwrap(),
         description: None,
         events: events.iter().map(|e| e.to_string()).collect(),
         secret: WebhookSecret::generate(),
         headers: ExtraHeaders::default(),
         active: true,
-    };
-    store.create_webhook(account, new, 10, t0()).await.unwrap()
+    }
+}
+
+async fn webhook(store: &dyn Store, account: &AccountId, events: &[&str]) -> Webhook {
+    store.create_webhook(account, new_webhook("https://example.com/hook", events), 10, t0()).await.unwrap()
 }
 
 fn event(event_type: &str, idempotency: Option<(&str, &str)>) -> NewEvent {
@@ -219,15 +222,7 @@ async fn accounts_are_isolated_and_limits_hold() {
         let page = Page { limit: 10, cursor: None };
         assert!(s.list_deliveries(&other, DeliveryFilter::default(), page).await.unwrap().items.is_empty());
 
-        let new = |n: u32| NewWebhook {
-            id: WebhookId::generate(),
-            url: WebhookUrl::parse(&format!("https://example.com/{n}")).unwrap(),
-            description: None,
-            events: vec!["*".into()],
-            secret: WebhookSecret::generate(),
-            headers: ExtraHeaders::default(),
-            active: true,
-        };
+        let new = |n: u32| new_webhook(&format!("https://example.com/{n}"), &["*"]);
         s.create_webhook(&other, new(1), 2, t0()).await.unwrap();
         s.create_webhook(&other, new(2), 2, t0()).await.unwrap();
         let err = s.create_webhook(&other, new(3), 2, t0()).await.unwrap_err();
