@@ -138,10 +138,10 @@ pub struct EventIn {
     /// Dot-separated lowercase segments, such as `scan.completed`.
     #[serde(rename = "type")]
     pub event_type: String,
-    /// The event's payload: a JSON object. Defaults to `{}`.
+    /// The event's payload: a JSON object, delivered byte for byte. Defaults to `{}`.
     #[serde(default)]
     #[schema(value_type = Object)]
-    pub data: Option<serde_json::Value>,
+    pub data: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

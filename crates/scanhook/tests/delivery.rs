@@ -224,3 +224,24 @@ async fn an_endpoint_is_disabled_after_consecutive_dead_deliveries_and_can_be_en
     assert_eq!(server.send_event("scan.completed", json!({})).await["deliveries"], 1);
     receiver.wait_for(4, 10).await;
 }
+
+#[tokio::test]
+async fn event_data_reaches_the_receiver_byte_for_byte() {
+    let server = Server::start(&[]).await;
+    let receiver = Receiver::start().await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
+    let data = r#"{"z": 1,  "a": [2.50, "ü"], "m": {"k": null}}"#;
+    let resp = server
+        .client()
+        .post(server.url("/v1/events"))
+        .bearer_auth(&server.key)
+        .header("Content-Type", "application/json")
+        .body(format!(r#"{{"type": "scan.completed", "data": {data}}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let got = receiver.wait_for(1, 10).await;
+    let body = String::from_utf8(got[0].body.to_vec()).unwrap();
+    assert!(body.ends_with(&format!(r#""data":{data}}}"#)), "key order, spacing and number forms are kept: {body}");
+}

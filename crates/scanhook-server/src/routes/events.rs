@@ -1,8 +1,10 @@
 //! Accepting events from producers and reading them back.
 
 use axum::Json;
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use scanhook_api_types::{EventAcceptedOut, EventIn, EventOut, ListOut, Problem};
@@ -33,19 +35,26 @@ fn event_out(e: Event) -> EventOut {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
-    let key = raw
-        .to_str()
-        .map_err(|_| ApiError::invalid("Idempotency-Key", "the Idempotency-Key header must be visible ASCII"))?
-        .trim();
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
-        return Err(ApiError::invalid(
-            "Idempotency-Key",
-            format!("the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
-        ));
+/// The `Idempotency-Key` header, checked (read without copying the other headers).
+pub struct IdempotencyKey(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(raw) = parts.headers.get(IDEMPOTENCY_HEADER) else { return Ok(Self(None)) };
+        let key = raw
+            .to_str()
+            .map_err(|_| ApiError::invalid("Idempotency-Key", "the Idempotency-Key header must be visible ASCII"))?
+            .trim();
+        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                format!("the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+            ));
+        }
+        Ok(Self(Some(key.to_string())))
     }
-    Ok(Some(key.to_string()))
 }
 
 /// Report an event. It and one delivery per matching active endpoint are stored durably
@@ -57,19 +66,25 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<EventIn>,
 ) -> Result<Response, ApiError> {
     let event_type = EventType::parse(&input.event_type).map_err(|e| ApiError::invalid("type", e.0))?;
+    // Kept as the producer wrote it: receivers get the same bytes, and nothing is re-encoded.
     let data = match input.data {
         None => "{}".to_string(),
-        Some(value @ serde_json::Value::Object(_)) => value.to_string(),
+        Some(raw) if raw.get().starts_with('{') => raw.get().to_string(),
         Some(_) => return Err(ApiError::invalid("data", "data must be a JSON object")),
     };
-    let idempotency = idempotency_key(&headers)?.map(|key| {
-        let hash = sha256_hex(format!("{event_type}\n{data}").as_bytes());
-        (key, hash)
-    });
+    let idempotency = match key {
+        Some(key) => {
+            // Fingerprint the request by its content, not its spacing.
+            let normalised: serde_json::Value =
+                serde_json::from_str(&data).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            Some((key, sha256_hex(format!("{event_type}\n{normalised}").as_bytes())))
+        }
+        None => None,
+    };
     let ingested = state
         .engine
         .accept_event(&caller.account, IncomingEvent { event_type, data, idempotency, target: None })
