@@ -219,6 +219,49 @@ pub struct HttpMessageOut {
     pub body: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectIn {
+    pub name: String,
+    /// What is scanned: a repository URL, a domain, a service name.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Points the score must fall by between two completed scans to raise `alert.triggered`
+    /// (1 to 100, default 10).
+    #[serde(default)]
+    pub score_drop_threshold: Option<u32>,
+    /// Seconds a scan may run before it times out (60 to 604800, default 3600).
+    #[serde(default)]
+    pub scan_time_limit_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `null` clears the target.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub target: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_drop_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_time_limit_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectOut {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub score_drop_threshold: u32,
+    pub scan_time_limit_secs: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayIn {

@@ -84,6 +84,8 @@ prefixed_id!(/// One event bound for one endpoint; stable across retries.
     DeliveryId, "dlv");
 prefixed_id!(/// One HTTP request of a delivery.
     AttemptId, "atm");
+prefixed_id!(/// A scanned project: a repository, a domain, a service.
+    ProjectId, "proj");
 
 #[cfg(test)]
 mod tests {

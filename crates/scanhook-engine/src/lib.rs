@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use chrono::SubsecRound;
 use scanhook_core::{AccountId, EventId, EventType, WebhookId};
-use scanhook_store::{Ingested, NewEvent, Store, StoreResult};
+use scanhook_store::{EventStamp, Ingested, NewEvent, Store, StoreResult};
 use tokio::sync::Notify;
 
 pub use clock::{Clock, SystemClock};
@@ -80,6 +80,14 @@ impl Engine {
             self.wake.notify_one();
         }
         Ok(ingested)
+    }
+
+    /// Timestamps for events a store operation derives (project and scan changes): now, and
+    /// the first attempt as the retry schedule says. Call [`Engine::wake`] afterwards.
+    pub fn event_stamp(&self) -> EventStamp {
+        let timestamp = self.clock.now().trunc_subsecs(3);
+        let first_delay = chrono::Duration::from_std(self.config.retry.first_delay()).unwrap_or_default();
+        EventStamp { timestamp, first_attempt_at: timestamp + first_delay }
     }
 
     /// Tells the dispatcher that work may be due now (after a retry or replay by hand).

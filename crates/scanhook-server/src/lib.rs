@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
-use crate::routes::{accounts, deliveries, events, webhooks};
+use crate::routes::{accounts, deliveries, events, projects, webhooks};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
@@ -32,6 +32,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/enable", post(webhooks::enable))
         .route("/v1/webhooks/{id}/test", post(webhooks::test))
         .route("/v1/webhooks/{id}/replay", post(webhooks::replay))
+        .route("/v1/projects", post(projects::create).get(projects::list))
+        .route("/v1/projects/{id}", get(projects::get).patch(projects::update).delete(projects::delete))
         .route("/v1/events", post(events::create).get(events::list))
         .route("/v1/events/{id}", get(events::get))
         .route("/v1/deliveries", get(deliveries::list))

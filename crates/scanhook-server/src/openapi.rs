@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, deliveries, events, webhooks};
+use crate::routes::{accounts, deliveries, events, projects, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,11 @@ use crate::routes::{accounts, deliveries, events, webhooks};
         webhooks::enable,
         webhooks::test,
         webhooks::replay,
+        projects::create,
+        projects::list,
+        projects::get,
+        projects::update,
+        projects::delete,
         events::create,
         events::list,
         events::get,

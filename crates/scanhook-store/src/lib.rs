@@ -12,7 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, WebhookId};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, WebhookId};
 
 pub use model::*;
 
@@ -83,6 +83,23 @@ pub trait Store: Send + Sync + 'static {
     async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested>;
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
+
+    // --- projects ---
+
+    /// Creates the project and emits `project.created`, in one unit of work.
+    async fn create_project(&self, account: &AccountId, project: NewProject, stamp: EventStamp)
+    -> StoreResult<Project>;
+    async fn get_project(&self, account: &AccountId, id: &ProjectId) -> StoreResult<Project>;
+    async fn list_projects(&self, account: &AccountId, page: Page) -> StoreResult<Paged<Project>>;
+    async fn update_project(
+        &self,
+        account: &AccountId,
+        id: &ProjectId,
+        patch: ProjectPatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Project>;
+    /// Deletes the project and emits `project.deleted`, in one unit of work.
+    async fn delete_project(&self, account: &AccountId, id: &ProjectId, stamp: EventStamp) -> StoreResult<()>;
 
     // --- the delivery log ---
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use scanhook_core::{
-    AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId,
+    AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, WebhookId,
     WebhookSecret, WebhookUrl,
 };
 
@@ -202,6 +202,47 @@ pub struct Completion {
     pub outcome: Outcome,
     /// Shown on the delivery when no attempt was made.
     pub note: Option<String>,
+}
+
+/// When events a store operation derives are stamped and first due; their IDs are made
+/// by the store.
+#[derive(Debug, Clone, Copy)]
+pub struct EventStamp {
+    pub timestamp: DateTime<Utc>,
+    pub first_attempt_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: ProjectId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// What is scanned: a repository URL, a domain, a service name.
+    pub target: Option<String>,
+    /// Points a score must fall by (from the previous completed scan) to raise an alert.
+    pub score_drop_threshold: u32,
+    /// A scan neither completed nor failed within this time has timed out.
+    pub scan_time_limit_secs: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    pub id: ProjectId,
+    pub name: String,
+    pub target: Option<String>,
+    pub score_drop_threshold: u32,
+    pub scan_time_limit_secs: u64,
+}
+
+/// A partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectPatch {
+    pub name: Option<String>,
+    pub target: Option<Option<String>>,
+    pub score_drop_threshold: Option<u32>,
+    pub scan_time_limit_secs: Option<u64>,
 }
 
 /// A page request: newest first, `cursor` is the last ID of the previous page.

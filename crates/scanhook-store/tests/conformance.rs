@@ -229,3 +229,31 @@ async fn accounts_are_isolated_and_limits_hold() {
         assert!(matches!(err, StoreError::WebhookLimit { limit: 2 }), "{}: {err}", b.name);
     }
 }
+
+#[tokio::test]
+async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["project.*"]).await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let new = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "web".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 3600,
+        };
+        let p = s.create_project(&acc, new, stamp).await.unwrap();
+        let other = account(s, "b").await;
+        assert!(matches!(s.delete_project(&other, &p.id, stamp).await, Err(StoreError::NotFound)), "{}", b.name);
+        s.delete_project(&acc, &p.id, stamp).await.unwrap();
+        let page = Page { limit: 10, cursor: None };
+        let events = s.list_events(&acc, EventFilter::default(), page.clone()).await.unwrap().items;
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types.len(), 2, "{}", b.name);
+        assert!(types.contains(&"project.created") && types.contains(&"project.deleted"), "{}: {types:?}", b.name);
+        assert!(events.iter().all(|e| e.delivery_count == 1), "{}: derived events fan out like any other", b.name);
+        assert!(s.list_events(&other, EventFilter::default(), page).await.unwrap().items.is_empty());
+    }
+}

@@ -3,6 +3,7 @@
 //! the open violations. Pure: no I/O.
 
 pub mod diff;
+pub mod events;
 pub mod finding;
 pub mod sarif;
 

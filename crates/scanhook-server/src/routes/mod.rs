@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod deliveries;
 pub mod events;
+pub mod projects;
 pub mod webhooks;
 
 use scanhook_store::Page;

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use scanhook_core::{AccountId, DeliveryId, EventId, EventPattern, WebhookId};
+use scanhook_core::{AccountId, DeliveryId, EventId, EventPattern, EventType, WebhookId};
 
 use super::rows::{self, EVENT_COLUMNS, ms};
-use crate::model::{Event, EventFilter, Ingested, NewEvent, Page, Paged};
+use crate::model::{Event, EventFilter, EventStamp, Ingested, NewEvent, Page, Paged};
 use crate::{StoreError, StoreResult};
 
 pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
@@ -76,6 +76,28 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
         target: new.target,
         delivery_count: targets.len() as u32,
     }))
+}
+
+/// Emits an event the store derived itself (from a project or scan change), in the
+/// caller's unit of work, with the same fan-out as an event a producer sent.
+pub fn emit(
+    c: &Connection,
+    account: &AccountId,
+    (event_type, data): (EventType, serde_json::Value),
+    stamp: EventStamp,
+) -> StoreResult<Event> {
+    let new = NewEvent {
+        id: EventId::generate(),
+        event_type,
+        timestamp: stamp.timestamp,
+        data: data.to_string(),
+        target: None,
+        idempotency: None,
+        first_attempt_at: stamp.first_attempt_at,
+    };
+    match ingest(c, account, new, stamp.timestamp)? {
+        Ingested::Created(event) | Ingested::Replayed(event) => Ok(event),
+    }
 }
 
 fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<WebhookId>> {

@@ -9,6 +9,7 @@ mod checkpointer;
 mod deliveries;
 mod dispatch;
 mod events;
+mod projects;
 mod rows;
 mod schema;
 mod webhooks;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, WebhookId};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, WebhookId};
 use tokio::sync::Semaphore;
 
 use crate::model::*;
@@ -213,6 +214,42 @@ impl Store for SqliteStore {
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>> {
         let account = account.clone();
         self.read(move |c| events::list(c, &account, filter, page)).await
+    }
+
+    async fn create_project(
+        &self,
+        account: &AccountId,
+        project: NewProject,
+        stamp: EventStamp,
+    ) -> StoreResult<Project> {
+        let account = account.clone();
+        self.write(move |c| projects::create(c, &account, project, stamp)).await
+    }
+
+    async fn get_project(&self, account: &AccountId, id: &ProjectId) -> StoreResult<Project> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| projects::get(c, &account, &id)).await
+    }
+
+    async fn list_projects(&self, account: &AccountId, page: Page) -> StoreResult<Paged<Project>> {
+        let account = account.clone();
+        self.read(move |c| projects::list(c, &account, page)).await
+    }
+
+    async fn update_project(
+        &self,
+        account: &AccountId,
+        id: &ProjectId,
+        patch: ProjectPatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Project> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| projects::update(c, &account, &id, patch, now)).await
+    }
+
+    async fn delete_project(&self, account: &AccountId, id: &ProjectId, stamp: EventStamp) -> StoreResult<()> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| projects::delete(c, &account, &id, stamp)).await
     }
 
     async fn list_deliveries(
