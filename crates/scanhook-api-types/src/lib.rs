@@ -262,6 +262,51 @@ pub struct ProjectOut {
     pub updated_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanIn {
+    /// The project's ID.
+    pub project: String,
+    /// What this scan looks at; defaults to the project's target.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Rule sets checked, such as `gdpr`, `soc2`, `owasp`.
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
+    /// Seconds before a scan still running times out; defaults to the project's limit.
+    #[serde(default)]
+    pub time_limit_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScanErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanFailIn {
+    pub error: ScanErrorBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScanOut {
+    pub id: String,
+    pub project_id: String,
+    /// `running`, `completed`, `failed` or `timed_out`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub rules: Vec<String>,
+    pub started_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ScanErrorBody>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayIn {

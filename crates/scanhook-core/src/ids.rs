@@ -86,6 +86,8 @@ prefixed_id!(/// One HTTP request of a delivery.
     AttemptId, "atm");
 prefixed_id!(/// A scanned project: a repository, a domain, a service.
     ProjectId, "proj");
+prefixed_id!(/// One scan of a project.
+    ScanId, "scan");
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, deliveries, events, projects, webhooks};
+use crate::routes::{accounts, deliveries, events, projects, scans, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +32,9 @@ use crate::routes::{accounts, deliveries, events, projects, webhooks};
         projects::get,
         projects::update,
         projects::delete,
+        scans::start,
+        scans::get,
+        scans::fail,
         events::create,
         events::list,
         events::get,

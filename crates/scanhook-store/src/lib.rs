@@ -12,7 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, WebhookId};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, WebhookId};
 
 pub use model::*;
 
@@ -100,6 +100,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Project>;
     /// Deletes the project and emits `project.deleted`, in one unit of work.
     async fn delete_project(&self, account: &AccountId, id: &ProjectId, stamp: EventStamp) -> StoreResult<()>;
+
+    // --- scans ---
+
+    /// Starts a running scan of a project and emits `scan.started`.
+    async fn start_scan(&self, account: &AccountId, scan: NewScan, stamp: EventStamp) -> StoreResult<Scan>;
+    async fn get_scan(&self, account: &AccountId, id: &ScanId) -> StoreResult<Scan>;
+    /// Ends a running scan as failed and emits `scan.failed`; a scan that already ended
+    /// gets [`StoreError::Conflict`] and emits nothing.
+    async fn fail_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        error: (String, String),
+        stamp: EventStamp,
+    ) -> StoreResult<Scan>;
 
     // --- the delivery log ---
 

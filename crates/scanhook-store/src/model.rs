@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use scanhook_core::{
-    AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, WebhookId,
-    WebhookSecret, WebhookUrl,
+    AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
+    WebhookId, WebhookSecret, WebhookUrl,
 };
 
 #[derive(Debug, Clone)]
@@ -243,6 +243,58 @@ pub struct ProjectPatch {
     pub target: Option<Option<String>>,
     pub score_drop_threshold: Option<u32>,
     pub scan_time_limit_secs: Option<u64>,
+}
+
+/// Where a scan stands; it ends once, in one of the last three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanStatus {
+    Running,
+    Completed,
+    Failed,
+    TimedOut,
+}
+
+impl ScanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+        }
+    }
+
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        [Self::Running, Self::Completed, Self::Failed, Self::TimedOut].into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub id: ScanId,
+    pub account_id: AccountId,
+    pub project_id: ProjectId,
+    pub status: ScanStatus,
+    pub target: Option<String>,
+    /// Rule sets the scan checks, such as `gdpr`, `soc2`, `owasp`.
+    pub rules: Vec<String>,
+    pub started_at: DateTime<Utc>,
+    /// A scan still running then has timed out.
+    pub deadline_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `(code, message)` of a failed scan.
+    pub error: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewScan {
+    pub id: ScanId,
+    pub project_id: ProjectId,
+    /// Defaults to the project's target.
+    pub target: Option<String>,
+    pub rules: Vec<String>,
+    /// Defaults to the project's scan time limit.
+    pub time_limit_secs: Option<u64>,
 }
 
 /// A page request: newest first, `cursor` is the last ID of the previous page.

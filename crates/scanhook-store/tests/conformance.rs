@@ -257,3 +257,43 @@ async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
         assert!(s.list_events(&other, EventFilter::default(), page).await.unwrap().items.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_scan_ends_once_and_each_change_emits_its_event() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["scan.*"]).await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "web".into(),
+            target: Some("example.com".into()),
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = s.create_project(&acc, project, stamp).await.unwrap();
+        let new = |project_id| NewScan {
+            id: scanhook_core::ScanId::generate(),
+            project_id,
+            target: None,
+            rules: vec!["soc2".into()],
+            time_limit_secs: None,
+        };
+        let other = account(s, "b").await;
+        assert!(matches!(s.start_scan(&other, new(project.id.clone()), stamp).await, Err(StoreError::NotFound)));
+        let scan = s.start_scan(&acc, new(project.id.clone()), stamp).await.unwrap();
+        assert_eq!(scan.status, ScanStatus::Running, "{}", b.name);
+        assert_eq!(scan.target.as_deref(), Some("example.com"));
+        assert_eq!(scan.deadline_at, t0() + Duration::seconds(600), "{}: the project's limit", b.name);
+        let error = ("E".to_string(), "boom".to_string());
+        let failed = s.fail_scan(&acc, &scan.id, error.clone(), stamp).await.unwrap();
+        assert_eq!((failed.status, failed.error.clone()), (ScanStatus::Failed, Some(error.clone())), "{}", b.name);
+        let again = s.fail_scan(&acc, &scan.id, error, stamp).await.unwrap_err();
+        assert!(matches!(again, StoreError::Conflict(_)), "{}: {again}", b.name);
+        let filter = |t: &str| EventFilter { event_type: Some(EventType::parse(t).unwrap()), ..Default::default() };
+        let page = Page { limit: 10, cursor: None };
+        assert_eq!(s.list_events(&acc, filter("scan.started"), page.clone()).await.unwrap().items.len(), 1);
+        assert_eq!(s.list_events(&acc, filter("scan.failed"), page).await.unwrap().items.len(), 1, "{}", b.name);
+    }
+}

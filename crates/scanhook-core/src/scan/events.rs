@@ -5,10 +5,63 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::envelope::format_timestamp;
-use crate::{EventType, ProjectId};
+use crate::{EventType, ProjectId, ScanId};
 
 pub const PROJECT_CREATED: &str = "project.created";
 pub const PROJECT_DELETED: &str = "project.deleted";
+pub const SCAN_STARTED: &str = "scan.started";
+pub const SCAN_FAILED: &str = "scan.failed";
+
+fn typed(event_type: &'static str, data: Value) -> (EventType, Value) {
+    (EventType::from_trusted(event_type.to_string()), data)
+}
+
+/// Seconds between two instants, with millisecond precision (Juro's `duration: 45.2`).
+fn duration_secs(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 1000.0
+}
+
+/// `scan.started` (Cortex's event, in Juro's field names).
+pub fn scan_started(
+    scan: &ScanId,
+    project: &ProjectId,
+    target: Option<&str>,
+    rules: &[String],
+    started_at: DateTime<Utc>,
+) -> (EventType, Value) {
+    typed(
+        SCAN_STARTED,
+        json!({
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "status": "running",
+            "target": target,
+            "rules": rules,
+            "startedAt": format_timestamp(started_at),
+        }),
+    )
+}
+
+/// `scan.failed`, as Juro sends it: the error and how long the scan ran.
+pub fn scan_failed(
+    scan: &ScanId,
+    project: &ProjectId,
+    code: &str,
+    message: &str,
+    started_at: DateTime<Utc>,
+    failed_at: DateTime<Utc>,
+) -> (EventType, Value) {
+    typed(
+        SCAN_FAILED,
+        json!({
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "status": "failed",
+            "error": {"code": code, "message": message},
+            "duration": duration_secs(started_at, failed_at),
+        }),
+    )
+}
 
 /// `project.created` / `project.deleted`: the project as it was at that moment.
 pub fn project(
@@ -20,7 +73,7 @@ pub fn project(
 ) -> (EventType, Value) {
     let when = if event_type == PROJECT_DELETED { "deletedAt" } else { "createdAt" };
     let data = json!({ "projectId": id.as_str(), "name": name, "target": target, when: format_timestamp(at) });
-    (EventType::from_trusted(event_type.to_string()), data)
+    typed(event_type, data)
 }
 
 #[cfg(test)]
@@ -36,6 +89,21 @@ mod tests {
         assert_eq!(
             data,
             json!({"projectId": id.as_str(), "name": "web", "target": "example.com", "deletedAt": "2023-11-14T22:13:20.000Z"})
+        );
+    }
+
+    #[test]
+    fn scan_failed_has_juro_fields() {
+        let scan: ScanId = "scan_01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
+        let project: ProjectId = "proj_01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let end = start + chrono::Duration::milliseconds(12_500);
+        let (t, data) = scan_failed(&scan, &project, "SCAN_FAILED", "Insufficient disk space", start, end);
+        assert_eq!(t.as_str(), "scan.failed");
+        assert_eq!(
+            data,
+            json!({"scanId": scan.as_str(), "projectId": project.as_str(), "status": "failed",
+                   "error": {"code": "SCAN_FAILED", "message": "Insufficient disk space"}, "duration": 12.5})
         );
     }
 }

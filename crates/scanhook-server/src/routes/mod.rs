@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod deliveries;
 pub mod events;
 pub mod projects;
+pub mod scans;
 pub mod webhooks;
 
 use scanhook_store::Page;

@@ -11,6 +11,7 @@ mod dispatch;
 mod events;
 mod projects;
 mod rows;
+mod scans;
 mod schema;
 mod webhooks;
 mod writer;
@@ -22,7 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, WebhookId};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, WebhookId};
 use tokio::sync::Semaphore;
 
 use crate::model::*;
@@ -250,6 +251,27 @@ impl Store for SqliteStore {
     async fn delete_project(&self, account: &AccountId, id: &ProjectId, stamp: EventStamp) -> StoreResult<()> {
         let (account, id) = (account.clone(), id.clone());
         self.write(move |c| projects::delete(c, &account, &id, stamp)).await
+    }
+
+    async fn start_scan(&self, account: &AccountId, scan: NewScan, stamp: EventStamp) -> StoreResult<Scan> {
+        let account = account.clone();
+        self.write(move |c| scans::start(c, &account, scan, stamp)).await
+    }
+
+    async fn get_scan(&self, account: &AccountId, id: &ScanId) -> StoreResult<Scan> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| scans::get(c, &account, &id)).await
+    }
+
+    async fn fail_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        error: (String, String),
+        stamp: EventStamp,
+    ) -> StoreResult<Scan> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| scans::fail(c, &account, &id, error, stamp)).await
     }
 
     async fn list_deliveries(

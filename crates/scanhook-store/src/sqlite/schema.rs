@@ -8,8 +8,11 @@ use rusqlite::Connection;
 use crate::StoreResult;
 
 /// Each entry is one migration; append only, never edit a released one.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/sqlite/0001_core.sql"), include_str!("../../migrations/sqlite/0002_projects.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_core.sql"),
+    include_str!("../../migrations/sqlite/0002_projects.sql"),
+    include_str!("../../migrations/sqlite/0003_scans.sql"),
+];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;

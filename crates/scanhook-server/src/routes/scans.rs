@@ -1,0 +1,114 @@
+//! Scans: a scanner reports a scan's lifecycle and scanhook emits its events.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scanhook_api_types::{Problem, ScanErrorBody, ScanFailIn, ScanIn, ScanOut};
+use scanhook_core::{ProjectId, ScanId};
+use scanhook_store::{NewScan, Scan};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, named};
+use crate::extract::{ApiJson, path_id};
+use crate::state::AppState;
+
+const MAX_RULES: usize = 100;
+
+fn scan_out(s: Scan) -> ScanOut {
+    ScanOut {
+        id: s.id.to_string(),
+        project_id: s.project_id.to_string(),
+        status: s.status.as_str().to_string(),
+        target: s.target,
+        rules: s.rules,
+        started_at: s.started_at,
+        deadline_at: s.deadline_at,
+        ended_at: s.ended_at,
+        error: s.error.map(|(code, message)| ScanErrorBody { code, message }),
+    }
+}
+
+fn parse_rules(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    let rules = raw.unwrap_or_default();
+    if rules.len() > MAX_RULES {
+        return Err(ApiError::invalid("rules", format!("at most {MAX_RULES} rule sets")));
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if rule.trim().is_empty() || rule.len() > 100 {
+            return Err(ApiError::invalid(&format!("rules[{i}]"), "a rule set name is 1 to 100 characters"));
+        }
+    }
+    Ok(rules)
+}
+
+fn required(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("{field} must be 1 to {max} characters")));
+    }
+    Ok(value.to_string())
+}
+
+/// Start a scan of a project; emits `scan.started`.
+#[utoipa::path(post, path = "/v1/scans", tag = "scans", request_body = ScanIn,
+    responses((status = 201, body = ScanOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<ScanIn>,
+) -> Result<(StatusCode, Json<ScanOut>), ApiError> {
+    let project: ProjectId = path_id(&input.project, "project")?;
+    if let Some(limit) = input.time_limit_secs
+        && !(1..=7 * 24 * 3600).contains(&limit)
+    {
+        return Err(ApiError::invalid("time_limit_secs", "time_limit_secs must be between 1 and 604800"));
+    }
+    let new = NewScan {
+        id: ScanId::generate(),
+        project_id: project,
+        target: input.target.map(|t| required("target", &t, 2000)).transpose()?,
+        rules: parse_rules(input.rules)?,
+        time_limit_secs: input.time_limit_secs,
+    };
+    let scan = state
+        .store()
+        .start_scan(&caller.account, new, state.engine.event_stamp())
+        .await
+        .map_err(named("project", &input.project))?;
+    state.engine.wake();
+    Ok((StatusCode::CREATED, Json(scan_out(scan))))
+}
+
+/// Get one scan.
+#[utoipa::path(get, path = "/v1/scans/{id}", tag = "scans", params(("id" = String, Path)),
+    responses((status = 200, body = ScanOut), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ScanOut>, ApiError> {
+    let scan_id: ScanId = path_id(&id, "scan")?;
+    let scan = state.store().get_scan(&caller.account, &scan_id).await.map_err(named("scan", &id))?;
+    Ok(Json(scan_out(scan)))
+}
+
+/// End a running scan as failed; emits `scan.failed`. A scan ends once: 409 afterwards.
+#[utoipa::path(post, path = "/v1/scans/{id}/fail", tag = "scans", params(("id" = String, Path)), request_body = ScanFailIn,
+    responses((status = 200, body = ScanOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn fail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ScanFailIn>,
+) -> Result<Json<ScanOut>, ApiError> {
+    let scan_id: ScanId = path_id(&id, "scan")?;
+    let error =
+        (required("error.code", &input.error.code, 100)?, required("error.message", &input.error.message, 2000)?);
+    let scan = state
+        .store()
+        .fail_scan(&caller.account, &scan_id, error, state.engine.event_stamp())
+        .await
+        .map_err(named("scan", &id))?;
+    state.engine.wake();
+    Ok(Json(scan_out(scan)))
+}
