@@ -278,6 +278,34 @@ pub struct ScanIn {
     pub time_limit_secs: Option<u64>,
 }
 
+/// What a scanner reports when a scan completes (as JSON; a SARIF 2.1.0 log is accepted
+/// too, with `Content-Type: application/sarif+json`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanCompleteIn {
+    #[serde(default)]
+    pub findings: Vec<scanhook_core::scan::FindingIn>,
+    /// A 0–100 score, if the scanner grades.
+    #[serde(default)]
+    pub score: Option<u32>,
+    #[serde(default)]
+    pub grade: Option<String>,
+    #[serde(default)]
+    pub files_scanned: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScanCompleteOut {
+    #[serde(flatten)]
+    pub scan: ScanOut,
+    /// New violations this scan found.
+    pub detected: u64,
+    /// Open violations it no longer found, now resolved.
+    pub resolved: u64,
+    /// Violations open on the project after this scan.
+    pub open: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScanErrorBody {
     pub code: String,
@@ -305,6 +333,12 @@ pub struct ScanOut {
     pub ended_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ScanErrorBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_scanned: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -88,6 +88,8 @@ prefixed_id!(/// A scanned project: a repository, a domain, a service.
     ProjectId, "proj");
 prefixed_id!(/// One scan of a project.
     ScanId, "scan");
+prefixed_id!(/// A finding open on a project until it is resolved.
+    ViolationId, "viol");
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,7 @@ use crate::routes::{accounts, deliveries, events, projects, scans, webhooks};
         scans::start,
         scans::get,
         scans::fail,
+        scans::complete,
         events::create,
         events::list,
         events::get,

@@ -116,6 +116,17 @@ pub trait Store: Send + Sync + 'static {
         stamp: EventStamp,
     ) -> StoreResult<Scan>;
 
+    /// Completes a running scan: diffs its findings with the project's open violations,
+    /// opens and resolves violations, and emits `violation.detected`, `issue.critical`,
+    /// `violation.resolved` and `scan.completed`, all in one unit of work.
+    async fn complete_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        report: ScanReport,
+        stamp: EventStamp,
+    ) -> StoreResult<ScanOutcome>;
+
     // --- the delivery log ---
 
     async fn list_deliveries(

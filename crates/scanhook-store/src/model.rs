@@ -284,6 +284,30 @@ pub struct Scan {
     pub ended_at: Option<DateTime<Utc>>,
     /// `(code, message)` of a failed scan.
     pub error: Option<(String, String)>,
+    pub files_scanned: Option<u64>,
+    pub score: Option<u32>,
+    pub grade: Option<String>,
+}
+
+/// What a scanner reports when a scan completes.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    pub findings: Vec<scanhook_core::scan::Finding>,
+    pub files_scanned: Option<u64>,
+    pub score: Option<u32>,
+    pub grade: Option<String>,
+}
+
+/// A completed scan and what it changed on its project.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    pub scan: Scan,
+    /// New violations.
+    pub detected: u64,
+    /// Open violations this scan no longer found.
+    pub resolved: u64,
+    /// Violations open after the scan.
+    pub open: u64,
 }
 
 #[derive(Debug, Clone)]

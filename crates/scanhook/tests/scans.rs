@@ -70,3 +70,113 @@ async fn bad_scan_input_is_refused_and_changes_nothing() {
         StatusCode::NOT_FOUND
     );
 }
+
+fn count_events(list: &serde_json::Value) -> usize {
+    list["data"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn completed_scans_open_move_and_resolve_violations() {
+    let server = Server::start(&[]).await;
+    let receiver = Receiver::start().await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["violation.*", "issue.critical"]})).await;
+    let (_, project) = server.post("/v1/projects", json!({"name": "api"})).await;
+    let project_id = project["id"].as_str().unwrap().to_string();
+    let start = || async {
+        let (_, scan) = server.post("/v1/scans", json!({"project": project_id, "rules": ["gdpr"]})).await;
+        scan["id"].as_str().unwrap().to_string()
+    };
+    let gdpr = |line: u32| {
+        json!({"rule": "gdpr", "severity": "high", "file": "src/auth.js", "line": line,
+        "message": "Personal data stored without encryption", "suggestion": "Use encryption for storing personal data"})
+    };
+    let sqli = json!({"rule": "owasp-a03", "severity": "critical", "file": "src/db.js", "line": 10, "message": "SQL injection"});
+    let weak =
+        json!({"rule": "soc2", "severity": "medium", "file": "src/log.js", "line": 3, "message": "Secrets in logs"});
+
+    // First scan: two new violations, one of them critical.
+    let first = start().await;
+    let (code, done) = server
+        .post(
+            &format!("/v1/scans/{first}/complete"),
+            json!({"findings": [gdpr(42), sqli], "score": 92, "files_scanned": 150}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{done}");
+    assert_eq!(
+        (done["detected"].as_u64(), done["resolved"].as_u64(), done["open"].as_u64()),
+        (Some(2), Some(0), Some(2))
+    );
+    assert_eq!(done["status"], "completed");
+    let got = receiver.wait_for(3, 10).await;
+    let detected: Vec<_> = got.iter().map(|r| r.json()).filter(|e| e["type"] == "violation.detected").collect();
+    assert_eq!(detected.len(), 2);
+    let auth = detected.iter().find(|e| e["data"]["rule"] == "gdpr").unwrap();
+    assert_eq!(auth["data"]["scanId"], first.as_str());
+    assert_eq!(auth["data"]["projectId"], project_id.as_str());
+    assert_eq!((auth["data"]["file"].as_str(), auth["data"]["line"].as_u64()), (Some("src/auth.js"), Some(42)));
+    assert_eq!(auth["data"]["suggestion"], "Use encryption for storing personal data");
+    let critical = got.iter().map(|r| r.json()).find(|e| e["type"] == "issue.critical").unwrap();
+    assert_eq!((critical["data"]["file"].as_str(), critical["data"]["line"].as_u64()), (Some("src/db.js"), Some(10)));
+    let (_, completed) = server.get("/v1/events?type=scan.completed").await;
+    let counts = &completed["data"][0]["data"]["violations"];
+    assert_eq!(*counts, json!({"total": 2, "critical": 1, "high": 1, "medium": 0, "low": 0}));
+    assert_eq!(completed["data"][0]["data"]["filesScanned"], 150);
+
+    // Second scan: the GDPR finding only moved, the injection is fixed, a new one appears.
+    let second = start().await;
+    let (_, done) = server.post(&format!("/v1/scans/{second}/complete"), json!({"findings": [gdpr(57), weak]})).await;
+    assert_eq!(
+        (done["detected"].as_u64(), done["resolved"].as_u64(), done["open"].as_u64()),
+        (Some(1), Some(1), Some(2))
+    );
+    let got = receiver.wait_for(5, 10).await;
+    let resolved = got.iter().map(|r| r.json()).find(|e| e["type"] == "violation.resolved").unwrap();
+    assert_eq!(resolved["data"]["resolvedBy"], "scan");
+    assert_eq!(resolved["data"]["rule"], "owasp-a03");
+    assert_eq!(resolved["data"]["scanId"], second.as_str());
+    let (_, detected) = server.get("/v1/events?type=violation.detected").await;
+    assert_eq!(count_events(&detected), 3, "the moved finding is not detected again");
+
+    // A finding with a bad field is refused whole; the scan stays running.
+    let third = start().await;
+    let bad =
+        json!({"findings": [gdpr(1), {"rule": "x", "severity": "urgent", "file": "f", "line": 1, "message": "m"}]});
+    let (code, problem) = server.post(&format!("/v1/scans/{third}/complete"), bad).await;
+    assert_eq!(
+        (code, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("findings[1].severity")),
+        "{problem}"
+    );
+    assert_eq!(server.get(&format!("/v1/scans/{third}")).await.1["status"], "running");
+
+    // SARIF from a scanner: every earlier violation is gone, the SARIF ones are new.
+    let sarif = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sarif/semgrep.sarif")).unwrap();
+    let resp = server
+        .client()
+        .post(server.url(&format!("/v1/scans/{third}/complete")))
+        .bearer_auth(&server.key)
+        .header("Content-Type", "application/sarif+json")
+        .body(sarif)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let done: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(done["resolved"], 2, "{done}");
+    assert!(done["detected"].as_u64().unwrap() > 0, "{done}");
+    let (code, _) = server.post(&format!("/v1/scans/{third}/complete"), json!({})).await;
+    assert_eq!(code, StatusCode::CONFLICT, "a scan ends once");
+    let bad_sarif = server
+        .client()
+        .post(server.url(&format!("/v1/scans/{}/complete", start().await)))
+        .bearer_auth(&server.key)
+        .header("Content-Type", "application/sarif+json")
+        .body(r#"{"version": "2.0.0", "runs": []}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_sarif.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = bad_sarif.json().await.unwrap();
+    assert!(problem["message"].as_str().unwrap().contains("2.0.0"), "{problem}");
+}

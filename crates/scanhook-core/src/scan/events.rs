@@ -4,13 +4,139 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::finding::{Finding, Severity};
 use crate::envelope::format_timestamp;
-use crate::{EventType, ProjectId, ScanId};
+use crate::{EventType, ProjectId, ScanId, ViolationId};
 
 pub const PROJECT_CREATED: &str = "project.created";
 pub const PROJECT_DELETED: &str = "project.deleted";
 pub const SCAN_STARTED: &str = "scan.started";
 pub const SCAN_FAILED: &str = "scan.failed";
+pub const SCAN_COMPLETED: &str = "scan.completed";
+pub const VIOLATION_DETECTED: &str = "violation.detected";
+pub const VIOLATION_RESOLVED: &str = "violation.resolved";
+pub const ISSUE_CRITICAL: &str = "issue.critical";
+
+/// Findings of one scan by severity, as Juro's `violations` object counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeverityCounts {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    pub info: u64,
+}
+
+impl SeverityCounts {
+    pub fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Critical => self.critical += 1,
+            Severity::High => self.high += 1,
+            Severity::Medium => self.medium += 1,
+            Severity::Low => self.low += 1,
+            Severity::Info => self.info += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.critical + self.high + self.medium + self.low + self.info
+    }
+}
+
+/// What `scan.completed` reports besides the scan itself.
+pub struct Completed<'a> {
+    pub rules: &'a [String],
+    pub counts: SeverityCounts,
+    pub files_scanned: Option<u64>,
+    pub score: Option<u32>,
+    pub grade: Option<&'a str>,
+}
+
+/// `scan.completed`, in Juro's shape (plus score and grade, as ComplianceLayer sends them).
+pub fn scan_completed(
+    scan: &ScanId,
+    project: &ProjectId,
+    done: &Completed<'_>,
+    started_at: DateTime<Utc>,
+    completed_at: DateTime<Utc>,
+) -> (EventType, Value) {
+    let c = done.counts;
+    typed(
+        SCAN_COMPLETED,
+        json!({
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "status": "completed",
+            "violations": {"total": c.total(), "critical": c.critical, "high": c.high, "medium": c.medium, "low": c.low},
+            "rules": done.rules,
+            "duration": duration_secs(started_at, completed_at),
+            "filesScanned": done.files_scanned,
+            "score": done.score,
+            "grade": done.grade,
+        }),
+    )
+}
+
+/// `violation.detected`, exactly Juro's fields.
+pub fn violation_detected(
+    violation: &ViolationId,
+    scan: &ScanId,
+    project: &ProjectId,
+    f: &Finding,
+) -> (EventType, Value) {
+    typed(
+        VIOLATION_DETECTED,
+        json!({
+            "violationId": violation.as_str(),
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "rule": f.rule,
+            "severity": f.severity,
+            "file": f.file,
+            "line": f.line,
+            "message": f.message,
+            "suggestion": f.suggestion,
+        }),
+    )
+}
+
+/// `violation.resolved`: `resolved_by` is `"scan"` when a scan no longer found it.
+pub fn violation_resolved(
+    violation: &ViolationId,
+    scan: Option<&ScanId>,
+    project: &ProjectId,
+    rule: &str,
+    resolved_by: &str,
+    resolved_at: DateTime<Utc>,
+) -> (EventType, Value) {
+    typed(
+        VIOLATION_RESOLVED,
+        json!({
+            "violationId": violation.as_str(),
+            "scanId": scan.map(ScanId::as_str),
+            "projectId": project.as_str(),
+            "rule": rule,
+            "resolvedBy": resolved_by,
+            "resolvedAt": format_timestamp(resolved_at),
+        }),
+    )
+}
+
+/// `issue.critical`, in Cortex's shape (snake_case), for a new critical violation.
+pub fn issue_critical(violation: &ViolationId, scan: &ScanId, f: &Finding) -> (EventType, Value) {
+    typed(
+        ISSUE_CRITICAL,
+        json!({
+            "scan_id": scan.as_str(),
+            "issue_id": violation.as_str(),
+            "severity": "critical",
+            "title": f.message,
+            "rule": f.rule,
+            "file": f.file,
+            "line": f.line,
+        }),
+    )
+}
 
 fn typed(event_type: &'static str, data: Value) -> (EventType, Value) {
     (EventType::from_trusted(event_type.to_string()), data)

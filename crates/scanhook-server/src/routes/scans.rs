@@ -2,14 +2,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use scanhook_api_types::{Problem, ScanErrorBody, ScanFailIn, ScanIn, ScanOut};
+use axum::http::{HeaderMap, StatusCode, header};
+use scanhook_api_types::{Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut};
+use scanhook_core::scan::{findings_from_sarif, parse_findings};
 use scanhook_core::{ProjectId, ScanId};
-use scanhook_store::{NewScan, Scan};
+use scanhook_store::{NewScan, Scan, ScanReport};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, path_id};
+use crate::extract::{ApiJson, RawBody, parse_json, path_id};
 use crate::state::AppState;
 
 const MAX_RULES: usize = 100;
@@ -25,6 +26,9 @@ fn scan_out(s: Scan) -> ScanOut {
         deadline_at: s.deadline_at,
         ended_at: s.ended_at,
         error: s.error.map(|(code, message)| ScanErrorBody { code, message }),
+        files_scanned: s.files_scanned,
+        score: s.score,
+        grade: s.grade,
     }
 }
 
@@ -111,4 +115,56 @@ pub async fn fail(
         .map_err(named("scan", &id))?;
     state.engine.wake();
     Ok(Json(scan_out(scan)))
+}
+
+/// The report in the body: scanhook's JSON, or a SARIF 2.1.0 log.
+fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("application/sarif+json") {
+        let findings = findings_from_sarif(body).map_err(|e| ApiError::invalid("sarif", e.0))?;
+        return Ok(ScanReport { findings, ..Default::default() });
+    }
+    let input: ScanCompleteIn = if body.iter().all(u8::is_ascii_whitespace) {
+        ScanCompleteIn { findings: Vec::new(), score: None, grade: None, files_scanned: None }
+    } else {
+        parse_json(body)?
+    };
+    let findings = parse_findings(input.findings)
+        .map_err(|e| ApiError::invalid(&format!("findings[{}].{}", e.index, e.field), e.to_string()))?;
+    if input.score.is_some_and(|s| s > 100) {
+        return Err(ApiError::invalid("score", "score must be between 0 and 100"));
+    }
+    let grade = input.grade.map(|g| required("grade", &g, 10)).transpose()?;
+    Ok(ScanReport { findings, files_scanned: input.files_scanned, score: input.score, grade })
+}
+
+/// Complete a running scan with its findings: new findings become open violations
+/// (`violation.detected`, and `issue.critical` for critical ones), open violations not
+/// found again are resolved (`violation.resolved`), then `scan.completed` reports the
+/// counts. Accepts scanhook's JSON or a SARIF 2.1.0 log (`application/sarif+json`).
+#[utoipa::path(post, path = "/v1/scans/{id}/complete", tag = "scans", params(("id" = String, Path)),
+    request_body(content = ScanCompleteIn, content_type = "application/json"),
+    responses((status = 200, body = ScanCompleteOut), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<ScanCompleteOut>, ApiError> {
+    let scan_id: ScanId = path_id(&id, "scan")?;
+    let report = report(&headers, &body)?;
+    let outcome = state
+        .store()
+        .complete_scan(&caller.account, &scan_id, report, state.engine.event_stamp())
+        .await
+        .map_err(named("scan", &id))?;
+    state.engine.wake();
+    Ok(Json(ScanCompleteOut {
+        scan: scan_out(outcome.scan),
+        detected: outcome.detected,
+        resolved: outcome.resolved,
+        open: outcome.open,
+    }))
 }

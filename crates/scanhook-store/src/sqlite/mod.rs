@@ -274,6 +274,17 @@ impl Store for SqliteStore {
         self.write(move |c| scans::fail(c, &account, &id, error, stamp)).await
     }
 
+    async fn complete_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        report: ScanReport,
+        stamp: EventStamp,
+    ) -> StoreResult<ScanOutcome> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| scans::complete(c, &account, &id, report, stamp)).await
+    }
+
     async fn list_deliveries(
         &self,
         account: &AccountId,

@@ -1,16 +1,19 @@
 //! Scans and the lifecycle events they emit.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, params};
-use scanhook_core::scan::events as derived;
-use scanhook_core::{AccountId, ProjectId, ScanId};
+use scanhook_core::scan::events::{self as derived, SeverityCounts};
+use scanhook_core::scan::{Severity, diff};
+use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{ms, time};
-use crate::model::{EventStamp, NewScan, Scan, ScanStatus};
+use crate::model::{EventStamp, NewScan, Scan, ScanOutcome, ScanReport, ScanStatus};
 use crate::{StoreError, StoreResult};
 
-const COLUMNS: &str =
-    "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, error_code, error_message";
+const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
+     error_code, error_message, files_scanned, score, grade";
 
 fn scan(row: &rusqlite::Row) -> rusqlite::Result<Scan> {
     let status: String = row.get(3)?;
@@ -30,6 +33,9 @@ fn scan(row: &rusqlite::Row) -> rusqlite::Result<Scan> {
         deadline_at: time(row.get(7)?),
         ended_at: row.get::<_, Option<i64>>(8)?.map(time),
         error,
+        files_scanned: row.get(11)?,
+        score: row.get(12)?,
+        grade: row.get(13)?,
     })
 }
 
@@ -93,4 +99,98 @@ pub fn fail(
         derived::scan_failed(&current.id, &current.project_id, &code, &message, current.started_at, stamp.timestamp);
     emit(c, account, payload, stamp)?;
     get(c, account, id)
+}
+
+pub fn complete(
+    c: &Connection,
+    account: &AccountId,
+    id: &ScanId,
+    report: ScanReport,
+    stamp: EventStamp,
+) -> StoreResult<ScanOutcome> {
+    let scan = running(c, account, id)?;
+    let now = ms(stamp.timestamp);
+    let mut open_stmt =
+        c.prepare_cached("SELECT id, fingerprint, rule FROM violations WHERE project_id = ?1 AND status = 'open'")?;
+    let open: Vec<(ViolationId, String, String)> = open_stmt
+        .query_map([scan.project_id.as_str()], |r| Ok((ViolationId::from_trusted(r.get(0)?), r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let fingerprints: Vec<String> = open.iter().map(|(_, fp, _)| fp.clone()).collect();
+    let changes = diff(&fingerprints, &report.findings);
+    let by_fingerprint: HashMap<&str, &(ViolationId, String, String)> =
+        open.iter().map(|v| (v.1.as_str(), v)).collect();
+
+    let mut counts = SeverityCounts::default();
+    let mut insert = c.prepare_cached(
+        "INSERT INTO violations (id, account_id, project_id, fingerprint, rule, severity, file, line, message, suggestion,
+             status, first_scan_id, last_scan_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12)",
+    )?;
+    for finding in &changes.detected {
+        counts.add(finding.severity);
+        let violation = ViolationId::generate();
+        insert.execute(params![
+            violation.as_str(),
+            account.as_str(),
+            scan.project_id.as_str(),
+            finding.fingerprint,
+            finding.rule,
+            finding.severity.as_str(),
+            finding.file,
+            finding.line,
+            finding.message,
+            finding.suggestion,
+            scan.id.as_str(),
+            now
+        ])?;
+        emit(c, account, derived::violation_detected(&violation, &scan.id, &scan.project_id, finding), stamp)?;
+        if finding.severity == Severity::Critical {
+            emit(c, account, derived::issue_critical(&violation, &scan.id, finding), stamp)?;
+        }
+    }
+    let mut seen = c.prepare_cached(
+        "UPDATE violations SET line = ?1, file = ?2, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
+    )?;
+    for (fingerprint, finding) in &changes.still_open {
+        counts.add(finding.severity);
+        if let Some((violation, _, _)) = by_fingerprint.get(fingerprint) {
+            seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation.as_str()])?;
+        }
+    }
+    let mut resolve = c.prepare_cached(
+        "UPDATE violations SET status = 'resolved', resolved_by = 'scan', resolved_at = ?1, last_scan_id = ?2, updated_at = ?1
+         WHERE id = ?3",
+    )?;
+    for fingerprint in &changes.resolved {
+        if let Some((violation, _, rule)) = by_fingerprint.get(fingerprint) {
+            resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
+            let payload =
+                derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, rule, "scan", stamp.timestamp);
+            emit(c, account, payload, stamp)?;
+        }
+    }
+
+    c.execute(
+        "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4 WHERE id = ?5",
+        params![now, report.files_scanned, report.score, report.grade, scan.id.as_str()],
+    )?;
+    let done = derived::Completed {
+        rules: &scan.rules,
+        counts,
+        files_scanned: report.files_scanned,
+        score: report.score,
+        grade: report.grade.as_deref(),
+    };
+    emit(
+        c,
+        account,
+        derived::scan_completed(&scan.id, &scan.project_id, &done, scan.started_at, stamp.timestamp),
+        stamp,
+    )?;
+    Ok(ScanOutcome {
+        scan: get(c, account, id)?,
+        detected: changes.detected.len() as u64,
+        resolved: changes.resolved.len() as u64,
+        open: (changes.detected.len() + changes.still_open.len()) as u64,
+    })
 }

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_core.sql"),
     include_str!("../../migrations/sqlite/0002_projects.sql"),
     include_str!("../../migrations/sqlite/0003_scans.sql"),
+    include_str!("../../migrations/sqlite/0004_violations.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
