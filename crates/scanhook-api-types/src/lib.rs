@@ -307,6 +307,36 @@ pub struct ScanCompleteOut {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ViolationOut {
+    pub id: String,
+    pub project_id: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub rule: String,
+    pub severity: scanhook_core::scan::Severity,
+    pub file: String,
+    pub line: u32,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+    pub fingerprint: String,
+    pub first_scan_id: String,
+    pub last_scan_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationResolveIn {
+    /// Who resolved it, such as a user ID; sent as `resolvedBy`.
+    pub resolved_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScanErrorBody {
     pub code: String,
     pub message: String,

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, deliveries, events, projects, scans, webhooks};
+use crate::routes::{accounts, deliveries, events, projects, scans, violations, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,8 @@ use crate::routes::{accounts, deliveries, events, projects, scans, webhooks};
         scans::get,
         scans::fail,
         scans::complete,
+        violations::list,
+        violations::resolve,
         events::create,
         events::list,
         events::get,

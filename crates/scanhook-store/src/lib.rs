@@ -12,7 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, WebhookId};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId};
 
 pub use model::*;
 
@@ -126,6 +126,23 @@ pub trait Store: Send + Sync + 'static {
         report: ScanReport,
         stamp: EventStamp,
     ) -> StoreResult<ScanOutcome>;
+
+    async fn list_violations(
+        &self,
+        account: &AccountId,
+        project: &ProjectId,
+        filter: ViolationFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Violation>>;
+    /// Resolves an open violation by hand and emits `violation.resolved`; one already
+    /// resolved gets [`StoreError::Conflict`].
+    async fn resolve_violation(
+        &self,
+        account: &AccountId,
+        id: &ViolationId,
+        resolved_by: String,
+        stamp: EventStamp,
+    ) -> StoreResult<Violation>;
 
     // --- the delivery log ---
 

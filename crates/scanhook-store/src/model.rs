@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use scanhook_core::{
     AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
-    WebhookId, WebhookSecret, WebhookUrl,
+    ViolationId, WebhookId, WebhookSecret, WebhookUrl,
 };
 
 #[derive(Debug, Clone)]
@@ -287,6 +287,27 @@ pub struct Scan {
     pub files_scanned: Option<u64>,
     pub score: Option<u32>,
     pub grade: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub id: ViolationId,
+    pub project_id: ProjectId,
+    pub finding: scanhook_core::scan::Finding,
+    /// `open` or `resolved`.
+    pub open: bool,
+    pub first_scan_id: ScanId,
+    pub last_scan_id: ScanId,
+    /// `"scan"`, or who resolved it by hand.
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ViolationFilter {
+    pub open: Option<bool>,
+    pub severity: Option<scanhook_core::scan::Severity>,
 }
 
 /// What a scanner reports when a scan completes.

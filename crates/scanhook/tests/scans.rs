@@ -138,6 +138,33 @@ async fn completed_scans_open_move_and_resolve_violations() {
     let (_, detected) = server.get("/v1/events?type=violation.detected").await;
     assert_eq!(count_events(&detected), 3, "the moved finding is not detected again");
 
+    // The project's violations: the moved one kept its ID and took the new line.
+    let violations = format!("/v1/projects/{project_id}/violations");
+    let (_, open) = server.get(&format!("{violations}?status=open")).await;
+    assert_eq!(count_events(&open), 2, "{open}");
+    let moved = open["data"].as_array().unwrap().iter().find(|v| v["rule"] == "gdpr").unwrap().clone();
+    assert_eq!((moved["line"].as_u64(), moved["first_scan_id"].as_str()), (Some(57), Some(first.as_str())));
+    let (_, resolved) = server.get(&format!("{violations}?status=resolved")).await;
+    assert_eq!(resolved["data"][0]["resolved_by"], "scan");
+    let (_, medium) = server.get(&format!("{violations}?severity=medium")).await;
+    assert_eq!(count_events(&medium), 1);
+    let (code, problem) = server.get(&format!("{violations}?status=gone")).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")));
+
+    // Resolved by hand: the event says who.
+    let by_hand = format!("/v1/violations/{}/resolve", moved["id"].as_str().unwrap());
+    let (code, fixed) = server.post(&by_hand, json!({"resolved_by": "user_123456789"})).await;
+    assert_eq!((code, fixed["status"].as_str()), (StatusCode::OK, Some("resolved")), "{fixed}");
+    let got = receiver.wait_for(6, 10).await;
+    let manual = got[5].json();
+    assert_eq!(
+        (manual["type"].as_str(), manual["data"]["resolvedBy"].as_str()),
+        (Some("violation.resolved"), Some("user_123456789"))
+    );
+    assert_eq!(server.post(&by_hand, json!({"resolved_by": "someone"})).await.0, StatusCode::CONFLICT);
+    let (_, open) = server.get(&format!("{violations}?status=open")).await;
+    assert_eq!(count_events(&open), 1);
+
     // A finding with a bad field is refused whole; the scan stays running.
     let third = start().await;
     let bad =
@@ -163,7 +190,7 @@ async fn completed_scans_open_move_and_resolve_violations() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let done: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(done["resolved"], 2, "{done}");
+    assert_eq!(done["resolved"], 1, "the one still open is resolved by the scan: {done}");
     assert!(done["detected"].as_u64().unwrap() > 0, "{done}");
     let (code, _) = server.post(&format!("/v1/scans/{third}/complete"), json!({})).await;
     assert_eq!(code, StatusCode::CONFLICT, "a scan ends once");

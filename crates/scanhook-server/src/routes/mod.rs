@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod events;
 pub mod projects;
 pub mod scans;
+pub mod violations;
 pub mod webhooks;
 
 use scanhook_store::Page;

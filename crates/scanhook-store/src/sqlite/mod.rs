@@ -13,6 +13,7 @@ mod projects;
 mod rows;
 mod scans;
 mod schema;
+mod violations;
 mod webhooks;
 mod writer;
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, WebhookId};
+use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId};
 use tokio::sync::Semaphore;
 
 use crate::model::*;
@@ -283,6 +284,28 @@ impl Store for SqliteStore {
     ) -> StoreResult<ScanOutcome> {
         let (account, id) = (account.clone(), id.clone());
         self.write(move |c| scans::complete(c, &account, &id, report, stamp)).await
+    }
+
+    async fn list_violations(
+        &self,
+        account: &AccountId,
+        project: &ProjectId,
+        filter: ViolationFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Violation>> {
+        let (account, project) = (account.clone(), project.clone());
+        self.read(move |c| violations::list(c, &account, &project, filter, page)).await
+    }
+
+    async fn resolve_violation(
+        &self,
+        account: &AccountId,
+        id: &ViolationId,
+        resolved_by: String,
+        stamp: EventStamp,
+    ) -> StoreResult<Violation> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| violations::resolve(c, &account, &id, &resolved_by, stamp)).await
     }
 
     async fn list_deliveries(

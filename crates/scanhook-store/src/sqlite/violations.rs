@@ -1,0 +1,103 @@
+//! Violations: listing a project's, and resolving one by hand.
+
+use rusqlite::types::Type;
+use rusqlite::{Connection, params};
+use scanhook_core::scan::events as derived;
+use scanhook_core::scan::{Finding, Severity};
+use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
+
+use super::events::emit;
+use super::rows::{self, ms, time};
+use crate::model::{EventStamp, Page, Paged, Violation, ViolationFilter};
+use crate::{StoreError, StoreResult};
+
+const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
+     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at";
+
+fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
+    let severity: String = r.get(4)?;
+    let severity = Severity::parse(&severity)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, Type::Text, Box::new(e)))?;
+    Ok(Violation {
+        id: ViolationId::from_trusted(r.get(0)?),
+        project_id: ProjectId::from_trusted(r.get(1)?),
+        finding: Finding {
+            fingerprint: r.get(2)?,
+            rule: r.get(3)?,
+            severity,
+            file: r.get(5)?,
+            line: r.get(6)?,
+            message: r.get(7)?,
+            suggestion: r.get(8)?,
+        },
+        open: r.get::<_, String>(9)? == "open",
+        first_scan_id: ScanId::from_trusted(r.get(10)?),
+        last_scan_id: ScanId::from_trusted(r.get(11)?),
+        resolved_by: r.get(12)?,
+        resolved_at: r.get::<_, Option<i64>>(13)?.map(time),
+        created_at: time(r.get(14)?),
+    })
+}
+
+pub fn list(
+    c: &Connection,
+    account: &AccountId,
+    project: &ProjectId,
+    filter: ViolationFilter,
+    page: Page,
+) -> StoreResult<Paged<Violation>> {
+    super::projects::get(c, account, project)?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM violations
+         WHERE project_id = ?1 AND account_id = ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR severity = ?4)
+           AND (?5 IS NULL OR id < ?5)
+         ORDER BY id DESC LIMIT ?6"
+    ))?;
+    let status = filter.open.map(|open| if open { "open" } else { "resolved" });
+    let items = stmt
+        .query_map(
+            params![
+                project.as_str(),
+                account.as_str(),
+                status,
+                filter.severity.map(Severity::as_str),
+                page.cursor,
+                page.limit + 1
+            ],
+            violation,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows::paged(items, page.limit, |v| v.id.to_string()))
+}
+
+fn get(c: &Connection, account: &AccountId, id: &ViolationId) -> StoreResult<Violation> {
+    let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM violations WHERE id = ?1 AND account_id = ?2"))?;
+    Ok(stmt.query_row([id.as_str(), account.as_str()], violation)?)
+}
+
+pub fn resolve(
+    c: &Connection,
+    account: &AccountId,
+    id: &ViolationId,
+    resolved_by: &str,
+    stamp: EventStamp,
+) -> StoreResult<Violation> {
+    let current = get(c, account, id)?;
+    if !current.open {
+        return Err(StoreError::Conflict(format!("violation {id} is already resolved")));
+    }
+    c.execute(
+        "UPDATE violations SET status = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2 WHERE id = ?3",
+        params![resolved_by, ms(stamp.timestamp), id.as_str()],
+    )?;
+    let payload = derived::violation_resolved(
+        id,
+        Some(&current.last_scan_id),
+        &current.project_id,
+        &current.finding.rule,
+        resolved_by,
+        stamp.timestamp,
+    );
+    emit(c, account, payload, stamp)?;
+    get(c, account, id)
+}
