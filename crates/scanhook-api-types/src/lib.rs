@@ -337,6 +337,27 @@ pub struct ViolationResolveIn {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanProgressIn {
+    /// 0 to 100.
+    pub percent: u8,
+    #[serde(default)]
+    pub files_scanned: Option<u64>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScanProgressOut {
+    #[serde(flatten)]
+    pub scan: ScanOut,
+    pub percent: u8,
+    /// Whether `scan.progress` went out (at most one per scan every 5 s; the rest are
+    /// stored only).
+    pub sent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScanErrorBody {
     pub code: String,
     pub message: String,

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod dispatcher;
 pub mod sender;
+pub mod sweeper;
 
 use std::sync::Arc;
 

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/scans", post(scans::start))
         .route("/v1/scans/{id}", get(scans::get))
         .route("/v1/scans/{id}/fail", post(scans::fail))
+        .route("/v1/scans/{id}/progress", post(scans::progress))
         .route("/v1/scans/{id}/complete", post(scans::complete))
         .route("/v1/events", post(events::create).get(events::list))
         .route("/v1/events/{id}", get(events::get))

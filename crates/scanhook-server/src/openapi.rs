@@ -35,6 +35,7 @@ use crate::routes::{accounts, deliveries, events, projects, scans, violations, w
         scans::start,
         scans::get,
         scans::fail,
+        scans::progress,
         scans::complete,
         violations::list,
         violations::resolve,

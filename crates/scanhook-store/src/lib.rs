@@ -127,6 +127,18 @@ pub trait Store: Send + Sync + 'static {
         stamp: EventStamp,
     ) -> StoreResult<ScanOutcome>;
 
+    /// Stores a running scan's progress; emits `scan.progress` unless one was emitted less
+    /// than `min_interval` ago. Returns whether it emitted.
+    async fn record_progress(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        progress: ScanProgress,
+        stamp: EventStamp,
+    ) -> StoreResult<(Scan, bool)>;
+    /// Ends every running scan (of any account) whose deadline is at or before `stamp`'s
+    /// time as timed out, emitting `scan.timeout` for each; at most `limit` per call.
+    async fn time_out_scans(&self, stamp: EventStamp, limit: u32) -> StoreResult<u64>;
     async fn list_violations(
         &self,
         account: &AccountId,

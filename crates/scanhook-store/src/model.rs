@@ -310,6 +310,16 @@ pub struct ViolationFilter {
     pub severity: Option<scanhook_core::scan::Severity>,
 }
 
+/// How far a running scan is.
+#[derive(Debug, Clone)]
+pub struct ScanProgress {
+    pub percent: u8,
+    pub files_scanned: Option<u64>,
+    pub message: Option<String>,
+    /// `scan.progress` is emitted only if the last one is at least this old.
+    pub min_interval: chrono::Duration,
+}
+
 /// What a scanner reports when a scan completes.
 #[derive(Debug, Clone, Default)]
 pub struct ScanReport {

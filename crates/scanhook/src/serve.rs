@@ -97,8 +97,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
     let worker = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let sweeper = tokio::spawn(scanhook_engine::sweeper::run(state.engine.clone(), shutdown.clone()));
     scanhook_server::serve(listener, state, shutdown.clone()).await?;
     worker.await.context("the dispatcher stopped abnormally")?;
+    sweeper.await.context("the scan sweeper stopped abnormally")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -207,3 +207,45 @@ async fn completed_scans_open_move_and_resolve_violations() {
     let problem: serde_json::Value = bad_sarif.json().await.unwrap();
     assert!(problem["message"].as_str().unwrap().contains("2.0.0"), "{problem}");
 }
+
+#[tokio::test]
+async fn progress_is_throttled_and_overdue_scans_time_out_even_across_a_restart() {
+    let mut server = Server::start(&[]).await;
+    let receiver = Receiver::start().await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["scan.progress", "scan.timeout"]})).await;
+    let (_, project) = server.post("/v1/projects", json!({"name": "api"})).await;
+    let project_id = project["id"].as_str().unwrap().to_string();
+
+    let (_, scan) = server.post("/v1/scans", json!({"project": project_id})).await;
+    let progress = format!("/v1/scans/{}/progress", scan["id"].as_str().unwrap());
+    let (code, first) =
+        server.post(&progress, json!({"percent": 10, "files_scanned": 12, "message": "scanning src/"})).await;
+    assert_eq!((code, first["sent"].as_bool()), (StatusCode::OK, Some(true)), "{first}");
+    let (_, second) = server.post(&progress, json!({"percent": 20})).await;
+    assert_eq!(second["sent"], false, "a second update within 5 s is stored, not sent");
+    let (code, problem) = server.post(&progress, json!({"percent": 101})).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("percent")));
+    let sent = receiver.wait_for(1, 10).await[0].json();
+    assert_eq!((sent["type"].as_str(), sent["data"]["percent"].as_u64()), (Some("scan.progress"), Some(10)));
+    assert_eq!(sent["data"]["filesScanned"], 12);
+
+    // A short limit passes while the server runs...
+    let (_, quick) = server.post("/v1/scans", json!({"project": project_id, "time_limit_secs": 1})).await;
+    let quick_id = quick["id"].as_str().unwrap().to_string();
+    server.wait_until(&format!("/v1/scans/{quick_id}"), 10, |s| s["status"] == "timed_out").await;
+    let (code, _) = server.post(&format!("/v1/scans/{quick_id}/complete"), json!({})).await;
+    assert_eq!(code, StatusCode::CONFLICT, "a timed-out scan has ended");
+
+    // ...and another while it is down: caught on the next start.
+    let (_, late) = server.post("/v1/scans", json!({"project": project_id, "time_limit_secs": 2})).await;
+    let late_id = late["id"].as_str().unwrap().to_string();
+    server.kill();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    server.restart().await;
+    server.wait_until(&format!("/v1/scans/{late_id}"), 10, |s| s["status"] == "timed_out").await;
+    let got = receiver.wait_for(3, 10).await;
+    let timeouts: Vec<_> = got.iter().map(|r| r.json()).filter(|e| e["type"] == "scan.timeout").collect();
+    assert_eq!(timeouts.len(), 2);
+    assert!(timeouts.iter().any(|e| e["data"]["scanId"] == late_id.as_str()));
+    assert!(timeouts.iter().all(|e| e["data"]["status"] == "timed_out"));
+}

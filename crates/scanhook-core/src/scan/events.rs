@@ -13,6 +13,8 @@ pub const PROJECT_DELETED: &str = "project.deleted";
 pub const SCAN_STARTED: &str = "scan.started";
 pub const SCAN_FAILED: &str = "scan.failed";
 pub const SCAN_COMPLETED: &str = "scan.completed";
+pub const SCAN_PROGRESS: &str = "scan.progress";
+pub const SCAN_TIMEOUT: &str = "scan.timeout";
 pub const VIOLATION_DETECTED: &str = "violation.detected";
 pub const VIOLATION_RESOLVED: &str = "violation.resolved";
 pub const ISSUE_CRITICAL: &str = "issue.critical";
@@ -163,6 +165,46 @@ pub fn scan_started(
             "status": "running",
             "target": target,
             "rules": rules,
+            "startedAt": format_timestamp(started_at),
+        }),
+    )
+}
+
+/// `scan.progress`: how far a running scan is.
+pub fn scan_progress(
+    scan: &ScanId,
+    project: &ProjectId,
+    percent: u8,
+    files_scanned: Option<u64>,
+    message: Option<&str>,
+) -> (EventType, Value) {
+    typed(
+        SCAN_PROGRESS,
+        json!({
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "status": "running",
+            "percent": percent,
+            "filesScanned": files_scanned,
+            "message": message,
+        }),
+    )
+}
+
+/// `scan.timeout`: a scan neither completed nor failed within its time limit.
+pub fn scan_timeout(
+    scan: &ScanId,
+    project: &ProjectId,
+    started_at: DateTime<Utc>,
+    deadline_at: DateTime<Utc>,
+) -> (EventType, Value) {
+    typed(
+        SCAN_TIMEOUT,
+        json!({
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "status": "timed_out",
+            "timeLimit": duration_secs(started_at, deadline_at),
             "startedAt": format_timestamp(started_at),
         }),
     )

@@ -3,10 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use scanhook_api_types::{Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut};
+use scanhook_api_types::{
+    Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
+    ScanProgressOut,
+};
 use scanhook_core::scan::{findings_from_sarif, parse_findings};
 use scanhook_core::{ProjectId, ScanId};
-use scanhook_store::{NewScan, Scan, ScanReport};
+use scanhook_store::{NewScan, Scan, ScanProgress, ScanReport};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
@@ -14,6 +17,8 @@ use crate::extract::{ApiJson, RawBody, parse_json, path_id};
 use crate::state::AppState;
 
 const MAX_RULES: usize = 100;
+/// At most one `scan.progress` per scan this often; updates in between are stored only.
+const PROGRESS_INTERVAL_SECS: i64 = 5;
 
 fn scan_out(s: Scan) -> ScanOut {
     ScanOut {
@@ -167,4 +172,35 @@ pub async fn complete(
         resolved: outcome.resolved,
         open: outcome.open,
     }))
+}
+
+/// Report a running scan's progress; emits `scan.progress` at most once per scan every 5 s.
+#[utoipa::path(post, path = "/v1/scans/{id}/progress", tag = "scans", params(("id" = String, Path)), request_body = ScanProgressIn,
+    responses((status = 200, body = ScanProgressOut), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn progress(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ScanProgressIn>,
+) -> Result<Json<ScanProgressOut>, ApiError> {
+    let scan_id: ScanId = path_id(&id, "scan")?;
+    if input.percent > 100 {
+        return Err(ApiError::invalid("percent", "percent must be between 0 and 100"));
+    }
+    let progress = ScanProgress {
+        percent: input.percent,
+        files_scanned: input.files_scanned,
+        message: input.message.map(|m| required("message", &m, 2000)).transpose()?,
+        min_interval: chrono::Duration::seconds(PROGRESS_INTERVAL_SECS),
+    };
+    let (scan, sent) = state
+        .store()
+        .record_progress(&caller.account, &scan_id, progress, state.engine.event_stamp())
+        .await
+        .map_err(named("scan", &id))?;
+    if sent {
+        state.engine.wake();
+    }
+    Ok(Json(ScanProgressOut { scan: scan_out(scan), percent: input.percent, sent }))
 }

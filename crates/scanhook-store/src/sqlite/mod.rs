@@ -286,6 +286,21 @@ impl Store for SqliteStore {
         self.write(move |c| scans::complete(c, &account, &id, report, stamp)).await
     }
 
+    async fn record_progress(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        progress: ScanProgress,
+        stamp: EventStamp,
+    ) -> StoreResult<(Scan, bool)> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| scans::progress(c, &account, &id, progress, stamp)).await
+    }
+
+    async fn time_out_scans(&self, stamp: EventStamp, limit: u32) -> StoreResult<u64> {
+        self.write(move |c| scans::time_out(c, stamp, limit)).await
+    }
+
     async fn list_violations(
         &self,
         account: &AccountId,

@@ -9,7 +9,7 @@ use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{ms, time};
-use crate::model::{EventStamp, NewScan, Scan, ScanOutcome, ScanReport, ScanStatus};
+use crate::model::{EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanReport, ScanStatus};
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
@@ -193,4 +193,47 @@ pub fn complete(
         resolved: changes.resolved.len() as u64,
         open: (changes.detected.len() + changes.still_open.len()) as u64,
     })
+}
+
+pub fn progress(
+    c: &Connection,
+    account: &AccountId,
+    id: &ScanId,
+    progress: ScanProgress,
+    stamp: EventStamp,
+) -> StoreResult<(Scan, bool)> {
+    let scan = running(c, account, id)?;
+    let last_sent: Option<i64> =
+        c.query_row("SELECT progress_sent_at FROM scans WHERE id = ?1", [id.as_str()], |r| r.get(0))?;
+    let send = last_sent.is_none_or(|at| stamp.timestamp - time(at) >= progress.min_interval);
+    c.execute(
+        "UPDATE scans SET percent = ?1, files_scanned = COALESCE(?2, files_scanned), progress_message = ?3,
+             progress_sent_at = CASE WHEN ?4 THEN ?5 ELSE progress_sent_at END
+         WHERE id = ?6",
+        params![progress.percent, progress.files_scanned, progress.message, send, ms(stamp.timestamp), id.as_str()],
+    )?;
+    if send {
+        let payload = derived::scan_progress(
+            &scan.id,
+            &scan.project_id,
+            progress.percent,
+            progress.files_scanned,
+            progress.message.as_deref(),
+        );
+        emit(c, account, payload, stamp)?;
+    }
+    Ok((get(c, account, id)?, send))
+}
+
+pub fn time_out(c: &Connection, stamp: EventStamp, limit: u32) -> StoreResult<u64> {
+    let mut due = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM scans WHERE status = 'running' AND deadline_at <= ?1 ORDER BY deadline_at LIMIT ?2"
+    ))?;
+    let expired: Vec<Scan> = due.query_map(params![ms(stamp.timestamp), limit], scan)?.collect::<Result<_, _>>()?;
+    let mut end = c.prepare_cached("UPDATE scans SET status = 'timed_out', ended_at = ?1 WHERE id = ?2")?;
+    for s in &expired {
+        end.execute(params![ms(stamp.timestamp), s.id.as_str()])?;
+        emit(c, &s.account_id, derived::scan_timeout(&s.id, &s.project_id, s.started_at, s.deadline_at), stamp)?;
+    }
+    Ok(expired.len() as u64)
 }

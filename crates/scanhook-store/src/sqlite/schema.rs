@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_projects.sql"),
     include_str!("../../migrations/sqlite/0003_scans.sql"),
     include_str!("../../migrations/sqlite/0004_violations.sql"),
+    include_str!("../../migrations/sqlite/0005_scan_progress.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
