@@ -357,6 +357,31 @@ pub struct ScanProgressOut {
     pub sent: bool,
 }
 
+/// An alert a scanner raises itself: `cert_expired`, `cert_expiring_soon` or `config_change`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertIn {
+    /// The project's ID.
+    pub project: String,
+    pub alert_type: String,
+    /// `critical`, `high`, `medium`, `low` or `info`.
+    pub severity: String,
+    pub title: String,
+    pub message: String,
+    #[serde(default)]
+    pub old_value: Option<String>,
+    #[serde(default)]
+    pub new_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertOut {
+    pub alert_id: String,
+    pub event_id: String,
+    /// Deliveries created for the `alert.triggered` event.
+    pub deliveries: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScanErrorBody {
     pub code: String,

@@ -90,6 +90,8 @@ prefixed_id!(/// One scan of a project.
     ScanId, "scan");
 prefixed_id!(/// A finding open on a project until it is resolved.
     ViolationId, "viol");
+prefixed_id!(/// An alert raised for a project (score drop, critical issues, certificates, …).
+    AlertId, "alrt");
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,9 @@ pub mod secret;
 pub mod webhook;
 
 pub use event_type::{EventPattern, EventType};
-pub use ids::{AccountId, ApiKeyId, AttemptId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId};
+pub use ids::{
+    AccountId, AlertId, ApiKeyId, AttemptId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId,
+};
 pub use retry::RetrySchedule;
 pub use secret::{ApiKey, WebhookSecret};
 pub use webhook::{DeliveryStatus, ExtraHeaders, WebhookUrl};

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
-use crate::routes::{accounts, deliveries, events, projects, scans, violations, webhooks};
+use crate::routes::{accounts, alerts, deliveries, events, projects, scans, violations, webhooks};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{id}", get(projects::get).patch(projects::update).delete(projects::delete))
         .route("/v1/projects/{id}/violations", get(violations::list))
         .route("/v1/violations/{id}/resolve", post(violations::resolve))
+        .route("/v1/alerts", post(alerts::raise))
         .route("/v1/scans", post(scans::start))
         .route("/v1/scans/{id}", get(scans::get))
         .route("/v1/scans/{id}/fail", post(scans::fail))

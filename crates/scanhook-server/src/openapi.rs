@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, deliveries, events, projects, scans, violations, webhooks};
+use crate::routes::{accounts, alerts, deliveries, events, projects, scans, violations, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +39,7 @@ use crate::routes::{accounts, deliveries, events, projects, scans, violations, w
         scans::complete,
         violations::list,
         violations::resolve,
+        alerts::raise,
         events::create,
         events::list,
         events::get,

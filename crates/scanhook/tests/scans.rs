@@ -249,3 +249,60 @@ async fn progress_is_throttled_and_overdue_scans_time_out_even_across_a_restart(
     assert!(timeouts.iter().any(|e| e["data"]["scanId"] == late_id.as_str()));
     assert!(timeouts.iter().all(|e| e["data"]["status"] == "timed_out"));
 }
+
+#[tokio::test]
+async fn score_drops_critical_issues_and_raised_alerts_trigger_alerts() {
+    let server = Server::start(&[]).await;
+    let receiver = Receiver::start().await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["alert.triggered", "score.changed"]})).await;
+    let (_, project) = server.post("/v1/projects", json!({"name": "shop", "target": "example.com"})).await;
+    let project_id = project["id"].as_str().unwrap().to_string();
+    let complete = |body: serde_json::Value| {
+        let server = &server;
+        let project_id = project_id.clone();
+        async move {
+            let (_, scan) = server.post("/v1/scans", json!({"project": project_id})).await;
+            let (code, done) = server.post(&format!("/v1/scans/{}/complete", scan["id"].as_str().unwrap()), body).await;
+            assert_eq!(code, StatusCode::OK, "{done}");
+        }
+    };
+    complete(json!({"score": 92, "grade": "A-"})).await;
+    let critical =
+        json!({"rule": "tls", "severity": "critical", "file": "nginx.conf", "line": 1, "message": "TLS 1.0 enabled"});
+    complete(json!({"score": 78, "grade": "C+", "findings": [critical]})).await;
+
+    let got: Vec<_> = receiver.wait_for(3, 10).await.iter().map(|r| r.json()).collect();
+    let changed = got.iter().find(|e| e["type"] == "score.changed").unwrap();
+    assert_eq!((changed["data"]["oldScore"].as_u64(), changed["data"]["newScore"].as_u64()), (Some(92), Some(78)));
+    assert_eq!(changed["data"]["change"], -14);
+    let alert = |kind: &str| got.iter().find(|e| e["data"]["alert_type"] == kind).unwrap().clone();
+    let drop = alert("score_drop");
+    assert_eq!(drop["data"]["message"], "Score decreased from 92 to 78 (-14 points)");
+    assert_eq!((drop["data"]["old_value"].as_str(), drop["data"]["new_value"].as_str()), (Some("92"), Some("78")));
+    assert_eq!(
+        (drop["data"]["severity"].as_str(), drop["data"]["domain"].as_str()),
+        (Some("high"), Some("example.com"))
+    );
+    assert_eq!((drop["data"]["score"].as_u64(), drop["data"]["grade"].as_str()), (Some(78), Some("C+")));
+    assert_eq!(alert("critical_issue")["data"]["severity"], "critical");
+
+    // A smaller drop than the threshold (10) raises no alert, only score.changed.
+    complete(json!({"score": 75})).await;
+    receiver.wait_for(4, 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 4);
+
+    let raised = json!({"project": project_id, "alert_type": "cert_expiring_soon", "severity": "medium",
+        "title": "Certificate expires in 7 days", "message": "example.com certificate expires on 2026-12-01"});
+    let (code, out) = server.post("/v1/alerts", raised.clone()).await;
+    assert_eq!((code, out["deliveries"].as_u64()), (StatusCode::ACCEPTED, Some(1)), "{out}");
+    let cert = receiver.wait_for(5, 10).await[4].json();
+    assert_eq!(
+        (cert["data"]["alert_type"].as_str(), cert["data"]["alert_id"].as_str()),
+        (Some("cert_expiring_soon"), out["alert_id"].as_str())
+    );
+    let mut wrong = raised.clone();
+    wrong["alert_type"] = json!("score_drop");
+    let (code, problem) = server.post("/v1/alerts", wrong).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("alert_type")), "{problem}");
+}

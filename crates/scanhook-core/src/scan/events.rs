@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::finding::{Finding, Severity};
 use crate::envelope::format_timestamp;
-use crate::{EventType, ProjectId, ScanId, ViolationId};
+use crate::{AlertId, EventType, ProjectId, ScanId, ViolationId};
 
 pub const PROJECT_CREATED: &str = "project.created";
 pub const PROJECT_DELETED: &str = "project.deleted";
@@ -18,6 +18,75 @@ pub const SCAN_TIMEOUT: &str = "scan.timeout";
 pub const VIOLATION_DETECTED: &str = "violation.detected";
 pub const VIOLATION_RESOLVED: &str = "violation.resolved";
 pub const ISSUE_CRITICAL: &str = "issue.critical";
+pub const SCORE_CHANGED: &str = "score.changed";
+pub const ALERT_TRIGGERED: &str = "alert.triggered";
+
+/// Alert types a scanner may raise itself; `score_drop` and `critical_issue` are raised by
+/// scanhook when a scan completes.
+pub const RAISED_ALERT_TYPES: &[&str] = &["cert_expired", "cert_expiring_soon", "config_change"];
+
+/// An `alert.triggered`, in ComplianceLayer's shape (snake_case, values as strings).
+pub struct Alert<'a> {
+    pub id: &'a AlertId,
+    pub alert_type: &'a str,
+    pub severity: Severity,
+    pub project: &'a ProjectId,
+    /// The project's target (ComplianceLayer's `domain`).
+    pub domain: Option<&'a str>,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub score: Option<u32>,
+    pub grade: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+pub fn alert_triggered(a: &Alert<'_>) -> (EventType, Value) {
+    typed(
+        ALERT_TRIGGERED,
+        json!({
+            "alert_id": a.id.as_str(),
+            "alert_type": a.alert_type,
+            "severity": a.severity,
+            "project_id": a.project.as_str(),
+            "domain": a.domain,
+            "title": a.title,
+            "message": a.message,
+            "old_value": a.old_value,
+            "new_value": a.new_value,
+            "score": a.score,
+            "grade": a.grade,
+            "created_at": format_timestamp(a.at),
+        }),
+    )
+}
+
+/// `score.changed`: the score differs from the project's previous completed scan.
+pub fn score_changed(
+    scan: &ScanId,
+    project: &ProjectId,
+    old: u32,
+    new: u32,
+    grade: Option<&str>,
+) -> (EventType, Value) {
+    typed(
+        SCORE_CHANGED,
+        json!({
+            "scanId": scan.as_str(),
+            "projectId": project.as_str(),
+            "oldScore": old,
+            "newScore": new,
+            "change": i64::from(new) - i64::from(old),
+            "grade": grade,
+        }),
+    )
+}
+
+/// The message ComplianceLayer sends with a score drop: "Score decreased from 92 to 78 (-14 points)".
+pub fn score_drop_message(old: u32, new: u32) -> String {
+    format!("Score decreased from {old} to {new} (-{} points)", old.saturating_sub(new))
+}
 
 /// Findings of one scan by severity, as Juro's `violations` object counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

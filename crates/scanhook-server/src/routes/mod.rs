@@ -2,6 +2,7 @@
 //! naming the field), calls the store or the engine, and turns the result back.
 
 pub mod accounts;
+pub mod alerts;
 pub mod deliveries;
 pub mod events;
 pub mod projects;

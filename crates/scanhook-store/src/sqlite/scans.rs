@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::scan::events::{self as derived, SeverityCounts};
 use scanhook_core::scan::{Severity, diff};
-use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
+use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{ms, time};
@@ -170,6 +170,14 @@ pub fn complete(
         }
     }
 
+    let previous_score: Option<u32> = c
+        .query_row(
+            "SELECT score FROM scans WHERE project_id = ?1 AND status = 'completed' AND score IS NOT NULL
+             ORDER BY ended_at DESC LIMIT 1",
+            [scan.project_id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
     c.execute(
         "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4 WHERE id = ?5",
         params![now, report.files_scanned, report.score, report.grade, scan.id.as_str()],
@@ -187,6 +195,8 @@ pub fn complete(
         derived::scan_completed(&scan.id, &scan.project_id, &done, scan.started_at, stamp.timestamp),
         stamp,
     )?;
+    let new_criticals = changes.detected.iter().filter(|f| f.severity == Severity::Critical).count();
+    raise_alerts(c, account, &scan, previous_score, &report, new_criticals, stamp)?;
     Ok(ScanOutcome {
         scan: get(c, account, id)?,
         detected: changes.detected.len() as u64,
@@ -236,4 +246,67 @@ pub fn time_out(c: &Connection, stamp: EventStamp, limit: u32) -> StoreResult<u6
         emit(c, &s.account_id, derived::scan_timeout(&s.id, &s.project_id, s.started_at, s.deadline_at), stamp)?;
     }
     Ok(expired.len() as u64)
+}
+
+/// `score.changed` and `alert.triggered` (score_drop, critical_issue) against the project's
+/// previous completed scan.
+fn raise_alerts(
+    c: &Connection,
+    account: &AccountId,
+    scan: &Scan,
+    previous_score: Option<u32>,
+    report: &ScanReport,
+    new_criticals: usize,
+    stamp: EventStamp,
+) -> StoreResult<()> {
+    let project = super::projects::get(c, account, &scan.project_id)?;
+    let alert = |alert_type, severity, title: &str, message: &str, old_value, new_value| -> StoreResult<()> {
+        let id = AlertId::generate();
+        let payload = derived::alert_triggered(&derived::Alert {
+            id: &id,
+            alert_type,
+            severity,
+            project: &project.id,
+            domain: project.target.as_deref(),
+            title,
+            message,
+            old_value,
+            new_value,
+            score: report.score,
+            grade: report.grade.as_deref(),
+            at: stamp.timestamp,
+        });
+        emit(c, account, payload, stamp).map(|_| ())
+    };
+    if let (Some(old), Some(new)) = (previous_score, report.score)
+        && old != new
+    {
+        emit(c, account, derived::score_changed(&scan.id, &project.id, old, new, report.grade.as_deref()), stamp)?;
+        let drop = old.saturating_sub(new);
+        if drop >= project.score_drop_threshold {
+            // Twice the threshold or more is an emergency.
+            let severity = if drop >= 2 * project.score_drop_threshold { Severity::Critical } else { Severity::High };
+            let message = derived::score_drop_message(old, new);
+            alert(
+                "score_drop",
+                severity,
+                "Security Score Dropped",
+                &message,
+                Some(old.to_string()),
+                Some(new.to_string()),
+            )?;
+        }
+    }
+    if new_criticals > 0 {
+        let message = format!("{new_criticals} new critical issue(s) in {}", project.name);
+        alert(
+            "critical_issue",
+            Severity::Critical,
+            "Critical Issues Detected",
+            &message,
+            None,
+            Some(new_criticals.to_string()),
+        )?;
+    }
+    Ok(())
 }
