@@ -89,6 +89,12 @@ pub struct WebhookIn {
     /// Extra request headers sent with every delivery.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// Only events of these projects (IDs); absent or empty: every event.
+    #[serde(default)]
+    pub projects: Option<Vec<String>>,
+    /// Only violation and issue events at or above this severity.
+    #[serde(default)]
+    pub min_severity: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -107,6 +113,12 @@ pub struct WebhookPatch {
     pub description: Option<Option<String>>,
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<String>>,
+    /// `null` removes the severity filter.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub min_severity: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -118,6 +130,10 @@ pub struct WebhookOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub headers: BTreeMap<String, String>,
+    /// Only events of these projects; empty: every event.
+    pub projects: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_severity: Option<scanhook_core::scan::Severity>,
     /// Why scanhook disabled the endpoint, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::SubsecRound;
 use scanhook_core::{AccountId, EventId, EventType, WebhookId};
-use scanhook_store::{EventStamp, Ingested, NewEvent, Store, StoreResult};
+use scanhook_store::{EventScope, EventStamp, Ingested, NewEvent, Store, StoreResult};
 use tokio::sync::Notify;
 
 pub use clock::{Clock, SystemClock};
@@ -35,6 +35,8 @@ pub struct IncomingEvent {
     pub idempotency: Option<(String, String)>,
     /// Deliver to this endpoint only (test events).
     pub target: Option<WebhookId>,
+    /// The project and severity endpoint filters look at.
+    pub scope: EventScope,
 }
 
 /// What the API needs from the engine: accepting events and the clock.
@@ -75,6 +77,7 @@ impl Engine {
             target: event.target,
             idempotency: event.idempotency,
             first_attempt_at: now + first_delay,
+            scope: event.scope,
         };
         let ingested = self.store.ingest_event(account, new, now).await?;
         if matches!(&ingested, Ingested::Created(e) if e.delivery_count > 0) {

@@ -60,6 +60,8 @@ async fn a_failed_attempt_waits_for_its_schedule_then_succeeds() {
         secret: WebhookSecret::generate(),
         headers: ExtraHeaders::default(),
         active: true,
+        projects: Vec::new(),
+        min_severity: None,
     };
     store.create_webhook(&account.id, webhook, 10, start).await.unwrap();
     let event = IncomingEvent {
@@ -67,6 +69,7 @@ async fn a_failed_attempt_waits_for_its_schedule_then_succeeds() {
         data: "{}".into(),
         idempotency: None,
         target: None,
+        scope: Default::default(),
     };
     engine.accept_event(&account.id, event).await.unwrap();
     let delivery = || async {

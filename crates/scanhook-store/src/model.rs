@@ -2,6 +2,7 @@
 //! the domain's view of stored rows.
 
 use chrono::{DateTime, Utc};
+use scanhook_core::scan::Severity;
 use scanhook_core::{
     AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
     ViolationId, WebhookId, WebhookSecret, WebhookUrl,
@@ -58,6 +59,10 @@ pub struct Webhook {
     pub secret: WebhookSecret,
     pub headers: ExtraHeaders,
     pub active: bool,
+    /// Only events of these projects (empty: every event).
+    pub projects: Vec<String>,
+    /// Only violation and issue events of at least this severity.
+    pub min_severity: Option<Severity>,
     /// Set when scanhook disabled the endpoint itself (too many failures).
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTime<Utc>>,
@@ -76,6 +81,8 @@ pub struct NewWebhook {
     pub secret: WebhookSecret,
     pub headers: ExtraHeaders,
     pub active: bool,
+    pub projects: Vec<String>,
+    pub min_severity: Option<Severity>,
 }
 
 /// A partial update; `None` leaves a field as it is.
@@ -87,6 +94,8 @@ pub struct WebhookPatch {
     pub headers: Option<ExtraHeaders>,
     /// `Some(true)` also clears an automatic disable and the failure count.
     pub active: Option<bool>,
+    pub projects: Option<Vec<String>>,
+    pub min_severity: Option<Option<Severity>>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +122,26 @@ pub struct NewEvent {
     pub idempotency: Option<(String, String)>,
     /// When the first attempt of each delivery is due.
     pub first_attempt_at: DateTime<Utc>,
+    /// What endpoint filters look at.
+    pub scope: EventScope,
+}
+
+/// The project and severity an event concerns, for endpoints that filter on them.
+#[derive(Debug, Clone, Default)]
+pub struct EventScope {
+    pub project: Option<ProjectId>,
+    pub severity: Option<Severity>,
+}
+
+impl EventScope {
+    pub fn project(project: &ProjectId) -> Self {
+        Self { project: Some(project.clone()), severity: None }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
+    }
 }
 
 #[derive(Debug, Clone)]

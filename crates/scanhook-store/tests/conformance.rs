@@ -42,6 +42,8 @@ fn new_webhook(url: &str, events: &[&str]) -> NewWebhook {
         secret: WebhookSecret::generate(),
         headers: ExtraHeaders::default(),
         active: true,
+        projects: Vec::new(),
+        min_severity: None,
     }
 }
 
@@ -58,6 +60,7 @@ fn event(event_type: &str, idempotency: Option<(&str, &str)>) -> NewEvent {
         target: None,
         idempotency: idempotency.map(|(k, h)| (k.to_string(), h.to_string())),
         first_attempt_at: t0(),
+        scope: EventScope::default(),
     }
 }
 

@@ -306,3 +306,42 @@ async fn score_drops_critical_issues_and_raised_alerts_trigger_alerts() {
     let (code, problem) = server.post("/v1/alerts", wrong).await;
     assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("alert_type")), "{problem}");
 }
+
+#[tokio::test]
+async fn endpoints_can_take_only_some_projects_and_severities() {
+    let server = Server::start(&[]).await;
+    let (everything, only_web, severe) = (Receiver::start().await, Receiver::start().await, Receiver::start().await);
+    let (_, web) = server.post("/v1/projects", json!({"name": "web"})).await;
+    let (_, api) = server.post("/v1/projects", json!({"name": "api"})).await;
+    let (web_id, api_id) = (web["id"].as_str().unwrap().to_string(), api["id"].as_str().unwrap().to_string());
+    server.create_webhook(json!({"url": everything.url, "events": ["violation.detected"]})).await;
+    let hook = server
+        .create_webhook(json!({"url": only_web.url, "events": ["violation.detected"], "projects": [web_id]}))
+        .await;
+    assert_eq!(hook["projects"], json!([web_id]));
+    server.create_webhook(json!({"url": severe.url, "events": ["violation.detected"], "min_severity": "high"})).await;
+
+    for (project, severity) in [(&web_id, "low"), (&api_id, "critical")] {
+        let (_, scan) = server.post("/v1/scans", json!({"project": project})).await;
+        let finding =
+            json!({"rule": "r", "severity": severity, "file": "f", "line": 1, "message": format!("{severity} thing")});
+        server
+            .post(&format!("/v1/scans/{}/complete", scan["id"].as_str().unwrap()), json!({"findings": [finding]}))
+            .await;
+    }
+    everything.wait_for(2, 10).await;
+    let web_only = only_web.wait_for(1, 10).await;
+    let high = severe.wait_for(1, 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!((only_web.received().len(), severe.received().len()), (1, 1));
+    assert_eq!(web_only[0].json()["data"]["projectId"], web_id.as_str());
+    assert_eq!(high[0].json()["data"]["severity"], "critical");
+
+    let (code, problem) =
+        server.post("/v1/webhooks", json!({"url": "https://x.example/h", "events": ["*"], "projects": ["nope"]})).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("projects[0]")));
+    let (code, problem) = server
+        .post("/v1/webhooks", json!({"url": "https://x.example/h", "events": ["*"], "min_severity": "urgent"}))
+        .await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("min_severity")));
+}

@@ -57,7 +57,8 @@ pub async fn raise(
         grade: None,
         at: state.now(),
     });
-    let event = IncomingEvent { event_type, data: data.to_string(), idempotency: None, target: None };
+    let scope = scanhook_store::EventScope::project(&project.id);
+    let event = IncomingEvent { event_type, data: data.to_string(), idempotency: None, target: None, scope };
     let ingested = state.engine.accept_event(&caller.account, event).await?;
     let event = match ingested {
         scanhook_store::Ingested::Created(e) | scanhook_store::Ingested::Replayed(e) => e,

@@ -87,7 +87,10 @@ pub async fn create(
     };
     let ingested = state
         .engine
-        .accept_event(&caller.account, IncomingEvent { event_type, data, idempotency, target: None })
+        .accept_event(
+            &caller.account,
+            IncomingEvent { event_type, data, idempotency, target: None, scope: Default::default() },
+        )
         .await?;
     let (event, replayed) = match ingested {
         Ingested::Created(e) => (e, false),

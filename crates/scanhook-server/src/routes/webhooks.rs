@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use scanhook_api_types::{ListOut, Problem, ReplayIn, ReplayOut, TestOut, WebhookIn, WebhookOut, WebhookPatch};
-use scanhook_core::{EventPattern, EventType, ExtraHeaders, WebhookId, WebhookSecret, WebhookUrl};
+use scanhook_core::scan::Severity;
+use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
 use scanhook_store::{DeliveryFilter, Ingested, NewWebhook, Page, Webhook};
 
@@ -24,6 +25,8 @@ pub fn webhook_out(w: Webhook, show_secret: bool) -> WebhookOut {
         active: w.active,
         description: w.description,
         headers: w.headers.0,
+        projects: w.projects,
+        min_severity: w.min_severity,
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         consecutive_failures: w.consecutive_failures,
@@ -49,6 +52,17 @@ fn parse_events(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
         }
     }
     Ok(out)
+}
+
+fn parse_projects(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
+    for (i, id) in raw.iter().enumerate() {
+        id.parse::<ProjectId>().map_err(|e| ApiError::invalid(&format!("projects[{i}]"), e.0))?;
+    }
+    Ok(raw)
+}
+
+fn parse_severity(raw: String) -> Result<Severity, ApiError> {
+    Severity::parse(&raw).map_err(|e| ApiError::invalid("min_severity", e.0))
 }
 
 fn parse_headers(raw: BTreeMap<String, String>) -> Result<ExtraHeaders, ApiError> {
@@ -88,6 +102,8 @@ pub async fn create(
         description: parse_description(input.description)?,
         headers: parse_headers(input.headers.unwrap_or_default())?,
         active: input.active.unwrap_or(true),
+        projects: parse_projects(input.projects.unwrap_or_default())?,
+        min_severity: input.min_severity.map(parse_severity).transpose()?,
     };
     let webhook = state.store().create_webhook(&caller.account, new, state.limits.max_webhooks, state.now()).await?;
     Ok((StatusCode::CREATED, Json(webhook_out(webhook, true))))
@@ -135,6 +151,8 @@ pub async fn update(
         description: input.description.map(parse_description).transpose()?,
         headers: input.headers.map(parse_headers).transpose()?,
         active: input.active,
+        projects: input.projects.map(parse_projects).transpose()?,
+        min_severity: input.min_severity.map(|m| m.map(parse_severity).transpose()).transpose()?,
     };
     apply(&state, &caller, &id, patch).await
 }
@@ -198,6 +216,7 @@ pub async fn test(
         data: data.to_string(),
         idempotency: None,
         target: Some(webhook.id.clone()),
+        scope: scanhook_store::EventScope::default(),
     };
     let event = match state.engine.accept_event(&caller.account, event).await.map_err(named("webhook", &id))? {
         Ingested::Created(e) | Ingested::Replayed(e) => e,

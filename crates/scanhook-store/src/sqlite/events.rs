@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use scanhook_core::scan::Severity;
 use scanhook_core::{AccountId, DeliveryId, EventId, EventPattern, EventType, WebhookId};
 
 use super::rows::{self, EVENT_COLUMNS, ms};
-use crate::model::{Event, EventFilter, EventStamp, Ingested, NewEvent, Page, Paged};
+use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEvent, Page, Paged};
 use crate::{StoreError, StoreResult};
 
 pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
@@ -84,6 +85,7 @@ pub fn emit(
     c: &Connection,
     account: &AccountId,
     (event_type, data): (EventType, serde_json::Value),
+    scope: EventScope,
     stamp: EventStamp,
 ) -> StoreResult<Event> {
     let new = NewEvent {
@@ -94,6 +96,7 @@ pub fn emit(
         target: None,
         idempotency: None,
         first_attempt_at: stamp.first_attempt_at,
+        scope,
     };
     match ingest(c, account, new, stamp.timestamp)? {
         Ingested::Created(event) | Ingested::Replayed(event) => Ok(event),
@@ -101,16 +104,34 @@ pub fn emit(
 }
 
 fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<WebhookId>> {
-    let mut stmt = c.prepare_cached("SELECT id, events FROM webhooks WHERE account_id = ?1 AND active = 1")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT id, events, projects, min_severity FROM webhooks WHERE account_id = ?1 AND active = 1",
+    )?;
     let mut rows = stmt.query([account.as_str()])?;
     let mut matched = Vec::new();
     while let Some(row) = rows.next()? {
         let patterns: Vec<String> = serde_json::from_str(&row.get::<_, String>(1)?)?;
-        if EventPattern::any_matches(patterns.iter().map(String::as_str), &new.event_type) {
+        let projects: Vec<String> = serde_json::from_str(&row.get::<_, String>(2)?)?;
+        let min_severity = row.get::<_, Option<String>>(3)?.and_then(|s| Severity::parse(&s).ok());
+        if EventPattern::any_matches(patterns.iter().map(String::as_str), &new.event_type)
+            && in_scope(&projects, min_severity, &new.scope)
+        {
             matched.push(WebhookId::from_trusted(row.get(0)?));
         }
     }
     Ok(matched)
+}
+
+/// An endpoint limited to some projects takes only their events; one with a minimum
+/// severity takes only the violation and issue events at or above it.
+fn in_scope(projects: &[String], min_severity: Option<Severity>, scope: &EventScope) -> bool {
+    let project_ok =
+        projects.is_empty() || scope.project.as_ref().is_some_and(|p| projects.iter().any(|x| x == p.as_str()));
+    let severity_ok = match (min_severity, scope.severity) {
+        (Some(min), Some(severity)) => severity >= min,
+        _ => true,
+    };
+    project_ok && severity_ok
 }
 
 pub fn get(c: &Connection, account: &AccountId, id: &EventId) -> StoreResult<Event> {

@@ -7,7 +7,7 @@ use scanhook_core::{AccountId, ProjectId};
 use super::events::emit;
 use super::rows::{self, ms, time};
 use crate::StoreResult;
-use crate::model::{EventStamp, NewProject, Page, Paged, Project, ProjectPatch};
+use crate::model::{EventScope, EventStamp, NewProject, Page, Paged, Project, ProjectPatch};
 
 const COLUMNS: &str =
     "id, account_id, name, target, score_drop_threshold, scan_time_limit_secs, created_at, updated_at";
@@ -42,7 +42,7 @@ pub fn create(c: &Connection, account: &AccountId, new: NewProject, stamp: Event
     let created = get(c, account, &new.id)?;
     let payload =
         derived::project(PROJECT_CREATED, &created.id, &created.name, created.target.as_deref(), stamp.timestamp);
-    emit(c, account, payload, stamp)?;
+    emit(c, account, payload, EventScope::project(&new.id), stamp)?;
     Ok(created)
 }
 
@@ -89,6 +89,6 @@ pub fn delete(c: &Connection, account: &AccountId, id: &ProjectId, stamp: EventS
     let gone = get(c, account, id)?;
     c.execute("DELETE FROM projects WHERE id = ?1 AND account_id = ?2", [id.as_str(), account.as_str()])?;
     let payload = derived::project(PROJECT_DELETED, &gone.id, &gone.name, gone.target.as_deref(), stamp.timestamp);
-    emit(c, account, payload, stamp)?;
+    emit(c, account, payload, EventScope::project(&gone.id), stamp)?;
     Ok(())
 }

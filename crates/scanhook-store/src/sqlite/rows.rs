@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use rusqlite::types::Type;
+use scanhook_core::scan::Severity;
 use scanhook_core::{
     AccountId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId, WebhookSecret, WebhookUrl,
 };
@@ -30,7 +31,8 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Resu
 }
 
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.account_id, w.url, w.description, w.events, w.secret, w.headers, \
-     w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, w.created_at, w.updated_at";
+     w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, w.created_at, w.updated_at, w.projects, \
+     w.min_severity";
 
 pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
     let headers: BTreeMap<String, String> = json(row, at + 6)?;
@@ -48,6 +50,8 @@ pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
         consecutive_failures: row.get(at + 10)?,
         created_at: time(row.get(at + 11)?),
         updated_at: time(row.get(at + 12)?),
+        projects: json(row, at + 13)?,
+        min_severity: row.get::<_, Option<String>>(at + 14)?.and_then(|s| Severity::parse(&s).ok()),
     })
 }
 

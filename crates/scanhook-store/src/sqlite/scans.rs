@@ -9,7 +9,7 @@ use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{ms, time};
-use crate::model::{EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanReport, ScanStatus};
+use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanReport, ScanStatus};
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
@@ -65,7 +65,7 @@ pub fn start(c: &Connection, account: &AccountId, new: NewScan, stamp: EventStam
         &started.rules,
         started.started_at,
     );
-    emit(c, account, payload, stamp)?;
+    emit(c, account, payload, EventScope::project(&started.project_id), stamp)?;
     Ok(started)
 }
 
@@ -97,7 +97,7 @@ pub fn fail(
     )?;
     let payload =
         derived::scan_failed(&current.id, &current.project_id, &code, &message, current.started_at, stamp.timestamp);
-    emit(c, account, payload, stamp)?;
+    emit(c, account, payload, EventScope::project(&current.project_id), stamp)?;
     get(c, account, id)
 }
 
@@ -110,14 +110,23 @@ pub fn complete(
 ) -> StoreResult<ScanOutcome> {
     let scan = running(c, account, id)?;
     let now = ms(stamp.timestamp);
-    let mut open_stmt =
-        c.prepare_cached("SELECT id, fingerprint, rule FROM violations WHERE project_id = ?1 AND status = 'open'")?;
-    let open: Vec<(ViolationId, String, String)> = open_stmt
-        .query_map([scan.project_id.as_str()], |r| Ok((ViolationId::from_trusted(r.get(0)?), r.get(1)?, r.get(2)?)))?
+    let mut open_stmt = c.prepare_cached(
+        "SELECT id, fingerprint, rule, severity FROM violations WHERE project_id = ?1 AND status = 'open'",
+    )?;
+    let open: Vec<(ViolationId, String, String, Severity)> = open_stmt
+        .query_map([scan.project_id.as_str()], |r| {
+            let severity: String = r.get(3)?;
+            Ok((
+                ViolationId::from_trusted(r.get(0)?),
+                r.get(1)?,
+                r.get(2)?,
+                Severity::parse(&severity).unwrap_or(Severity::Info),
+            ))
+        })?
         .collect::<Result<_, _>>()?;
-    let fingerprints: Vec<String> = open.iter().map(|(_, fp, _)| fp.clone()).collect();
+    let fingerprints: Vec<String> = open.iter().map(|(_, fp, _, _)| fp.clone()).collect();
     let changes = diff(&fingerprints, &report.findings);
-    let by_fingerprint: HashMap<&str, &(ViolationId, String, String)> =
+    let by_fingerprint: HashMap<&str, &(ViolationId, String, String, Severity)> =
         open.iter().map(|v| (v.1.as_str(), v)).collect();
 
     let mut counts = SeverityCounts::default();
@@ -143,9 +152,21 @@ pub fn complete(
             scan.id.as_str(),
             now
         ])?;
-        emit(c, account, derived::violation_detected(&violation, &scan.id, &scan.project_id, finding), stamp)?;
+        emit(
+            c,
+            account,
+            derived::violation_detected(&violation, &scan.id, &scan.project_id, finding),
+            EventScope::project(&scan.project_id).with_severity(finding.severity),
+            stamp,
+        )?;
         if finding.severity == Severity::Critical {
-            emit(c, account, derived::issue_critical(&violation, &scan.id, finding), stamp)?;
+            emit(
+                c,
+                account,
+                derived::issue_critical(&violation, &scan.id, finding),
+                EventScope::project(&scan.project_id).with_severity(Severity::Critical),
+                stamp,
+            )?;
         }
     }
     let mut seen = c.prepare_cached(
@@ -153,7 +174,7 @@ pub fn complete(
     )?;
     for (fingerprint, finding) in &changes.still_open {
         counts.add(finding.severity);
-        if let Some((violation, _, _)) = by_fingerprint.get(fingerprint) {
+        if let Some((violation, _, _, _)) = by_fingerprint.get(fingerprint) {
             seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation.as_str()])?;
         }
     }
@@ -162,11 +183,11 @@ pub fn complete(
          WHERE id = ?3",
     )?;
     for fingerprint in &changes.resolved {
-        if let Some((violation, _, rule)) = by_fingerprint.get(fingerprint) {
+        if let Some((violation, _, rule, severity)) = by_fingerprint.get(fingerprint) {
             resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
             let payload =
                 derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, rule, "scan", stamp.timestamp);
-            emit(c, account, payload, stamp)?;
+            emit(c, account, payload, EventScope::project(&scan.project_id).with_severity(*severity), stamp)?;
         }
     }
 
@@ -193,6 +214,7 @@ pub fn complete(
         c,
         account,
         derived::scan_completed(&scan.id, &scan.project_id, &done, scan.started_at, stamp.timestamp),
+        EventScope::project(&scan.project_id),
         stamp,
     )?;
     let new_criticals = changes.detected.iter().filter(|f| f.severity == Severity::Critical).count();
@@ -230,7 +252,7 @@ pub fn progress(
             progress.files_scanned,
             progress.message.as_deref(),
         );
-        emit(c, account, payload, stamp)?;
+        emit(c, account, payload, EventScope::project(&scan.project_id), stamp)?;
     }
     Ok((get(c, account, id)?, send))
 }
@@ -243,7 +265,13 @@ pub fn time_out(c: &Connection, stamp: EventStamp, limit: u32) -> StoreResult<u6
     let mut end = c.prepare_cached("UPDATE scans SET status = 'timed_out', ended_at = ?1 WHERE id = ?2")?;
     for s in &expired {
         end.execute(params![ms(stamp.timestamp), s.id.as_str()])?;
-        emit(c, &s.account_id, derived::scan_timeout(&s.id, &s.project_id, s.started_at, s.deadline_at), stamp)?;
+        emit(
+            c,
+            &s.account_id,
+            derived::scan_timeout(&s.id, &s.project_id, s.started_at, s.deadline_at),
+            EventScope::project(&s.project_id),
+            stamp,
+        )?;
     }
     Ok(expired.len() as u64)
 }
@@ -276,12 +304,18 @@ fn raise_alerts(
             grade: report.grade.as_deref(),
             at: stamp.timestamp,
         });
-        emit(c, account, payload, stamp).map(|_| ())
+        emit(c, account, payload, EventScope::project(&project.id), stamp).map(|_| ())
     };
     if let (Some(old), Some(new)) = (previous_score, report.score)
         && old != new
     {
-        emit(c, account, derived::score_changed(&scan.id, &project.id, old, new, report.grade.as_deref()), stamp)?;
+        emit(
+            c,
+            account,
+            derived::score_changed(&scan.id, &project.id, old, new, report.grade.as_deref()),
+            EventScope::project(&project.id),
+            stamp,
+        )?;
         let drop = old.saturating_sub(new);
         if drop >= project.score_drop_threshold {
             // Twice the threshold or more is an emergency.

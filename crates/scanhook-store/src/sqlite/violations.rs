@@ -8,7 +8,7 @@ use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{self, ms, time};
-use crate::model::{EventStamp, Page, Paged, Violation, ViolationFilter};
+use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationFilter};
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
@@ -98,6 +98,6 @@ pub fn resolve(
         resolved_by,
         stamp.timestamp,
     );
-    emit(c, account, payload, stamp)?;
+    emit(c, account, payload, EventScope::project(&current.project_id).with_severity(current.finding.severity), stamp)?;
     get(c, account, id)
 }

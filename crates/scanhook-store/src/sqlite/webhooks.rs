@@ -21,8 +21,9 @@ pub fn create(
         return Err(StoreError::WebhookLimit { limit });
     }
     c.execute(
-        "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,
+             projects, min_severity)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
         params![
             new.id.as_str(),
             account.as_str(),
@@ -33,6 +34,8 @@ pub fn create(
             serde_json::to_string(&new.headers.0)?,
             new.active,
             ms(now),
+            serde_json::to_string(&new.projects)?,
+            new.min_severity.map(|s| s.as_str()),
         ],
     )?;
     get(c, account, &new.id)
@@ -70,11 +73,14 @@ pub fn update(
     let headers = patch.headers.unwrap_or(current.headers);
     let enabling = patch.active == Some(true);
     let active = patch.active.unwrap_or(current.active);
+    let projects = patch.projects.unwrap_or(current.projects);
+    let min_severity = patch.min_severity.unwrap_or(current.min_severity);
     c.execute(
         "UPDATE webhooks SET url = ?1, description = ?2, events = ?3, headers = ?4, active = ?5, updated_at = ?6,
              disabled_reason = CASE WHEN ?7 THEN NULL ELSE disabled_reason END,
              disabled_at = CASE WHEN ?7 THEN NULL ELSE disabled_at END,
-             consecutive_failures = CASE WHEN ?7 THEN 0 ELSE consecutive_failures END
+             consecutive_failures = CASE WHEN ?7 THEN 0 ELSE consecutive_failures END,
+             projects = ?10, min_severity = ?11
          WHERE id = ?8 AND account_id = ?9",
         params![
             url.as_str(),
@@ -86,6 +92,8 @@ pub fn update(
             enabling,
             id.as_str(),
             account.as_str(),
+            serde_json::to_string(&projects)?,
+            min_severity.map(|s| s.as_str()),
         ],
     )?;
     get(c, account, id)
