@@ -89,7 +89,9 @@ pub struct WebhookIn {
     /// Extra request headers sent with every delivery.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
-    /// Only events of these projects (IDs); absent or empty: every event.
+    /// Only events of these projects (IDs); absent or empty: every event. Events that
+    /// concern no project (most sent to `POST /v1/events`) do not reach a webhook limited
+    /// to projects.
     #[serde(default)]
     pub projects: Option<Vec<String>>,
     /// Only violation and issue events at or above this severity.
