@@ -449,6 +449,29 @@ pub struct ReplayOut {
     pub requeued: u64,
 }
 
+/// One entry of the event catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventTypeOut {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub description: String,
+    /// JSON Schema (2020-12) of the event's `data`.
+    #[schema(value_type = Object)]
+    pub schema: serde_json::Value,
+    /// An example `data`, as `POST /v1/webhooks/{id}/test` sends it with `"test": true`.
+    #[schema(value_type = Object)]
+    pub example: serde_json::Value,
+}
+
+/// Optionally, which event type's example a test sends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestIn {
+    /// An event type of the catalogue; default `webhook.test`.
+    #[serde(default, rename = "type")]
+    pub event_type: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TestOut {
     pub event_id: String,

@@ -2,6 +2,7 @@
 //! validate), shared by the store, the engine and the API. Nothing here does I/O or
 //! reads the clock; callers pass `now` in.
 
+pub mod catalogue;
 pub mod envelope;
 pub mod event_type;
 pub mod ids;

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
-use crate::routes::{accounts, alerts, deliveries, events, projects, scans, violations, webhooks};
+use crate::routes::{accounts, alerts, deliveries, event_types, events, projects, scans, violations, webhooks};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/scans/{id}/fail", post(scans::fail))
         .route("/v1/scans/{id}/progress", post(scans::progress))
         .route("/v1/scans/{id}/complete", post(scans::complete))
+        .route("/v1/event-types", get(event_types::list))
         .route("/v1/events", post(events::create).get(events::list))
         .route("/v1/events/{id}", get(events::get))
         .route("/v1/deliveries", get(deliveries::list))

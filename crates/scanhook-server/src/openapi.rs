@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, alerts, deliveries, events, projects, scans, violations, webhooks};
+use crate::routes::{accounts, alerts, deliveries, event_types, events, projects, scans, violations, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,7 @@ use crate::routes::{accounts, alerts, deliveries, events, projects, scans, viola
         violations::list,
         violations::resolve,
         alerts::raise,
+        event_types::list,
         events::create,
         events::list,
         events::get,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod deliveries;
+pub mod event_types;
 pub mod events;
 pub mod projects;
 pub mod scans;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use scanhook_api_types::{ListOut, Problem, ReplayIn, ReplayOut, TestOut, WebhookIn, WebhookOut, WebhookPatch};
+use scanhook_api_types::{ListOut, Problem, ReplayIn, ReplayOut, TestIn, TestOut, WebhookIn, WebhookOut, WebhookPatch};
+use scanhook_core::catalogue;
 use scanhook_core::scan::Severity;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
@@ -196,23 +197,32 @@ pub async fn enable(
     apply(&state, &caller, &id, scanhook_store::WebhookPatch { active: Some(true), ..Default::default() }).await
 }
 
-/// Send a `webhook.test` event (with `"test": true`) to this endpoint only, even when it
-/// is disabled, so a fix can be checked before re-enabling.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 202, body = TestOut), (status = 404, body = Problem)))]
+/// Send a test event to this endpoint only, even when it is disabled (so a fix can be
+/// checked before re-enabling): `webhook.test`, or with `type` that type's catalogue
+/// example, each with `"test": true` in its data.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)), request_body = TestIn,
+    responses((status = 202, body = TestOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn test(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<TestIn>,
 ) -> Result<(StatusCode, Json<TestOut>), ApiError> {
     let webhook = find(&state, &caller, &id).await?;
-    let data = serde_json::json!({
-        "test": true,
-        "webhook_id": webhook.id.as_str(),
-        "message": "This is a test event from scanhook",
-    });
+    let wanted = input.event_type.unwrap_or_else(|| catalogue::WEBHOOK_TEST.to_string());
+    let Some(entry) = catalogue::catalogue().into_iter().find(|e| e.event_type == wanted) else {
+        return Err(ApiError::invalid(
+            "type",
+            format!("'{wanted}' is not an event type of the catalogue (GET /v1/event-types)"),
+        ));
+    };
+    let mut data = entry.example;
+    data["test"] = serde_json::Value::Bool(true);
+    if entry.event_type == catalogue::WEBHOOK_TEST {
+        data["webhook_id"] = serde_json::Value::String(webhook.id.to_string());
+    }
     let event = IncomingEvent {
-        event_type: EventType::from_trusted("webhook.test".into()),
+        event_type: EventType::from_trusted(entry.event_type.to_string()),
         data: data.to_string(),
         idempotency: None,
         target: Some(webhook.id.clone()),

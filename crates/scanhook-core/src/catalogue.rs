@@ -1,0 +1,338 @@
+//! The event catalogue: every event type scanhook emits, with a description, a JSON Schema
+//! of its `data` and an example. The examples come from the same builders that make the
+//! real payloads, and the tests check real deliveries against these schemas.
+
+use chrono::DateTime;
+use serde_json::{Value, json};
+
+use crate::scan::events::{self as ev, Alert, Completed, SeverityCounts};
+use crate::scan::{Finding, Severity, fingerprint};
+use crate::{AlertId, ProjectId, ScanId, ViolationId};
+
+/// One event type of the catalogue.
+pub struct EventTypeInfo {
+    pub event_type: &'static str,
+    pub description: &'static str,
+    pub schema: Value,
+    pub example: Value,
+}
+
+pub const WEBHOOK_TEST: &str = "webhook.test";
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+fn nullable_string() -> Value {
+    json!({"type": ["string", "null"]})
+}
+fn integer() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+fn nullable_integer() -> Value {
+    json!({"type": ["integer", "null"], "minimum": 0})
+}
+fn number() -> Value {
+    json!({"type": "number"})
+}
+fn severity() -> Value {
+    json!({"type": "string", "enum": ["critical", "high", "medium", "low", "info"]})
+}
+fn timestamp() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+/// An object schema: every listed property is required (nullable ones may be `null`).
+fn object(properties: &[(&str, Value)]) -> Value {
+    let required: Vec<&str> = properties.iter().map(|(k, _)| *k).collect();
+    let props: serde_json::Map<String, Value> = properties.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    json!({"type": "object", "required": required, "properties": props})
+}
+
+/// Every event type, in a stable order.
+pub fn catalogue() -> Vec<EventTypeInfo> {
+    let at = DateTime::from_timestamp(1_705_314_600, 0).unwrap_or_default();
+    let later = at + chrono::Duration::milliseconds(45_200);
+    let project = ProjectId::from_trusted("proj_01HM9Q5B6X4Z8K2V7N3C1R0T5Y".into());
+    let scan = ScanId::from_trusted("scan_01HM9Q6C7Y5A9L3W8P4D2S1U6Z".into());
+    let violation = ViolationId::from_trusted("viol_01HM9Q7D8Z6B0M4X9Q5E3T2V7A".into());
+    let alert = AlertId::from_trusted("alrt_01HM9Q8E9A7C1N5Y0R6F4U3W8B".into());
+    let rules = vec!["gdpr".to_string(), "soc2".to_string(), "owasp".to_string()];
+    let finding = Finding {
+        rule: "gdpr".into(),
+        severity: Severity::High,
+        file: "src/auth.js".into(),
+        line: 42,
+        message: "Personal data stored without encryption".into(),
+        suggestion: Some("Use encryption for storing personal data".into()),
+        fingerprint: fingerprint("gdpr", "src/auth.js", "Personal data stored without encryption"),
+    };
+    let critical = Finding {
+        severity: Severity::Critical,
+        rule: "owasp".into(),
+        message: "SQL injection".into(),
+        ..finding.clone()
+    };
+    let counts = SeverityCounts { critical: 1, high: 2, medium: 2, low: 0, info: 0 };
+    let project_schema = |when: &str| {
+        object(&[("projectId", string()), ("name", string()), ("target", nullable_string()), (when, timestamp())])
+    };
+    let entry = |event_type, description, schema, (_, example): (crate::EventType, Value)| EventTypeInfo {
+        event_type,
+        description,
+        schema,
+        example,
+    };
+    vec![
+        entry(
+            ev::PROJECT_CREATED,
+            "A project was created.",
+            project_schema("createdAt"),
+            ev::project(ev::PROJECT_CREATED, &project, "web", Some("https://github.com/acme/web"), at),
+        ),
+        entry(
+            ev::PROJECT_DELETED,
+            "A project was deleted, with its scans and violations.",
+            project_schema("deletedAt"),
+            ev::project(ev::PROJECT_DELETED, &project, "web", Some("https://github.com/acme/web"), at),
+        ),
+        entry(
+            ev::SCAN_STARTED,
+            "A scan began.",
+            object(&[
+                ("scanId", string()),
+                ("projectId", string()),
+                ("status", json!({"const": "running"})),
+                ("target", nullable_string()),
+                ("rules", json!({"type": "array", "items": {"type": "string"}})),
+                ("startedAt", timestamp()),
+            ]),
+            ev::scan_started(&scan, &project, Some("https://github.com/acme/web"), &rules, at),
+        ),
+        entry(
+            ev::SCAN_PROGRESS,
+            "A running scan reported progress (at most one per scan every 5 s).",
+            object(&[
+                ("scanId", string()),
+                ("projectId", string()),
+                ("status", json!({"const": "running"})),
+                ("percent", json!({"type": "integer", "minimum": 0, "maximum": 100})),
+                ("filesScanned", nullable_integer()),
+                ("message", nullable_string()),
+            ]),
+            ev::scan_progress(&scan, &project, 40, Some(60), Some("scanning src/")),
+        ),
+        entry(
+            ev::SCAN_COMPLETED,
+            "A scan finished; counts are of the findings of this scan by severity.",
+            object(&[
+                ("scanId", string()),
+                ("projectId", string()),
+                ("status", json!({"const": "completed"})),
+                (
+                    "violations",
+                    object(&[
+                        ("total", integer()),
+                        ("critical", integer()),
+                        ("high", integer()),
+                        ("medium", integer()),
+                        ("low", integer()),
+                    ]),
+                ),
+                ("rules", json!({"type": "array", "items": {"type": "string"}})),
+                ("duration", number()),
+                ("filesScanned", nullable_integer()),
+                ("score", nullable_integer()),
+                ("grade", nullable_string()),
+            ]),
+            ev::scan_completed(
+                &scan,
+                &project,
+                &Completed { rules: &rules, counts, files_scanned: Some(150), score: Some(85), grade: Some("B") },
+                at,
+                later,
+            ),
+        ),
+        entry(
+            ev::SCAN_FAILED,
+            "A scan failed.",
+            object(&[
+                ("scanId", string()),
+                ("projectId", string()),
+                ("status", json!({"const": "failed"})),
+                ("error", object(&[("code", string()), ("message", string())])),
+                ("duration", number()),
+            ]),
+            ev::scan_failed(&scan, &project, "SCAN_FAILED", "Insufficient disk space", at, later),
+        ),
+        entry(
+            ev::SCAN_TIMEOUT,
+            "A scan neither completed nor failed within its time limit (seconds).",
+            object(&[
+                ("scanId", string()),
+                ("projectId", string()),
+                ("status", json!({"const": "timed_out"})),
+                ("timeLimit", number()),
+                ("startedAt", timestamp()),
+            ]),
+            ev::scan_timeout(&scan, &project, at, at + chrono::Duration::hours(1)),
+        ),
+        entry(
+            ev::VIOLATION_DETECTED,
+            "A scan found a violation the project did not have open (matched by fingerprint, not line).",
+            object(&[
+                ("violationId", string()),
+                ("scanId", string()),
+                ("projectId", string()),
+                ("rule", string()),
+                ("severity", severity()),
+                ("file", string()),
+                ("line", integer()),
+                ("message", string()),
+                ("suggestion", nullable_string()),
+            ]),
+            ev::violation_detected(&violation, &scan, &project, &finding),
+        ),
+        entry(
+            ev::VIOLATION_RESOLVED,
+            "A violation was resolved: by a scan that no longer found it (`resolvedBy: \"scan\"`), or by hand.",
+            object(&[
+                ("violationId", string()),
+                ("scanId", nullable_string()),
+                ("projectId", string()),
+                ("rule", string()),
+                ("resolvedBy", string()),
+                ("resolvedAt", timestamp()),
+            ]),
+            ev::violation_resolved(&violation, Some(&scan), &project, "gdpr", "user_123456789", later),
+        ),
+        entry(
+            ev::ISSUE_CRITICAL,
+            "A scan found a new critical violation.",
+            object(&[
+                ("scan_id", string()),
+                ("issue_id", string()),
+                ("severity", json!({"const": "critical"})),
+                ("title", string()),
+                ("rule", string()),
+                ("file", string()),
+                ("line", integer()),
+            ]),
+            ev::issue_critical(&violation, &scan, &critical),
+        ),
+        entry(
+            ev::SCORE_CHANGED,
+            "A completed scan's score differs from the project's previous one.",
+            object(&[
+                ("scanId", string()),
+                ("projectId", string()),
+                ("oldScore", integer()),
+                ("newScore", integer()),
+                ("change", json!({"type": "integer"})),
+                ("grade", nullable_string()),
+            ]),
+            ev::score_changed(&scan, &project, 92, 78, Some("C+")),
+        ),
+        entry(
+            ev::ALERT_TRIGGERED,
+            "An alert: score_drop and critical_issue from completed scans; cert_expired, cert_expiring_soon and \
+             config_change raised through POST /v1/alerts.",
+            object(&[
+                ("alert_id", string()),
+                (
+                    "alert_type",
+                    json!({"enum": ["score_drop", "critical_issue", "cert_expired", "cert_expiring_soon", "config_change"]}),
+                ),
+                ("severity", severity()),
+                ("project_id", string()),
+                ("domain", nullable_string()),
+                ("title", string()),
+                ("message", string()),
+                ("old_value", nullable_string()),
+                ("new_value", nullable_string()),
+                ("score", nullable_integer()),
+                ("grade", nullable_string()),
+                ("created_at", timestamp()),
+            ]),
+            ev::alert_triggered(&Alert {
+                id: &alert,
+                alert_type: "score_drop",
+                severity: Severity::High,
+                project: &project,
+                domain: Some("example.com"),
+                title: "Security Score Dropped",
+                message: &ev::score_drop_message(92, 78),
+                old_value: Some("92".into()),
+                new_value: Some("78".into()),
+                score: Some(78),
+                grade: Some("C+"),
+                at,
+            }),
+        ),
+        EventTypeInfo {
+            event_type: WEBHOOK_TEST,
+            description: "Sent by POST /v1/webhooks/{id}/test to that endpoint only.",
+            schema: object(&[("test", json!({"const": true})), ("webhook_id", string()), ("message", string())]),
+            example: json!({"test": true, "webhook_id": "wh_01HM9Q9F0B8D2P6Z1S7G5V4X9C", "message": "This is a test event from scanhook"}),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_is_listed_once_with_an_example_that_has_its_required_fields() {
+        let all = catalogue();
+        let mut names: Vec<&str> = all.iter().map(|e| e.event_type).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for entry in &all {
+            assert!(crate::EventType::parse(entry.event_type).is_ok(), "{}", entry.event_type);
+            for field in entry.schema["required"].as_array().unwrap() {
+                let field = field.as_str().unwrap();
+                assert!(entry.example.get(field).is_some(), "{}: example lacks {field}", entry.event_type);
+            }
+        }
+    }
+}
+
+/// The catalogue as Markdown (docs/events.md is this, checked by a test).
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Events\n\nEvery event scanhook sends, as `GET /v1/event-types` lists it. Each delivery's body is \
+         `{\"id\", \"type\", \"timestamp\", \"data\"}`; below is `data`. Generated from \
+         `scanhook-core/src/catalogue.rs`: regenerate with `UPDATE_DOCS=1 cargo test -p scanhook-core`.\n",
+    );
+    for entry in catalogue() {
+        let fields: Vec<String> = entry.schema["properties"]
+            .as_object()
+            .map(|p| p.keys().map(|k| format!("`{k}`")).collect())
+            .unwrap_or_default();
+        let example = serde_json::to_string_pretty(&entry.example).unwrap_or_default();
+        out.push_str(&format!(
+            "\n## `{}`\n\n{}\n\nFields: {}.\n\n```json\n{}\n```\n",
+            entry.event_type,
+            entry.description,
+            fields.join(", "),
+            example
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod docs {
+    #[test]
+    fn docs_events_md_matches_the_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        let current = super::markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &current).expect("write docs/events.md");
+            return;
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(committed == current, "docs/events.md is out of date: run UPDATE_DOCS=1 cargo test -p scanhook-core");
+    }
+}
