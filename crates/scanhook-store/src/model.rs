@@ -151,6 +151,15 @@ pub enum Ingested {
     Replayed(Event),
 }
 
+impl Ingested {
+    /// The event, new or replayed.
+    pub fn into_event(self) -> Event {
+        match self {
+            Self::Created(event) | Self::Replayed(event) => event,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub event_type: Option<EventType>,

@@ -7,6 +7,7 @@ use scanhook_api_types::{AccountIn, AccountOut, ApiKeyIn, ApiKeyOut, ListOut, Pr
 use scanhook_core::{AccountId, ApiKey, ApiKeyId};
 use scanhook_store::{ApiKeyRecord, NewAccount, NewApiKey};
 
+use super::text;
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, OptionalJson, path_id};
@@ -28,14 +29,6 @@ fn new_key(name: String) -> (ApiKey, NewApiKey) {
     (key, record)
 }
 
-fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid(field, format!("{field} must be 1 to 200 characters")));
-    }
-    Ok(name.to_string())
-}
-
 /// Create an account and its first API key (the admin key only).
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = AccountIn,
     responses((status = 201, body = AccountOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -47,7 +40,7 @@ pub async fn create_account(
     if !caller.is_admin {
         return Err(ApiError::Forbidden("only the admin API key may create accounts"));
     }
-    let name = check_name("name", &input.name)?;
+    let name = text("name", &input.name, 200)?;
     let (key, record) = new_key("default".into());
     let now = state.now();
     let account =
@@ -79,7 +72,7 @@ pub async fn create_api_key(
     OptionalJson(input): OptionalJson<ApiKeyIn>,
 ) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
     let name = match input.name {
-        Some(name) => check_name("name", &name)?,
+        Some(name) => text("name", &name, 200)?,
         None => "unnamed".into(),
     };
     let (key, record) = new_key(name);

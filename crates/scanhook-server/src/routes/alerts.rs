@@ -10,18 +10,11 @@ use scanhook_core::scan::events::{Alert, RAISED_ALERT_TYPES, alert_triggered};
 use scanhook_core::{AlertId, ProjectId};
 use scanhook_engine::IncomingEvent;
 
+use super::text;
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, path_id};
 use crate::state::AppState;
-
-fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("{field} must be 1 to {max} characters")));
-    }
-    Ok(value.to_string())
-}
 
 /// Raise an alert for a project; emits `alert.triggered`.
 #[utoipa::path(post, path = "/v1/alerts", tag = "alerts", request_body = AlertIn,
@@ -59,10 +52,7 @@ pub async fn raise(
     });
     let scope = scanhook_store::EventScope::project(&project.id);
     let event = IncomingEvent { event_type, data: data.to_string(), idempotency: None, target: None, scope };
-    let ingested = state.engine.accept_event(&caller.account, event).await?;
-    let event = match ingested {
-        scanhook_store::Ingested::Created(e) | scanhook_store::Ingested::Replayed(e) => e,
-    };
+    let event = state.engine.accept_event(&caller.account, event).await?.into_event();
     Ok((
         StatusCode::ACCEPTED,
         Json(AlertOut { alert_id: id.to_string(), event_id: event.id.to_string(), deliveries: event.delivery_count }),

@@ -20,6 +20,15 @@ use crate::error::ApiError;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 250;
 
+/// A required text field, trimmed: 1 to `max` characters, or a 422 naming `field`.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("{field} must be 1 to {max} characters")));
+    }
+    Ok(value.to_string())
+}
+
 /// Paging parameters shared by every list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

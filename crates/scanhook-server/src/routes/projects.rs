@@ -8,7 +8,7 @@ use scanhook_api_types::{ListOut, Problem, ProjectIn, ProjectOut, ProjectPatch};
 use scanhook_core::ProjectId;
 use scanhook_store::{NewProject, Project};
 
-use super::PageQuery;
+use super::{PageQuery, text};
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, ApiQuery, path_id};
@@ -30,11 +30,7 @@ fn project_out(p: Project) -> ProjectOut {
 }
 
 fn parse_name(raw: String) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "name must be 1 to 200 characters"));
-    }
-    Ok(name.to_string())
+    text("name", &raw, 200)
 }
 
 fn parse_target(raw: Option<String>) -> Result<Option<String>, ApiError> {

@@ -11,6 +11,7 @@ use scanhook_core::scan::{findings_from_sarif, parse_findings};
 use scanhook_core::{ProjectId, ScanId};
 use scanhook_store::{NewScan, Scan, ScanProgress, ScanReport};
 
+use super::text;
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, RawBody, parse_json, path_id};
@@ -50,14 +51,6 @@ fn parse_rules(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     Ok(rules)
 }
 
-fn required(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("{field} must be 1 to {max} characters")));
-    }
-    Ok(value.to_string())
-}
-
 /// Start a scan of a project; emits `scan.started`.
 #[utoipa::path(post, path = "/v1/scans", tag = "scans", request_body = ScanIn,
     responses((status = 201, body = ScanOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -75,7 +68,7 @@ pub async fn start(
     let new = NewScan {
         id: ScanId::generate(),
         project_id: project,
-        target: input.target.map(|t| required("target", &t, 2000)).transpose()?,
+        target: input.target.map(|t| text("target", &t, 2000)).transpose()?,
         rules: parse_rules(input.rules)?,
         time_limit_secs: input.time_limit_secs,
     };
@@ -111,8 +104,7 @@ pub async fn fail(
     ApiJson(input): ApiJson<ScanFailIn>,
 ) -> Result<Json<ScanOut>, ApiError> {
     let scan_id: ScanId = path_id(&id, "scan")?;
-    let error =
-        (required("error.code", &input.error.code, 100)?, required("error.message", &input.error.message, 2000)?);
+    let error = (text("error.code", &input.error.code, 100)?, text("error.message", &input.error.message, 2000)?);
     let scan = state
         .store()
         .fail_scan(&caller.account, &scan_id, error, state.engine.event_stamp())
@@ -139,7 +131,7 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
     if input.score.is_some_and(|s| s > 100) {
         return Err(ApiError::invalid("score", "score must be between 0 and 100"));
     }
-    let grade = input.grade.map(|g| required("grade", &g, 10)).transpose()?;
+    let grade = input.grade.map(|g| text("grade", &g, 10)).transpose()?;
     Ok(ScanReport { findings, files_scanned: input.files_scanned, score: input.score, grade })
 }
 
@@ -191,7 +183,7 @@ pub async fn progress(
     let progress = ScanProgress {
         percent: input.percent,
         files_scanned: input.files_scanned,
-        message: input.message.map(|m| required("message", &m, 2000)).transpose()?,
+        message: input.message.map(|m| text("message", &m, 2000)).transpose()?,
         min_interval: chrono::Duration::seconds(PROGRESS_INTERVAL_SECS),
     };
     let (scan, sent) = state

@@ -9,7 +9,7 @@ use scanhook_store::{Violation, ViolationFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::PageQuery;
+use super::{PageQuery, text};
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, ApiQuery, path_id};
@@ -87,13 +87,10 @@ pub async fn resolve(
     ApiJson(input): ApiJson<ViolationResolveIn>,
 ) -> Result<Json<ViolationOut>, ApiError> {
     let violation: ViolationId = path_id(&id, "violation")?;
-    let by = input.resolved_by.trim();
-    if by.is_empty() || by.chars().count() > 200 {
-        return Err(ApiError::invalid("resolved_by", "resolved_by must be 1 to 200 characters"));
-    }
+    let by = text("resolved_by", &input.resolved_by, 200)?;
     let resolved = state
         .store()
-        .resolve_violation(&caller.account, &violation, by.to_string(), state.engine.event_stamp())
+        .resolve_violation(&caller.account, &violation, by, state.engine.event_stamp())
         .await
         .map_err(named("violation", &id))?;
     state.engine.wake();

@@ -10,7 +10,7 @@ use scanhook_core::catalogue;
 use scanhook_core::scan::Severity;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
-use scanhook_store::{DeliveryFilter, Ingested, NewWebhook, Page, Webhook};
+use scanhook_store::{DeliveryFilter, NewWebhook, Page, Webhook};
 
 use super::PageQuery;
 use crate::auth::Caller;
@@ -228,9 +228,7 @@ pub async fn test(
         target: Some(webhook.id.clone()),
         scope: scanhook_store::EventScope::default(),
     };
-    let event = match state.engine.accept_event(&caller.account, event).await.map_err(named("webhook", &id))? {
-        Ingested::Created(e) | Ingested::Replayed(e) => e,
-    };
+    let event = state.engine.accept_event(&caller.account, event).await.map_err(named("webhook", &id))?.into_event();
     let filter = DeliveryFilter { event_id: Some(event.id.clone()), ..Default::default() };
     let deliveries = state.store().list_deliveries(&caller.account, filter, Page { limit: 1, cursor: None }).await?;
     let delivery = deliveries

@@ -98,9 +98,7 @@ pub fn emit(
         first_attempt_at: stamp.first_attempt_at,
         scope,
     };
-    match ingest(c, account, new, stamp.timestamp)? {
-        Ingested::Created(event) | Ingested::Replayed(event) => Ok(event),
-    }
+    Ok(ingest(c, account, new, stamp.timestamp)?.into_event())
 }
 
 fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<WebhookId>> {
