@@ -5,9 +5,14 @@
 //! 2. Latency: `--rate` events/s for `--seconds`; prints p50/p99 from accept (the event's
 //!    timestamp) to arrival at the sink.
 //!
-//! Last, the server's peak RSS (VmHWM). The server runs on its default durable SQLite.
+//! 3. Scan report: a scan completes with `--findings` findings, then the next scan resolves
+//!    them all; prints how long each completion took to answer and to deliver.
+//!
+//! Last, the server's peak RSS (VmHWM) before and after phase 3. The server runs on its
+//! default durable SQLite.
 
 mod producer;
+mod scan_report;
 mod sink;
 
 use std::io::{BufRead, BufReader};
@@ -38,9 +43,12 @@ struct Args {
     /// Length of the latency phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Findings in the scan-report phase (0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    findings: u64,
 }
 
-const KEY: &str = "shk_bench_admin_key_0123456789";
+pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
 
 struct Server {
     child: Child,
@@ -104,7 +112,7 @@ async fn send_event(client: &reqwest::Client, url: &str, i: u64) -> bool {
     matches!(client.post(url).bearer_auth(KEY).json(&event_body(i)).send().await, Ok(r) if r.status().as_u16() == 202)
 }
 
-async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Duration) -> bool {
+pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while sink.count() < target {
         if Instant::now() > deadline {
@@ -196,8 +204,15 @@ async fn main() -> anyhow::Result<()> {
         bail!("latency phase: only {} of {total} deliveries arrived", sink.count() - base_count);
     }
     let (p50, p99) = sink.percentiles();
-
     let rss = peak_rss_mb(server.child.id());
+
+    // Phase 3: a large scan report.
+    let report = match args.findings {
+        0 => None,
+        n => Some(scan_report::run(&client, &server.base, &sink, n).await?),
+    };
+    let rss_after_report = peak_rss_mb(server.child.id());
+
     println!(
         "scanhook benchmark ({} events, {} producers; then {} events/s for {} s)",
         args.events, args.concurrency, args.rate, args.seconds
@@ -212,6 +227,20 @@ async fn main() -> anyhow::Result<()> {
     match rss {
         Some(mb) => println!("server peak RSS (MB): {mb:>9.1}"),
         None => println!("server peak RSS (MB):       n/a"),
+    }
+    if let Some((detect, resolve)) = report {
+        println!("scan report with {} findings (JSON):", args.findings);
+        for (what, t) in [("detect", detect), ("resolve", resolve)] {
+            println!(
+                "  {what:<8} answered in {:>6.2} s, {:>7} events delivered in {:>6.2} s",
+                t.answered.as_secs_f64(),
+                t.events,
+                t.delivered.as_secs_f64()
+            );
+        }
+        if let Some(mb) = rss_after_report {
+            println!("server peak RSS after the report (MB): {mb:>6.1}");
+        }
     }
     Ok(())
 }

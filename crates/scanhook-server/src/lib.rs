@@ -21,7 +21,7 @@ use crate::routes::{accounts, alerts, deliveries, event_types, events, projects,
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.limits.max_body_bytes;
+    let Limits { max_body_bytes, max_report_bytes, .. } = state.limits;
     Router::new()
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/accounts", post(accounts::create_account))
@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/scans/{id}", get(scans::get))
         .route("/v1/scans/{id}/fail", post(scans::fail))
         .route("/v1/scans/{id}/progress", post(scans::progress))
-        .route("/v1/scans/{id}/complete", post(scans::complete))
+        .route("/v1/scans/{id}/complete", post(scans::complete).layer(DefaultBodyLimit::max(max_report_bytes)))
         .route("/v1/event-types", get(event_types::list))
         .route("/v1/events", post(events::create).get(events::list))
         .route("/v1/events/{id}", get(events::get))
@@ -50,7 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
 

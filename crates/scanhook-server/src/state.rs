@@ -13,11 +13,13 @@ use crate::auth::KeyCache;
 pub struct Limits {
     pub max_webhooks: u32,
     pub max_body_bytes: usize,
+    /// Body limit of a scan report (`/v1/scans/{id}/complete`): reports run to many MiB.
+    pub max_report_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_webhooks: 10, max_body_bytes: 1024 * 1024 }
+        Self { max_webhooks: 10, max_body_bytes: 1024 * 1024, max_report_bytes: 64 * 1024 * 1024 }
     }
 }
 

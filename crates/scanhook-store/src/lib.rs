@@ -118,7 +118,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Completes a running scan: diffs its findings with the project's open violations,
     /// opens and resolves violations, and emits `violation.detected`, `issue.critical`,
-    /// `violation.resolved` and `scan.completed`, all in one unit of work.
+    /// `violation.resolved` and `scan.completed`. A large report is written in several
+    /// units of work of bounded size, `scan.completed` in the last; if a completion is cut
+    /// off (an error, a crash), the scan is still running and sending the same report again
+    /// finishes it without emitting anything twice.
     async fn complete_scan(
         &self,
         account: &AccountId,

@@ -300,3 +300,75 @@ async fn a_scan_ends_once_and_each_change_emits_its_event() {
         assert_eq!(s.list_events(&acc, filter("scan.failed"), page).await.unwrap().items.len(), 1, "{}", b.name);
     }
 }
+
+fn findings(range: std::ops::Range<u32>, severity: scanhook_core::scan::Severity) -> Vec<scanhook_core::scan::Finding> {
+    range
+        .map(|i| {
+            let (rule, file, message) = ("r", format!("src/{i}.rs"), "tainted input");
+            scanhook_core::scan::Finding {
+                rule: rule.into(),
+                severity,
+                file: file.clone(),
+                line: 1,
+                message: message.into(),
+                suggestion: None,
+                fingerprint: scanhook_core::scan::fingerprint(rule, &file, message),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_report_larger_than_a_unit_of_work_completes_whole() {
+    use scanhook_core::scan::Severity;
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["violation.*", "issue.*"]).await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "big".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = s.create_project(&acc, project, stamp).await.unwrap();
+        let scan = |id: &scanhook_core::ProjectId| NewScan {
+            id: scanhook_core::ScanId::generate(),
+            project_id: id.clone(),
+            target: None,
+            rules: Vec::new(),
+            time_limit_secs: None,
+        };
+        // 5,000 findings (every one twice for the first 500) in several units of work.
+        let mut report = findings(0..4_990, Severity::High);
+        report.extend(findings(4_990..5_000, Severity::Critical));
+        report.extend(findings(0..500, Severity::High));
+        let first = s.start_scan(&acc, scan(&project.id), stamp).await.unwrap();
+        let done = s
+            .complete_scan(&acc, &first.id, ScanReport { findings: report, ..Default::default() }, stamp)
+            .await
+            .unwrap();
+        assert_eq!((done.detected, done.resolved, done.open), (5_000, 0, 5_000), "{}", b.name);
+        assert_eq!(done.scan.status, ScanStatus::Completed);
+
+        // The next scan finds only the first 1,000: the other 4,000 are resolved.
+        let second = s.start_scan(&acc, scan(&project.id), stamp).await.unwrap();
+        let report = ScanReport { findings: findings(0..1_000, Severity::High), ..Default::default() };
+        let done = s.complete_scan(&acc, &second.id, report, stamp).await.unwrap();
+        assert_eq!((done.detected, done.resolved, done.open), (0, 4_000, 1_000), "{}", b.name);
+
+        let page = Page { limit: 10_000, cursor: None };
+        let mut counts = std::collections::HashMap::<String, usize>::new();
+        for e in s.list_events(&acc, EventFilter::default(), page.clone()).await.unwrap().items {
+            *counts.entry(e.event_type.as_str().to_string()).or_default() += 1;
+        }
+        let count = |t: &str| counts.get(t).copied().unwrap_or(0);
+        assert_eq!(count("violation.detected"), 5_000, "{}: one event per distinct finding", b.name);
+        assert_eq!(count("issue.critical"), 10, "{}", b.name);
+        assert_eq!(count("violation.resolved"), 4_000, "{}", b.name);
+        let open = ViolationFilter { open: Some(true), severity: None };
+        assert_eq!(s.list_violations(&acc, &project.id, open, page).await.unwrap().items.len(), 1_000, "{}", b.name);
+    }
+}

@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Largest request body the API accepts, in bytes.
     #[arg(long, env = "SCANHOOK_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest scan report (`POST /v1/scans/{id}/complete`, JSON or SARIF) the API accepts, in bytes.
+    #[arg(long, env = "SCANHOOK_MAX_REPORT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_report_bytes: usize,
     /// Allow endpoints on private and loopback addresses (the SSRF guard honours it).
     #[arg(long, env = "SCANHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_networks: bool,

@@ -87,7 +87,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let engine = Arc::new(Engine::new(store, config, clock));
     let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
-    let state = AppState::new(engine, Limits { max_webhooks: args.max_webhooks, max_body_bytes: args.max_body_bytes });
+    let state = AppState::new(
+        engine,
+        Limits {
+            max_webhooks: args.max_webhooks,
+            max_body_bytes: args.max_body_bytes,
+            max_report_bytes: args.max_report_bytes,
+        },
+    );
 
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;

@@ -345,3 +345,32 @@ async fn endpoints_can_take_only_some_projects_and_severities() {
         .await;
     assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("min_severity")));
 }
+
+#[tokio::test]
+async fn a_report_may_be_far_larger_than_an_event_up_to_its_own_limit() {
+    let server = Server::start(&[("SCANHOOK_MAX_REPORT_BYTES", "1300000")]).await;
+    let (_, project) = server.post("/v1/projects", json!({"name": "monorepo"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let finding = |i: usize| {
+        json!({"rule": "taint", "severity": "low", "file": format!("src/{i}.rs"), "line": 1,
+               "message": "User input reaches a sink without validation"})
+    };
+    let report = |n: usize| json!({"findings": (0..n).map(finding).collect::<Vec<_>>()});
+    // About 1.2 MB: over the 1 MiB limit of events, within the report limit. (Bodies over a
+    // limit stay close to it: the server answers before reading them, and a client still
+    // sending megabytes may see the connection closed instead of the answer.)
+    let big = report(10_000);
+    assert!(big.to_string().len() > 1024 * 1024);
+    let (code, _) = server.post("/v1/events", json!({"type": "x.y", "data": big})).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (_, scan) = server.post("/v1/scans", json!({"project": project_id})).await;
+    let complete = format!("/v1/scans/{}/complete", scan["id"].as_str().unwrap());
+    let (code, problem) = server.post(&complete, report(11_500)).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "over SCANHOOK_MAX_REPORT_BYTES: {problem}");
+    let (code, outcome) = server.post(&complete, big).await;
+    assert_eq!(code, StatusCode::OK, "{outcome}");
+    assert_eq!((outcome["detected"].as_u64(), outcome["open"].as_u64()), (Some(10_000), Some(10_000)));
+    let (_, open) = server.get(&format!("/v1/projects/{project_id}/violations?status=open&limit=1")).await;
+    assert_eq!(open["data"].as_array().unwrap().len(), 1);
+}

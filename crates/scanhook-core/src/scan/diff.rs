@@ -1,43 +1,25 @@
-//! What a completed scan changed: which findings are new violations, which open
-//! violations were not found again (resolved), and which are still there (perhaps moved).
-//! Findings are matched on their fingerprint, never on their line.
+//! The pure half of diffing a scan against a project's open violations: a scan's findings
+//! once per fingerprint, and their counts by severity. The other half — looking each
+//! fingerprint up among the open violations — is the store's, which does it in batches so
+//! a report of any size never becomes one huge write.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
+use super::events::SeverityCounts;
 use super::finding::Finding;
 
-/// The outcome of comparing a scan's findings with the project's open violations.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ScanDiff<'a> {
-    /// Findings with a fingerprint no open violation has: new violations, in scan order.
-    pub detected: Vec<&'a Finding>,
-    /// Fingerprints of open violations this scan did not find: now resolved.
-    pub resolved: Vec<&'a str>,
-    /// Open violations found again, with the finding that matched (its line may differ).
-    pub still_open: Vec<(&'a str, &'a Finding)>,
+/// A scan's findings, each fingerprint once (by its first finding: the same issue found at
+/// two places is one violation), in scan order.
+pub fn distinct(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut seen = HashSet::with_capacity(findings.len());
+    findings.into_iter().filter(|f| seen.insert(f.fingerprint.clone())).collect()
 }
 
-/// Compares `findings` with the fingerprints of the open violations. A fingerprint found
-/// several times in one scan (the same issue at two places) counts once, by its first
-/// finding.
-pub fn diff<'a>(open: &'a [String], findings: &'a [Finding]) -> ScanDiff<'a> {
-    let open_set: HashSet<&str> = open.iter().map(String::as_str).collect();
-    let mut first_seen: HashMap<&str, &Finding> = HashMap::with_capacity(findings.len());
-    let mut result = ScanDiff::default();
-    for finding in findings {
-        let fp = finding.fingerprint.as_str();
-        if first_seen.contains_key(fp) {
-            continue;
-        }
-        first_seen.insert(fp, finding);
-        if open_set.contains(fp) {
-            result.still_open.push((fp, finding));
-        } else {
-            result.detected.push(finding);
-        }
-    }
-    result.resolved = open.iter().map(String::as_str).filter(|fp| !first_seen.contains_key(fp)).collect();
-    result
+/// Counts by severity, as `scan.completed` reports them.
+pub fn count(findings: &[Finding]) -> SeverityCounts {
+    let mut counts = SeverityCounts::default();
+    findings.iter().for_each(|f| counts.add(f.severity));
+    counts
 }
 
 #[cfg(test)]
@@ -45,10 +27,10 @@ mod tests {
     use super::*;
     use crate::scan::finding::{Severity, fingerprint};
 
-    fn finding(rule: &str, file: &str, line: u32, message: &str) -> Finding {
+    fn finding(rule: &str, file: &str, line: u32, message: &str, severity: Severity) -> Finding {
         Finding {
             rule: rule.into(),
-            severity: Severity::High,
+            severity,
             file: file.into(),
             line,
             message: message.into(),
@@ -58,31 +40,15 @@ mod tests {
     }
 
     #[test]
-    fn new_moved_and_gone_findings() {
-        let first = [finding("gdpr", "src/auth.js", 42, "Personal data stored without encryption")];
-        let open: Vec<String> = first.iter().map(|f| f.fingerprint.clone()).collect();
-        let second = [
-            finding("gdpr", "src/auth.js", 57, "Personal data stored without encryption"),
-            finding("owasp", "api/user.js", 3, "SQL injection"),
+    fn a_repeated_fingerprint_counts_once_by_its_first_finding() {
+        let found = vec![
+            finding("r", "f", 1, "m", Severity::High),
+            finding("s", "g", 2, "n", Severity::Critical),
+            finding("r", "f", 9, "m", Severity::High),
         ];
-        let d = diff(&open, &second);
-        assert_eq!(d.detected, vec![&second[1]]);
-        assert_eq!(d.still_open, vec![(open[0].as_str(), &second[0])], "a moved finding is the same violation");
-        assert!(d.resolved.is_empty());
-
-        let open: Vec<String> = second.iter().map(|f| f.fingerprint.clone()).collect();
-        let third = [finding("owasp", "api/user.js", 3, "SQL injection")];
-        let d = diff(&open, &third);
-        assert!(d.detected.is_empty());
-        assert_eq!(d.resolved, vec![open[0].as_str()]);
-    }
-
-    #[test]
-    fn a_repeated_fingerprint_counts_once_and_an_empty_scan_resolves_everything() {
-        let twice = [finding("r", "f", 1, "m"), finding("r", "f", 9, "m")];
-        let d = diff(&[], &twice);
-        assert_eq!(d.detected, vec![&twice[0]]);
-        let open = vec![twice[0].fingerprint.clone()];
-        assert_eq!(diff(&open, &[]).resolved, vec![open[0].as_str()]);
+        let once = distinct(found.clone());
+        assert_eq!(once, found[..2].to_vec());
+        let counts = count(&once);
+        assert_eq!((counts.total(), counts.critical, counts.high), (2, 1, 1));
     }
 }

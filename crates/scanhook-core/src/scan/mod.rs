@@ -1,12 +1,12 @@
 //! Scan findings: what scanners report (posted as JSON or imported from SARIF 2.1.0),
-//! each with a fingerprint that identifies it across scans, and the diff of a scan against
-//! the open violations. Pure: no I/O.
+//! each with a fingerprint that identifies it across scans, and a scan's distinct findings.
+//! Pure: no I/O.
 
 pub mod diff;
 pub mod events;
 pub mod finding;
 pub mod sarif;
 
-pub use diff::{ScanDiff, diff};
+pub use diff::{count, distinct};
 pub use finding::{Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
 pub use sarif::findings_from_sarif;

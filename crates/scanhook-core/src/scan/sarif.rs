@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::finding::{self, Finding, Severity};
 use crate::Invalid;
@@ -16,38 +17,43 @@ const VERSION: &str = "2.1.0";
 /// failures (`kind` other than `fail`), whose suppression was accepted, or that a baseline
 /// comparison marks `absent` are left out.
 pub fn findings_from_sarif(log: &[u8]) -> Result<Vec<Finding>, Invalid> {
-    let log: Value =
+    // Results are kept as borrowed raw JSON until each is decoded on its own: a log of
+    // many MiB is never held as a `Value` tree (several times its size), and an error can
+    // say which result is at fault.
+    let top: &RawValue =
         serde_json::from_slice(log).map_err(|e| Invalid::new(format!("SARIF log is not valid JSON: {e}")))?;
-    let Value::Object(mut log) = log else {
-        return Err(Invalid::new(format!("SARIF log must be a JSON object, not {}", kind_of(&log))));
-    };
-    match log.get("version") {
+    let log: Log = serde_json::from_str(top.get())
+        .map_err(|_| Invalid::new(format!("SARIF log must be a JSON object, not {}", kind_of(&parse_small(top)))))?;
+    match log.version.map(parse_small) {
         Some(Value::String(v)) if v == VERSION => {}
         Some(Value::String(v)) => {
             return Err(Invalid::new(format!("SARIF version '{v}' is not supported: only {VERSION} is")));
         }
-        Some(other) => return Err(Invalid::new(format!("SARIF version must be a string, not {}", kind_of(other)))),
+        Some(other) => return Err(Invalid::new(format!("SARIF version must be a string, not {}", kind_of(&other)))),
         None => return Err(Invalid::new(format!("SARIF log has no version (expected '{VERSION}')"))),
     }
-    let runs = match log.remove("runs") {
-        Some(Value::Array(runs)) => runs,
-        Some(other) => return Err(Invalid::new(format!("SARIF runs must be an array, not {}", kind_of(&other)))),
-        None => return Err(Invalid::new("SARIF log has no runs")),
-    };
+    let Some(runs) = log.runs else { return Err(Invalid::new("SARIF log has no runs")) };
+    let runs: Vec<&RawValue> = serde_json::from_str(runs.get())
+        .map_err(|_| Invalid::new(format!("SARIF runs must be an array, not {}", kind_of(&parse_small(runs)))))?;
 
     let mut findings = Vec::new();
     for (i, run) in runs.into_iter().enumerate() {
-        let mut run: Run = serde_json::from_value(run).map_err(|e| Invalid::new(format!("runs[{i}]: {e}")))?;
-        // Each result is decoded on its own so an error can say which one is at fault.
+        let mut run: Run = serde_json::from_str(run.get()).map_err(|e| Invalid::new(format!("runs[{i}]: {e}")))?;
         for (j, result) in run.results.take().unwrap_or_default().into_iter().enumerate() {
             let at = format!("runs[{i}].results[{j}]");
-            let result: SarifResult = serde_json::from_value(result).map_err(|e| Invalid::new(format!("{at}: {e}")))?;
+            let result: SarifResult =
+                serde_json::from_str(result.get()).map_err(|e| Invalid::new(format!("{at}: {e}")))?;
             if let Some(finding) = run.finding(&result, &at)? {
                 findings.push(finding);
             }
         }
     }
     Ok(findings)
+}
+
+/// Decodes a value that is small (the version) or only about to be reported as the wrong kind.
+fn parse_small(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -64,13 +70,22 @@ fn kind_of(value: &Value) -> &'static str {
 // The subset of the SARIF 2.1.0 object model that is read. Unknown fields are ignored.
 
 #[derive(Deserialize)]
+struct Log<'a> {
+    #[serde(borrow)]
+    version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    runs: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Run {
+struct Run<'a> {
     tool: Tool,
     #[serde(default)]
     artifacts: Vec<Artifact>,
     // Absent when the tool failed before producing results: nothing to import.
-    results: Option<Vec<Value>>,
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +209,7 @@ struct Suppression {
     status: Option<String>,
 }
 
-impl Run {
+impl Run<'_> {
     /// The finding `result` reports, or `None` when it is not an open failure.
     fn finding(&self, result: &SarifResult, at: &str) -> Result<Option<Finding>, Invalid> {
         if result.kind.as_deref().is_some_and(|kind| kind != "fail") || is_suppressed(result) {

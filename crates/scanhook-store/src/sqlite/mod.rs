@@ -59,7 +59,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a commit is on disk before the API answers; batching keeps it cheap.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // Each write runs in a savepoint; keep its statement journal off the disk.
+    // Statement journals and temporary indexes stay off the disk.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -16 * 1024)?;
     Ok(())
@@ -282,8 +282,28 @@ impl Store for SqliteStore {
         report: ScanReport,
         stamp: EventStamp,
     ) -> StoreResult<ScanOutcome> {
+        // Several units of work, none larger than a batch: a huge report never holds the
+        // writer for long, and each unit can be repeated (see `scans::record_findings`).
+        let findings = scanhook_core::scan::distinct(report.findings);
+        let counts = scanhook_core::scan::count(&findings);
+        let mut rest = findings;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(scans::FINDINGS_PER_BATCH));
+            let batch = std::mem::replace(&mut rest, tail);
+            let (account, id) = (account.clone(), id.clone());
+            self.write(move |c| scans::record_findings(c, &account, &id, &batch, stamp)).await?;
+        }
+        loop {
+            let (account, id) = (account.clone(), id.clone());
+            let limit = scans::FINDINGS_PER_BATCH;
+            if self.write(move |c| scans::resolve_unseen(c, &account, &id, limit, stamp)).await? < limit {
+                break;
+            }
+        }
         let (account, id) = (account.clone(), id.clone());
-        self.write(move |c| scans::complete(c, &account, &id, report, stamp)).await
+        let done =
+            scans::Finish { counts, files_scanned: report.files_scanned, score: report.score, grade: report.grade };
+        self.write(move |c| scans::finish(c, &account, &id, done, stamp)).await
     }
 
     async fn record_progress(

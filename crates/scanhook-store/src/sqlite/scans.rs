@@ -1,15 +1,13 @@
 //! Scans and the lifecycle events they emit.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::scan::events::{self as derived, SeverityCounts};
-use scanhook_core::scan::{Severity, diff};
+use scanhook_core::scan::{Finding, Severity};
 use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{ms, time};
-use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanReport, ScanStatus};
+use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanStatus};
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
@@ -101,42 +99,40 @@ pub fn fail(
     get(c, account, id)
 }
 
-pub fn complete(
+/// Findings per unit of work while a scan completes: bounds how long one completion holds
+/// the writer (and how much one transaction carries), whatever the report's size.
+pub const FINDINGS_PER_BATCH: usize = 2000;
+
+/// One batch of a completing scan's distinct findings: a finding no open violation has
+/// becomes one (`violation.detected`, and `issue.critical` when critical); an open one found
+/// again is marked as seen by this scan. Repeating a batch changes nothing more, so a
+/// completion cut off half-way can simply be sent again.
+pub fn record_findings(
     c: &Connection,
     account: &AccountId,
     id: &ScanId,
-    report: ScanReport,
+    findings: &[Finding],
     stamp: EventStamp,
-) -> StoreResult<ScanOutcome> {
+) -> StoreResult<()> {
     let scan = running(c, account, id)?;
     let now = ms(stamp.timestamp);
-    let mut open_stmt = c.prepare_cached(
-        "SELECT id, fingerprint, rule, severity FROM violations WHERE project_id = ?1 AND status = 'open'",
+    let mut open =
+        c.prepare_cached("SELECT id FROM violations WHERE project_id = ?1 AND fingerprint = ?2 AND status = 'open'")?;
+    let mut seen = c.prepare_cached(
+        "UPDATE violations SET line = ?1, file = ?2, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
     )?;
-    let open: Vec<(ViolationId, String, String, Severity)> = open_stmt
-        .query_map([scan.project_id.as_str()], |r| {
-            let severity: String = r.get(3)?;
-            Ok((
-                ViolationId::from_trusted(r.get(0)?),
-                r.get(1)?,
-                r.get(2)?,
-                Severity::parse(&severity).unwrap_or(Severity::Info),
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    let fingerprints: Vec<String> = open.iter().map(|(_, fp, _, _)| fp.clone()).collect();
-    let changes = diff(&fingerprints, &report.findings);
-    let by_fingerprint: HashMap<&str, &(ViolationId, String, String, Severity)> =
-        open.iter().map(|v| (v.1.as_str(), v)).collect();
-
-    let mut counts = SeverityCounts::default();
     let mut insert = c.prepare_cached(
         "INSERT INTO violations (id, account_id, project_id, fingerprint, rule, severity, file, line, message, suggestion,
              status, first_scan_id, last_scan_id, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12)",
     )?;
-    for finding in &changes.detected {
-        counts.add(finding.severity);
+    for finding in findings {
+        let known: Option<String> =
+            open.query_row([scan.project_id.as_str(), &finding.fingerprint], |r| r.get(0)).optional()?;
+        if let Some(violation) = known {
+            seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation])?;
+            continue;
+        }
         let violation = ViolationId::generate();
         insert.execute(params![
             violation.as_str(),
@@ -152,45 +148,90 @@ pub fn complete(
             scan.id.as_str(),
             now
         ])?;
+        let scope = EventScope::project(&scan.project_id).with_severity(finding.severity);
         emit(
             c,
             account,
             derived::violation_detected(&violation, &scan.id, &scan.project_id, finding),
-            EventScope::project(&scan.project_id).with_severity(finding.severity),
+            scope.clone(),
             stamp,
         )?;
         if finding.severity == Severity::Critical {
-            emit(
-                c,
-                account,
-                derived::issue_critical(&violation, &scan.id, finding),
-                EventScope::project(&scan.project_id).with_severity(Severity::Critical),
-                stamp,
-            )?;
+            emit(c, account, derived::issue_critical(&violation, &scan.id, finding), scope, stamp)?;
         }
     }
-    let mut seen = c.prepare_cached(
-        "UPDATE violations SET line = ?1, file = ?2, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
+    Ok(())
+}
+
+/// Resolves (`violation.resolved`) up to `limit` open violations of the completing scan's
+/// project that its findings did not include; returns how many, so the caller repeats
+/// until fewer than `limit` were left.
+pub fn resolve_unseen(
+    c: &Connection,
+    account: &AccountId,
+    id: &ScanId,
+    limit: usize,
+    stamp: EventStamp,
+) -> StoreResult<usize> {
+    let scan = running(c, account, id)?;
+    let now = ms(stamp.timestamp);
+    let mut unseen = c.prepare_cached(
+        "SELECT id, rule, severity FROM violations
+         WHERE project_id = ?1 AND status = 'open' AND last_scan_id <> ?2 LIMIT ?3",
     )?;
-    for (fingerprint, finding) in &changes.still_open {
-        counts.add(finding.severity);
-        if let Some((violation, _, _, _)) = by_fingerprint.get(fingerprint) {
-            seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation.as_str()])?;
-        }
-    }
+    let gone: Vec<(ViolationId, String, Severity)> = unseen
+        .query_map(params![scan.project_id.as_str(), scan.id.as_str(), limit as i64], |r| {
+            let severity: String = r.get(2)?;
+            Ok((ViolationId::from_trusted(r.get(0)?), r.get(1)?, Severity::parse(&severity).unwrap_or(Severity::Info)))
+        })?
+        .collect::<Result<_, _>>()?;
     let mut resolve = c.prepare_cached(
         "UPDATE violations SET status = 'resolved', resolved_by = 'scan', resolved_at = ?1, last_scan_id = ?2, updated_at = ?1
          WHERE id = ?3",
     )?;
-    for fingerprint in &changes.resolved {
-        if let Some((violation, _, rule, severity)) = by_fingerprint.get(fingerprint) {
-            resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
-            let payload =
-                derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, rule, "scan", stamp.timestamp);
-            emit(c, account, payload, EventScope::project(&scan.project_id).with_severity(*severity), stamp)?;
-        }
+    for (violation, rule, severity) in &gone {
+        resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
+        let payload =
+            derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, rule, "scan", stamp.timestamp);
+        emit(c, account, payload, EventScope::project(&scan.project_id).with_severity(*severity), stamp)?;
     }
+    Ok(gone.len())
+}
 
+/// What the last unit of a completion needs besides the database: the scanner's figures
+/// and the counts of the distinct findings.
+pub struct Finish {
+    pub counts: SeverityCounts,
+    pub files_scanned: Option<u64>,
+    pub score: Option<u32>,
+    pub grade: Option<String>,
+}
+
+/// The last unit of a completion, once every finding was recorded and every unseen
+/// violation resolved: ends the scan, emits `scan.completed`, and raises the alerts.
+pub fn finish(
+    c: &Connection,
+    account: &AccountId,
+    id: &ScanId,
+    done: Finish,
+    stamp: EventStamp,
+) -> StoreResult<ScanOutcome> {
+    let scan = running(c, account, id)?;
+    let now = ms(stamp.timestamp);
+    // Counted from the rows rather than carried along, so a completion that was sent again
+    // after being cut off reports what the whole scan changed.
+    let (detected, new_criticals): (u64, u64) = c.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(severity = 'critical'), 0) FROM violations
+         WHERE project_id = ?1 AND first_scan_id = ?2",
+        [scan.project_id.as_str(), scan.id.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let resolved: u64 = c.query_row(
+        "SELECT COUNT(*) FROM violations WHERE project_id = ?1 AND last_scan_id = ?2 AND status = 'resolved'
+             AND resolved_by = 'scan'",
+        [scan.project_id.as_str(), scan.id.as_str()],
+        |r| r.get(0),
+    )?;
     let previous_score: Option<u32> = c
         .query_row(
             "SELECT score FROM scans WHERE project_id = ?1 AND status = 'completed' AND score IS NOT NULL
@@ -201,30 +242,24 @@ pub fn complete(
         .optional()?;
     c.execute(
         "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4 WHERE id = ?5",
-        params![now, report.files_scanned, report.score, report.grade, scan.id.as_str()],
+        params![now, done.files_scanned, done.score, done.grade, scan.id.as_str()],
     )?;
-    let done = derived::Completed {
+    let completed = derived::Completed {
         rules: &scan.rules,
-        counts,
-        files_scanned: report.files_scanned,
-        score: report.score,
-        grade: report.grade.as_deref(),
+        counts: done.counts,
+        files_scanned: done.files_scanned,
+        score: done.score,
+        grade: done.grade.as_deref(),
     };
     emit(
         c,
         account,
-        derived::scan_completed(&scan.id, &scan.project_id, &done, scan.started_at, stamp.timestamp),
+        derived::scan_completed(&scan.id, &scan.project_id, &completed, scan.started_at, stamp.timestamp),
         EventScope::project(&scan.project_id),
         stamp,
     )?;
-    let new_criticals = changes.detected.iter().filter(|f| f.severity == Severity::Critical).count();
-    raise_alerts(c, account, &scan, previous_score, &report, new_criticals, stamp)?;
-    Ok(ScanOutcome {
-        scan: get(c, account, id)?,
-        detected: changes.detected.len() as u64,
-        resolved: changes.resolved.len() as u64,
-        open: (changes.detected.len() + changes.still_open.len()) as u64,
-    })
+    raise_alerts(c, account, &scan, previous_score, (done.score, done.grade.as_deref()), new_criticals, stamp)?;
+    Ok(ScanOutcome { scan: get(c, account, id)?, detected, resolved, open: done.counts.total() })
 }
 
 pub fn progress(
@@ -283,8 +318,8 @@ fn raise_alerts(
     account: &AccountId,
     scan: &Scan,
     previous_score: Option<u32>,
-    report: &ScanReport,
-    new_criticals: usize,
+    (score, grade): (Option<u32>, Option<&str>),
+    new_criticals: u64,
     stamp: EventStamp,
 ) -> StoreResult<()> {
     let project = super::projects::get(c, account, &scan.project_id)?;
@@ -300,19 +335,19 @@ fn raise_alerts(
             message,
             old_value,
             new_value,
-            score: report.score,
-            grade: report.grade.as_deref(),
+            score,
+            grade,
             at: stamp.timestamp,
         });
         emit(c, account, payload, EventScope::project(&project.id), stamp).map(|_| ())
     };
-    if let (Some(old), Some(new)) = (previous_score, report.score)
+    if let (Some(old), Some(new)) = (previous_score, score)
         && old != new
     {
         emit(
             c,
             account,
-            derived::score_changed(&scan.id, &project.id, old, new, report.grade.as_deref()),
+            derived::score_changed(&scan.id, &project.id, old, new, grade),
             EventScope::project(&project.id),
             stamp,
         )?;
@@ -343,4 +378,65 @@ fn raise_alerts(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use scanhook_core::ApiKeyId;
+    use scanhook_core::scan::fingerprint;
+
+    use super::*;
+    use crate::model::{EventFilter, NewAccount, NewApiKey, NewProject, Page, ScanReport};
+    use crate::{Store, sqlite::SqliteStore};
+
+    #[tokio::test]
+    async fn a_completion_cut_off_after_its_first_batch_finishes_when_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let stamp = EventStamp { timestamp: chrono::Utc::now(), first_attempt_at: chrono::Utc::now() };
+        let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
+        let acc =
+            store.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, key, stamp.timestamp);
+        let acc = acc.await.unwrap().id;
+        let project = NewProject {
+            id: ProjectId::generate(),
+            name: "p".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = store.create_project(&acc, project, stamp).await.unwrap();
+        let new = NewScan {
+            id: ScanId::generate(),
+            project_id: project.id,
+            target: None,
+            rules: vec![],
+            time_limit_secs: None,
+        };
+        let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
+        let findings: Vec<Finding> = (0..3)
+            .map(|i| Finding {
+                rule: "r".into(),
+                severity: Severity::Critical,
+                file: format!("f{i}"),
+                line: 1,
+                message: "m".into(),
+                suggestion: None,
+                fingerprint: fingerprint("r", &format!("f{i}"), "m"),
+            })
+            .collect();
+
+        // The first unit of work commits; then the server stops before the rest.
+        let (a, s, first) = (acc.clone(), scan.clone(), findings[..2].to_vec());
+        store.write(move |c| record_findings(c, &a, &s, &first, stamp)).await.unwrap();
+        assert_eq!(store.get_scan(&acc, &scan).await.unwrap().status, ScanStatus::Running);
+
+        let report = ScanReport { findings, ..Default::default() };
+        let done = store.complete_scan(&acc, &scan, report, stamp).await.unwrap();
+        assert_eq!((done.detected, done.open), (3, 3), "the whole scan's changes");
+        let events = store.list_events(&acc, EventFilter::default(), Page { limit: 100, cursor: None }).await.unwrap();
+        let count = |t: &str| events.items.iter().filter(|e| e.event_type.as_str() == t).count();
+        assert_eq!((count("violation.detected"), count("issue.critical")), (3, 3), "nothing emitted twice");
+        assert_eq!(count("alert.triggered"), 1, "one critical_issue alert, for three criticals");
+    }
 }
