@@ -16,13 +16,17 @@ async fn a_scan_is_reported_from_start_to_violations() {
     assert!(project.starts_with("proj_"), "{project}");
     assert!(cli.run(&["projects", "list"]).await.ok().contains(&project));
     assert_eq!(cli.json(&["projects", "get", &project]).await["name"], "web");
+    let args = ["webhooks", "create", "--url", "https://example.com/h", "--events", "violation.*", "--disabled"];
+    let hook = cli.json(&[&args[..], &["--projects", &project, "--min-severity", "high"]].concat()).await;
+    assert_eq!((hook["projects"][0].as_str(), hook["active"].as_bool()), (Some(project.as_str()), Some(false)));
 
     // The CI one-liner of the README: start, complete with the SARIF log.
     let scan = cli.run(&["scans", "start", "--project", &project, "--rules", "owasp,gdpr", "-q"]).await;
     let scan = scan.ok().trim().to_string();
     let progress = cli.run(&["scans", "progress", &scan, "--percent", "40", "--message", "halfway"]).await;
     assert!(progress.ok().contains("40%"), "{}", progress.stdout);
-    let done = cli.run(&["scans", "complete", &scan, "--sarif", &format!("@{SARIF}")]).await;
+    let sarif = std::fs::read_to_string(SARIF).unwrap();
+    let done = cli.run_with_stdin(&["scans", "complete", &scan, "--sarif", "@-"], &sarif).await;
     assert!(done.ok().contains("4 new violations"), "{}", done.stdout);
     assert_eq!(cli.json(&["scans", "get", &scan]).await["status"], "completed");
 
