@@ -17,13 +17,13 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// URL of the scanhook server [default: the one `scanhook login` saved, else http://127.0.0.1:8080]
-    #[arg(long, env = "SCANHOOK_URL", global = true)]
+    #[arg(long, env = "SCANHOOK_URL", global = true, help_heading = "Client options")]
     pub server: Option<String>,
     /// API key [default: the one `scanhook login` saved]
-    #[arg(long, env = "SCANHOOK_API_KEY", hide_env_values = true, global = true)]
+    #[arg(long, env = "SCANHOOK_API_KEY", hide_env_values = true, global = true, help_heading = "Client options")]
     pub api_key: Option<String>,
     /// `table` for people, `json` for scripts (the API's answer as it is).
-    #[arg(long, short = 'o', value_enum, default_value_t = Format::Table, global = true)]
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Table, global = true, help_heading = "Client options")]
     pub output: Format,
 }
 
@@ -37,15 +37,24 @@ impl ClientArgs {
     /// Resolves server and key (flag or env, else the config file, else the default).
     pub fn connect(&self) -> anyhow::Result<Ctx> {
         let (server, api_key) = self.resolve()?;
-        Ok(Ctx { client: Client::new(&server, api_key)?, out: self.output })
+        // Every client command needs a key: say how to give one rather than show a 401.
+        let Some(api_key) = api_key else {
+            bail!("no API key for {server}: pass --api-key, set SCANHOOK_API_KEY or run `scanhook login`")
+        };
+        Ok(Ctx { client: Client::new(&server, Some(api_key))?, out: self.output })
     }
 
     fn resolve(&self) -> anyhow::Result<(String, Option<String>)> {
         // The file is read only when a flag or variable leaves something open, so a
         // broken config file never stands in the way of an explicit setting.
         let saved = if self.server.is_some() && self.api_key.is_some() { Config::default() } else { Config::load()? };
-        let server = self.server.clone().or(saved.server).unwrap_or_else(|| DEFAULT_SERVER.into());
-        Ok((server, self.api_key.clone().or(saved.api_key)))
+        let server = self.server.clone().or(saved.server.clone()).unwrap_or_else(|| DEFAULT_SERVER.into());
+        // The saved key belongs to the saved server: pointed elsewhere, it is not sent, so
+        // `--server` alone can never hand the key to another host.
+        let same_server =
+            saved.server.as_deref().map(|s| s.trim_end_matches('/')) == Some(server.trim_end_matches('/'));
+        let saved_key = if same_server { saved.api_key } else { None };
+        Ok((server, self.api_key.clone().or(saved_key)))
     }
 }
 

@@ -53,7 +53,7 @@ pub enum WebhooksCommand {
 #[derive(Debug, Args)]
 pub struct Filters {
     /// Extra request header sent with every delivery, 'Name: value' (repeatable).
-    #[arg(long = "header", value_parser = parse::header)]
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse::header)]
     headers: Vec<(String, String)>,
     /// Only events of these project IDs, comma separated.
     #[arg(long, value_delimiter = ',')]
@@ -82,6 +82,7 @@ pub struct CreateArgs {
     /// Signing secret, 16 to 128 characters [default: a generated whsec_… secret]
     #[arg(long)]
     secret: Option<String>,
+    /// A note for people.
     #[arg(long)]
     description: Option<String>,
     /// Create it inactive: it receives nothing until enabled.
@@ -92,6 +93,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     id: String,
+    /// Where deliveries are POSTed.
     #[arg(long)]
     url: Option<String>,
     /// Event types or patterns, comma separated (replaces the list).
@@ -102,8 +104,10 @@ pub struct UpdateArgs {
     /// `true` also re-enables an endpoint scanhook disabled.
     #[arg(long, action = ArgAction::Set)]
     active: Option<bool>,
+    /// A note for people.
     #[arg(long, conflicts_with = "clear_description")]
     description: Option<String>,
+    /// Remove the description.
     #[arg(long)]
     clear_description: bool,
     /// Remove the project filter: events of every project.
