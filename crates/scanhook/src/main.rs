@@ -1,5 +1,6 @@
-//! The `scanhook` binary: `scanhook serve` runs the service; later subcommands are the
-//! command-line client.
+//! The `scanhook` binary: `scanhook serve` runs the service; the other subcommands are
+//! its command-line client. Exit codes: 0 success, 1 failure (an API error, an
+//! unreachable server), 2 a usage error (clap's own).
 
 mod cli;
 mod serve;
@@ -20,11 +21,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            cli::Command::Serve(args) => serve::run(args).await,
-        }
-    });
+    let result = runtime.block_on(cli::run(cli.command));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

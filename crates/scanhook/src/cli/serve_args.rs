@@ -1,25 +1,12 @@
-//! Command-line arguments. Every `serve` flag also reads a `SCANHOOK_*` variable.
+//! The arguments of `scanhook serve`. Every flag also reads a `SCANHOOK_*` variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
-#[derive(Debug, Parser)]
-#[command(name = "scanhook", version, about = "Webhook notifications for security and compliance scans")]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the HTTP API and the delivery workers.
-    Serve(ServeArgs),
-}
-
-fn duration(raw: &str) -> Result<Duration, String> {
+pub(crate) fn duration(raw: &str) -> Result<Duration, String> {
     humantime::parse_duration(raw).map_err(|e| format!("'{raw}' is not a duration such as 30s or 5m: {e}"))
 }
 

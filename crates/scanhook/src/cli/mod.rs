@@ -1,0 +1,65 @@
+//! The command line: `serve` runs the service; every other command is a client of a
+//! running server, through `scanhook-client`. Each module defines one command group's
+//! arguments and how its answers are shown.
+
+mod client_args;
+mod deliveries;
+mod events;
+mod output;
+mod parse;
+mod projects;
+mod scans;
+mod serve_args;
+mod webhooks;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+pub use serve_args::ServeArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "scanhook", version, about = "Webhook notifications for security and compliance scans")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and the delivery workers.
+    Serve(ServeArgs),
+    /// Check an API key against a server and save both in the config file.
+    Login(client_args::LoginArgs),
+    /// Manage webhook endpoints.
+    Webhooks(webhooks::WebhooksArgs),
+    /// Report and inspect events.
+    Events(events::EventsArgs),
+    /// Inspect and retry deliveries.
+    Deliveries(deliveries::DeliveriesArgs),
+    /// Manage projects (what scans belong to).
+    Projects(projects::ProjectsArgs),
+    /// Report a scan's lifecycle and findings.
+    Scans(scans::ScansArgs),
+    /// List and resolve a project's violations.
+    Violations(scans::ViolationsArgs),
+    /// Print a shell completion script: scanhook completions bash > /etc/bash_completion.d/scanhook
+    Completions { shell: clap_complete::Shell },
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => crate::serve::run(args).await,
+        Command::Login(args) => client_args::login(args).await,
+        Command::Webhooks(a) => webhooks::run(a.conn.connect()?, a.command).await,
+        Command::Events(a) => events::run(a.conn.connect()?, a.command).await,
+        Command::Deliveries(a) => deliveries::run(a.conn.connect()?, a.command).await,
+        Command::Projects(a) => projects::run(a.conn.connect()?, a.command).await,
+        Command::Scans(a) => scans::run(a.conn.connect()?, a.command).await,
+        Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "scanhook", &mut script);
+            output::text(&String::from_utf8_lossy(&script));
+            Ok(())
+        }
+    }
+}

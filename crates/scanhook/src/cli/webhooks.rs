@@ -1,0 +1,255 @@
+//! `scanhook webhooks …`: subscribe endpoints, change them, test them, replay their dead
+//! deliveries.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::bail;
+use chrono::{DateTime, Utc};
+use clap::{ArgAction, Args, Subcommand};
+use scanhook_client::types::{DeliveryDetailOut, ReplayIn, TestIn, WebhookIn, WebhookOut, WebhookPatch};
+use scanhook_core::DeliveryStatus;
+
+use super::client_args::{ClientArgs, Ctx};
+use super::deliveries::render_delivery;
+use super::output::{Format, PageArgs, emit, fields, line, list, opt, when};
+use super::parse;
+use super::serve_args::duration;
+
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    #[command(flatten)]
+    pub conn: ClientArgs,
+    #[command(subcommand)]
+    pub command: WebhooksCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Subscribe an endpoint; prints its ID and signing secret (shown only this once).
+    Create(CreateArgs),
+    /// List endpoints, newest first.
+    List(PageArgs),
+    /// Show one endpoint.
+    Get { id: String },
+    /// Change an endpoint; flags left out stay as they are.
+    Update(UpdateArgs),
+    /// Delete an endpoint and its deliveries.
+    Delete { id: String },
+    /// Send a test event to an endpoint and show how its delivery went.
+    Test(TestArgs),
+    /// Re-enable an endpoint scanhook disabled after repeated failures.
+    Enable { id: String },
+    /// Queue the endpoint's dead deliveries for a new round.
+    Replay {
+        id: String,
+        /// Only deliveries created since then: RFC 3339, or a span before now such as 24h.
+        #[arg(long, value_parser = parse::time)]
+        since: Option<DateTime<Utc>>,
+    },
+}
+
+/// Filters shared by `create` and `update`.
+#[derive(Debug, Args)]
+pub struct Filters {
+    /// Extra request header sent with every delivery, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse::header)]
+    headers: Vec<(String, String)>,
+    /// Only events of these project IDs, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    projects: Option<Vec<String>>,
+    /// Only violations and issues at or above this severity (critical, high, medium, low, info).
+    #[arg(long)]
+    min_severity: Option<String>,
+}
+
+impl Filters {
+    fn headers(&self) -> Option<BTreeMap<String, String>> {
+        (!self.headers.is_empty()).then(|| self.headers.iter().cloned().collect())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Where deliveries are POSTed.
+    #[arg(long)]
+    url: String,
+    /// Event types or patterns, comma separated: scan.completed,violation.*
+    #[arg(long, value_delimiter = ',', required = true)]
+    events: Vec<String>,
+    #[command(flatten)]
+    filters: Filters,
+    /// Signing secret, 16 to 128 characters [default: a generated whsec_… secret]
+    #[arg(long)]
+    secret: Option<String>,
+    /// A note for people.
+    #[arg(long)]
+    description: Option<String>,
+    /// Create it inactive: it receives nothing until enabled.
+    #[arg(long)]
+    disabled: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    id: String,
+    /// Where deliveries are POSTed.
+    #[arg(long)]
+    url: Option<String>,
+    /// Event types or patterns, comma separated (replaces the list).
+    #[arg(long, value_delimiter = ',')]
+    events: Option<Vec<String>>,
+    #[command(flatten)]
+    filters: Filters,
+    /// `true` also re-enables an endpoint scanhook disabled.
+    #[arg(long, action = ArgAction::Set)]
+    active: Option<bool>,
+    /// A note for people.
+    #[arg(long, conflicts_with = "clear_description")]
+    description: Option<String>,
+    /// Remove the description.
+    #[arg(long)]
+    clear_description: bool,
+    /// Remove the project filter: events of every project.
+    #[arg(long, conflicts_with = "projects")]
+    all_projects: bool,
+    /// Remove the severity filter.
+    #[arg(long, conflicts_with = "min_severity")]
+    any_severity: bool,
+    /// Remove every extra header (`--header` replaces them all).
+    #[arg(long, conflicts_with = "headers")]
+    clear_headers: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    id: String,
+    /// An event type of the catalogue to send its example of [default: webhook.test]
+    #[arg(long = "type")]
+    event_type: Option<String>,
+    /// How long to wait for the first attempt's outcome.
+    #[arg(long, default_value = "15s", value_parser = duration)]
+    wait: Duration,
+}
+
+pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
+    let (client, out) = (&ctx.client, ctx.out);
+    match command {
+        WebhooksCommand::Create(args) => {
+            let input = WebhookIn {
+                url: args.url,
+                events: args.events,
+                secret: args.secret,
+                active: args.disabled.then_some(false),
+                description: args.description,
+                headers: args.filters.headers(),
+                projects: args.filters.projects,
+                min_severity: args.filters.min_severity,
+            };
+            let reply = client.create_webhook(&input).await?;
+            emit(out, &reply, |w| format!("{}\nThe secret is shown only this once: keep it now.\n", render(w)));
+        }
+        WebhooksCommand::List(page) => {
+            let header = ["ID", "URL", "EVENTS", "ACTIVE", "FAILURES", "CREATED"];
+            let row = |w: &WebhookOut| {
+                let active = if w.active { "yes" } else { "no" };
+                vec![
+                    w.id.clone(),
+                    w.url.clone(),
+                    w.events.join(","),
+                    active.into(),
+                    w.consecutive_failures.to_string(),
+                    when(&w.created_at),
+                ]
+            };
+            list(out, &page, &header, row, async |p| client.list_webhooks(&p).await).await?;
+        }
+        WebhooksCommand::Get { id } => emit(out, &client.get_webhook(&id).await?, render),
+        WebhooksCommand::Update(args) => {
+            let headers = if args.clear_headers { Some(BTreeMap::new()) } else { args.filters.headers() };
+            let patch = WebhookPatch {
+                url: args.url,
+                events: args.events,
+                active: args.active,
+                description: if args.clear_description { Some(None) } else { args.description.map(Some) },
+                headers,
+                projects: if args.all_projects { Some(Vec::new()) } else { args.filters.projects },
+                min_severity: if args.any_severity { Some(None) } else { args.filters.min_severity.map(Some) },
+            };
+            emit(out, &client.update_webhook(&args.id, &patch).await?, render);
+        }
+        WebhooksCommand::Delete { id } => {
+            client.delete_webhook(&id).await?;
+            if out == Format::Table {
+                line(format_args!("Deleted webhook {id}"));
+            }
+        }
+        WebhooksCommand::Test(args) => test(&ctx, args).await?,
+        WebhooksCommand::Enable { id } => emit(out, &client.enable_webhook(&id).await?, render),
+        WebhooksCommand::Replay { id, since } => {
+            let reply = client.replay_webhook(&id, &ReplayIn { since }).await?;
+            emit(out, &reply, |r| format!("Queued {} dead deliveries of {id} for a new round\n", r.requeued));
+        }
+    }
+    Ok(())
+}
+
+fn render(w: &WebhookOut) -> String {
+    let headers: Vec<String> = w.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let disabled = w.disabled_reason.as_ref().map(|r| format!("{r} (at {})", opt(&w.disabled_at))).unwrap_or_default();
+    fields(&[
+        ("id", w.id.clone()),
+        ("url", w.url.clone()),
+        ("events", w.events.join(",")),
+        ("active", w.active.to_string()),
+        ("description", opt(&w.description)),
+        ("headers", headers.join(", ")),
+        ("projects", w.projects.join(",")),
+        ("min severity", opt(&w.min_severity)),
+        ("disabled", disabled),
+        ("failures", w.consecutive_failures.to_string()),
+        ("created", when(&w.created_at)),
+        ("updated", when(&w.updated_at)),
+        ("secret", opt(&w.secret)),
+    ])
+}
+
+/// Sends the test, then polls its delivery until the first attempt has an outcome: a
+/// failed first attempt stays `pending` for its retries, and the question a test answers
+/// is whether the endpoint takes a delivery now, not after the whole retry schedule.
+async fn test(ctx: &Ctx, args: TestArgs) -> anyhow::Result<()> {
+    let sent = ctx.client.test_webhook(&args.id, &TestIn { event_type: args.event_type }).await?;
+    let delivery_id = sent.value.delivery_id;
+    let deadline = tokio::time::Instant::now() + args.wait;
+    let reply = loop {
+        let reply = ctx.client.get_delivery(&delivery_id).await?;
+        let d = &reply.value.delivery;
+        if d.status != DeliveryStatus::Pending || d.attempts > 0 || tokio::time::Instant::now() >= deadline {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    emit(ctx.out, &reply, render_delivery);
+    let DeliveryDetailOut { delivery, .. } = reply.value;
+    match (delivery.status, delivery.attempts) {
+        (DeliveryStatus::Succeeded, _) => {
+            if ctx.out == Format::Table {
+                line(format_args!("Test delivery {delivery_id} succeeded"));
+            }
+            Ok(())
+        }
+        (_, 0) => bail!(
+            "no attempt of test delivery {delivery_id} within {}; see `scanhook deliveries get {delivery_id}`",
+            humantime::format_duration(args.wait)
+        ),
+        _ => bail!("test delivery {delivery_id} failed: {}", failure(delivery.last_status_code, delivery.last_error)),
+    }
+}
+
+fn failure(status: Option<u16>, error: Option<String>) -> String {
+    match (status, error) {
+        (Some(code), _) => format!("the endpoint answered HTTP {code}"),
+        (None, Some(error)) => error,
+        (None, None) => "no answer".into(),
+    }
+}

@@ -1,0 +1,148 @@
+//! `scanhook webhooks …`.
+
+use crate::common::Server;
+use crate::common::receiver::status;
+use crate::{Cli, s, with_receiver};
+
+#[tokio::test]
+async fn webhooks_are_created_listed_changed_and_deleted() {
+    let server = Server::start(&[]).await;
+    let cli = Cli::of(&server);
+
+    let out = cli
+        .run(&[
+            "webhooks",
+            "create",
+            "--url",
+            "https://example.com/hook",
+            "--events",
+            "scan.completed,violation.*",
+            "--header",
+            "X-Team: security",
+            "--description",
+            "SOC",
+            "--min-severity",
+            "high",
+        ])
+        .await;
+    let text = out.ok();
+    assert!(text.contains("whsec_"), "the secret is shown once: {text}");
+    assert!(text.contains("X-Team: security"), "{text}");
+    let id = text.lines().find_map(|l| l.strip_prefix("id")).expect("id line").trim().to_string();
+
+    let list = cli.run(&["webhooks", "list"]).await;
+    let table = list.ok();
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(table.contains(&id) && table.contains("scan.completed,violation.*"), "{table}");
+    let json = cli.json(&["webhooks", "list"]).await;
+    assert_eq!(json["data"][0]["id"], id.as_str());
+    assert!(json["data"][0].get("secret").is_none(), "the secret is not listed");
+
+    let got = cli.json(&["webhooks", "get", &id]).await;
+    assert_eq!(got["headers"]["X-Team"], "security");
+    assert_eq!(got["min_severity"], "high");
+
+    let changed = cli
+        .json(&[
+            "webhooks",
+            "update",
+            &id,
+            "--events",
+            "scan.*",
+            "--active",
+            "false",
+            "--clear-description",
+            "--any-severity",
+        ])
+        .await;
+    assert_eq!(changed["events"], serde_json::json!(["scan.*"]));
+    assert_eq!(changed["active"], false);
+    assert!(changed.get("description").is_none() && changed.get("min_severity").is_none(), "{changed}");
+    assert_eq!(changed["url"], "https://example.com/hook", "flags left out stay");
+
+    let enabled = cli.json(&["webhooks", "enable", &id]).await;
+    assert_eq!(enabled["active"], true);
+
+    let replay = cli.run(&["webhooks", "replay", &id, "--since", "1h"]).await;
+    assert!(replay.ok().contains("Queued 0 dead deliveries"), "{}", replay.stdout);
+
+    assert!(cli.run(&["webhooks", "delete", &id]).await.ok().contains("Deleted webhook"));
+    for args in [
+        vec!["webhooks", "get", &id],
+        vec!["webhooks", "update", &id, "--url", "https://example.com/x"],
+        vec!["webhooks", "delete", &id],
+        vec!["webhooks", "enable", &id],
+        vec!["webhooks", "test", &id],
+        vec!["webhooks", "replay", &id],
+    ] {
+        cli.run(&args).await.fails(1, &["HTTP 404", &id, "not_found"]);
+    }
+}
+
+#[tokio::test]
+async fn webhook_flags_are_checked() {
+    let server = Server::start(&[]).await;
+    let cli = Cli::of(&server);
+    // Usage errors: clap's message and exit 2, before any request.
+    cli.run(&["webhooks", "create", "--url", "https://example.com"]).await.fails(2, &["--events"]);
+    cli.run(&["webhooks", "create", "--url", "https://x", "--events", "a", "--header", "nocolon"])
+        .await
+        .fails(2, &["nocolon"]);
+    cli.run(&["webhooks", "update", "wh_1", "--active", "maybe"]).await.fails(2, &["maybe"]);
+    cli.run(&["webhooks", "replay", "wh_1", "--since", "last week"]).await.fails(2, &["RFC 3339"]);
+    cli.run(&["webhooks", "list", "--limit", "0"]).await.fails(2, &["--limit"]);
+    cli.run(&["webhooks", "frobnicate"]).await.fails(2, &["frobnicate"]);
+    // The server's refusal names the field.
+    cli.run(&["webhooks", "create", "--url", "ftp://example.com", "--events", "scan.completed"])
+        .await
+        .fails(1, &["HTTP 422", "url"]);
+}
+
+#[tokio::test]
+async fn webhook_test_shows_the_delivery_and_whether_it_succeeded() {
+    let (server, cli, receiver, id) = with_receiver("*").await;
+
+    let ok = cli.run(&["webhooks", "test", &id]).await;
+    let text = ok.ok();
+    assert!(text.contains("succeeded") && text.contains("200"), "{text}");
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(receiver.received()[0].header("X-Scanhook-Event"), "webhook.test");
+
+    let detail = cli.json(&["webhooks", "test", &id, "--type", "scan.completed"]).await;
+    assert_eq!(detail["status"], "succeeded");
+    assert_eq!(detail["attempt_log"][0]["status_code"], 200);
+
+    // A failing endpoint: exit 1, and the answer it gave.
+    receiver.always(status(500));
+    cli.run(&["webhooks", "test", &id]).await.fails(1, &["failed", "HTTP 500"]);
+
+    // Its dead deliveries can be replayed once the endpoint is fixed.
+    server.send_event("scan.completed", serde_json::json!({})).await;
+    server.wait_until("/v1/deliveries?status=dead", 10, |j| j["data"].as_array().is_some_and(|d| d.len() >= 2)).await;
+    receiver.always(status(200));
+    let replay = cli.json(&["webhooks", "replay", &id]).await;
+    assert!(replay["requeued"].as_u64().is_some_and(|n| n >= 2), "{replay}");
+}
+
+#[tokio::test]
+async fn lists_page_through_the_cursor() {
+    let server = Server::start(&[]).await;
+    let cli = Cli::of(&server);
+    for i in 0..3 {
+        cli.run(&["webhooks", "create", "--url", &format!("https://example.com/{i}"), "--events", "*"]).await.ok();
+    }
+    let first = cli.run(&["webhooks", "list", "--limit", "2"]).await;
+    assert_eq!(first.ok().lines().count(), 3, "header and two rows: {}", first.stdout);
+    assert!(first.stderr.contains("--cursor"), "{}", first.stderr);
+
+    let page = cli.json(&["webhooks", "list", "--limit", "2"]).await;
+    let cursor = s(&page, "next_cursor");
+    let rest = cli.json(&["webhooks", "list", "--limit", "2", "--cursor", &cursor]).await;
+    assert_eq!(rest["data"].as_array().map(Vec::len), Some(1));
+
+    let all = cli.run(&["webhooks", "list", "--limit", "2", "--all"]).await;
+    assert_eq!(all.ok().lines().count(), 4, "{}", all.stdout);
+    assert!(all.stderr.is_empty(), "{}", all.stderr);
+    let all = cli.json(&["webhooks", "list", "--limit", "1", "--all"]).await;
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(3));
+}
