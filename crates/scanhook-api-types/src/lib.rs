@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use scanhook_core::DeliveryStatus;
+pub use scanhook_core::format::{Encoding, Kind, Signature};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -97,6 +98,31 @@ pub struct WebhookIn {
     /// Only violation and issue events at or above this severity.
     #[serde(default)]
     pub min_severity: Option<String>,
+    /// How deliveries are signed; default `{"scheme": "standard"}`.
+    #[serde(default)]
+    pub signature: Option<Signature>,
+    /// Sent as `Authorization: Bearer <token>` (with any scheme; required by `bearer`).
+    /// Never returned.
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// Seconds an attempt may take, 1 to 30 (default: the server's delivery timeout).
+    #[serde(default)]
+    pub timeout: Option<u32>,
+    /// `generic` (the canonical envelope), or a chat format: `slack`, `discord`, `teams`.
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// A jq program over the envelope (`.`) and `$ctx` (`delivery_id`, `attempt`,
+    /// `endpoint`, `webhook_id`) that produces the body; overrides `kind`.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// A JSON object merged into the body.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub extra_payload: Option<serde_json::Value>,
+    /// Prefix of the event, delivery, attempt and signature headers (default: the
+    /// server's, `X-Scanhook`).
+    #[serde(default)]
+    pub header_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -121,6 +147,30 @@ pub struct WebhookPatch {
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub min_severity: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+    /// `null` removes the token.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub bearer_token: Option<Option<String>>,
+    /// `null` returns to the server's timeout.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>)]
+    pub timeout: Option<Option<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// `null` removes the template.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub template: Option<Option<String>>,
+    /// `null` removes the extra payload.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub extra_payload: Option<Option<serde_json::Value>>,
+    /// `null` returns to the server's prefix.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub header_prefix: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -136,6 +186,22 @@ pub struct WebhookOut {
     pub projects: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_severity: Option<scanhook_core::scan::Severity>,
+    pub signature: Signature,
+    /// Whether deliveries carry `Authorization: Bearer` (the token is never shown).
+    pub bearer_token_set: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub extra_payload: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_prefix: Option<String>,
+    /// Until when deliveries are also signed with the secret the last rotation replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     /// Why scanhook disabled the endpoint, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
@@ -148,6 +214,26 @@ pub struct WebhookOut {
     /// The signing secret, shown only in the create response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretIn {
+    /// The new secret; generated (`whsec_…`) when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Seconds during which deliveries are signed with both the old and the new secret
+    /// (default 86400, at most 604800; 0 drops the old secret at once).
+    #[serde(default)]
+    pub grace_period: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RotateSecretOut {
+    /// The new secret, shown only here.
+    pub secret: String,
+    /// Until when the old secret also signs.
+    pub previous_secret_expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

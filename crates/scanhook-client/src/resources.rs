@@ -4,8 +4,8 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
     DeliveryDetailOut, DeliveryOut, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn, ProjectOut, ReplayIn,
-    ReplayOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut, TestIn, TestOut,
-    ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
+    ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
+    ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use serde::Serialize;
 
@@ -91,6 +91,10 @@ impl Client {
 
     pub async fn replay_webhook(&self, id: &str, input: &ReplayIn) -> Result<ReplayOut> {
         self.send(self.request(Method::POST, &["v1", "webhooks", id, "replay"]).json(input)).await
+    }
+
+    pub async fn rotate_webhook_secret(&self, id: &str, input: &RotateSecretIn) -> Result<RotateSecretOut> {
+        self.send(self.request(Method::POST, &["v1", "webhooks", id, "rotate-secret"]).json(input)).await
     }
 
     // Events.

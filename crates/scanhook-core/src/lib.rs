@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod envelope;
 pub mod event_type;
+pub mod format;
 pub mod ids;
 pub mod retry;
 pub mod scan;

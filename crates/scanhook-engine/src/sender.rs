@@ -1,11 +1,14 @@
 //! One HTTP attempt: build the signed request, send it, and capture what came back.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
+use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render};
 use scanhook_core::{AttemptId, error_chain};
 use scanhook_store::{Attempt, Claimed};
+use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
 
 use crate::config::DispatchConfig;
@@ -15,6 +18,14 @@ use crate::config::DispatchConfig;
 pub struct Sender {
     client: reqwest::Client,
     config: DispatchConfig,
+    templates: Arc<TemplateCache>,
+}
+
+/// What one attempt sends.
+pub struct Request {
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
 }
 
 /// An attempt and whether it counts as a success (a 2xx answer).
@@ -34,46 +45,107 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .build()?;
-        Ok(Self { client, config })
+        Ok(Self { client, config, templates: Arc::default() })
     }
 
-    /// The body and headers of attempt `number` of `item`, signed at `at`.
-    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>) -> (Vec<u8>, Vec<(String, String)>) {
-        let event = &item.event;
+    /// The body and headers of attempt `number` of `item`, signed at `at`; an error (the
+    /// endpoint's template failed) says why there is no request to send.
+    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>) -> Result<Request, String> {
+        let (event, webhook) = (&item.event, &item.webhook);
+        let format = &webhook.format;
         // Stored data is the JSON object the API validated; fall back to null rather
         // than fail if a row was edited by hand.
         let data = RawValue::from_string(event.data.clone())
             .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
-        let body = canonical_body(&event.id, &event.event_type, event.timestamp, &data);
-        let secret = item.webhook.secret.expose();
+        let envelope = canonical_body(&event.id, &event.event_type, event.timestamp, &data);
+        let context = DeliveryContext {
+            delivery_id: item.delivery_id.as_str(),
+            attempt: number,
+            endpoint: webhook.url.as_str(),
+            webhook_id: webhook.id.as_str(),
+        };
+        let body = render(format, envelope, &context, &self.templates)?;
+
+        // The new secret first; the one a rotation replaced while its grace period lasts.
+        let mut secrets = vec![webhook.secret.expose()];
+        if let Some((old, until)) = &webhook.previous_secret
+            && *until > at
+        {
+            secrets.push(old.expose());
+        }
         let timestamp = at.timestamp();
-        let prefix = &self.config.header_prefix;
+        let prefix = format.header_prefix.as_deref().unwrap_or(&self.config.header_prefix);
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("User-Agent".to_string(), self.config.user_agent.clone()),
             (format!("{prefix}-Event"), event.event_type.to_string()),
             (format!("{prefix}-Delivery"), item.delivery_id.to_string()),
             (format!("{prefix}-Attempt"), number.to_string()),
+            // Every scheme gets the id (receivers deduplicate on it) and the time.
             ("webhook-id".to_string(), event.id.to_string()),
             ("webhook-timestamp".to_string(), timestamp.to_string()),
-            (
-                "webhook-signature".to_string(),
-                scanhook_verify::standard::sign(secret, event.id.as_str(), timestamp, &body),
-            ),
-            (format!("{prefix}-Signature"), scanhook_verify::hmac_hex::sign(secret, "sha256=", &body)),
         ];
-        headers.extend(item.webhook.headers.0.iter().map(|(k, v)| (k.clone(), v.clone())));
-        (body, headers)
+        match &format.signature {
+            Signature::Standard => {
+                let standard: Vec<String> =
+                    secrets.iter().map(|s| standard::sign(s, event.id.as_str(), timestamp, &body)).collect();
+                headers.push(("webhook-signature".to_string(), standard.join(" ")));
+                headers.push((
+                    format!("{prefix}-Signature"),
+                    hmac::sign_all(&secrets, "sha256=", hmac::Encoding::Hex, &body),
+                ));
+            }
+            Signature::HmacSha256 { header, prefix, encoding } => {
+                let encoding = match encoding {
+                    Encoding::Hex => hmac::Encoding::Hex,
+                    Encoding::Base64 => hmac::Encoding::Base64,
+                };
+                headers.push((header.clone(), hmac::sign_all(&secrets, prefix, encoding, &body)));
+            }
+            Signature::Bearer | Signature::None => {}
+        }
+        if let Some(token) = &format.bearer_token {
+            headers.push(("Authorization".to_string(), format!("Bearer {token}")));
+        }
+        headers.extend(webhook.headers.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let timeout = format.timeout_secs.map_or(self.config.timeout, |s| Duration::from_secs(s.into()));
+        // A request never outlives its lease, or another worker could send it meanwhile.
+        let timeout = timeout.min(self.config.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1)));
+        Ok(Request { body, headers, timeout })
     }
 
     /// Makes attempt `number` of `item` and records it.
     pub async fn send(&self, item: &Claimed, number: u32, started_at: DateTime<Utc>) -> Sent {
-        let (body, headers) = self.request(item, number, started_at);
-        let mut request = self.client.post(item.webhook.url.as_str());
+        let clock = Instant::now();
+        let attempt = |status_code, error, request_headers, request_body, response_headers, response_body| Attempt {
+            id: AttemptId::generate(),
+            delivery_id: item.delivery_id.clone(),
+            number,
+            started_at,
+            latency_ms: clock.elapsed().as_millis() as u64,
+            status_code,
+            error,
+            request_headers,
+            request_body,
+            response_headers,
+            response_body,
+        };
+        let Request { body, headers, timeout } = match self.request(item, number, started_at) {
+            Ok(request) => request,
+            Err(e) => {
+                let error = Some(format!("no request was sent: {e}"));
+                let nothing = Some(String::new());
+                return Sent { success: false, attempt: attempt(None, error, Vec::new(), nothing, Vec::new(), None) };
+            }
+        };
+        // The log rebuilds the canonical body from the event; a body shaped otherwise is kept.
+        let format = &item.webhook.format;
+        let logged_body = (format.program().is_some() || format.extra_payload.is_some())
+            .then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
+        let mut request = self.client.post(item.webhook.url.as_str()).timeout(timeout);
         for (name, value) in &headers {
             request = request.header(name, value);
         }
-        let clock = Instant::now();
         let result = request.body(body).send().await;
         let (status_code, response_headers, response_body, error) = match result {
             Ok(response) => {
@@ -91,25 +163,10 @@ impl Sender {
                 };
                 (Some(status.as_u16()), response_headers, Some(body), error)
             }
-            Err(e) => (None, Vec::new(), None, Some(describe(&e, self.config.timeout))),
+            Err(e) => (None, Vec::new(), None, Some(describe(&e, timeout))),
         };
         let success = status_code.is_some_and(|s| (200..300).contains(&s)) && error.is_none();
-        Sent {
-            success,
-            attempt: Attempt {
-                id: AttemptId::generate(),
-                delivery_id: item.delivery_id.clone(),
-                number,
-                started_at,
-                latency_ms: clock.elapsed().as_millis() as u64,
-                status_code,
-                error,
-                request_headers: headers,
-                request_body: None,
-                response_headers,
-                response_body,
-            },
-        }
+        Sent { success, attempt: attempt(status_code, error, headers, logged_body, response_headers, response_body) }
     }
 }
 

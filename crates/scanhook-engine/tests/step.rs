@@ -62,6 +62,7 @@ async fn a_failed_attempt_waits_for_its_schedule_then_succeeds() {
         active: true,
         projects: Vec::new(),
         min_severity: None,
+        format: Default::default(),
     };
     store.create_webhook(&account.id, webhook, 10, start).await.unwrap();
     let event = IncomingEvent {

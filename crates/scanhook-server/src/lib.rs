@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/enable", post(webhooks::enable))
         .route("/v1/webhooks/{id}/test", post(webhooks::test))
         .route("/v1/webhooks/{id}/replay", post(webhooks::replay))
+        .route("/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
         .route("/v1/projects", post(projects::create).get(projects::list))
         .route("/v1/projects/{id}", get(projects::get).patch(projects::update).delete(projects::delete))
         .route("/v1/projects/{id}/violations", get(violations::list))

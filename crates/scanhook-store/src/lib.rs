@@ -12,7 +12,9 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId};
+use scanhook_core::{
+    AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId, WebhookSecret,
+};
 
 pub use model::*;
 
@@ -75,6 +77,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Webhook>;
     async fn delete_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<()>;
+    /// Replaces the signing secret; deliveries are signed with the old one too until
+    /// `grace_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        secret: WebhookSecret,
+        grace_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
 
     // --- events ---
 

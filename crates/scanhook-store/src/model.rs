@@ -2,6 +2,7 @@
 //! the domain's view of stored rows.
 
 use chrono::{DateTime, Utc};
+use scanhook_core::format::DeliveryFormat;
 use scanhook_core::scan::Severity;
 use scanhook_core::{
     AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
@@ -63,6 +64,11 @@ pub struct Webhook {
     pub projects: Vec<String>,
     /// Only violation and issue events of at least this severity.
     pub min_severity: Option<Severity>,
+    /// Signature scheme, body shape, timeout and header prefix of its deliveries.
+    pub format: DeliveryFormat,
+    /// The secret the last rotation replaced and until when deliveries are also signed
+    /// with it.
+    pub previous_secret: Option<(WebhookSecret, DateTime<Utc>)>,
     /// Set when scanhook disabled the endpoint itself (too many failures).
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTime<Utc>>,
@@ -83,6 +89,7 @@ pub struct NewWebhook {
     pub active: bool,
     pub projects: Vec<String>,
     pub min_severity: Option<Severity>,
+    pub format: DeliveryFormat,
 }
 
 /// A partial update; `None` leaves a field as it is.
@@ -96,6 +103,8 @@ pub struct WebhookPatch {
     pub active: Option<bool>,
     pub projects: Option<Vec<String>>,
     pub min_severity: Option<Option<Severity>>,
+    /// Replaces the whole delivery format.
+    pub format: Option<DeliveryFormat>,
 }
 
 #[derive(Debug, Clone)]

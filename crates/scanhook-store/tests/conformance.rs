@@ -44,6 +44,7 @@ fn new_webhook(url: &str, events: &[&str]) -> NewWebhook {
         active: true,
         projects: Vec::new(),
         min_severity: None,
+        format: Default::default(),
     }
 }
 
@@ -370,5 +371,41 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
         assert_eq!(count("violation.resolved"), 4_000, "{}", b.name);
         let open = ViolationFilter { open: Some(true), severity: None };
         assert_eq!(s.list_violations(&acc, &project.id, open, page).await.unwrap().items.len(), 1_000, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its_grace_period() {
+    use scanhook_core::format::{DeliveryFormat, Encoding, Kind, Signature};
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let format = DeliveryFormat {
+            signature: Signature::HmacSha256 {
+                header: "X-Juro-Signature".into(),
+                prefix: String::new(),
+                encoding: Encoding::Base64,
+            },
+            bearer_token: Some("tok".into()),
+            timeout_secs: Some(5),
+            kind: Kind::Slack,
+            template: Some(".data".into()),
+            extra_payload: Some(serde_json::Map::from_iter([("k".to_string(), serde_json::json!(1))])),
+            header_prefix: Some("X-Juro".into()),
+        };
+        let new = NewWebhook { format: format.clone(), ..new_webhook("https://example.com/h", &["*"]) };
+        let w = s.create_webhook(&acc, new, 10, t0()).await.unwrap();
+        assert_eq!(s.get_webhook(&acc, &w.id).await.unwrap().format, format, "{}", b.name);
+        assert!(w.previous_secret.is_none());
+
+        let fresh = WebhookSecret::generate();
+        let until = t0() + Duration::hours(24);
+        let other = account(s, "b").await;
+        let foreign = s.rotate_webhook_secret(&other, &w.id, fresh.clone(), until, t0()).await;
+        assert!(matches!(foreign, Err(StoreError::NotFound)), "{}", b.name);
+        let rotated = s.rotate_webhook_secret(&acc, &w.id, fresh.clone(), until, t0()).await.unwrap();
+        assert_eq!(rotated.secret.expose(), fresh.expose(), "{}", b.name);
+        let (old, old_until) = rotated.previous_secret.expect("the old secret is kept");
+        assert_eq!((old.expose(), old_until), (w.secret.expose(), until), "{}", b.name);
     }
 }

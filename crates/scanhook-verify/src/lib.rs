@@ -10,6 +10,7 @@
 //! - [`hmac_hex`]: a hex HMAC-SHA256 of the raw body, optionally prefixed (`sha256=`),
 //!   as GitHub, Juro, ComplianceLayer and Cortex receivers compute it.
 
+pub mod hmac;
 pub mod hmac_hex;
 pub mod standard;
 

@@ -28,6 +28,14 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     if lease <= args.delivery_timeout {
         bail!("SCANHOOK_LEASE ({lease:?}) must be longer than SCANHOOK_DELIVERY_TIMEOUT ({:?})", args.delivery_timeout);
     }
+    if !scanhook_core::format::is_header_name(&args.header_prefix) {
+        bail!("SCANHOOK_HEADER_PREFIX '{}' is not a valid HTTP header name", args.header_prefix);
+    }
+    let defaults = DispatchConfig::default();
+    let user_agent = args.user_agent.clone().unwrap_or(defaults.user_agent.clone());
+    if !is_header_value(&user_agent) {
+        bail!("SCANHOOK_USER_AGENT must be visible ASCII characters and spaces");
+    }
     Ok(DispatchConfig {
         retry,
         timeout: args.delivery_timeout,
@@ -36,8 +44,14 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         max_in_flight: args.max_in_flight.max(1),
         poll_interval: args.poll_interval,
         shutdown_grace: args.shutdown_grace,
-        ..DispatchConfig::default()
+        header_prefix: args.header_prefix.clone(),
+        user_agent,
+        ..defaults
     })
+}
+
+fn is_header_value(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
 }
 
 async fn bootstrap_admin(

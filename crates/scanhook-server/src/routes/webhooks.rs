@@ -5,8 +5,13 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use scanhook_api_types::{ListOut, Problem, ReplayIn, ReplayOut, TestIn, TestOut, WebhookIn, WebhookOut, WebhookPatch};
+use chrono::{DateTime, Utc};
+use scanhook_api_types::{
+    ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn, WebhookOut,
+    WebhookPatch,
+};
 use scanhook_core::catalogue;
+use scanhook_core::format::DeliveryFormat;
 use scanhook_core::scan::Severity;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
@@ -18,7 +23,7 @@ use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson, path_id};
 use crate::state::AppState;
 
-pub fn webhook_out(w: Webhook, show_secret: bool) -> WebhookOut {
+pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> WebhookOut {
     WebhookOut {
         id: w.id.to_string(),
         url: w.url.as_str().to_string(),
@@ -28,6 +33,14 @@ pub fn webhook_out(w: Webhook, show_secret: bool) -> WebhookOut {
         headers: w.headers.0,
         projects: w.projects,
         min_severity: w.min_severity,
+        signature: w.format.signature,
+        bearer_token_set: w.format.bearer_token.is_some(),
+        timeout: w.format.timeout_secs,
+        kind: w.format.kind,
+        template: w.format.template,
+        extra_payload: w.format.extra_payload.map(serde_json::Value::Object),
+        header_prefix: w.format.header_prefix,
+        previous_secret_expires_at: w.previous_secret.map(|(_, until)| until).filter(|until| *until > now),
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         consecutive_failures: w.consecutive_failures,
@@ -70,6 +83,27 @@ fn parse_headers(raw: BTreeMap<String, String>) -> Result<ExtraHeaders, ApiError
     ExtraHeaders::parse(raw).map_err(|e| ApiError::invalid("headers", e.0))
 }
 
+fn parse_extra_payload(raw: serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match raw {
+        serde_json::Value::Object(map) => Ok(map),
+        other => Err(ApiError::invalid("extra_payload", format!("extra_payload must be a JSON object, not {other}"))),
+    }
+}
+
+/// Checks the format, and that no extra header would override one the deliveries set
+/// themselves (the signature, the content type, ...).
+fn checked(state: &AppState, format: DeliveryFormat, headers: &ExtraHeaders) -> Result<DeliveryFormat, ApiError> {
+    format.validate().map_err(|(field, e)| ApiError::invalid(field, e.0))?;
+    let own = format.own_headers(&state.engine.config().header_prefix);
+    if let Some(name) = headers.0.keys().find(|name| own.contains(&name.to_ascii_lowercase())) {
+        return Err(ApiError::invalid(
+            "headers",
+            format!("header '{name}' is set by scanhook for this endpoint and cannot be overridden"),
+        ));
+    }
+    Ok(format)
+}
+
 fn parse_description(raw: Option<String>) -> Result<Option<String>, ApiError> {
     match raw {
         Some(d) if d.chars().count() > 1000 => {
@@ -92,6 +126,17 @@ pub async fn create(
     caller: Caller,
     ApiJson(input): ApiJson<WebhookIn>,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    let headers = parse_headers(input.headers.unwrap_or_default())?;
+    let format = DeliveryFormat {
+        signature: input.signature.unwrap_or_default(),
+        bearer_token: input.bearer_token,
+        timeout_secs: input.timeout,
+        kind: input.kind.unwrap_or_default(),
+        template: input.template,
+        extra_payload: input.extra_payload.map(parse_extra_payload).transpose()?,
+        header_prefix: input.header_prefix,
+    };
+    let format = checked(&state, format, &headers)?;
     let new = NewWebhook {
         id: WebhookId::generate(),
         url: parse_url(&input.url)?,
@@ -101,13 +146,14 @@ pub async fn create(
             None => WebhookSecret::generate(),
         },
         description: parse_description(input.description)?,
-        headers: parse_headers(input.headers.unwrap_or_default())?,
+        headers,
         active: input.active.unwrap_or(true),
         projects: parse_projects(input.projects.unwrap_or_default())?,
         min_severity: input.min_severity.map(parse_severity).transpose()?,
+        format,
     };
     let webhook = state.store().create_webhook(&caller.account, new, state.limits.max_webhooks, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(webhook_out(webhook, true))))
+    Ok((StatusCode::CREATED, Json(webhook_out(webhook, true, state.now()))))
 }
 
 /// List the account's webhook endpoints.
@@ -121,7 +167,7 @@ pub async fn list(
     let page: Page = query.page()?;
     let paged = state.store().list_webhooks(&caller.account, page).await?;
     Ok(Json(ListOut {
-        data: paged.items.into_iter().map(|w| webhook_out(w, false)).collect(),
+        data: paged.items.into_iter().map(|w| webhook_out(w, false, state.now())).collect(),
         next_cursor: paged.next_cursor,
     }))
 }
@@ -134,7 +180,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    Ok(Json(webhook_out(find(&state, &caller, &id).await?, false)))
+    Ok(Json(webhook_out(find(&state, &caller, &id).await?, false, state.now())))
 }
 
 /// Change some fields of a webhook endpoint.
@@ -146,14 +192,53 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<WebhookPatch>,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    // The format is one document in the store: merge the changed fields into the current one.
+    let touches_format = input.signature.is_some()
+        || input.bearer_token.is_some()
+        || input.timeout.is_some()
+        || input.kind.is_some()
+        || input.template.is_some()
+        || input.extra_payload.is_some()
+        || input.header_prefix.is_some()
+        || input.headers.is_some();
+    let headers = input.headers.map(parse_headers).transpose()?;
+    let format = if touches_format {
+        let current = find(&state, &caller, &id).await?;
+        let mut format = current.format;
+        if let Some(signature) = input.signature {
+            format.signature = signature;
+        }
+        if let Some(token) = input.bearer_token {
+            format.bearer_token = token;
+        }
+        if let Some(timeout) = input.timeout {
+            format.timeout_secs = timeout;
+        }
+        if let Some(kind) = input.kind {
+            format.kind = kind;
+        }
+        if let Some(template) = input.template {
+            format.template = template;
+        }
+        if let Some(extra) = input.extra_payload {
+            format.extra_payload = extra.map(parse_extra_payload).transpose()?;
+        }
+        if let Some(prefix) = input.header_prefix {
+            format.header_prefix = prefix;
+        }
+        Some(checked(&state, format, headers.as_ref().unwrap_or(&current.headers))?)
+    } else {
+        None
+    };
     let patch = scanhook_store::WebhookPatch {
         url: input.url.as_deref().map(parse_url).transpose()?,
         events: input.events.map(parse_events).transpose()?,
         description: input.description.map(parse_description).transpose()?,
-        headers: input.headers.map(parse_headers).transpose()?,
+        headers,
         active: input.active,
         projects: input.projects.map(parse_projects).transpose()?,
         min_severity: input.min_severity.map(|m| m.map(parse_severity).transpose()).transpose()?,
+        format,
     };
     apply(&state, &caller, &id, patch).await
 }
@@ -170,7 +255,7 @@ async fn apply(
         .update_webhook(&caller.account, &webhook_id, patch, state.now())
         .await
         .map_err(named("webhook", id))?;
-    Ok(Json(webhook_out(webhook, false)))
+    Ok(Json(webhook_out(webhook, false, state.now())))
 }
 
 /// Delete a webhook endpoint and its delivery log.
@@ -258,4 +343,40 @@ pub async fn replay(
         state.engine.wake();
     }
     Ok((StatusCode::ACCEPTED, Json(ReplayOut { requeued })))
+}
+
+/// Longest grace period of a rotation: a week.
+const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+
+/// Replace the signing secret. The new one is shown only in this answer; for the grace
+/// period (default 24 h) deliveries are signed with both, so receivers can switch at any
+/// time within it.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
+    request_body = RotateSecretIn,
+    responses((status = 200, body = RotateSecretOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<RotateSecretIn>,
+) -> Result<Json<RotateSecretOut>, ApiError> {
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    let secret = match input.secret {
+        Some(s) => WebhookSecret::parse(&s).map_err(|e| ApiError::invalid("secret", e.0))?,
+        None => WebhookSecret::generate(),
+    };
+    let grace = input.grace_period.unwrap_or(24 * 3600);
+    if grace > MAX_GRACE_SECS {
+        return Err(ApiError::invalid("grace_period", format!("grace_period is at most {MAX_GRACE_SECS} seconds")));
+    }
+    let now = state.now();
+    // Whole milliseconds, as the store keeps time.
+    let until = now + chrono::Duration::seconds(grace as i64);
+    let until = DateTime::from_timestamp_millis(until.timestamp_millis()).unwrap_or(until);
+    let webhook = state
+        .store()
+        .rotate_webhook_secret(&caller.account, &webhook_id, secret, until, now)
+        .await
+        .map_err(named("webhook", &id))?;
+    Ok(Json(RotateSecretOut { secret: webhook.secret.expose().to_string(), previous_secret_expires_at: until }))
 }

@@ -24,7 +24,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
-use scanhook_core::{AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId};
+use scanhook_core::{
+    AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId, WebhookSecret,
+};
 use tokio::sync::Semaphore;
 
 use crate::model::*;
@@ -196,6 +198,18 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (account, id) = (account.clone(), id.clone());
         self.write(move |c| webhooks::update(c, &account, &id, patch, now)).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        secret: WebhookSecret,
+        grace_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| webhooks::rotate_secret(c, &account, &id, secret, grace_until, now)).await
     }
 
     async fn delete_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<()> {

@@ -32,7 +32,7 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Resu
 
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.account_id, w.url, w.description, w.events, w.secret, w.headers, \
      w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, w.created_at, w.updated_at, w.projects, \
-     w.min_severity";
+     w.min_severity, w.format, w.previous_secret, w.previous_secret_expires_at";
 
 pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
     let headers: BTreeMap<String, String> = json(row, at + 6)?;
@@ -52,6 +52,11 @@ pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
         updated_at: time(row.get(at + 12)?),
         projects: json(row, at + 13)?,
         min_severity: row.get::<_, Option<String>>(at + 14)?.and_then(|s| Severity::parse(&s).ok()),
+        format: json(row, at + 15)?,
+        previous_secret: match (row.get::<_, Option<String>>(at + 16)?, row.get::<_, Option<i64>>(at + 17)?) {
+            (Some(secret), Some(until)) => Some((WebhookSecret::from_trusted(secret), time(until))),
+            _ => None,
+        },
     })
 }
 

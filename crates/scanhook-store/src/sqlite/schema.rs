@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_violations.sql"),
     include_str!("../../migrations/sqlite/0005_scan_progress.sql"),
     include_str!("../../migrations/sqlite/0006_webhook_filters.sql"),
+    include_str!("../../migrations/sqlite/0007_delivery_format.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
-use scanhook_core::{AccountId, WebhookId};
+use scanhook_core::{AccountId, WebhookId, WebhookSecret};
 
 use super::rows::{self, WEBHOOK_COLUMNS, ms};
 use crate::model::{NewWebhook, Page, Paged, Webhook, WebhookPatch};
@@ -22,8 +22,8 @@ pub fn create(
     }
     c.execute(
         "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,
-             projects, min_severity)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+             projects, min_severity, format)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
         params![
             new.id.as_str(),
             account.as_str(),
@@ -36,6 +36,7 @@ pub fn create(
             ms(now),
             serde_json::to_string(&new.projects)?,
             new.min_severity.map(|s| s.as_str()),
+            serde_json::to_string(&new.format)?,
         ],
     )?;
     get(c, account, &new.id)
@@ -75,12 +76,13 @@ pub fn update(
     let active = patch.active.unwrap_or(current.active);
     let projects = patch.projects.unwrap_or(current.projects);
     let min_severity = patch.min_severity.unwrap_or(current.min_severity);
+    let format = patch.format.unwrap_or(current.format);
     c.execute(
         "UPDATE webhooks SET url = ?1, description = ?2, events = ?3, headers = ?4, active = ?5, updated_at = ?6,
              disabled_reason = CASE WHEN ?7 THEN NULL ELSE disabled_reason END,
              disabled_at = CASE WHEN ?7 THEN NULL ELSE disabled_at END,
              consecutive_failures = CASE WHEN ?7 THEN 0 ELSE consecutive_failures END,
-             projects = ?10, min_severity = ?11
+             projects = ?10, min_severity = ?11, format = ?12
          WHERE id = ?8 AND account_id = ?9",
         params![
             url.as_str(),
@@ -94,7 +96,28 @@ pub fn update(
             account.as_str(),
             serde_json::to_string(&projects)?,
             min_severity.map(|s| s.as_str()),
+            serde_json::to_string(&format)?,
         ],
+    )?;
+    get(c, account, id)
+}
+
+/// Replaces the signing secret; the old one keeps signing (beside the new) until
+/// `grace_until`. A rotation within the grace period of the last one drops that one's
+/// old secret: only the latest two are ever in use.
+pub fn rotate_secret(
+    c: &Connection,
+    account: &AccountId,
+    id: &WebhookId,
+    secret: WebhookSecret,
+    grace_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<Webhook> {
+    get(c, account, id)?;
+    c.execute(
+        "UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = ?2, updated_at = ?3
+         WHERE id = ?4 AND account_id = ?5",
+        params![ms(grace_until), secret.expose(), ms(now), id.as_str(), account.as_str()],
     )?;
     get(c, account, id)
 }

@@ -30,7 +30,7 @@ pub enum Command {
     /// Check an API key against a server and save both in the config file.
     Login(client_args::LoginArgs),
     /// Manage webhook endpoints.
-    Webhooks(webhooks::WebhooksArgs),
+    Webhooks(Box<webhooks::WebhooksArgs>),
     /// Report and inspect events.
     Events(events::EventsArgs),
     /// Inspect and retry deliveries.
@@ -49,7 +49,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => crate::serve::run(args).await,
         Command::Login(args) => client_args::login(args).await,
-        Command::Webhooks(a) => webhooks::run(a.conn.connect()?, a.command).await,
+        Command::Webhooks(a) => {
+            let a = *a;
+            webhooks::run(a.conn.connect()?, a.command).await
+        }
         Command::Events(a) => events::run(a.conn.connect()?, a.command).await,
         Command::Deliveries(a) => deliveries::run(a.conn.connect()?, a.command).await,
         Command::Projects(a) => projects::run(a.conn.connect()?, a.command).await,

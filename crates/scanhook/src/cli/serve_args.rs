@@ -56,4 +56,11 @@ pub struct ServeArgs {
     /// On SIGTERM, how long to let requests in flight finish before releasing them.
     #[arg(long, env = "SCANHOOK_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
+    /// Prefix of the event, delivery, attempt and signature headers of deliveries (a
+    /// platform's own brand, e.g. X-Juro); endpoints may override it.
+    #[arg(long, env = "SCANHOOK_HEADER_PREFIX", default_value = "X-Scanhook")]
+    pub header_prefix: String,
+    /// User-Agent of deliveries (default: scanhook/<version>).
+    #[arg(long, env = "SCANHOOK_USER_AGENT")]
+    pub user_agent: Option<String>,
 }

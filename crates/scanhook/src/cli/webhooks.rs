@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
-use scanhook_client::types::{DeliveryDetailOut, ReplayIn, TestIn, WebhookIn, WebhookOut, WebhookPatch};
+use scanhook_client::types::{
+    DeliveryDetailOut, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
+};
 use scanhook_core::DeliveryStatus;
 
 use super::client_args::{ClientArgs, Ctx};
@@ -40,6 +42,17 @@ pub enum WebhooksCommand {
     Test(TestArgs),
     /// Re-enable an endpoint scanhook disabled after repeated failures.
     Enable { id: String },
+    /// Replace the signing secret; prints the new one (shown only this once). Deliveries
+    /// are signed with both until the grace period ends.
+    RotateSecret {
+        id: String,
+        /// The new secret [default: a generated whsec_… secret]
+        #[arg(long)]
+        secret: Option<String>,
+        /// How long the old secret keeps signing too, e.g. 24h or 0s.
+        #[arg(long, value_parser = duration)]
+        grace_period: Option<Duration>,
+    },
     /// Queue the endpoint's dead deliveries for a new round.
     Replay {
         id: String,
@@ -63,6 +76,83 @@ pub struct Filters {
     min_severity: Option<String>,
 }
 
+/// How deliveries are signed and shaped, shared by `create` and `update`.
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
+    /// Signature scheme [standard, hmac-sha256, bearer, none]; --signature-header implies hmac-sha256.
+    #[arg(long, value_parser = ["standard", "hmac-sha256", "bearer", "none"])]
+    signature: Option<String>,
+    /// hmac-sha256: the header carrying the signature, e.g. X-Hub-Signature-256.
+    #[arg(long)]
+    signature_header: Option<String>,
+    /// hmac-sha256: text before the signature, e.g. 'sha256=' [default: none]
+    #[arg(long)]
+    signature_prefix: Option<String>,
+    /// hmac-sha256: how the signature is written [hex, base64; default: hex]
+    #[arg(long, value_parser = ["hex", "base64"])]
+    signature_encoding: Option<String>,
+    /// Send 'Authorization: Bearer TOKEN' with every delivery.
+    #[arg(long)]
+    bearer_token: Option<String>,
+    /// Seconds one attempt may take, 1 to 30.
+    #[arg(long)]
+    timeout: Option<u32>,
+    /// Body format [generic, slack, discord, teams].
+    #[arg(long, value_parser = ["generic", "slack", "discord", "teams"])]
+    kind: Option<String>,
+    /// A jq program that produces the body, inline or @file.
+    #[arg(long, value_parser = parse::Source::parse)]
+    template: Option<parse::Source>,
+    /// A JSON object merged into the body, inline or @file.
+    #[arg(long, value_parser = parse::Source::parse)]
+    extra_payload: Option<parse::Source>,
+    /// Prefix of the event, delivery, attempt and signature headers, e.g. X-Juro.
+    #[arg(long)]
+    header_prefix: Option<String>,
+}
+
+impl DeliveryArgs {
+    fn signature(&self) -> anyhow::Result<Option<Signature>> {
+        let scheme = match (&self.signature, &self.signature_header) {
+            (None, None) => return Ok(None),
+            (Some(scheme), _) => scheme.as_str(),
+            (None, Some(_)) => "hmac-sha256",
+        };
+        Ok(Some(match scheme {
+            "hmac-sha256" => {
+                let Some(header) = self.signature_header.clone() else {
+                    bail!("--signature hmac-sha256 needs --signature-header NAME");
+                };
+                let encoding = match self.signature_encoding.as_deref() {
+                    Some("base64") => Encoding::Base64,
+                    _ => Encoding::Hex,
+                };
+                Signature::HmacSha256 { header, prefix: self.signature_prefix.clone().unwrap_or_default(), encoding }
+            }
+            "bearer" => Signature::Bearer,
+            "none" => Signature::None,
+            _ => Signature::Standard,
+        }))
+    }
+
+    fn kind(&self) -> Option<Kind> {
+        self.kind.as_deref().map(|k| match k {
+            "slack" => Kind::Slack,
+            "discord" => Kind::Discord,
+            "teams" => Kind::Teams,
+            _ => Kind::Generic,
+        })
+    }
+
+    fn template(&self) -> anyhow::Result<Option<String>> {
+        self.template.as_ref().map(|t| Ok(String::from_utf8(t.read()?)?)).transpose()
+    }
+
+    fn extra_payload(&self) -> anyhow::Result<Option<serde_json::Value>> {
+        self.extra_payload.as_ref().map(|p| p.json()).transpose()
+    }
+}
+
 impl Filters {
     fn headers(&self) -> Option<BTreeMap<String, String>> {
         (!self.headers.is_empty()).then(|| self.headers.iter().cloned().collect())
@@ -79,6 +169,8 @@ pub struct CreateArgs {
     events: Vec<String>,
     #[command(flatten)]
     filters: Filters,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
     /// Signing secret, 16 to 128 characters [default: a generated whsec_… secret]
     #[arg(long)]
     secret: Option<String>,
@@ -101,6 +193,8 @@ pub struct UpdateArgs {
     events: Option<Vec<String>>,
     #[command(flatten)]
     filters: Filters,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
     /// `true` also re-enables an endpoint scanhook disabled.
     #[arg(long, action = ArgAction::Set)]
     active: Option<bool>,
@@ -145,6 +239,13 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 headers: args.filters.headers(),
                 projects: args.filters.projects,
                 min_severity: args.filters.min_severity,
+                signature: args.delivery.signature()?,
+                bearer_token: args.delivery.bearer_token.clone(),
+                timeout: args.delivery.timeout,
+                kind: args.delivery.kind(),
+                template: args.delivery.template()?,
+                extra_payload: args.delivery.extra_payload()?,
+                header_prefix: args.delivery.header_prefix.clone(),
             };
             let reply = client.create_webhook(&input).await?;
             emit(out, &reply, |w| format!("{}\nThe secret is shown only this once: keep it now.\n", render(w)));
@@ -175,6 +276,13 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 headers,
                 projects: if args.all_projects { Some(Vec::new()) } else { args.filters.projects },
                 min_severity: if args.any_severity { Some(None) } else { args.filters.min_severity.map(Some) },
+                signature: args.delivery.signature()?,
+                bearer_token: args.delivery.bearer_token.clone().map(Some),
+                timeout: args.delivery.timeout.map(Some),
+                kind: args.delivery.kind(),
+                template: args.delivery.template()?.map(Some),
+                extra_payload: args.delivery.extra_payload()?.map(Some),
+                header_prefix: args.delivery.header_prefix.clone().map(Some),
             };
             emit(out, &client.update_webhook(&args.id, &patch).await?, render);
         }
@@ -186,6 +294,17 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
         }
         WebhooksCommand::Test(args) => test(&ctx, args).await?,
         WebhooksCommand::Enable { id } => emit(out, &client.enable_webhook(&id).await?, render),
+        WebhooksCommand::RotateSecret { id, secret, grace_period } => {
+            let input = RotateSecretIn { secret, grace_period: grace_period.map(|g| g.as_secs()) };
+            let reply = client.rotate_webhook_secret(&id, &input).await?;
+            emit(out, &reply, |r| {
+                format!(
+                    "secret  {}\nThe old secret also signs until {}. The new one is shown only this once: keep it now.\n",
+                    r.secret,
+                    when(&r.previous_secret_expires_at)
+                )
+            });
+        }
         WebhooksCommand::Replay { id, since } => {
             let reply = client.replay_webhook(&id, &ReplayIn { since }).await?;
             emit(out, &reply, |r| format!("Queued {} dead deliveries of {id} for a new round\n", r.requeued));
@@ -206,12 +325,32 @@ fn render(w: &WebhookOut) -> String {
         ("headers", headers.join(", ")),
         ("projects", w.projects.join(",")),
         ("min severity", opt(&w.min_severity)),
+        ("signature", signature(&w.signature)),
+        ("bearer token", if w.bearer_token_set { "set".into() } else { String::new() }),
+        ("timeout", w.timeout.map(|t| format!("{t}s")).unwrap_or_default()),
+        ("kind", format!("{:?}", w.kind).to_lowercase()),
+        ("template", opt(&w.template)),
+        ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),
+        ("header prefix", opt(&w.header_prefix)),
+        ("old secret until", opt(&w.previous_secret_expires_at)),
         ("disabled", disabled),
         ("failures", w.consecutive_failures.to_string()),
         ("created", when(&w.created_at)),
         ("updated", when(&w.updated_at)),
         ("secret", opt(&w.secret)),
     ])
+}
+
+fn signature(s: &Signature) -> String {
+    match s {
+        Signature::Standard => "standard".into(),
+        Signature::HmacSha256 { header, prefix, encoding } => {
+            let encoding = if *encoding == Encoding::Base64 { "base64" } else { "hex" };
+            format!("hmac-sha256 in {header}: {prefix}<{encoding}>")
+        }
+        Signature::Bearer => "bearer".into(),
+        Signature::None => "none".into(),
+    }
 }
 
 /// Sends the test, then polls its delivery until the first attempt has an outcome: a

@@ -32,6 +32,12 @@ pub fn hex_signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// The raw HMAC-SHA256 tag of the body keyed with the secret string (for the
+/// `hmac-sha256` scheme's hex and base64 encodings).
+pub fn body_hmac(secret: &str, body: &[u8]) -> Vec<u8> {
+    hmac_sha256(secret.as_bytes(), &[body])
+}
+
 #[test]
 fn checker_matches_the_published_vectors() {
     let raw = include_str!("../../../../testdata/signature-vectors.json");

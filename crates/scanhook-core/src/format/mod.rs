@@ -1,0 +1,222 @@
+//! How an endpoint wants its deliveries: the signature scheme, an optional bearer token,
+//! the body's shape (canonical envelope, a chat format, or a jq template, plus an extra
+//! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
+//! these so their customers' receivers keep working unchanged.
+
+mod render;
+mod template;
+
+#[cfg(test)]
+mod chat_tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Invalid;
+
+pub use render::{DeliveryContext, TemplateCache, builtin, render};
+pub use template::Template;
+
+/// Shortest and longest per-endpoint timeout, in seconds.
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=30;
+
+/// Everything about an endpoint's deliveries beyond where they go and what triggers them.
+/// Stored as one JSON document; absent fields take their defaults, so older rows read fine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryFormat {
+    pub signature: Signature,
+    /// `Authorization: Bearer <token>`, with any scheme.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u32>,
+    pub kind: Kind,
+    /// A jq program producing the body; overrides `kind`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Merged into the body's top-level object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_payload: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Prefix of the event, delivery, attempt and signature headers (default: the
+    /// deployment's `SCANHOOK_HEADER_PREFIX`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_prefix: Option<String>,
+}
+
+/// How a delivery proves where it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Signature {
+    /// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+    /// plus `<prefix>-Signature: sha256=<hex>`.
+    #[default]
+    Standard,
+    /// An HMAC-SHA256 of the raw body in a header of the endpoint's choosing.
+    HmacSha256 {
+        header: String,
+        #[serde(default)]
+        prefix: String,
+        #[serde(default)]
+        encoding: Encoding,
+    },
+    /// Only `Authorization: Bearer <token>` (the endpoint's `bearer_token`).
+    Bearer,
+    /// Nothing: for receivers on a trusted network only.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+/// The body's shape when no template is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The canonical envelope `{"id","type","timestamp","data"}`.
+    #[default]
+    Generic,
+    /// Slack blocks in a severity-coloured attachment (incoming webhooks).
+    Slack,
+    /// A Discord embed.
+    Discord,
+    /// A Microsoft Teams MessageCard.
+    Teams,
+}
+
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl DeliveryFormat {
+    /// Checks every setting; the error names the field at fault (`signature.header`, ...).
+    pub fn validate(&self) -> Result<(), (&'static str, Invalid)> {
+        if let Signature::HmacSha256 { header, prefix, .. } = &self.signature {
+            if !is_header_name(header) {
+                return Err(("signature.header", Invalid::new(format!("'{header}' is not a valid HTTP header name"))));
+            }
+            if matches!(header.to_ascii_lowercase().as_str(), "content-type" | "authorization" | "host")
+                || header.to_ascii_lowercase().starts_with("webhook-")
+            {
+                return Err((
+                    "signature.header",
+                    Invalid::new(format!("header '{header}' cannot carry the signature")),
+                ));
+            }
+            if prefix.len() > 32 || prefix.bytes().any(|b| !b.is_ascii_graphic()) {
+                return Err(("signature.prefix", Invalid::new("prefix must be at most 32 visible ASCII characters")));
+            }
+        }
+        match (&self.signature, &self.bearer_token) {
+            (Signature::Bearer, None) => {
+                return Err(("bearer_token", Invalid::new("the bearer scheme needs a bearer_token")));
+            }
+            (_, Some(token))
+                if token.is_empty() || token.len() > 512 || token.bytes().any(|b| !b.is_ascii_graphic()) =>
+            {
+                return Err(("bearer_token", Invalid::new("bearer_token must be 1 to 512 visible ASCII characters")));
+            }
+            _ => {}
+        }
+        if let Some(t) = self.timeout_secs
+            && !TIMEOUT_RANGE.contains(&t)
+        {
+            let (lo, hi) = (TIMEOUT_RANGE.start(), TIMEOUT_RANGE.end());
+            return Err(("timeout", Invalid::new(format!("timeout must be {lo} to {hi} seconds, not {t}"))));
+        }
+        if let Some(template) = &self.template {
+            Template::compile(template).map_err(|e| ("template", e))?;
+        }
+        if let Some(prefix) = &self.header_prefix
+            && (!is_header_name(prefix) || prefix.len() > 40 || prefix.to_ascii_lowercase().starts_with("webhook"))
+        {
+            return Err(("header_prefix", Invalid::new(format!("'{prefix}' is not a usable header prefix"))));
+        }
+        Ok(())
+    }
+
+    /// The names this endpoint's deliveries set themselves (lowercase): extra headers may
+    /// not override them, so a receiver can trust the signatures and content type.
+    pub fn own_headers(&self, default_prefix: &str) -> Vec<String> {
+        let prefix = self.header_prefix.as_deref().unwrap_or(default_prefix).to_ascii_lowercase();
+        let mut names: Vec<String> =
+            ["event", "delivery", "attempt", "signature"].iter().map(|h| format!("{prefix}-{h}")).collect();
+        names.extend(["content-type", "user-agent"].map(String::from));
+        if let Signature::HmacSha256 { header, .. } = &self.signature {
+            names.push(header.to_ascii_lowercase());
+        }
+        if self.bearer_token.is_some() {
+            names.push("authorization".into());
+        }
+        names
+    }
+
+    /// The compiled program that shapes the body, if any: the endpoint's template, else
+    /// its chat format's built-in one.
+    pub fn program(&self) -> Option<ProgramSource<'_>> {
+        match (&self.template, self.kind) {
+            (Some(source), _) => Some(ProgramSource::Custom(source)),
+            (None, Kind::Generic) => None,
+            (None, kind) => Some(ProgramSource::Builtin(kind)),
+        }
+    }
+}
+
+/// Where the program that shapes a body comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgramSource<'a> {
+    Custom(&'a str),
+    Builtin(Kind),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_documents_read_back_and_default_when_empty() {
+        let empty: DeliveryFormat = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, DeliveryFormat::default());
+        let juro = DeliveryFormat {
+            signature: Signature::HmacSha256 {
+                header: "X-Juro-Signature".into(),
+                prefix: String::new(),
+                encoding: Encoding::Hex,
+            },
+            header_prefix: Some("X-Juro".into()),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&juro).unwrap();
+        assert_eq!(serde_json::from_str::<DeliveryFormat>(&json).unwrap(), juro);
+        assert!(json.contains(r#""scheme":"hmac-sha256""#), "{json}");
+    }
+
+    #[test]
+    fn bad_settings_name_their_field() {
+        let field = |f: DeliveryFormat| f.validate().unwrap_err().0;
+        let hmac = |header: &str| Signature::HmacSha256 {
+            header: header.into(),
+            prefix: String::new(),
+            encoding: Encoding::Hex,
+        };
+        assert_eq!(field(DeliveryFormat { signature: hmac("X Bad"), ..Default::default() }), "signature.header");
+        assert_eq!(field(DeliveryFormat { signature: hmac("Content-Type"), ..Default::default() }), "signature.header");
+        assert_eq!(field(DeliveryFormat { signature: Signature::Bearer, ..Default::default() }), "bearer_token");
+        assert_eq!(field(DeliveryFormat { timeout_secs: Some(31), ..Default::default() }), "timeout");
+        assert_eq!(field(DeliveryFormat { template: Some("{a: ".into()), ..Default::default() }), "template");
+        assert_eq!(field(DeliveryFormat { header_prefix: Some("X Y".into()), ..Default::default() }), "header_prefix");
+        let ok = DeliveryFormat {
+            signature: hmac("X-Hub-Signature-256"),
+            bearer_token: Some("t0k".into()),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert!(ok.own_headers("X-Scanhook").contains(&"authorization".to_string()));
+        assert!(ok.own_headers("X-Scanhook").contains(&"x-hub-signature-256".to_string()));
+    }
+}
