@@ -87,9 +87,8 @@ impl Sender {
         ];
         match &format.signature {
             Signature::Standard => {
-                let standard: Vec<String> =
-                    secrets.iter().map(|s| standard::sign(s, event.id.as_str(), timestamp, &body)).collect();
-                headers.push(("webhook-signature".to_string(), standard.join(" ")));
+                let standard = standard::sign_all(&secrets, event.id.as_str(), timestamp, &body);
+                headers.push(("webhook-signature".to_string(), standard));
                 headers.push((
                     format!("{prefix}-Signature"),
                     hmac::sign_all(&secrets, "sha256=", hmac::Encoding::Hex, &body),

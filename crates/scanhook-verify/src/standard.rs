@@ -1,15 +1,38 @@
-//! Standard Webhooks signatures: `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).
+//! Standard Webhooks signatures: `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))
+//! in `webhook-signature`, beside `webhook-id` and `webhook-timestamp` (unix seconds).
 //!
 //! The key is the base64-decoded part of a `whsec_` secret; any other secret (one a user
-//! chose) is used as its UTF-8 bytes.
+//! chose) is used as its UTF-8 bytes. During a secret rotation the header holds one
+//! space-separated entry per secret (the new one first); any `v1` match verifies, and
+//! entries of other versions are ignored.
+//!
+//! A receiver builds a [`Verifier`] once and checks each request with it:
+//!
+//! ```
+//! use scanhook_verify::standard::{self, Verifier};
+//!
+//! let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+//! let body = br#"{"type":"scan.completed"}"#;
+//! let now = 1_700_000_000;
+//! let signature = standard::sign(secret, "evt_1", now, body); // what scanhook sends
+//!
+//! let verifier = Verifier::new(secret); // 5 minutes of tolerance unless told otherwise
+//! // With the header values of the request (`verify_now` reads the system clock):
+//! verifier.verify("evt_1", "1700000000", &signature, body, now)?;
+//! assert!(verifier.verify("evt_1", "1700000000", &signature, b"tampered", now).is_err());
+//! assert!(verifier.verify("evt_1", "1700000000", &signature, body, now + 301).is_err());
+//! # Ok::<(), scanhook_verify::VerifyError>(())
+//! ```
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::VerifyError;
+use crate::hmac::tag;
 
 /// Default tolerance between the signed timestamp and the receiver's clock.
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
@@ -25,25 +48,24 @@ pub fn key_bytes(secret: &str) -> Vec<u8> {
     secret.as_bytes().to_vec()
 }
 
-fn mac(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(msg_id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
+fn signed_tag(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
+    tag(key, &[msg_id.as_bytes(), b".", timestamp.to_string().as_bytes(), b".", body])
 }
 
 /// The `webhook-signature` entry for one secret: `v1,<base64>`.
 pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = mac(&key_bytes(secret), msg_id, timestamp, body).finalize().into_bytes();
-    format!("v1,{}", B64.encode(tag))
+    format!("v1,{}", B64.encode(signed_tag(&key_bytes(secret), msg_id, timestamp, body)))
 }
 
-/// Verifies a `webhook-signature` header (space-separated entries, any `v1` match wins;
-/// other versions are ignored) and checks the timestamp against `now` within `tolerance_secs`.
+/// The `webhook-signature` header for several secrets at once (a rotation): one entry
+/// per secret, in the order given, separated by spaces.
+pub fn sign_all<S: AsRef<str>>(secrets: &[S], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+    let entries: Vec<String> = secrets.iter().map(|s| sign(s.as_ref(), msg_id, timestamp, body)).collect();
+    entries.join(" ")
+}
+
+/// Verifies a delivery with a tolerance in seconds; [`Verifier`] is the same check with
+/// the key decoded once.
 ///
 /// ```
 /// use scanhook_verify::standard;
@@ -64,67 +86,103 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), VerifyError> {
-    let timestamp: i64 = timestamp_header.trim().parse().map_err(|_| VerifyError::MalformedTimestamp)?;
-    let skew = now - timestamp;
-    if skew.abs() > tolerance_secs {
-        return Err(VerifyError::TimestampOutOfTolerance(skew));
+    Verifier { key: key_bytes(secret), tolerance_secs }.verify(msg_id, timestamp_header, signature_header, body, now)
+}
+
+/// Checks Standard Webhooks deliveries for one secret.
+#[derive(Clone)]
+pub struct Verifier {
+    key: Vec<u8>,
+    tolerance_secs: i64,
+}
+
+impl fmt::Debug for Verifier {
+    // The key is a secret: never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier").field("tolerance_secs", &self.tolerance_secs).finish_non_exhaustive()
     }
-    if signature_header.trim().is_empty() {
-        return Err(VerifyError::MissingSignature);
+}
+
+impl Verifier {
+    /// A verifier for `secret` (a `whsec_…` secret or any other string) with the default
+    /// tolerance of [`DEFAULT_TOLERANCE_SECS`].
+    pub fn new(secret: &str) -> Self {
+        Self { key: key_bytes(secret), tolerance_secs: DEFAULT_TOLERANCE_SECS }
     }
-    let expected = mac(&key_bytes(secret), msg_id, timestamp, body).finalize().into_bytes();
-    for entry in signature_header.split_whitespace() {
-        let Some((version, value)) = entry.split_once(',') else {
-            return Err(VerifyError::MalformedSignature("an entry has no version"));
-        };
-        if version != "v1" {
-            continue;
+
+    /// How far the signed timestamp may be from the receiver's clock, either way.
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance_secs = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Checks the values of `webhook-id`, `webhook-timestamp` and `webhook-signature`
+    /// (pass `""` for a missing header) against the raw `body`, at `now` (unix seconds).
+    pub fn verify(
+        &self,
+        webhook_id: &str,
+        webhook_timestamp: &str,
+        webhook_signature: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        if webhook_id.trim().is_empty() {
+            return Err(VerifyError::MissingHeader("webhook-id"));
         }
-        if let Ok(candidate) = B64.decode(value)
-            && bool::from(candidate.ct_eq(&expected))
-        {
-            return Ok(());
+        let webhook_timestamp = webhook_timestamp.trim();
+        if webhook_timestamp.is_empty() {
+            return Err(VerifyError::MissingHeader("webhook-timestamp"));
         }
+        let timestamp: i64 = webhook_timestamp.parse().map_err(|_| VerifyError::MalformedTimestamp)?;
+        let skew = now.saturating_sub(timestamp);
+        if skew.saturating_abs() > self.tolerance_secs {
+            return Err(VerifyError::TimestampOutOfTolerance(skew));
+        }
+        if webhook_signature.trim().is_empty() {
+            return Err(VerifyError::MissingSignature);
+        }
+        let expected = signed_tag(&self.key, webhook_id, timestamp, body);
+        let mut any_v1 = false;
+        for entry in webhook_signature.split_whitespace() {
+            // Entries of other versions, or without one, are someone else's to read.
+            let Some(("v1", value)) = entry.split_once(',') else { continue };
+            any_v1 = true;
+            if let Ok(candidate) = B64.decode(value)
+                && bool::from(candidate.as_slice().ct_eq(&expected))
+            {
+                return Ok(());
+            }
+        }
+        if any_v1 { Err(VerifyError::Mismatch) } else { Err(VerifyError::MalformedSignature("no v1 entry")) }
     }
-    Err(VerifyError::Mismatch)
+
+    /// [`Verifier::verify`] at the system clock's time.
+    pub fn verify_now(
+        &self,
+        webhook_id: &str,
+        webhook_timestamp: &str,
+        webhook_signature: &str,
+        body: &[u8],
+    ) -> Result<(), VerifyError> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.verify(webhook_id, webhook_timestamp, webhook_signature, body, i64::try_from(now).unwrap_or(i64::MAX))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vectors() -> Vec<serde_json::Value> {
-        let raw = include_str!("../../../testdata/signature-vectors.json");
-        let all: serde_json::Value = serde_json::from_str(raw).expect("vectors parse");
-        all["standard_webhooks"].as_array().cloned().unwrap_or_default()
-    }
-
-    #[test]
-    fn published_vectors_sign_and_verify() {
-        let cases = vectors();
-        assert!(!cases.is_empty());
-        for case in cases {
-            let s = |k: &str| case[k].as_str().unwrap_or_default().to_string();
-            let ts: i64 = s("timestamp").parse().expect("timestamp");
-            let got = sign(&s("secret"), &s("msg_id"), ts, s("payload").as_bytes());
-            assert_eq!(got, s("expected"), "{}", s("source"));
-            let header = format!("v2,ignored {}", s("expected"));
-            verify(&s("secret"), &s("msg_id"), &s("timestamp"), &header, s("payload").as_bytes(), ts, 300)
-                .expect("verifies");
-            assert_eq!(
-                verify(&s("secret"), &s("msg_id"), &s("timestamp"), &header, b"tampered", ts, 300),
-                Err(VerifyError::Mismatch)
-            );
-            assert!(matches!(
-                verify(&s("secret"), &s("msg_id"), &s("timestamp"), &header, s("payload").as_bytes(), ts + 301, 300),
-                Err(VerifyError::TimestampOutOfTolerance(301))
-            ));
-        }
-    }
-
     #[test]
     fn non_whsec_secret_is_its_utf8_bytes() {
         assert_eq!(key_bytes("my-plain-secret-123"), b"my-plain-secret-123");
         assert_eq!(key_bytes("whsec_"), b"whsec_");
+        assert_eq!(key_bytes("whsec_not base64!"), b"whsec_not base64!");
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let shown = format!("{:?}", Verifier::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        assert!(!shown.contains("MfKQ") && !shown.contains("key"), "{shown}");
     }
 }

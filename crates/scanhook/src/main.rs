@@ -1,8 +1,10 @@
-//! The `scanhook` binary: `scanhook serve` runs the service; the other subcommands are
-//! its command-line client. Exit codes: 0 success, 1 failure (an API error, an
-//! unreachable server), 2 a usage error (clap's own).
+//! The `scanhook` binary: `scanhook serve` runs the service, `scanhook listen` is a local
+//! receiver for developing against it; the other subcommands are its command-line client.
+//! Exit codes: 0 success, 1 failure (an API error, an unreachable server), 2 a usage
+//! error (clap's own).
 
 mod cli;
+mod listen;
 mod serve;
 
 use clap::Parser;

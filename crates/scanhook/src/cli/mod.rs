@@ -1,10 +1,11 @@
-//! The command line: `serve` runs the service; every other command is a client of a
-//! running server, through `scanhook-client`. Each module defines one command group's
-//! arguments and how its answers are shown.
+//! The command line: `serve` runs the service and `listen` a local receiver; every other
+//! command is a client of a running server, through `scanhook-client`. Each module
+//! defines one command group's arguments and how its answers are shown.
 
 mod client_args;
 mod deliveries;
 mod events;
+mod listen_args;
 mod output;
 mod parse;
 mod projects;
@@ -14,6 +15,7 @@ mod webhooks;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub use listen_args::ListenArgs;
 pub use serve_args::ServeArgs;
 
 #[derive(Debug, Parser)]
@@ -41,6 +43,12 @@ pub enum Command {
     Scans(scans::ScansArgs),
     /// List and resolve a project's violations.
     Violations(scans::ViolationsArgs),
+    /// Receive webhooks locally and print each one; --forward-to relays them to your receiver.
+    ///
+    /// For each request: the time, event type, delivery ID, whether the signature verified
+    /// (and if not, which check failed) and the body. Answers 204, or with --forward-to the
+    /// status and body of the receiver it relayed to.
+    Listen(ListenArgs),
     /// Print a shell completion script: scanhook completions bash > /etc/bash_completion.d/scanhook
     Completions { shell: clap_complete::Shell },
 }
@@ -58,6 +66,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Projects(a) => projects::run(a.conn.connect()?, a.command).await,
         Command::Scans(a) => scans::run(a.conn.connect()?, a.command).await,
         Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
+        Command::Listen(args) => crate::listen::run(args).await,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "scanhook", &mut script);

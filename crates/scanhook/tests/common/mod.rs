@@ -1,7 +1,8 @@
 //! The test harness: the real `scanhook` binary on an ephemeral port with its own data
 //! directory, a real HTTP receiver on another port, and a small JSON client.
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
+pub mod process;
 pub mod receiver;
 pub mod verify;
 
