@@ -7,7 +7,7 @@ mod render;
 mod template;
 
 #[cfg(test)]
-mod chat_tests;
+mod golden_tests;
 
 use serde::{Deserialize, Serialize};
 

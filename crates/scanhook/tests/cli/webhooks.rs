@@ -146,3 +146,74 @@ async fn lists_page_through_the_cursor() {
     let all = cli.json(&["webhooks", "list", "--limit", "1", "--all"]).await;
     assert_eq!(all["data"].as_array().map(Vec::len), Some(3));
 }
+
+#[tokio::test]
+async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
+    let server = Server::start(&[]).await;
+    let cli = Cli::of(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("juro.jq");
+    std::fs::write(&template, "{event: .type, timestamp, data}").unwrap();
+    let template_arg = format!("@{}", template.display());
+    let created = cli
+        .json(&[
+            "webhooks",
+            "create",
+            "--url",
+            "https://example.com/juro",
+            "--events",
+            "scan.*",
+            "--signature-header",
+            "X-Juro-Signature",
+            "--signature-encoding",
+            "base64",
+            "--bearer-token",
+            "tok-1",
+            "--timeout",
+            "5",
+            "--template",
+            &template_arg,
+            "--extra-payload",
+            r#"{"source": "ci"}"#,
+            "--header-prefix",
+            "X-Juro",
+        ])
+        .await;
+    let id = s(&created, "id");
+    assert_eq!(
+        created["signature"],
+        serde_json::json!({"scheme": "hmac-sha256", "header": "X-Juro-Signature", "prefix": "", "encoding": "base64"})
+    );
+    assert_eq!(
+        (&created["bearer_token_set"], &created["timeout"], &created["header_prefix"]),
+        (&serde_json::json!(true), &serde_json::json!(5), &serde_json::json!("X-Juro"))
+    );
+    assert_eq!(created["template"], "{event: .type, timestamp, data}");
+    assert_eq!(created["extra_payload"], serde_json::json!({"source": "ci"}));
+    let shown = cli.run(&["webhooks", "get", &id]).await;
+    let shown = shown.ok();
+    assert!(shown.contains("hmac-sha256 in X-Juro-Signature") && !shown.contains("tok-1"), "{shown}");
+
+    let changed = cli.json(&["webhooks", "update", &id, "--signature", "none", "--kind", "slack"]).await;
+    assert_eq!(
+        (&changed["signature"]["scheme"], &changed["kind"]),
+        (&serde_json::json!("none"), &serde_json::json!("slack"))
+    );
+
+    let rotated = cli.run(&["webhooks", "rotate-secret", &id, "--grace-period", "1h"]).await;
+    let rotated = rotated.ok();
+    assert!(rotated.contains("whsec_") && rotated.contains("also signs until"), "{rotated}");
+    let json = cli.json(&["webhooks", "rotate-secret", &id]).await;
+    assert!(s(&json, "secret").starts_with("whsec_"));
+
+    cli.run(&["webhooks", "create", "--url", "https://x.example", "--events", "a.b", "--signature", "hmac-sha256"])
+        .await
+        .fails(1, &["--signature-header"]);
+    cli.run(&["webhooks", "create", "--url", "https://x.example", "--events", "a.b", "--template", "{a: .b"])
+        .await
+        .fails(1, &["HTTP 422", "jq syntax error"]);
+    cli.run(&["webhooks", "create", "--url", "https://x.example", "--events", "a.b", "--kind", "irc"])
+        .await
+        .fails(2, &["irc"]);
+    cli.run(&["webhooks", "rotate-secret", "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV"]).await.fails(1, &["HTTP 404"]);
+}

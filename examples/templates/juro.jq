@@ -1,0 +1,3 @@
+# Juro: {"event", "timestamp", "data"}. Endpoint: signature hmac-sha256, header
+# X-Juro-Signature, hex, no prefix; SCANHOOK_HEADER_PREFIX or header_prefix X-Juro.
+{event: .type, timestamp: .timestamp, data: .data}
