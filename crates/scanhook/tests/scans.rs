@@ -340,6 +340,11 @@ async fn endpoints_can_take_only_some_projects_and_severities() {
     let (code, problem) =
         server.post("/v1/webhooks", json!({"url": "https://x.example/h", "events": ["*"], "projects": ["nope"]})).await;
     assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("projects[0]")));
+    let unknown =
+        json!({"url": "https://x.example/h", "events": ["*"], "projects": [web_id, "proj_01ARZ3NDEKTSV4RRFFQ69G5FAV"]});
+    let (code, problem) = server.post("/v1/webhooks", unknown).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("projects[1]")), "{problem}");
+    assert!(problem["message"].as_str().unwrap().contains("no project"), "{problem}");
     let (code, problem) = server
         .post("/v1/webhooks", json!({"url": "https://x.example/h", "events": ["*"], "min_severity": "urgent"}))
         .await;

@@ -68,9 +68,19 @@ fn parse_events(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
-fn parse_projects(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
+/// Project IDs of the caller's own projects: a filter naming a project that does not
+/// exist would silently match nothing.
+async fn parse_projects(state: &AppState, caller: &Caller, raw: Vec<String>) -> Result<Vec<String>, ApiError> {
     for (i, id) in raw.iter().enumerate() {
-        id.parse::<ProjectId>().map_err(|e| ApiError::invalid(&format!("projects[{i}]"), e.0))?;
+        let field = format!("projects[{i}]");
+        let project = id.parse::<ProjectId>().map_err(|e| ApiError::invalid(&field, e.0))?;
+        match state.store().get_project(&caller.account, &project).await {
+            Ok(_) => {}
+            Err(scanhook_store::StoreError::NotFound) => {
+                return Err(ApiError::invalid(&field, format!("there is no project {id}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(raw)
 }
@@ -148,7 +158,7 @@ pub async fn create(
         description: parse_description(input.description)?,
         headers,
         active: input.active.unwrap_or(true),
-        projects: parse_projects(input.projects.unwrap_or_default())?,
+        projects: parse_projects(&state, &caller, input.projects.unwrap_or_default()).await?,
         min_severity: input.min_severity.map(parse_severity).transpose()?,
         format,
     };
@@ -236,7 +246,10 @@ pub async fn update(
         description: input.description.map(parse_description).transpose()?,
         headers,
         active: input.active,
-        projects: input.projects.map(parse_projects).transpose()?,
+        projects: match input.projects {
+            Some(p) => Some(parse_projects(&state, &caller, p).await?),
+            None => None,
+        },
         min_severity: input.min_severity.map(|m| m.map(parse_severity).transpose()).transpose()?,
         format,
     };
