@@ -26,6 +26,10 @@ pub struct DispatchConfig {
     /// Prefix of the event, delivery, attempt and signature headers.
     pub header_prefix: String,
     pub user_agent: String,
+    /// Whether endpoints may shape bodies with their own jq templates. Templates run in
+    /// this process without a step or memory limit, so a deployment whose users it does
+    /// not trust can turn them off (the built-in chat formats still work).
+    pub allow_templates: bool,
     /// Response bodies (and request bodies in the log) are cut at this many bytes.
     pub max_logged_body: usize,
 }
@@ -43,6 +47,7 @@ impl Default for DispatchConfig {
             shutdown_grace: Duration::from_secs(10),
             header_prefix: "X-Scanhook".into(),
             user_agent: concat!("scanhook/", env!("CARGO_PKG_VERSION")).into(),
+            allow_templates: true,
             max_logged_body: 64 * 1024,
         }
     }

@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 pub use clock::{Clock, SystemClock};
 pub use config::DispatchConfig;
 pub use dispatcher::Dispatcher;
+pub use sender::TEMPLATES_OFF;
 
 /// An event as a producer reported it, already validated.
 #[derive(Debug, Clone)]

@@ -21,6 +21,9 @@ pub struct Sender {
     templates: Arc<TemplateCache>,
 }
 
+/// Why an endpoint's template is not run when the deployment turned templates off.
+pub const TEMPLATES_OFF: &str = "templates are turned off on this server (SCANHOOK_TEMPLATES=false)";
+
 /// What one attempt sends.
 pub struct Request {
     pub body: Vec<u8>,
@@ -64,6 +67,9 @@ impl Sender {
             endpoint: webhook.url.as_str(),
             webhook_id: webhook.id.as_str(),
         };
+        if format.template.is_some() && !self.config.allow_templates {
+            return Err(TEMPLATES_OFF.to_string());
+        }
         let body = render(format, envelope, &context, &self.templates)?;
 
         // The new secret first; the one a rotation replaced while its grace period lasts.

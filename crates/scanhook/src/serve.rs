@@ -46,6 +46,7 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         shutdown_grace: args.shutdown_grace,
         header_prefix: args.header_prefix.clone(),
         user_agent,
+        allow_templates: args.templates,
         ..defaults
     })
 }

@@ -280,3 +280,17 @@ async fn bad_receiver_settings_are_refused_naming_the_field_and_change_nothing()
     assert!(patched.get("template").is_none());
     assert_eq!(patched["kind"], "slack");
 }
+
+#[tokio::test]
+async fn a_deployment_can_turn_user_templates_off_and_keep_chat_formats() {
+    let server = Server::start(&[("SCANHOOK_TEMPLATES", "false")]).await;
+    let receiver = Receiver::start().await;
+    let (code, problem) =
+        server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "template": ".data"})).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template")));
+    assert!(problem["message"].as_str().unwrap().contains("SCANHOOK_TEMPLATES=false"), "{problem}");
+    let (code, _) = server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "kind": "teams"})).await;
+    assert_eq!(code, StatusCode::CREATED);
+    server.send_event("scan.started", json!({"scanId": "scan_1"})).await;
+    assert_eq!(receiver.wait_for(1, 10).await[0].json()["@type"], "MessageCard");
+}

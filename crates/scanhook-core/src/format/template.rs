@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use jaq_core::load::{Arena, File, Loader};
-use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 
 use crate::Invalid;
@@ -54,7 +54,17 @@ impl Template {
         };
         let (input, context) = (parse("envelope", input)?, parse("context", context)?);
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([context]));
-        let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
+        // Not jaq's `unwrap_valr`: on `halt` it exits the process, and a template must never
+        // stop the server.
+        let mut outputs = self.filter.id.run((ctx, input)).map(|output| {
+            output.map_err(|exn| match exn.get_err() {
+                Ok(error) => error.to_string(),
+                Err(exn) => match exn.get_halt() {
+                    Ok(code) => format!("halt with exit code {code}"),
+                    Err(_) => "an exception escaped the program".to_string(),
+                },
+            })
+        });
         let first = match outputs.next() {
             None => return Err("the template produced no output".into()),
             Some(Err(e)) => return Err(format!("the template failed: {e}")),
@@ -153,5 +163,10 @@ mod tests {
             "the template produced no output"
         );
         assert!(Template::compile("1, 2").unwrap().run(b"{}", b"{}").unwrap_err().contains("more than one output"));
+        // jq's halt would end the process; in a template it only fails the delivery.
+        for stop in ["halt", "\"bye\" | halt_error", "halt_error(1)"] {
+            let e = Template::compile(stop).unwrap().run(b"{}", b"{}").unwrap_err();
+            assert!(e.starts_with("the template failed: halt"), "{stop}: {e}");
+        }
     }
 }

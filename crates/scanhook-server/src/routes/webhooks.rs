@@ -103,6 +103,9 @@ fn parse_extra_payload(raw: serde_json::Value) -> Result<serde_json::Map<String,
 /// Checks the format, and that no extra header would override one the deliveries set
 /// themselves (the signature, the content type, ...).
 fn checked(state: &AppState, format: DeliveryFormat, headers: &ExtraHeaders) -> Result<DeliveryFormat, ApiError> {
+    if format.template.is_some() && !state.engine.config().allow_templates {
+        return Err(ApiError::invalid("template", scanhook_engine::TEMPLATES_OFF));
+    }
     format.validate().map_err(|(field, e)| ApiError::invalid(field, e.0))?;
     let own = format.own_headers(&state.engine.config().header_prefix);
     if let Some(name) = headers.0.keys().find(|name| own.contains(&name.to_ascii_lowercase())) {

@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// platform's own brand, e.g. X-Juro); endpoints may override it.
     #[arg(long, env = "SCANHOOK_HEADER_PREFIX", default_value = "X-Scanhook")]
     pub header_prefix: String,
+    /// Let endpoints shape bodies with their own jq templates. They run inside the server
+    /// without a step or memory limit: turn them off where API users are not trusted.
+    #[arg(long, env = "SCANHOOK_TEMPLATES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub templates: bool,
     /// User-Agent of deliveries (default: scanhook/<version>).
     #[arg(long, env = "SCANHOOK_USER_AGENT")]
     pub user_agent: Option<String>,
