@@ -30,6 +30,11 @@ pub struct DispatchConfig {
     /// this process without a step or memory limit, so a deployment whose users it does
     /// not trust can turn them off (the built-in chat formats still work).
     pub allow_templates: bool,
+    /// The command that runs a template worker (`scanhook template-worker`); endpoint
+    /// templates run there, isolated. `None` runs them in this process (engine tests).
+    pub template_worker: Option<(std::path::PathBuf, Vec<String>)>,
+    /// How long one template run may take in a worker.
+    pub template_time_limit: Duration,
     /// Response bodies (and request bodies in the log) are cut at this many bytes.
     pub max_logged_body: usize,
 }
@@ -48,6 +53,8 @@ impl Default for DispatchConfig {
             header_prefix: "X-Scanhook".into(),
             user_agent: concat!("scanhook/", env!("CARGO_PKG_VERSION")).into(),
             allow_templates: true,
+            template_worker: None,
+            template_time_limit: Duration::from_secs(1),
             max_logged_body: 64 * 1024,
         }
     }

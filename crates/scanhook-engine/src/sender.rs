@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
-use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render};
+use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render, with_extra_payload};
 use scanhook_core::{AttemptId, error_chain};
 use scanhook_store::{Attempt, Claimed};
 use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
 
 use crate::config::DispatchConfig;
+use crate::sandbox::Sandbox;
 
 /// Sends attempts over one pooled, keep-alive HTTP client.
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct Sender {
     client: reqwest::Client,
     config: DispatchConfig,
     templates: Arc<TemplateCache>,
+    sandbox: Option<Arc<Sandbox>>,
 }
 
 /// Why an endpoint's template is not run when the deployment turned templates off.
@@ -48,12 +50,16 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .build()?;
-        Ok(Self { client, config, templates: Arc::default() })
+        let sandbox = config
+            .template_worker
+            .clone()
+            .map(|(program, args)| Arc::new(Sandbox::new(program, args, config.template_time_limit)));
+        Ok(Self { client, config, templates: Arc::default(), sandbox })
     }
 
-    /// The body and headers of attempt `number` of `item`, signed at `at`; an error (the
-    /// endpoint's template failed) says why there is no request to send.
-    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>) -> Result<Request, String> {
+    /// The body of attempt `number` of `item`: the canonical envelope as the endpoint
+    /// wants it shaped. An error (its template failed) says why there is nothing to send.
+    pub async fn body(&self, item: &Claimed, number: u32) -> Result<Vec<u8>, String> {
         let (event, webhook) = (&item.event, &item.webhook);
         let format = &webhook.format;
         // Stored data is the JSON object the API validated; fall back to null rather
@@ -67,10 +73,22 @@ impl Sender {
             endpoint: webhook.url.as_str(),
             webhook_id: webhook.id.as_str(),
         };
-        if format.template.is_some() && !self.config.allow_templates {
-            return Err(TEMPLATES_OFF.to_string());
+        match (&format.template, &self.sandbox) {
+            (Some(_), _) if !self.config.allow_templates => Err(TEMPLATES_OFF.to_string()),
+            // A user's template runs isolated; built-in formats are ours and run here.
+            (Some(source), Some(sandbox)) => {
+                let context = serde_json::to_vec(&context).map_err(|e| e.to_string())?;
+                let shaped = sandbox.render(source, &envelope, &context).await?;
+                with_extra_payload(format, shaped)
+            }
+            _ => render(format, envelope, &context, &self.templates),
         }
-        let body = render(format, envelope, &context, &self.templates)?;
+    }
+
+    /// The headers of attempt `number` of `item` carrying `body`, signed at `at`.
+    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>, body: Vec<u8>) -> Request {
+        let (event, webhook) = (&item.event, &item.webhook);
+        let format = &webhook.format;
 
         // The new secret first; the one a rotation replaced while its grace period lasts.
         let mut secrets = vec![webhook.secret.expose()];
@@ -116,7 +134,7 @@ impl Sender {
         let timeout = format.timeout_secs.map_or(self.config.timeout, |s| Duration::from_secs(s.into()));
         // A request never outlives its lease, or another worker could send it meanwhile.
         let timeout = timeout.min(self.config.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1)));
-        Ok(Request { body, headers, timeout })
+        Request { body, headers, timeout }
     }
 
     /// Makes attempt `number` of `item` and records it.
@@ -135,8 +153,8 @@ impl Sender {
             response_headers,
             response_body,
         };
-        let Request { body, headers, timeout } = match self.request(item, number, started_at) {
-            Ok(request) => request,
+        let Request { body, headers, timeout } = match self.body(item, number).await {
+            Ok(body) => self.request(item, number, started_at, body),
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());

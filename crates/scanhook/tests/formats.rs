@@ -294,3 +294,33 @@ async fn a_deployment_can_turn_user_templates_off_and_keep_chat_formats() {
     server.send_event("scan.started", json!({"scanId": "scan_1"})).await;
     assert_eq!(receiver.wait_for(1, 10).await[0].json()["@type"], "MessageCard");
 }
+
+#[tokio::test]
+async fn a_runaway_template_fails_its_delivery_and_nothing_else() {
+    let server = Server::start(&[("SCANHOOK_RETRY_SCHEDULE", "0s")]).await;
+    let receiver = Receiver::start().await;
+    // Loops forever, recurses without end, or builds a value until memory runs out.
+    let template = r#"if .data.mode == "loop" then last(repeat(1))
+                      elif .data.mode == "deep" then (def f: 1 + f; f)
+                      elif .data.mode == "big" then [range(1e10)]
+                      else {ok: .data.mode} end"#;
+    let (_, webhook) =
+        server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "template": template})).await;
+    for mode in ["loop", "deep", "big", "fine"] {
+        server.send_event("x.y", json!({"mode": mode})).await;
+    }
+    let path = format!("/v1/deliveries?webhook_id={}", webhook["id"].as_str().unwrap());
+    let done = |l: &Value| {
+        let d = l["data"].as_array().unwrap();
+        d.len() == 4 && d.iter().all(|x| x["status"] != "pending")
+    };
+    let list = server.wait_until(&path, 30, done).await;
+    let deliveries = list["data"].as_array().unwrap();
+    let dead: Vec<&str> =
+        deliveries.iter().filter(|d| d["status"] == "dead").map(|d| d["last_error"].as_str().unwrap_or("")).collect();
+    assert_eq!(dead.len(), 3, "{list}");
+    assert!(dead.iter().all(|e| e.starts_with("no request was sent: the template")), "{dead:?}");
+    assert!(dead.iter().any(|e| e.contains("longer than")), "the endless loop is stopped: {dead:?}");
+    assert_eq!(receiver.wait_for(1, 10).await[0].json(), json!({"ok": "fine"}));
+    assert_eq!(server.get("/healthz").await.0, StatusCode::OK, "the server is unharmed");
+}

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Invalid;
 
-pub use render::{DeliveryContext, TemplateCache, builtin, render};
+pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
 
 /// Shortest and longest per-endpoint timeout, in seconds.

@@ -85,6 +85,11 @@ pub fn render(
             t.run(&envelope, &context)?.into_bytes()
         }
     };
+    with_extra_payload(format, body)
+}
+
+/// `body` with the endpoint's extra payload merged in, if it has one.
+pub fn with_extra_payload(format: &DeliveryFormat, body: Vec<u8>) -> Result<Vec<u8>, String> {
     match &format.extra_payload {
         Some(extra) if !extra.is_empty() => merge(&body, extra),
         _ => Ok(body),

@@ -51,6 +51,9 @@ pub enum Command {
     Listen(ListenArgs),
     /// Print a shell completion script: scanhook completions bash > /etc/bash_completion.d/scanhook
     Completions { shell: clap_complete::Shell },
+    /// Runs endpoint templates for `serve`, which starts it (see scanhook-engine's sandbox).
+    #[command(hide = true)]
+    TemplateWorker,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
@@ -67,6 +70,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Scans(a) => scans::run(a.conn.connect()?, a.command).await,
         Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
         Command::Listen(args) => crate::listen::run(args).await,
+        // main() runs a worker before starting an async runtime, which it does not need.
+        Command::TemplateWorker => Ok(scanhook_engine::sandbox::worker_main()?),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "scanhook", &mut script);
