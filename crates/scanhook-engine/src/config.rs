@@ -30,6 +30,9 @@ pub struct DispatchConfig {
     /// this process without a step or memory limit, so a deployment whose users it does
     /// not trust can turn them off (the built-in chat formats still work).
     pub allow_templates: bool,
+    /// Whether deliveries may go to loopback, private and other non-public addresses
+    /// (the SSRF guard is off). For tests and single-tenant networks.
+    pub allow_private_networks: bool,
     /// The command that runs a template worker (`scanhook template-worker`); endpoint
     /// templates run there, isolated. `None` runs them in this process (engine tests).
     pub template_worker: Option<(std::path::PathBuf, Vec<String>)>,
@@ -53,6 +56,7 @@ impl Default for DispatchConfig {
             header_prefix: "X-Scanhook".into(),
             user_agent: concat!("scanhook/", env!("CARGO_PKG_VERSION")).into(),
             allow_templates: true,
+            allow_private_networks: false,
             template_worker: None,
             template_time_limit: Duration::from_secs(1),
             max_logged_body: 64 * 1024,

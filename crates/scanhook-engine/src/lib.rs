@@ -11,6 +11,7 @@
 pub mod clock;
 pub mod config;
 pub mod dispatcher;
+mod guard;
 pub mod sandbox;
 pub mod sender;
 pub mod sweeper;

@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
 use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render, with_extra_payload};
-use scanhook_core::{AttemptId, error_chain};
+use scanhook_core::{AttemptId, error_chain, network};
 use scanhook_store::{Attempt, Claimed};
 use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
 
 use crate::config::DispatchConfig;
+use crate::guard::PublicOnly;
 use crate::sandbox::Sandbox;
 
 /// Sends attempts over one pooled, keep-alive HTTP client.
@@ -41,7 +42,11 @@ pub struct Sent {
 
 impl Sender {
     pub fn new(config: DispatchConfig) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        if !config.allow_private_networks {
+            client = client.dns_resolver(Arc::new(PublicOnly));
+        }
+        let client = client
             .user_agent(config.user_agent.clone())
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(std::time::Duration::from_secs(10)))
@@ -55,6 +60,16 @@ impl Sender {
             .clone()
             .map(|(program, args)| Arc::new(Sandbox::new(program, args, config.template_time_limit)));
         Ok(Self { client, config, templates: Arc::default(), sandbox })
+    }
+
+    /// The guard for hosts no resolver sees (IP literals, `localhost`); names are checked
+    /// when resolved (`guard::PublicOnly`).
+    fn check_host(&self, item: &Claimed) -> Result<(), String> {
+        if self.config.allow_private_networks {
+            return Ok(());
+        }
+        let url = reqwest::Url::parse(item.webhook.url.as_str()).map_err(|e| e.to_string())?;
+        network::check_host(url.host_str().unwrap_or_default()).map_err(|e| e.0)
     }
 
     /// The body of attempt `number` of `item`: the canonical envelope as the endpoint
@@ -153,7 +168,11 @@ impl Sender {
             response_headers,
             response_body,
         };
-        let Request { body, headers, timeout } = match self.body(item, number).await {
+        let prepared = match self.check_host(item) {
+            Ok(()) => self.body(item, number).await,
+            Err(e) => Err(e),
+        };
+        let Request { body, headers, timeout } = match prepared {
             Ok(body) => self.request(item, number, started_at, body),
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));

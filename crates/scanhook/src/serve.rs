@@ -47,6 +47,7 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         header_prefix: args.header_prefix.clone(),
         user_agent,
         allow_templates: args.templates,
+        allow_private_networks: args.allow_private_networks,
         // Templates run in workers: this same binary, `scanhook template-worker`.
         template_worker: Some((
             std::env::current_exe().context("finding this program to run template workers")?,

@@ -12,6 +12,7 @@ use scanhook_api_types::{
 };
 use scanhook_core::catalogue;
 use scanhook_core::format::DeliveryFormat;
+use scanhook_core::network;
 use scanhook_core::scan::Severity;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
@@ -50,8 +51,14 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
     }
 }
 
-fn parse_url(raw: &str) -> Result<WebhookUrl, ApiError> {
-    WebhookUrl::parse(raw).map_err(|e| ApiError::invalid("url", e.0))
+fn parse_url(state: &AppState, raw: &str) -> Result<WebhookUrl, ApiError> {
+    let url = WebhookUrl::parse(raw).map_err(|e| ApiError::invalid("url", e.0))?;
+    if !state.engine.config().allow_private_networks {
+        // A name is checked again each time it is resolved; this catches the obvious now.
+        let host = url::Url::parse(url.as_str()).ok().and_then(|u| u.host_str().map(str::to_string));
+        network::check_host(&host.unwrap_or_default()).map_err(|e| ApiError::invalid("url", e.0))?;
+    }
+    Ok(url)
 }
 
 fn parse_events(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
@@ -152,7 +159,7 @@ pub async fn create(
     let format = checked(&state, format, &headers)?;
     let new = NewWebhook {
         id: WebhookId::generate(),
-        url: parse_url(&input.url)?,
+        url: parse_url(&state, &input.url)?,
         events: parse_events(input.events)?,
         secret: match input.secret {
             Some(s) => WebhookSecret::parse(&s).map_err(|e| ApiError::invalid("secret", e.0))?,
@@ -244,7 +251,7 @@ pub async fn update(
         None
     };
     let patch = scanhook_store::WebhookPatch {
-        url: input.url.as_deref().map(parse_url).transpose()?,
+        url: input.url.as_deref().map(|u| parse_url(&state, u)).transpose()?,
         events: input.events.map(parse_events).transpose()?,
         description: input.description.map(parse_description).transpose()?,
         headers,

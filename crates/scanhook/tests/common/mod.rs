@@ -122,7 +122,13 @@ impl Server {
 
     /// Starts a new process on the same data directory and settings (after kill/terminate).
     pub async fn restart(&mut self) {
+        self.restart_with(&[]).await
+    }
+
+    /// Like [`Server::restart`], with some settings changed from now on.
+    pub async fn restart_with(&mut self, changes: &[(&str, &str)]) {
         assert!(self.child.is_none(), "stop the server first");
+        self.env.extend(changes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut next = Self::spawn(&self.data_dir, self.env.clone());
         self.child = next.child.take();
         self.base = std::mem::take(&mut next.base);
