@@ -283,16 +283,26 @@ async fn bad_receiver_settings_are_refused_naming_the_field_and_change_nothing()
 
 #[tokio::test]
 async fn a_deployment_can_turn_user_templates_off_and_keep_chat_formats() {
-    let server = Server::start(&[("SCANHOOK_TEMPLATES", "false")]).await;
+    let mut server = Server::start(&[("SCANHOOK_RETRY_SCHEDULE", "0s")]).await;
     let receiver = Receiver::start().await;
+    let templated = server
+        .create_webhook(json!({"url": format!("{}/t", receiver.url), "events": ["*"], "template": ".data"}))
+        .await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["*"], "kind": "teams"})).await;
+    server.terminate();
+    server.restart_with(&[("SCANHOOK_TEMPLATES", "false")]).await;
+
     let (code, problem) =
         server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "template": ".data"})).await;
     assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template")));
     assert!(problem["message"].as_str().unwrap().contains("SCANHOOK_TEMPLATES=false"), "{problem}");
-    let (code, _) = server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "kind": "teams"})).await;
-    assert_eq!(code, StatusCode::CREATED);
     server.send_event("scan.started", json!({"scanId": "scan_1"})).await;
-    assert_eq!(receiver.wait_for(1, 10).await[0].json()["@type"], "MessageCard");
+    assert_eq!(receiver.wait_for(1, 10).await[0].json()["@type"], "MessageCard", "chat formats still work");
+    // An endpoint stored with a template before gets nothing rather than the wrong shape.
+    let detail = attempts_of_only_delivery(&server, &templated, |d| d["status"] == "dead").await;
+    let error = detail["attempt_log"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("templates are turned off on this server"), "{detail}");
+    assert_eq!(receiver.received().len(), 1);
 }
 
 #[tokio::test]
