@@ -39,6 +39,7 @@ const HOP_BY_HOP: &[&str] = &[
 
 struct Listener {
     secret: Option<String>,
+    token: Option<String>,
     verifier: Option<Verifier>,
     forward: Option<(reqwest::Client, reqwest::Url)>,
 }
@@ -58,7 +59,7 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
     };
     let verifier = args.secret.as_deref().map(|s| Verifier::new(s).with_tolerance(args.tolerance));
     let forward_note = forward.as_ref().map(|(_, url)| format!(", forwarding to {url}"));
-    let state = Arc::new(Listener { secret: args.secret, verifier, forward });
+    let state = Arc::new(Listener { secret: args.secret, token: args.token, verifier, forward });
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -89,6 +90,14 @@ async fn receive(
 ) -> Response {
     let mut report = Report::new(&method, &uri, &headers, &body);
     report.line("signature", &signature_check(&listener, &headers, &body));
+    if let Some(token) = &listener.token {
+        let authorization = header(&headers, "authorization").unwrap_or_default();
+        let verdict = match scanhook_verify::bearer::verify(token, authorization) {
+            Ok(()) => "verified".to_string(),
+            Err(e) => format!("NOT verified: {e}"),
+        };
+        report.line("bearer", &verdict);
+    }
     let answer = match &listener.forward {
         Some((client, target)) => {
             let (answer, note) = forward(client, target, method, &headers, body.clone()).await;

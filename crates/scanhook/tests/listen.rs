@@ -136,3 +136,23 @@ async fn listen_without_a_secret_shows_raw_bodies_and_failed_forwards() {
     assert!(block.contains("forwarded: failed:"), "{block}");
     assert!(block.contains("  not JSON at all"), "{block}");
 }
+
+#[tokio::test]
+async fn listen_checks_bearer_tokens() {
+    let listener = listen(&["--token", "rcv-token-1"]);
+    let url = listener.listening_url().await;
+    let server = Server::start(&[]).await;
+    let scheme = json!({"scheme": "bearer"});
+    let right = server
+        .create_webhook(json!({"url": url, "events": ["*"], "signature": scheme, "bearer_token": "rcv-token-1"}))
+        .await;
+    let wrong = server
+        .create_webhook(json!({"url": url, "events": ["*"], "signature": scheme, "bearer_token": "guessed"}))
+        .await;
+    server.send_event("scan.started", json!({})).await;
+    let (right_id, _) = attempts(&server, &right, "succeeded").await;
+    let (wrong_id, _) = attempts(&server, &wrong, "succeeded").await;
+    assert!(block_about(&listener, &right_id).await.contains("bearer:    verified"));
+    let block = block_about(&listener, &wrong_id).await;
+    assert!(block.contains("bearer:    NOT verified"), "{block}");
+}

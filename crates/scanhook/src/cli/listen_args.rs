@@ -13,6 +13,10 @@ pub struct ListenArgs {
     /// signature is checked with it. Without it, signatures are shown as not checked.
     #[arg(long, env = "SCANHOOK_LISTEN_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// The endpoint's bearer token: each request's `Authorization: Bearer` is checked
+    /// against it.
+    #[arg(long, env = "SCANHOOK_LISTEN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Relay every request unchanged to this URL and answer with its status and body;
     /// without it, every request gets 204.
     #[arg(long, value_name = "URL")]
