@@ -108,6 +108,8 @@ impl Sandbox {
     fn spawn(&self) -> Result<Worker, String> {
         let mut child = Command::new(&self.program)
             .args(&self.args)
+            // Nothing of the server's environment (its API key lives there) reaches a worker.
+            .env_clear()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
