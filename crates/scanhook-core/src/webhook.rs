@@ -51,6 +51,11 @@ const RESERVED: &[&str] = &[
 const RESERVED_PREFIX: &str = "x-scanhook-";
 const MAX_HEADERS: usize = 20;
 
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// Extra request headers of an endpoint, names kept as the user wrote them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtraHeaders(pub BTreeMap<String, String>);
@@ -61,9 +66,7 @@ impl ExtraHeaders {
             return Err(Invalid::new(format!("at most {MAX_HEADERS} extra headers are allowed")));
         }
         for (name, value) in &headers {
-            let is_token =
-                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !is_token {
+            if !is_header_name(name) {
                 return Err(Invalid::new(format!("'{name}' is not a valid HTTP header name")));
             }
             let lower = name.to_ascii_lowercase();

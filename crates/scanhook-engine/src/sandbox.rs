@@ -8,13 +8,12 @@
 //! on its stdout (`{"ok": body}` or `{"err": message}`).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use scanhook_core::format::Template;
+use scanhook_core::format::TemplateCache;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -23,8 +22,6 @@ use tokio::sync::{Mutex, Semaphore};
 /// Most memory a worker may use (its data segment); past it, allocation fails and the
 /// worker dies.
 const WORKER_MEMORY: u64 = 512 * 1024 * 1024;
-/// Compiled templates a worker keeps.
-const WORKER_CACHE: usize = 256;
 
 #[derive(Serialize, Deserialize)]
 struct RenderRequest<'a> {
@@ -48,30 +45,19 @@ enum RenderAnswer {
 /// (`scanhook template-worker`).
 pub fn worker_main() -> std::io::Result<()> {
     rlimit::setrlimit(rlimit::Resource::DATA, WORKER_MEMORY, WORKER_MEMORY)?;
-    let mut compiled: HashMap<String, Template> = HashMap::new();
+    let compiled = TemplateCache::default();
     let (stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
     for line in stdin.lines() {
         let line = line?;
-        let answer = match serde_json::from_str::<RenderRequest>(&line) {
-            Err(e) => RenderAnswer::Err(format!("bad request to the template worker: {e}")),
+        let rendered = match serde_json::from_str::<RenderRequest>(&line) {
+            Err(e) => Err(format!("bad request to the template worker: {e}")),
             Ok(request) => {
-                if compiled.len() >= WORKER_CACHE {
-                    compiled.clear();
-                }
-                let template = match compiled.get(request.source.as_ref()) {
-                    Some(t) => Ok(t.clone()),
-                    None => Template::compile(&request.source).inspect(|t| {
-                        compiled.insert(request.source.to_string(), t.clone());
-                    }),
-                };
-                match template {
-                    Err(e) => RenderAnswer::Err(e.0),
-                    Ok(t) => match t.run(request.input.as_bytes(), request.context.as_bytes()) {
-                        Ok(body) => RenderAnswer::Ok(body),
-                        Err(e) => RenderAnswer::Err(e),
-                    },
-                }
+                compiled.get(&request.source).and_then(|t| t.run(request.input.as_bytes(), request.context.as_bytes()))
             }
+        };
+        let answer = match rendered {
+            Ok(body) => RenderAnswer::Ok(body),
+            Err(e) => RenderAnswer::Err(e),
         };
         serde_json::to_writer(&mut stdout, &answer)?;
         stdout.write_all(b"\n")?;

@@ -62,14 +62,15 @@ impl Sender {
         Ok(Self { client, config, templates: Arc::default(), sandbox })
     }
 
-    /// The guard for hosts no resolver sees (IP literals, `localhost`); names are checked
-    /// when resolved (`guard::PublicOnly`).
-    fn check_host(&self, item: &Claimed) -> Result<(), String> {
-        if self.config.allow_private_networks {
-            return Ok(());
-        }
+    /// The endpoint's URL, parsed once for both the guard and the request. The guard here
+    /// covers hosts no resolver sees (IP literals, `localhost`); names are checked when
+    /// resolved (`guard::PublicOnly`).
+    fn target(&self, item: &Claimed) -> Result<reqwest::Url, String> {
         let url = reqwest::Url::parse(item.webhook.url.as_str()).map_err(|e| e.to_string())?;
-        network::check_host(url.host_str().unwrap_or_default()).map_err(|e| e.0)
+        if !self.config.allow_private_networks {
+            network::check_host(url.host_str().unwrap_or_default()).map_err(|e| e.0)?;
+        }
+        Ok(url)
     }
 
     /// The body of attempt `number` of `item`: the canonical envelope as the endpoint
@@ -168,12 +169,12 @@ impl Sender {
             response_headers,
             response_body,
         };
-        let prepared = match self.check_host(item) {
-            Ok(()) => self.body(item, number).await,
+        let prepared = match self.target(item) {
+            Ok(url) => self.body(item, number).await.map(|body| (url, body)),
             Err(e) => Err(e),
         };
-        let Request { body, headers, timeout } = match prepared {
-            Ok(body) => self.request(item, number, started_at, body),
+        let (url, Request { body, headers, timeout }) = match prepared {
+            Ok((url, body)) => (url, self.request(item, number, started_at, body)),
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());
@@ -184,7 +185,7 @@ impl Sender {
         let format = &item.webhook.format;
         let logged_body = (format.program().is_some() || format.extra_payload.is_some())
             .then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
-        let mut request = self.client.post(item.webhook.url.as_str()).timeout(timeout);
+        let mut request = self.client.post(url).timeout(timeout);
         for (name, value) in &headers {
             request = request.header(name, value);
         }

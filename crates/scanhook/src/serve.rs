@@ -28,7 +28,7 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     if lease <= args.delivery_timeout {
         bail!("SCANHOOK_LEASE ({lease:?}) must be longer than SCANHOOK_DELIVERY_TIMEOUT ({:?})", args.delivery_timeout);
     }
-    if !scanhook_core::format::is_header_name(&args.header_prefix) {
+    if !scanhook_core::webhook::is_header_name(&args.header_prefix) {
         bail!("SCANHOOK_HEADER_PREFIX '{}' is not a valid HTTP header name", args.header_prefix);
     }
     let defaults = DispatchConfig::default();

@@ -12,6 +12,7 @@ mod golden_tests;
 use serde::{Deserialize, Serialize};
 
 use crate::Invalid;
+use crate::webhook::is_header_name;
 
 pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
@@ -88,11 +89,6 @@ pub enum Kind {
     Teams,
 }
 
-/// Whether `name` is an HTTP header name (an RFC 9110 token).
-pub fn is_header_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 impl DeliveryFormat {
     /// Checks every setting; the error names the field at fault (`signature.header`, ...).
     pub fn validate(&self) -> Result<(), (&'static str, Invalid)> {
@@ -100,9 +96,8 @@ impl DeliveryFormat {
             if !is_header_name(header) {
                 return Err(("signature.header", Invalid::new(format!("'{header}' is not a valid HTTP header name"))));
             }
-            if matches!(header.to_ascii_lowercase().as_str(), "content-type" | "authorization" | "host")
-                || header.to_ascii_lowercase().starts_with("webhook-")
-            {
+            let lower = header.to_ascii_lowercase();
+            if matches!(lower.as_str(), "content-type" | "authorization" | "host") || lower.starts_with("webhook-") {
                 return Err((
                     "signature.header",
                     Invalid::new(format!("header '{header}' cannot carry the signature")),
