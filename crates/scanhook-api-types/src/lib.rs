@@ -90,6 +90,12 @@ pub struct WebhookIn {
     /// Extra request headers sent with every delivery.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// Names of extra headers whose values are credentials. Headers named `Authorization`,
+    /// `Cookie` or containing `token`, `secret`, `key`, `password`, `auth`, `signature`,
+    /// `credential` or `session` are sensitive without being listed. Sensitive values are
+    /// encrypted at rest and never returned (reads show `[redacted]`).
+    #[serde(default)]
+    pub sensitive_headers: Option<Vec<String>>,
     /// Only events of these projects (IDs); absent or empty: every event. Events that
     /// concern no project (most sent to `POST /v1/events`) do not reach a webhook limited
     /// to projects.
@@ -139,8 +145,13 @@ pub struct WebhookPatch {
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// Replaces all extra headers. A sensitive header given as `[redacted]` (as reads show
+    /// it) keeps its current value.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// Replaces the list of headers marked sensitive (see `WebhookIn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive_headers: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<String>>,
     /// `null` removes the severity filter.
@@ -181,7 +192,10 @@ pub struct WebhookOut {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Extra request headers; sensitive values show as `[redacted]`.
     pub headers: BTreeMap<String, String>,
+    /// The extra headers whose values are credentials: marked so, or named like one.
+    pub sensitive_headers: Vec<String>,
     /// Only events of these projects; empty: every event.
     pub projects: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -578,4 +592,25 @@ mod double_option {
             None => s.serialize_none(),
         }
     }
+}
+
+/// One management action in the account's audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryOut {
+    pub id: String,
+    /// When the action was taken.
+    pub at: DateTime<Utc>,
+    /// The ID of the API key that acted.
+    pub key_id: String,
+    /// `account.created`, `api_key.created`, `api_key.revoked`, `webhook.created`,
+    /// `webhook.updated`, `webhook.enabled`, `webhook.disabled`, `webhook.deleted`,
+    /// `webhook.secret_rotated`, `webhook.replayed` or `delivery.retried`.
+    pub action: String,
+    /// The ID of what the action concerns.
+    pub target_id: String,
+    /// What changed: `{field: {"from": …, "to": …}}` for updates, the settings for
+    /// creations, counts for replays. Secrets, tokens and sensitive header values never
+    /// appear; a changed one shows as `[redacted]`.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
 }

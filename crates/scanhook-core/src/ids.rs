@@ -92,6 +92,8 @@ prefixed_id!(/// A finding open on a project until it is resolved.
     ViolationId, "viol");
 prefixed_id!(/// An alert raised for a project (score drop, critical issues, certificates, …).
     AlertId, "alrt");
+prefixed_id!(/// An entry of an account's audit log.
+    AuditEntryId, "aud");
 
 #[cfg(test)]
 mod tests {

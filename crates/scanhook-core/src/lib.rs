@@ -2,6 +2,7 @@
 //! validate), shared by the store, the engine and the API. Nothing here does I/O or
 //! reads the clock; callers pass `now` in.
 
+pub mod audit;
 pub mod catalogue;
 pub mod envelope;
 pub mod event_type;
@@ -15,7 +16,8 @@ pub mod webhook;
 
 pub use event_type::{EventPattern, EventType};
 pub use ids::{
-    AccountId, AlertId, ApiKeyId, AttemptId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId,
+    AccountId, AlertId, ApiKeyId, AttemptId, AuditEntryId, DeliveryId, EventId, ProjectId, ScanId, ViolationId,
+    WebhookId,
 };
 pub use retry::RetrySchedule;
 pub use secret::{ApiKey, WebhookSecret};

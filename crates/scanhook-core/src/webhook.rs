@@ -1,6 +1,7 @@
-//! Endpoint settings that need checking: the URL, extra headers, and delivery states.
+//! Endpoint settings that need checking: the URL, extra headers (and which of them carry
+//! credentials), and delivery states.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::Invalid;
@@ -56,12 +57,31 @@ pub fn is_header_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Extra request headers of an endpoint, names kept as the user wrote them.
+/// What a sensitive header's value is replaced with wherever it is shown: API answers,
+/// the attempt log, the audit log.
+pub const REDACTED: &str = "[redacted]";
+
+/// Parts of header names that carry credentials by convention. A header whose lowercase
+/// name contains one of them is always sensitive (`X-Api-Key`, `X-Auth-Token`, `Cookie`…).
+const CREDENTIAL_WORDS: &[&str] =
+    &["authorization", "cookie", "token", "secret", "key", "password", "auth", "signature", "credential", "session"];
+
+/// Whether a header of this name carries a credential by convention (see
+/// [`CREDENTIAL_WORDS`]): its value is never shown and is encrypted at rest.
+pub fn is_credential_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    CREDENTIAL_WORDS.iter().any(|word| lower.contains(word))
+}
+
+/// Extra request headers of an endpoint, names kept as the user wrote them (`.0`), and
+/// the lowercase names the user marked sensitive besides those [`is_credential_name`]
+/// already covers (`.1`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtraHeaders(pub BTreeMap<String, String>);
+pub struct ExtraHeaders(pub BTreeMap<String, String>, pub BTreeSet<String>);
 
 impl ExtraHeaders {
-    pub fn parse(headers: BTreeMap<String, String>) -> Result<Self, Invalid> {
+    /// Checks the headers and the names marked sensitive (each must be one of them).
+    pub fn parse(headers: BTreeMap<String, String>, sensitive: Vec<String>) -> Result<Self, Invalid> {
         if headers.len() > MAX_HEADERS {
             return Err(Invalid::new(format!("at most {MAX_HEADERS} extra headers are allowed")));
         }
@@ -77,8 +97,64 @@ impl ExtraHeaders {
                 return Err(Invalid::new(format!("the value of header '{name}' has control characters")));
             }
         }
-        Ok(Self(headers))
+        let mut marked = BTreeSet::new();
+        for name in sensitive {
+            if !headers.keys().any(|h| h.eq_ignore_ascii_case(&name)) {
+                return Err(Invalid::new(format!("sensitive header '{name}' is not one of the extra headers")));
+            }
+            marked.insert(name.to_ascii_lowercase());
+        }
+        Ok(Self(headers, marked))
     }
+
+    /// Whether the value of header `name` is a credential: by convention or marked so.
+    pub fn is_sensitive(&self, name: &str) -> bool {
+        is_credential_name(name) || self.1.contains(&name.to_ascii_lowercase())
+    }
+
+    /// The headers with every sensitive value replaced by [`REDACTED`]: what reads show.
+    pub fn redacted(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(name, value)| {
+                let shown = if self.is_sensitive(name) { REDACTED.to_string() } else { value.clone() };
+                (name.clone(), shown)
+            })
+            .collect()
+    }
+
+    /// The names of the sensitive headers, as the user wrote them.
+    pub fn sensitive_names(&self) -> Vec<String> {
+        self.0.keys().filter(|name| self.is_sensitive(name)).cloned().collect()
+    }
+}
+
+/// An attempt's request headers as the log keeps them: `Authorization` (the bearer token)
+/// and the endpoint's sensitive extra headers show [`REDACTED`]. Signature headers are
+/// kept: they are HMACs of the body, made per attempt, that reveal nothing of the secret
+/// and help a receiver's author compare what they compute.
+pub fn redact_sent_headers(headers: Vec<(String, String)>, extras: &ExtraHeaders) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            let extra = extras.0.keys().any(|h| h.eq_ignore_ascii_case(&name));
+            let secret = name.eq_ignore_ascii_case("authorization") || (extra && extras.is_sensitive(&name));
+            (name, if secret { REDACTED.to_string() } else { value })
+        })
+        .collect()
+}
+
+/// The same for headers logged by older versions, whose endpoint may have changed since:
+/// every name that carries a credential by convention, except signature headers (see
+/// [`redact_sent_headers`]).
+pub fn redact_logged_headers(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            let secret = is_credential_name(&name) && !name.to_ascii_lowercase().contains("signature");
+            (name, if secret { REDACTED.to_string() } else { value })
+        })
+        .collect()
 }
 
 /// Where a delivery stands. `Pending` covers both "waiting for its next attempt" and
@@ -124,11 +200,31 @@ mod tests {
 
     #[test]
     fn extra_headers_cannot_shadow_ours() {
-        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
-        assert!(ExtraHeaders::parse(one("X-Team", "sec")).is_ok());
-        assert!(ExtraHeaders::parse(one("Content-Type", "text/plain")).is_err());
-        assert!(ExtraHeaders::parse(one("X-Scanhook-Signature", "x")).is_err());
-        assert!(ExtraHeaders::parse(one("bad header", "x")).is_err());
-        assert!(ExtraHeaders::parse(one("X-Ok", "line\nbreak")).is_err());
+        let one = |k: &str, v: &str| ExtraHeaders::parse(BTreeMap::from([(k.to_string(), v.to_string())]), vec![]);
+        assert!(one("X-Team", "sec").is_ok());
+        assert!(one("Content-Type", "text/plain").is_err());
+        assert!(one("X-Scanhook-Signature", "x").is_err());
+        assert!(one("bad header", "x").is_err());
+        assert!(one("X-Ok", "line\nbreak").is_err());
+    }
+
+    #[test]
+    fn credentials_are_sensitive_by_name_or_by_mark() {
+        for name in ["Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "X-Auth-Token", "X-Session-Id"] {
+            assert!(is_credential_name(name), "{name}");
+        }
+        assert!(!is_credential_name("X-Team"));
+        let headers = BTreeMap::from([
+            ("X-Api-Key".to_string(), "k-123".to_string()),
+            ("X-Tenant".to_string(), "t-456".to_string()),
+            ("X-Team".to_string(), "blue".to_string()),
+        ]);
+        let parsed = ExtraHeaders::parse(headers.clone(), vec!["x-tenant".into()]).unwrap();
+        let shown = parsed.redacted();
+        assert_eq!(shown["X-Api-Key"], REDACTED);
+        assert_eq!(shown["X-Tenant"], REDACTED);
+        assert_eq!(shown["X-Team"], "blue");
+        assert_eq!(parsed.sensitive_names(), ["X-Api-Key", "X-Tenant"]);
+        assert!(ExtraHeaders::parse(headers, vec!["X-Missing".into()]).unwrap_err().0.contains("X-Missing"));
     }
 }

@@ -33,6 +33,10 @@ pub struct DispatchConfig {
     /// Whether deliveries may go to loopback, private and other non-public addresses
     /// (the SSRF guard is off). For tests and single-tenant networks.
     pub allow_private_networks: bool,
+    /// The forward proxy every delivery goes through (`SCANHOOK_PROXY_URL`, http or
+    /// https), for a static egress address. `None`: deliveries connect directly, and
+    /// proxy variables of the environment are ignored either way.
+    pub proxy: Option<reqwest::Url>,
     /// The command that runs a template worker (`scanhook template-worker`); endpoint
     /// templates run there, isolated. `None` runs them in this process (engine tests).
     pub template_worker: Option<(std::path::PathBuf, Vec<String>)>,
@@ -57,6 +61,7 @@ impl Default for DispatchConfig {
             user_agent: concat!("scanhook/", env!("CARGO_PKG_VERSION")).into(),
             allow_templates: true,
             allow_private_networks: false,
+            proxy: None,
             template_worker: None,
             template_time_limit: Duration::from_secs(1),
             max_logged_body: 64 * 1024,

@@ -14,19 +14,41 @@ pub struct PublicOnly;
 impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                let message = format!(
-                    "{host} resolves only to private or loopback addresses, which endpoints may not use \
-                     (SCANHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)"
-                );
-                return Err(message.into());
-            }
+            let public = public_addrs(name.as_str()).await?;
             Ok(Box::new(public.into_iter()) as Addrs)
         })
     }
+}
+
+/// The public addresses `host` resolves to; an error when there are none.
+pub async fn public_addrs(host: &str) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+    let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
+    if public.is_empty() {
+        let message = format!(
+            "{host} resolves only to private or loopback addresses, which endpoints may not use \
+             (SCANHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)"
+        );
+        return Err(message.into());
+    }
+    Ok(public)
+}
+
+/// Through a forward proxy no resolver of ours connects (the proxy resolves the name), so
+/// the sender checks the name here before each attempt: every address it resolves to
+/// must be public. The proxy resolves again, so a name re-pointed in between (DNS
+/// rebinding) still gets through: the proxy's own egress rules are the last word.
+pub async fn check_proxied(host: &str) -> Result<(), String> {
+    let found: Vec<SocketAddr> =
+        tokio::net::lookup_host((host, 0)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
+    if let Some(private) = found.iter().find(|a| !is_public(a.ip())) {
+        return Err(format!(
+            "{host} resolves to {}, a private or loopback address, which endpoints may not use \
+             (SCANHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)",
+            private.ip()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -40,5 +62,11 @@ mod tests {
         let name = Name::from_str("localhost").expect("a valid name");
         let refused = PublicOnly.resolve(name).await.err().expect("localhost resolves to loopback only");
         assert!(refused.to_string().contains("resolves only to private or loopback addresses"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_proxied_name_with_any_private_address_is_refused() {
+        let refused = check_proxied("localhost").await.expect_err("localhost resolves to loopback");
+        assert!(refused.contains("a private or loopback address"), "{refused}");
     }
 }

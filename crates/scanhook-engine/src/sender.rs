@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
 use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render, with_extra_payload};
+use scanhook_core::webhook::redact_sent_headers;
 use scanhook_core::{AttemptId, error_chain, network};
 use scanhook_store::{Attempt, Claimed};
 use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
 
 use crate::config::DispatchConfig;
-use crate::guard::PublicOnly;
+use crate::guard::{self, PublicOnly};
 use crate::sandbox::Sandbox;
 
 /// Sends attempts over one pooled, keep-alive HTTP client.
@@ -42,9 +43,17 @@ pub struct Sent {
 
 impl Sender {
     pub fn new(config: DispatchConfig) -> Result<Self, reqwest::Error> {
-        let mut client = reqwest::Client::builder();
-        if !config.allow_private_networks {
-            client = client.dns_resolver(Arc::new(PublicOnly));
+        // Proxy variables of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) are
+        // ignored: a proxy resolves names itself, out of the SSRF guard's sight. Only
+        // SCANHOOK_PROXY_URL routes through one, and then `Sender::target` checks the
+        // endpoint's addresses before each attempt.
+        let mut client = reqwest::Client::builder().no_proxy();
+        match &config.proxy {
+            Some(proxy) => client = client.proxy(reqwest::Proxy::all(proxy.as_str())?),
+            // Without a proxy this resolver is what connects: it drops non-public
+            // addresses on every lookup. (With one, it would only resolve the proxy.)
+            None if !config.allow_private_networks => client = client.dns_resolver(Arc::new(PublicOnly)),
+            None => {}
         }
         let client = client
             .user_agent(config.user_agent.clone())
@@ -64,11 +73,16 @@ impl Sender {
 
     /// The endpoint's URL, parsed once for both the guard and the request. The guard here
     /// covers hosts no resolver sees (IP literals, `localhost`); names are checked when
-    /// resolved (`guard::PublicOnly`).
-    fn target(&self, item: &Claimed) -> Result<reqwest::Url, String> {
+    /// resolved (`guard::PublicOnly`), or here when a proxy resolves them.
+    async fn target(&self, item: &Claimed) -> Result<reqwest::Url, String> {
         let url = reqwest::Url::parse(item.webhook.url.as_str()).map_err(|e| e.to_string())?;
         if !self.config.allow_private_networks {
             network::check_host(url.host_str().unwrap_or_default()).map_err(|e| e.0)?;
+            if self.config.proxy.is_some()
+                && let Some(name) = url.domain()
+            {
+                guard::check_proxied(name).await?;
+            }
         }
         Ok(url)
     }
@@ -169,7 +183,7 @@ impl Sender {
             response_headers,
             response_body,
         };
-        let prepared = match self.target(item) {
+        let prepared = match self.target(item).await {
             Ok(url) => self.body(item, number).await.map(|body| (url, body)),
             Err(e) => Err(e),
         };
@@ -209,6 +223,9 @@ impl Sender {
             Err(e) => (None, Vec::new(), None, Some(describe(&e, timeout))),
         };
         let success = status_code.is_some_and(|s| (200..300).contains(&s)) && error.is_none();
+        // The log never holds a credential: the bearer token and sensitive extra headers
+        // are redacted before the attempt reaches the store.
+        let headers = redact_sent_headers(headers, &item.webhook.headers);
         Sent { success, attempt: attempt(status_code, error, headers, logged_body, response_headers, response_body) }
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use scanhook_core::{AccountId, ApiKey};
+use scanhook_core::{AccountId, ApiKey, ApiKeyId};
 use scanhook_store::KeyOwner;
 
 use crate::error::ApiError;
@@ -50,6 +50,8 @@ impl KeyCache {
 pub struct Caller {
     pub account: AccountId,
     pub is_admin: bool,
+    /// The key presented, for the audit log.
+    pub key_id: ApiKeyId,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -76,6 +78,6 @@ impl FromRequestParts<AppState> for Caller {
                 owner
             }
         };
-        Ok(Caller { account: owner.account_id, is_admin: owner.is_admin })
+        Ok(Caller { account: owner.account_id, is_admin: owner.is_admin, key_id: owner.key_id })
     }
 }

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
-use crate::routes::{accounts, alerts, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/v1/audit-log", get(audit::list))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(max_body_bytes))

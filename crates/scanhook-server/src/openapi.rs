@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, alerts, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,7 @@ use crate::routes::{accounts, alerts, deliveries, event_types, events, projects,
         deliveries::list,
         deliveries::get,
         deliveries::retry,
+        audit::list,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -7,6 +7,7 @@
 //! transactions and `FOR UPDATE SKIP LOCKED`. Nothing backend-specific leaks out: callers
 //! pass `now` in, IDs are made by the caller, and errors are [`StoreError`].
 
+pub mod crypto;
 pub mod model;
 pub mod sqlite;
 
@@ -16,6 +17,7 @@ use scanhook_core::{
     AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId, WebhookSecret,
 };
 
+pub use crypto::SecretBox;
 pub use model::*;
 
 /// What went wrong in storage, in terms callers can act on.
@@ -190,6 +192,15 @@ pub trait Store: Send + Sync + 'static {
         since: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+
+    // --- the audit log ---
+
+    /// Appends one entry to its account's audit log. Called right after the change it
+    /// describes has committed, in a unit of work of its own.
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    /// The account's audit log, newest first.
+    async fn list_audit(&self, account: &AccountId, filter: AuditFilter, page: Page)
+    -> StoreResult<Paged<AuditEntry>>;
 
     // --- dispatch (the engine's side) ---
 

@@ -2,10 +2,11 @@
 //! the domain's view of stored rows.
 
 use chrono::{DateTime, Utc};
+use scanhook_core::audit::AuditAction;
 use scanhook_core::format::DeliveryFormat;
 use scanhook_core::scan::Severity;
 use scanhook_core::{
-    AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
+    AccountId, ApiKeyId, AttemptId, AuditEntryId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
     ViolationId, WebhookId, WebhookSecret, WebhookUrl,
 };
 
@@ -397,6 +398,28 @@ pub struct NewScan {
     pub rules: Vec<String>,
     /// Defaults to the project's scan time limit.
     pub time_limit_secs: Option<u64>,
+}
+
+/// One management action in an account's audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: AuditEntryId,
+    pub account_id: AccountId,
+    /// The API key that acted.
+    pub key_id: ApiKeyId,
+    pub at: DateTime<Utc>,
+    pub action: AuditAction,
+    /// The ID of what the action changed (a webhook, a key, an account, a delivery).
+    pub target_id: String,
+    /// What changed: field names with non-secret values; a secret shows only that it
+    /// changed (`[redacted]`).
+    pub changes: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<AuditAction>,
+    pub target_id: Option<String>,
 }
 
 /// A page request: newest first, `cursor` is the last ID of the previous page.

@@ -19,7 +19,7 @@ struct Backend {
 
 fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("conformance.db")).unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("conformance.db"), scanhook_store::SecretBox::random()).unwrap();
     vec![Backend { name: "sqlite", store: Arc::new(sqlite), _dir: dir }]
 }
 

@@ -8,13 +8,15 @@ use scanhook_core::{ApiKey, ApiKeyId, RetrySchedule};
 use scanhook_engine::{DispatchConfig, Engine, SystemClock};
 use scanhook_server::{AppState, Limits};
 use scanhook_store::sqlite::SqliteStore;
-use scanhook_store::{NewApiKey, Store};
+use scanhook_store::{NewApiKey, SecretBox, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 
 /// The key that `--api-key` sets is stored under this name, so a new value replaces it.
 const CONFIG_KEY_NAME: &str = "configured";
+/// The encryption key's file in the data directory, when SCANHOOK_ENCRYPTION_KEY is unset.
+const KEY_FILE: &str = "encryption.key";
 
 fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     let retry = RetrySchedule::parse(&args.retry_schedule).context("SCANHOOK_RETRY_SCHEDULE")?;
@@ -36,7 +38,9 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     if !is_header_value(&user_agent) {
         bail!("SCANHOOK_USER_AGENT must be visible ASCII characters and spaces");
     }
+    let proxy = args.proxy_url.as_deref().map(proxy_url).transpose()?;
     Ok(DispatchConfig {
+        proxy,
         retry,
         timeout: args.delivery_timeout,
         lease,
@@ -55,6 +59,40 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         )),
         ..defaults
     })
+}
+
+fn proxy_url(raw: &str) -> anyhow::Result<reqwest::Url> {
+    // The URL may carry the proxy's credentials: errors do not repeat it.
+    let url = reqwest::Url::parse(raw).context("SCANHOOK_PROXY_URL is not a URL")?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("SCANHOOK_PROXY_URL must be an http:// or https:// URL with a host");
+    }
+    Ok(url)
+}
+
+/// The key that seals secrets in the database: `SCANHOOK_ENCRYPTION_KEY`, else the data
+/// directory's `encryption.key`, created (mode 0600) on first start.
+fn encryption_key(args: &ServeArgs) -> anyhow::Result<SecretBox> {
+    if let Some(raw) = &args.encryption_key {
+        return SecretBox::from_base64(raw).context("SCANHOOK_ENCRYPTION_KEY");
+    }
+    let path = args.data_dir.join(KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(raw) => SecretBox::from_base64(&raw).with_context(|| format!("the key file {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let raw = SecretBox::generate_key();
+            let mut file = std::fs::OpenOptions::new();
+            file.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+            let mut file = file.open(&path).with_context(|| format!("creating the key file {}", path.display()))?;
+            std::io::Write::write_all(&mut file, format!("{raw}\n").as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "created the encryption key of stored secrets; back it up");
+            Ok(SecretBox::from_base64(&raw)?)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading the key file {}", path.display())),
+    }
 }
 
 fn is_header_value(value: &str) -> bool {
@@ -100,8 +138,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let db_path = args.data_dir.join("scanhook.db");
+    let key = encryption_key(&args)?;
     let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?);
+        Arc::new(SqliteStore::open(&db_path, key).with_context(|| format!("opening {}", db_path.display()))?);
 
     let clock = Arc::new(SystemClock);
     bootstrap_admin(store.as_ref(), api_key.as_ref(), scanhook_engine::Clock::now(clock.as_ref())).await?;

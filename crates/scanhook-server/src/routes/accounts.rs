@@ -4,9 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use scanhook_api_types::{AccountIn, AccountOut, ApiKeyIn, ApiKeyOut, ListOut, Problem};
+use scanhook_core::audit::AuditAction;
 use scanhook_core::{AccountId, ApiKey, ApiKeyId};
 use scanhook_store::{ApiKeyRecord, NewAccount, NewApiKey};
+use serde_json::{Map, Value};
 
+use super::audit::{self, snapshot};
 use super::text;
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
@@ -52,6 +55,11 @@ pub async fn create_account(
         prefix: record.prefix,
         created_at: now,
     };
+    let changes = Map::from_iter([
+        ("name".to_string(), Value::String(account.name.clone())),
+        ("api_key_id".to_string(), Value::String(key_record.id.to_string())),
+    ]);
+    audit::record(&state, &caller, AuditAction::AccountCreated, account.id.as_str(), changes).await;
     Ok((
         StatusCode::CREATED,
         Json(AccountOut {
@@ -77,6 +85,8 @@ pub async fn create_api_key(
     };
     let (key, record) = new_key(name);
     let stored = state.store().create_api_key(&caller.account, record, false, state.now()).await?;
+    let view = snapshot(&key_out(stored.clone(), None));
+    audit::record(&state, &caller, AuditAction::ApiKeyCreated, stored.id.as_str(), view).await;
     Ok((StatusCode::CREATED, Json(key_out(stored, Some(&key)))))
 }
 
@@ -103,5 +113,6 @@ pub async fn delete_api_key(
     let key_id: ApiKeyId = path_id(&id, "API key")?;
     state.store().delete_api_key(&caller.account, &key_id).await.map_err(named("API key", &id))?;
     state.keys.clear();
+    audit::record(&state, &caller, AuditAction::ApiKeyRevoked, &id, Map::new()).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use scanhook_api_types::{AttemptOut, DeliveryDetailOut, DeliveryOut, HttpMessageOut, ListOut, Problem};
+use scanhook_core::audit::AuditAction;
 use scanhook_core::envelope::canonical_body;
+use scanhook_core::webhook::redact_logged_headers;
 use scanhook_core::{DeliveryId, DeliveryStatus, EventId, WebhookId};
 use scanhook_store::{Attempt, Delivery, DeliveryFilter};
 use serde::Deserialize;
@@ -45,7 +47,8 @@ fn attempt_out(a: Attempt, canonical: &str) -> AttemptOut {
         status_code: a.status_code,
         error: a.error,
         request: HttpMessageOut {
-            headers: a.request_headers,
+            // Redacted when recorded; again here for attempts logged by older versions.
+            headers: redact_logged_headers(a.request_headers),
             body: a.request_body.unwrap_or_else(|| canonical.to_string()),
         },
         response,
@@ -134,5 +137,10 @@ pub async fn retry(
         .await
         .map_err(named("delivery", &id))?;
     state.engine.wake();
+    let changes = serde_json::Map::from_iter([
+        ("webhook_id".to_string(), delivery.webhook_id.to_string().into()),
+        ("event_id".to_string(), delivery.event_id.to_string().into()),
+    ]);
+    super::audit::record(&state, &caller, AuditAction::DeliveryRetried, &id, changes).await;
     Ok((StatusCode::ACCEPTED, Json(delivery_out(delivery))))
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod audit;
 pub mod deliveries;
 pub mod event_types;
 pub mod events;

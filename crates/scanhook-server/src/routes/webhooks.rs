@@ -10,15 +10,19 @@ use scanhook_api_types::{
     ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn, WebhookOut,
     WebhookPatch,
 };
+use scanhook_core::audit::AuditAction;
 use scanhook_core::catalogue;
 use scanhook_core::format::DeliveryFormat;
 use scanhook_core::network;
 use scanhook_core::scan::Severity;
+use scanhook_core::webhook::REDACTED;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
 use scanhook_store::{DeliveryFilter, NewWebhook, Page, Webhook};
+use serde_json::{Map, Value};
 
 use super::PageQuery;
+use super::audit::{self, snapshot};
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson, path_id};
@@ -31,7 +35,8 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         events: w.events,
         active: w.active,
         description: w.description,
-        headers: w.headers.0,
+        headers: w.headers.redacted(),
+        sensitive_headers: w.headers.sensitive_names(),
         projects: w.projects,
         min_severity: w.min_severity,
         signature: w.format.signature,
@@ -96,8 +101,34 @@ fn parse_severity(raw: String) -> Result<Severity, ApiError> {
     Severity::parse(&raw).map_err(|e| ApiError::invalid("min_severity", e.0))
 }
 
-fn parse_headers(raw: BTreeMap<String, String>) -> Result<ExtraHeaders, ApiError> {
-    ExtraHeaders::parse(raw).map_err(|e| ApiError::invalid("headers", e.0))
+fn parse_headers(raw: BTreeMap<String, String>, sensitive: Vec<String>) -> Result<ExtraHeaders, ApiError> {
+    let field = if sensitive.iter().any(|name| !raw.keys().any(|h| h.eq_ignore_ascii_case(name))) {
+        "sensitive_headers"
+    } else {
+        "headers"
+    };
+    ExtraHeaders::parse(raw, sensitive).map_err(|e| ApiError::invalid(field, e.0))
+}
+
+/// The headers of a patch: a sensitive value sent back as `[redacted]` (as reads show it)
+/// keeps the current value; marks not given stay on the headers that remain.
+fn patched_headers(
+    current: &ExtraHeaders,
+    headers: Option<BTreeMap<String, String>>,
+    sensitive: Option<Vec<String>>,
+) -> Result<ExtraHeaders, ApiError> {
+    let mut headers = headers.unwrap_or_else(|| current.0.clone());
+    for (name, value) in headers.iter_mut() {
+        if value == REDACTED
+            && let Some((_, kept)) = current.0.iter().find(|(h, _)| h.eq_ignore_ascii_case(name))
+        {
+            value.clone_from(kept);
+        }
+    }
+    let sensitive = sensitive.unwrap_or_else(|| {
+        current.1.iter().filter(|m| headers.keys().any(|h| h.eq_ignore_ascii_case(m))).cloned().collect()
+    });
+    parse_headers(headers, sensitive)
 }
 
 fn parse_extra_payload(raw: serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
@@ -146,7 +177,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(input): ApiJson<WebhookIn>,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
-    let headers = parse_headers(input.headers.unwrap_or_default())?;
+    let headers = parse_headers(input.headers.unwrap_or_default(), input.sensitive_headers.unwrap_or_default())?;
     let format = DeliveryFormat {
         signature: input.signature.unwrap_or_default(),
         bearer_token: input.bearer_token,
@@ -173,6 +204,8 @@ pub async fn create(
         format,
     };
     let webhook = state.store().create_webhook(&caller.account, new, state.limits.max_webhooks, state.now()).await?;
+    let view = snapshot(&webhook_out(webhook.clone(), false, state.now()));
+    audit::record(&state, &caller, AuditAction::WebhookCreated, webhook.id.as_str(), view).await;
     Ok((StatusCode::CREATED, Json(webhook_out(webhook, true, state.now()))))
 }
 
@@ -220,10 +253,16 @@ pub async fn update(
         || input.template.is_some()
         || input.extra_payload.is_some()
         || input.header_prefix.is_some()
-        || input.headers.is_some();
-    let headers = input.headers.map(parse_headers).transpose()?;
-    let format = if touches_format {
-        let current = find(&state, &caller, &id).await?;
+        || input.headers.is_some()
+        || input.sensitive_headers.is_some();
+    let current = if touches_format { Some(find(&state, &caller, &id).await?) } else { None };
+    let headers = match &current {
+        Some(current) if input.headers.is_some() || input.sensitive_headers.is_some() => {
+            Some(patched_headers(&current.headers, input.headers, input.sensitive_headers)?)
+        }
+        _ => None,
+    };
+    let format = if let Some(current) = current {
         let mut format = current.format;
         if let Some(signature) = input.signature {
             format.signature = signature;
@@ -273,12 +312,40 @@ async fn apply(
     patch: scanhook_store::WebhookPatch,
 ) -> Result<Json<WebhookOut>, ApiError> {
     let webhook_id: WebhookId = path_id(id, "webhook")?;
+    let before = find(state, caller, id).await?;
     let webhook = state
         .store()
         .update_webhook(&caller.account, &webhook_id, patch, state.now())
         .await
         .map_err(named("webhook", id))?;
+    let action = match (before.active, webhook.active) {
+        (false, true) => AuditAction::WebhookEnabled,
+        (true, false) => AuditAction::WebhookDisabled,
+        _ => AuditAction::WebhookUpdated,
+    };
+    audit::record(state, caller, action, id, webhook_changes(&before, &webhook, state.now())).await;
     Ok(Json(webhook_out(webhook, false, state.now())))
+}
+
+/// What an update changed, for the audit log: the fields that differ as the API shows
+/// them, plus every secret that changed unseen there (the bearer token, the signing
+/// secret, sensitive header values), shown only as changed.
+fn webhook_changes(before: &Webhook, after: &Webhook, now: DateTime<Utc>) -> Map<String, Value> {
+    let view = |w: &Webhook| serde_json::to_value(webhook_out(w.clone(), false, now)).unwrap_or_default();
+    let mut changes = scanhook_core::audit::changes(&view(before), &view(after), &["updated_at"]);
+    let mut hidden = |field: String, changed: bool| {
+        if changed {
+            changes.insert(field, Value::String(REDACTED.into()));
+        }
+    };
+    hidden("bearer_token".into(), before.format.bearer_token != after.format.bearer_token);
+    hidden("secret".into(), before.secret != after.secret);
+    for (name, value) in &after.headers.0 {
+        if after.headers.is_sensitive(name) {
+            hidden(format!("headers.{name}"), before.headers.0.get(name).is_some_and(|old| old != value));
+        }
+    }
+    changes
 }
 
 /// Delete a webhook endpoint and its delivery log.
@@ -289,8 +356,10 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let webhook_id: WebhookId = path_id(&id, "webhook")?;
-    state.store().delete_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", &id))?;
+    let webhook = find(&state, &caller, &id).await?;
+    state.store().delete_webhook(&caller.account, &webhook.id).await.map_err(named("webhook", &id))?;
+    let url = Map::from_iter([("url".to_string(), Value::String(webhook.url.as_str().into()))]);
+    audit::record(&state, &caller, AuditAction::WebhookDeleted, &id, url).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -365,6 +434,11 @@ pub async fn replay(
     if requeued > 0 {
         state.engine.wake();
     }
+    let changes = Map::from_iter([
+        ("requeued".to_string(), Value::from(requeued)),
+        ("since".to_string(), serde_json::to_value(input.since).unwrap_or_default()),
+    ]);
+    audit::record(&state, &caller, AuditAction::WebhookReplayed, &id, changes).await;
     Ok((StatusCode::ACCEPTED, Json(ReplayOut { requeued })))
 }
 
@@ -401,5 +475,10 @@ pub async fn rotate_secret(
         .rotate_webhook_secret(&caller.account, &webhook_id, secret, until, now)
         .await
         .map_err(named("webhook", &id))?;
+    let changes = Map::from_iter([
+        ("secret".to_string(), Value::String(REDACTED.into())),
+        ("previous_secret_expires_at".to_string(), serde_json::to_value(until).unwrap_or_default()),
+    ]);
+    audit::record(&state, &caller, AuditAction::WebhookSecretRotated, &id, changes).await;
     Ok(Json(RotateSecretOut { secret: webhook.secret.expose().to_string(), previous_secret_expires_at: until }))
 }

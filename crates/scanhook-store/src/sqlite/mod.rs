@@ -5,6 +5,7 @@
 //! proceed while the writer commits.
 
 mod accounts;
+mod audit;
 mod checkpointer;
 mod deliveries;
 mod dispatch;
@@ -13,6 +14,7 @@ mod projects;
 mod rows;
 mod scans;
 mod schema;
+mod sealed;
 mod violations;
 mod webhooks;
 mod writer;
@@ -30,7 +32,7 @@ use scanhook_core::{
 use tokio::sync::Semaphore;
 
 use crate::model::*;
-use crate::{Store, StoreError, StoreResult};
+use crate::{SecretBox, Store, StoreError, StoreResult};
 
 const READERS: usize = 4;
 
@@ -68,15 +70,24 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating if needed) the database file at `path`.
-    pub fn open(path: &Path) -> StoreResult<Self> {
+    /// Opens (creating and migrating if needed) the database file at `path`, whose secrets
+    /// are sealed with `key`. Another key than the one the database was first opened with
+    /// is refused here, before anything is read or sent.
+    pub fn open(path: &Path, key: SecretBox) -> StoreResult<Self> {
         let mut conn = Connection::open(path)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!("could not switch {} to WAL (got {mode})", path.display()).into()));
         }
         configure(&conn)?;
+        sealed::register(&conn, &key, true)?;
+        // Rows a migration rewrites (sealing secrets, redacting logs) leave no plaintext
+        // behind: freed space is zeroed meanwhile, and the WAL is folded in and truncated.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
+        conn.pragma_update(None, "secure_delete", "OFF")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        sealed::check_key(&conn, &key)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -84,6 +95,7 @@ impl SqliteStore {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
             )?;
             reader.busy_timeout(Duration::from_secs(5))?;
+            sealed::register(&reader, &key, false)?;
             readers.push(reader);
         }
         // Checkpoints run beside the writer; its own auto-checkpoint stays as a backstop at a
@@ -386,6 +398,20 @@ impl Store for SqliteStore {
     ) -> StoreResult<u64> {
         let (account, webhook) = (account.clone(), webhook.clone());
         self.write(move |c| deliveries::replay_dead(c, &account, &webhook, since, now)).await
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.write(move |c| audit::record(c, entry)).await
+    }
+
+    async fn list_audit(
+        &self,
+        account: &AccountId,
+        filter: AuditFilter,
+        page: Page,
+    ) -> StoreResult<Paged<AuditEntry>> {
+        let account = account.clone();
+        self.read(move |c| audit::list(c, &account, filter, page)).await
     }
 
     async fn claim_due(

@@ -1,7 +1,7 @@
 //! Conversions between SQLite rows and the store's records. Column lists live next to the
 //! mappers that read them, so the two cannot drift apart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
@@ -30,12 +30,15 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Resu
     serde_json::from_str(&raw).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
 }
 
-pub const WEBHOOK_COLUMNS: &str = "w.id, w.account_id, w.url, w.description, w.events, w.secret, w.headers, \
-     w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, w.created_at, w.updated_at, w.projects, \
-     w.min_severity, w.format, w.previous_secret, w.previous_secret_expires_at";
+/// Sealed columns are opened here, in SQL (`sealed.rs`): the mapper sees plaintext.
+pub const WEBHOOK_COLUMNS: &str = "w.id, w.account_id, w.url, w.description, w.events, scanhook_open(w.secret), \
+     scanhook_open_headers(w.headers), w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, \
+     w.created_at, w.updated_at, w.projects, w.min_severity, scanhook_open_format(w.format), \
+     scanhook_open(w.previous_secret), w.previous_secret_expires_at, w.sensitive_headers";
 
 pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
     let headers: BTreeMap<String, String> = json(row, at + 6)?;
+    let marked: BTreeSet<String> = json(row, at + 18)?;
     Ok(Webhook {
         id: WebhookId::from_trusted(row.get(at)?),
         account_id: AccountId::from_trusted(row.get(at + 1)?),
@@ -43,7 +46,7 @@ pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
         description: row.get(at + 3)?,
         events: json(row, at + 4)?,
         secret: WebhookSecret::from_trusted(row.get(at + 5)?),
-        headers: ExtraHeaders(headers),
+        headers: ExtraHeaders(headers, marked),
         active: row.get(at + 7)?,
         disabled_reason: row.get(at + 8)?,
         disabled_at: opt_time(row.get(at + 9)?),

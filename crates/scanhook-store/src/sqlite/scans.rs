@@ -392,7 +392,7 @@ mod tests {
     #[tokio::test]
     async fn a_completion_cut_off_after_its_first_batch_finishes_when_sent_again() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db"), crate::SecretBox::random()).unwrap();
         let stamp = EventStamp { timestamp: chrono::Utc::now(), first_attempt_at: chrono::Utc::now() };
         let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
         let acc =

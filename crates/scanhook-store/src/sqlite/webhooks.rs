@@ -22,8 +22,9 @@ pub fn create(
     }
     c.execute(
         "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,
-             projects, min_severity, format)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
+             projects, min_severity, format, sensitive_headers)
+         VALUES (?1, ?2, ?3, ?4, ?5, scanhook_seal(?6), scanhook_seal_headers(?7, ?13), ?8, ?9, ?9, ?10, ?11,
+             scanhook_seal_format(?12), ?13)",
         params![
             new.id.as_str(),
             account.as_str(),
@@ -37,6 +38,7 @@ pub fn create(
             serde_json::to_string(&new.projects)?,
             new.min_severity.map(|s| s.as_str()),
             serde_json::to_string(&new.format)?,
+            serde_json::to_string(&new.headers.1)?,
         ],
     )?;
     get(c, account, &new.id)
@@ -78,11 +80,12 @@ pub fn update(
     let min_severity = patch.min_severity.unwrap_or(current.min_severity);
     let format = patch.format.unwrap_or(current.format);
     c.execute(
-        "UPDATE webhooks SET url = ?1, description = ?2, events = ?3, headers = ?4, active = ?5, updated_at = ?6,
+        "UPDATE webhooks SET url = ?1, description = ?2, events = ?3, headers = scanhook_seal_headers(?4, ?13),
+             active = ?5, updated_at = ?6,
              disabled_reason = CASE WHEN ?7 THEN NULL ELSE disabled_reason END,
              disabled_at = CASE WHEN ?7 THEN NULL ELSE disabled_at END,
              consecutive_failures = CASE WHEN ?7 THEN 0 ELSE consecutive_failures END,
-             projects = ?10, min_severity = ?11, format = ?12
+             projects = ?10, min_severity = ?11, format = scanhook_seal_format(?12), sensitive_headers = ?13
          WHERE id = ?8 AND account_id = ?9",
         params![
             url.as_str(),
@@ -97,6 +100,7 @@ pub fn update(
             serde_json::to_string(&projects)?,
             min_severity.map(|s| s.as_str()),
             serde_json::to_string(&format)?,
+            serde_json::to_string(&headers.1)?,
         ],
     )?;
     get(c, account, id)
@@ -115,7 +119,8 @@ pub fn rotate_secret(
 ) -> StoreResult<Webhook> {
     get(c, account, id)?;
     c.execute(
-        "UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = ?2, updated_at = ?3
+        "UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = scanhook_seal(?2),
+             updated_at = ?3
          WHERE id = ?4 AND account_id = ?5",
         params![ms(grace_until), secret.expose(), ms(now), id.as_str(), account.as_str()],
     )?;

@@ -64,6 +64,17 @@ pub struct ServeArgs {
     /// without a step or memory limit: turn them off where API users are not trusted.
     #[arg(long, env = "SCANHOOK_TEMPLATES", default_value_t = true, action = clap::ArgAction::Set)]
     pub templates: bool,
+    /// Forward proxy for every delivery (http:// or https://, e.g. for a static egress
+    /// IP). Proxy variables of the environment (HTTP_PROXY, ...) are never used. With a
+    /// proxy, scanhook checks that an endpoint's name resolves to public addresses only
+    /// before each attempt, but the proxy resolves it again: enforce egress rules there too.
+    #[arg(long, env = "SCANHOOK_PROXY_URL")]
+    pub proxy_url: Option<String>,
+    /// Key that encrypts endpoint secrets, bearer tokens and sensitive header values in the
+    /// database: base64 of 32 random bytes (`openssl rand -base64 32`). Without it, the key
+    /// is read from `encryption.key` in the data directory, created there on first start.
+    #[arg(long, env = "SCANHOOK_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
     /// User-Agent of deliveries (default: scanhook/<version>).
     #[arg(long, env = "SCANHOOK_USER_AGENT")]
     pub user_agent: Option<String>,

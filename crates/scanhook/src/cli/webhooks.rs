@@ -68,6 +68,10 @@ pub struct Filters {
     /// Extra request header sent with every delivery, 'Name: value' (repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse::header)]
     headers: Vec<(String, String)>,
+    /// Extra headers whose values are credentials (never shown, encrypted at rest), comma
+    /// separated; names like Authorization, *token*, *key*, *secret* are sensitive anyway.
+    #[arg(long, value_delimiter = ',')]
+    sensitive_headers: Option<Vec<String>>,
     /// Only events of these project IDs, comma separated.
     #[arg(long, value_delimiter = ',')]
     projects: Option<Vec<String>>,
@@ -237,6 +241,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 active: args.disabled.then_some(false),
                 description: args.description,
                 headers: args.filters.headers(),
+                sensitive_headers: args.filters.sensitive_headers,
                 projects: args.filters.projects,
                 min_severity: args.filters.min_severity,
                 signature: args.delivery.signature()?,
@@ -274,6 +279,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 active: args.active,
                 description: if args.clear_description { Some(None) } else { args.description.map(Some) },
                 headers,
+                sensitive_headers: args.filters.sensitive_headers,
                 projects: if args.all_projects { Some(Vec::new()) } else { args.filters.projects },
                 min_severity: if args.any_severity { Some(None) } else { args.filters.min_severity.map(Some) },
                 signature: args.delivery.signature()?,

@@ -49,6 +49,45 @@ impl Server {
         server
     }
 
+    /// Like [`Server::start`], on a data directory the test prepared (an old database).
+    pub async fn start_in(tmp: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
+        let mut all: Vec<(String, String)> = FAST.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut server = Self::spawn(tmp.path(), all);
+        server._tmp = Some(tmp);
+        server.wait_healthy().await;
+        server
+    }
+
+    /// Runs `scanhook serve` on this server's data directory (stopped first) with its
+    /// settings plus `changes`, expecting it to refuse to start: returns its log.
+    pub fn start_fails_with(&self, changes: &[(&str, &str)]) -> String {
+        assert!(self.child.is_none(), "stop the server first");
+        let log_path = self.data_dir.join("refused.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanhook"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SCANHOOK_LISTEN", "127.0.0.1:0")
+            .env("SCANHOOK_DATA_DIR", &self.data_dir)
+            .env("SCANHOOK_API_KEY", ADMIN_KEY)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(changes.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(log);
+        let mut child = cmd.spawn().expect("spawn scanhook");
+        for _ in 0..200 {
+            if let Some(status) = child.try_wait().expect("wait") {
+                assert!(!status.success(), "scanhook exited cleanly");
+                return std::fs::read_to_string(&log_path).unwrap_or_default();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("scanhook started although it should have refused");
+    }
+
     fn spawn(data_dir: &Path, env: Vec<(String, String)>) -> Server {
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log")).expect("log file");
