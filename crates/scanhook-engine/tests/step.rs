@@ -40,7 +40,8 @@ async fn receiver(script: Vec<u16>) -> String {
 #[tokio::test]
 async fn a_failed_attempt_waits_for_its_schedule_then_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("step.db"), scanhook_store::SecretBox::random()).unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("step.db"), scanhook_store::SecretBox::random()).unwrap());
     let start = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
     let clock = Arc::new(PinnedClock(Mutex::new(start)));
     let config = DispatchConfig {

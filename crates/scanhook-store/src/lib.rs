@@ -199,8 +199,7 @@ pub trait Store: Send + Sync + 'static {
     /// describes has committed, in a unit of work of its own.
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
     /// The account's audit log, newest first.
-    async fn list_audit(&self, account: &AccountId, filter: AuditFilter, page: Page)
-    -> StoreResult<Paged<AuditEntry>>;
+    async fn list_audit(&self, account: &AccountId, filter: AuditFilter, page: Page) -> StoreResult<Paged<AuditEntry>>;
 
     // --- dispatch (the engine's side) ---
 

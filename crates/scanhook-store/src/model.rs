@@ -6,8 +6,8 @@ use scanhook_core::audit::AuditAction;
 use scanhook_core::format::DeliveryFormat;
 use scanhook_core::scan::Severity;
 use scanhook_core::{
-    AccountId, ApiKeyId, AttemptId, AuditEntryId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, ProjectId, ScanId,
-    ViolationId, WebhookId, WebhookSecret, WebhookUrl,
+    AccountId, ApiKeyId, AttemptId, AuditEntryId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders,
+    ProjectId, ScanId, ViolationId, WebhookId, WebhookSecret, WebhookUrl,
 };
 
 #[derive(Debug, Clone)]

@@ -54,7 +54,10 @@ async fn every_management_action_is_logged_with_its_key_and_no_secret() {
     let delivery = list["data"][0]["id"].as_str().unwrap();
     let (status, _) = server.post(&format!("/v1/deliveries/{delivery}/retry"), json!({})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    assert_eq!(server.call(Method::DELETE, &format!("/v1/api-keys/{key_id}"), None, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.call(Method::DELETE, &format!("/v1/api-keys/{key_id}"), None, None).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(server.call(Method::DELETE, &path, None, None).await.0, StatusCode::NO_CONTENT);
 
     let page = log(&server, "?limit=250", None).await;

@@ -23,8 +23,7 @@ struct Proxy {
 impl Proxy {
     async fn start() -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy =
-            Proxy { url: format!("http://{}", listener.local_addr().unwrap()), seen: Arc::default() };
+        let proxy = Proxy { url: format!("http://{}", listener.local_addr().unwrap()), seen: Arc::default() };
         let seen = proxy.seen.clone();
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {

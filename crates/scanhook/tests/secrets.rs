@@ -210,8 +210,12 @@ async fn an_old_database_is_sealed_on_first_start_and_still_signs_right() {
     let req = &got[0];
     assert_eq!(req.header("authorization"), format!("Bearer {TOKEN}"));
     assert_eq!(req.header("x-api-key"), API_KEY);
-    let expected =
-        standard_signature("old-plain-SECRET-0123", req.header("webhook-id"), req.header("webhook-timestamp"), &req.body);
+    let expected = standard_signature(
+        "old-plain-SECRET-0123",
+        req.header("webhook-id"),
+        req.header("webhook-timestamp"),
+        &req.body,
+    );
     assert_eq!(req.header("webhook-signature"), expected);
 
     assert!(server.terminate());

@@ -50,13 +50,7 @@ pub fn list(c: &Connection, account: &AccountId, filter: AuditFilter, page: Page
     )?;
     let items = stmt
         .query_map(
-            params![
-                account.as_str(),
-                page.cursor,
-                filter.action.map(|a| a.as_str()),
-                filter.target_id,
-                page.limit + 1
-            ],
+            params![account.as_str(), page.cursor, filter.action.map(|a| a.as_str()), filter.target_id, page.limit + 1],
             entry,
         )?
         .collect::<Result<Vec<_>, _>>()?;

@@ -404,12 +404,7 @@ impl Store for SqliteStore {
         self.write(move |c| audit::record(c, entry)).await
     }
 
-    async fn list_audit(
-        &self,
-        account: &AccountId,
-        filter: AuditFilter,
-        page: Page,
-    ) -> StoreResult<Paged<AuditEntry>> {
+    async fn list_audit(&self, account: &AccountId, filter: AuditFilter, page: Page) -> StoreResult<Paged<AuditEntry>> {
         let account = account.clone();
         self.read(move |c| audit::list(c, &account, filter, page)).await
     }
