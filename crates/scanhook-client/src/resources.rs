@@ -3,8 +3,8 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    DeliveryDetailOut, DeliveryOut, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn, ProjectOut, ReplayIn,
-    ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
+    AuditEntryOut, DeliveryDetailOut, DeliveryOut, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn, ProjectOut,
+    ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use serde::Serialize;
@@ -28,6 +28,14 @@ pub struct DeliveryFilter {
     pub event_id: Option<String>,
     /// `pending`, `succeeded` or `dead`.
     pub status: Option<String>,
+}
+
+/// Filters of `GET /v1/audit-log`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditFilter {
+    /// Such as `webhook.updated`.
+    pub action: Option<String>,
+    pub target_id: Option<String>,
 }
 
 /// Filters of `GET /v1/events`; times in RFC 3339.
@@ -120,6 +128,10 @@ impl Client {
 
     pub async fn list_deliveries(&self, filter: &DeliveryFilter, page: &Page) -> Result<ListOut<DeliveryOut>> {
         self.send(self.request(Method::GET, &["v1", "deliveries"]).query(filter).query(page)).await
+    }
+
+    pub async fn list_audit_log(&self, filter: &AuditFilter, page: &Page) -> Result<ListOut<AuditEntryOut>> {
+        self.send(self.request(Method::GET, &["v1", "audit-log"]).query(filter).query(page)).await
     }
 
     pub async fn get_delivery(&self, id: &str) -> Result<DeliveryDetailOut> {

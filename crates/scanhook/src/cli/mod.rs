@@ -2,6 +2,7 @@
 //! command is a client of a running server, through `scanhook-client`. Each module
 //! defines one command group's arguments and how its answers are shown.
 
+mod audit;
 mod client_args;
 mod deliveries;
 mod events;
@@ -43,6 +44,8 @@ pub enum Command {
     Scans(scans::ScansArgs),
     /// List and resolve a project's violations.
     Violations(scans::ViolationsArgs),
+    /// Show the account's audit log: who (which API key) changed what, newest first.
+    AuditLog(audit::AuditLogArgs),
     /// Receive webhooks locally and print each one; --forward-to relays them to your receiver.
     ///
     /// For each request: the time, event type, delivery ID, whether the signature verified
@@ -69,6 +72,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Projects(a) => projects::run(a.conn.connect()?, a.command).await,
         Command::Scans(a) => scans::run(a.conn.connect()?, a.command).await,
         Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
+        Command::AuditLog(a) => audit::run(a.conn.connect()?, a.filter, a.page).await,
         Command::Listen(args) => crate::listen::run(args).await,
         // main() runs a worker before starting an async runtime, which it does not need.
         Command::TemplateWorker => Ok(scanhook_engine::sandbox::worker_main()?),
