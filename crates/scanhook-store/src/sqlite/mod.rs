@@ -84,6 +84,10 @@ impl SqliteStore {
         // Rows a migration rewrites (sealing secrets, redacting logs) leave no plaintext
         // behind: freed space is zeroed meanwhile, and the WAL is folded in and truncated.
         conn.pragma_update(None, "secure_delete", "ON")?;
+        // Before migrating too: no migration may seal anything with a wrong key.
+        if sealed::has_key_check(&conn)? {
+            sealed::check_key(&conn, &key)?;
+        }
         schema::migrate(&mut conn)?;
         conn.pragma_update(None, "secure_delete", "OFF")?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

@@ -118,6 +118,13 @@ fn open_headers(key: &SecretBox, raw: &str) -> FnResult<String> {
     serde_json::to_string(&headers).map_err(fail)
 }
 
+/// Whether the database already has a key check (migration 0009 ran).
+pub fn has_key_check(conn: &Connection) -> StoreResult<bool> {
+    let n: u32 =
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
 /// Stops with a clear error when `key` is not the key this database's secrets were sealed
 /// with (migration 0009 stores [`KEY_CHECK`] sealed in `meta`).
 pub fn check_key(conn: &Connection, key: &SecretBox) -> StoreResult<()> {
