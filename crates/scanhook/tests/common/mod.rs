@@ -40,13 +40,7 @@ pub struct Server {
 impl Server {
     /// Starts a server on a fresh data directory with [`FAST`] settings plus `env`.
     pub async fn start(env: &[(&str, &str)]) -> Server {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let mut all: Vec<(String, String)> = FAST.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let mut server = Self::spawn(tmp.path(), all);
-        server._tmp = Some(tmp);
-        server.wait_healthy().await;
-        server
+        Self::start_in(tempfile::tempdir().expect("temp dir"), env).await
     }
 
     /// Like [`Server::start`], on a data directory the test prepared (an old database).
