@@ -23,6 +23,8 @@ pub enum ApiError {
         message: String,
     },
     PayloadTooLarge(String),
+    /// 414: the query string is longer than the server reads.
+    QueryTooLong(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -70,6 +72,7 @@ impl IntoResponse for ApiError {
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
+            Self::QueryTooLong(m) => (StatusCode::URI_TOO_LONG, "query_too_long", m, None),
             Self::Internal(e) => {
                 tracing::error!(error = %scanhook_core::error_chain(e.as_ref()), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".into(), None)

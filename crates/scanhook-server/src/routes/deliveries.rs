@@ -58,7 +58,7 @@ fn attempt_out(a: Attempt, canonical: &str) -> AttemptOut {
 pub struct DeliveryQuery {
     pub webhook_id: Option<String>,
     pub event_id: Option<String>,
-    /// `pending`, `succeeded` or `dead`.
+    #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
 }
 

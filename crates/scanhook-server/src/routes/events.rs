@@ -115,7 +115,7 @@ pub async fn create(
 pub struct EventQuery {
     /// Only events of this type.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", max_length = 128, pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")]
     pub event_type: Option<String>,
     /// Only events at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
