@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use scanhook_core::DeliveryStatus;
 pub use scanhook_core::format::{Encoding, Kind, Signature};
+use scanhook_core::{DeliveryStatus, whole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -115,7 +115,7 @@ pub struct WebhookIn {
     #[schema(min_length = 1, max_length = 512, pattern = r#"^[!-~]+$"#)]
     pub bearer_token: Option<String>,
     /// Seconds an attempt may take, 1 to 30 (default: the server's delivery timeout).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 30)]
     pub timeout: Option<u32>,
     /// `generic` (the canonical envelope), or a chat format: `slack`, `discord`, `teams`.
@@ -171,7 +171,12 @@ pub struct WebhookPatch {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 512, pattern = r#"^[!-~]+$"#)]
     pub bearer_token: Option<Option<String>>,
     /// `null` returns to the server's timeout.
-    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole::opt_opt",
+        serialize_with = "double_option::serialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 30)]
     pub timeout: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,7 +247,7 @@ pub struct RotateSecretIn {
     pub secret: Option<String>,
     /// Seconds during which deliveries are signed with both the old and the new secret
     /// (default 86400, at most 604800; 0 drops the old secret at once).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     #[schema(maximum = 604800)]
     pub grace_period: Option<u64>,
 }
@@ -262,9 +267,9 @@ pub struct EventIn {
     #[serde(rename = "type")]
     #[schema(max_length = 128, pattern = r#"^[a-z0-9_]+(\.[a-z0-9_]+)+$"#)]
     pub event_type: String,
-    /// The event's payload: a JSON object, delivered byte for byte. Defaults to `{}`.
+    /// The event's payload: a JSON object, delivered byte for byte. Absent or `null`: `{}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Box<serde_json::value::RawValue>>,
 }
 
@@ -354,11 +359,11 @@ pub struct ProjectIn {
     pub target: Option<String>,
     /// Points the score must fall by between two completed scans to raise `alert.triggered`
     /// (1 to 100, default 10).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 100)]
     pub score_drop_threshold: Option<u32>,
     /// Seconds a scan may run before it times out (60 to 604800, default 3600).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 60, maximum = 604800)]
     pub scan_time_limit_secs: Option<u64>,
 }
@@ -373,10 +378,10 @@ pub struct ProjectPatch {
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub target: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole::opt", skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 100)]
     pub score_drop_threshold: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole::opt", skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 60, maximum = 604800)]
     pub scan_time_limit_secs: Option<u64>,
 }
@@ -407,7 +412,7 @@ pub struct ScanIn {
     #[schema(max_items = 100)]
     pub rules: Option<Vec<String>>,
     /// Seconds before a scan still running times out; defaults to the project's limit.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 604800)]
     pub time_limit_secs: Option<u64>,
 }
@@ -420,13 +425,13 @@ pub struct ScanCompleteIn {
     #[serde(default)]
     pub findings: Vec<scanhook_core::scan::FindingIn>,
     /// A 0–100 score, if the scanner grades.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     #[schema(maximum = 100)]
     pub score: Option<u32>,
     #[serde(default)]
     #[schema(min_length = 1, max_length = 10, pattern = r#"\S"#)]
     pub grade: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub files_scanned: Option<u64>,
 }
 
@@ -478,8 +483,9 @@ pub struct ViolationResolveIn {
 pub struct ScanProgressIn {
     /// 0 to 100.
     #[schema(maximum = 100)]
+    #[serde(deserialize_with = "whole::req")]
     pub percent: u8,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub files_scanned: Option<u64>,
     #[serde(default)]
     #[schema(min_length = 1, max_length = 2000, pattern = r#"\S"#)]

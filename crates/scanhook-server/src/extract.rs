@@ -25,6 +25,10 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from an array too (`[null, null]`); every body is an object.
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(ApiError::Invalid { field: None, message: "the request body must be a JSON object".into() });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

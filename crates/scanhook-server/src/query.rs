@@ -24,13 +24,16 @@ pub const MAX_QUERY_BYTES: usize = 2048;
 #[derive(Debug, Default)]
 pub struct QueryContract {
     allowed: HashMap<(Method, String), Vec<String>>,
+    /// Paths of the document, so a method it does not list reaches axum's 405.
+    paths: HashSet<String>,
 }
 
 impl QueryContract {
     /// Reads the declared query parameters of every operation of an OpenAPI document.
     pub fn from_doc(doc: &Value) -> Self {
-        let mut allowed = HashMap::new();
+        let (mut allowed, mut paths) = (HashMap::new(), HashSet::new());
         for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            paths.insert(path.clone());
             for (method, operation) in item.as_object().into_iter().flatten() {
                 let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
                 let params = operation["parameters"].as_array().into_iter().flatten();
@@ -38,7 +41,7 @@ impl QueryContract {
                 allowed.insert((method, path.clone()), names.map(str::to_string).collect());
             }
         }
-        Self { allowed }
+        Self { allowed, paths }
     }
 
     /// Checks a request's query string against what its route declares.
@@ -49,7 +52,11 @@ impl QueryContract {
         }
         // HEAD is answered by the GET handler.
         let method = if method == Method::HEAD { &Method::GET } else { method };
-        let allowed = self.allowed.get(&(method.clone(), route.to_string())).map(Vec::as_slice).unwrap_or_default();
+        let allowed = match self.allowed.get(&(method.clone(), route.to_string())) {
+            Some(allowed) => allowed.as_slice(),
+            None if self.paths.contains(route) => return Ok(()),
+            None => &[],
+        };
         let mut seen = HashSet::new();
         for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
             if !allowed.iter().any(|a| *a == name) {
@@ -103,6 +110,9 @@ mod tests {
         assert_eq!(field(c.check(&get, "/v1/deliveries", Some("limit=1&limit=2"))).as_deref(), Some("limit"));
         assert_eq!(field(c.check(&get, "/v1/webhooks/{id}", Some("expand=all"))).as_deref(), Some("expand"));
         assert_eq!(field(c.check(&Method::HEAD, "/v1/events", Some("x=1"))).as_deref(), Some("x"));
+        assert_eq!(field(c.check(&get, "/not/in/the/document", Some("x=1"))).as_deref(), Some("x"));
+        // A method the route does not have is left to the router's 405.
+        assert!(c.check(&Method::TRACE, "/v1/events", Some("x=1")).is_ok());
         let long = format!("cursor={}", "a".repeat(MAX_QUERY_BYTES));
         assert!(matches!(c.check(&get, "/v1/deliveries", Some(&long)), Err(ApiError::QueryTooLong(_))));
     }

@@ -109,3 +109,22 @@ async fn errors_are_problem_json_on_every_path() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
 }
+
+/// Found by schemathesis: serde read a struct from a JSON array, and refused `64.0` where
+/// the document (JSON Schema) says `integer`.
+#[tokio::test]
+async fn bodies_are_objects_and_whole_floats_are_integers() {
+    let server = Server::start(&[]).await;
+    let (code, _, body) = send(&server, Method::POST, "/v1/projects", Some(json!(["shop", null]))).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, listed) = server.get("/v1/projects").await;
+    assert_eq!(listed["data"], json!([]), "nothing is created from an array");
+
+    let project = json!({"name": "shop", "score_drop_threshold": 64.0, "scan_time_limit_secs": 6514.0});
+    let (code, _, created) = send(&server, Method::POST, "/v1/projects", Some(project)).await;
+    assert_eq!(code, StatusCode::CREATED, "{created}");
+    assert_eq!(created["score_drop_threshold"], 64);
+    let half = json!({"name": "shop", "score_drop_threshold": 64.5});
+    let (code, _, body) = send(&server, Method::POST, "/v1/projects", Some(half)).await;
+    assert_eq!((code.as_u16(), &body["field"]), (422, &json!("score_drop_threshold")), "{body}");
+}

@@ -140,7 +140,7 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
 /// found again are resolved (`violation.resolved`), then `scan.completed` reports the
 /// counts. Accepts scanhook's JSON or a SARIF 2.1.0 log (`application/sarif+json`).
 #[utoipa::path(post, path = "/v1/scans/{id}/complete", tag = "scans", params(("id" = String, Path)),
-    request_body(content = ScanCompleteIn, content_type = "application/json"),
+    request_body(content = Option<ScanCompleteIn>, content_type = "application/json"),
     responses((status = 200, body = ScanCompleteOut), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)))]
 pub async fn complete(
