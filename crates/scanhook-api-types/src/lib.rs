@@ -432,6 +432,7 @@ pub struct ScanCompleteIn {
     #[schema(min_length = 1, max_length = 10, pattern = r#"\S"#)]
     pub grade: Option<String>,
     #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(maximum = 9223372036854775807_u64)]
     pub files_scanned: Option<u64>,
 }
 
@@ -486,6 +487,7 @@ pub struct ScanProgressIn {
     #[serde(deserialize_with = "whole::req")]
     pub percent: u8,
     #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(maximum = 9223372036854775807_u64)]
     pub files_scanned: Option<u64>,
     #[serde(default)]
     #[schema(min_length = 1, max_length = 2000, pattern = r#"\S"#)]

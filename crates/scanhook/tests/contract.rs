@@ -128,3 +128,18 @@ async fn bodies_are_objects_and_whole_floats_are_integers() {
     let (code, _, body) = send(&server, Method::POST, "/v1/projects", Some(half)).await;
     assert_eq!((code.as_u16(), &body["field"]), (422, &json!("score_drop_threshold")), "{body}");
 }
+
+/// Found by schemathesis: a count past what the store keeps was a 500.
+#[tokio::test]
+async fn counts_past_the_stores_range_are_refused() {
+    let server = Server::start(&[]).await;
+    let (_, project) = server.post("/v1/projects", json!({"name": "shop"})).await;
+    let (_, scan) = server.post("/v1/scans", json!({"project": project["id"]})).await;
+    let scan_path = format!("/v1/scans/{}", scan["id"].as_str().unwrap());
+    let huge = json!({"percent": 5, "files_scanned": 9_223_372_036_854_775_808_u64});
+    let answer = send(&server, Method::POST, &format!("{scan_path}/progress"), Some(huge)).await;
+    assert_refused(&answer, 422, "files_scanned");
+    let huge = json!({"findings": [], "files_scanned": 9_223_372_036_854_775_808_u64});
+    let answer = send(&server, Method::POST, &format!("{scan_path}/complete"), Some(huge)).await;
+    assert_refused(&answer, 422, "files_scanned");
+}
