@@ -18,6 +18,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     Forbidden(&'static str),
     NotFound(String),
+    /// 405: the route exists, the method does not (axum adds `Allow`).
+    MethodNotAllowed,
     Conflict {
         code: &'static str,
         message: String,
@@ -70,6 +72,9 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.to_string(), None),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            Self::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "see the Allow header".into(), None)
+            }
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
             Self::QueryTooLong(m) => (StatusCode::URI_TOO_LONG, "query_too_long", m, None),

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
             query::enforce,
         ))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -104,6 +104,11 @@ async fn errors_are_problem_json_on_every_path() {
         assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
         assert_eq!(content_type, "application/problem+json", "{path}");
     }
+    let resp = server.client().delete(server.url("/v1/events")).bearer_auth(&server.key).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let allow = resp.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
     let resp =
         server.client().post(server.url("/v1/projects")).bearer_auth(&server.key).body("{").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
