@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use scanhook_core::DeliveryStatus;
 pub use scanhook_core::format::{Encoding, Kind, Signature};
+use scanhook_core::{DeliveryStatus, whole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -41,6 +41,7 @@ pub struct ListOut<T> {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountIn {
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub name: String,
 }
 
@@ -58,6 +59,7 @@ pub struct AccountOut {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub name: Option<String>,
 }
 
@@ -76,18 +78,23 @@ pub struct ApiKeyOut {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
-    /// Where deliveries are POSTed (http or https).
+    /// Where deliveries are POSTed (http or https). Private, loopback and link-local
+    /// addresses are refused (422) unless the server allows private networks.
+    #[schema(pattern = r#"^[Hh][Tt][Tt][Pp][Ss]?://"#)]
     pub url: String,
     /// Event types (`scan.completed`), prefix wildcards (`scan.*`) or `*`.
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
     /// Signing secret; generated (`whsec_…`) when absent. 16 to 128 printable characters.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 128, pattern = r#"^[^\s\x00-\x1f\x7f-\x9f]+$"#)]
     pub secret: Option<String>,
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
-    /// Extra request headers sent with every delivery.
+    /// Extra request headers sent with every delivery (at most 20).
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
     /// Names of extra headers whose values are credentials. Headers named `Authorization`,
@@ -103,6 +110,7 @@ pub struct WebhookIn {
     pub projects: Option<Vec<String>>,
     /// Only violation and issue events at or above this severity.
     #[serde(default)]
+    #[schema(value_type = Option<scanhook_core::scan::Severity>)]
     pub min_severity: Option<String>,
     /// How deliveries are signed; default `{"scheme": "standard"}`.
     #[serde(default)]
@@ -110,9 +118,11 @@ pub struct WebhookIn {
     /// Sent as `Authorization: Bearer <token>` (with any scheme; required by `bearer`).
     /// Never returned.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 512, pattern = r#"^[!-~]+$"#)]
     pub bearer_token: Option<String>,
     /// Seconds an attempt may take, 1 to 30 (default: the server's delivery timeout).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 1, maximum = 30)]
     pub timeout: Option<u32>,
     /// `generic` (the canonical envelope), or a chat format: `slack`, `discord`, `teams`.
     #[serde(default)]
@@ -128,6 +138,11 @@ pub struct WebhookIn {
     /// Prefix of the event, delivery, attempt and signature headers (default: the
     /// server's, `X-Scanhook`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r#"^(?![Ww][Ee][Bb][Hh][Oo][Oo][Kk])[A-Za-z0-9!#$%&'*+.^_`|~-]+$"#
+    )]
     pub header_prefix: Option<String>,
 }
 
@@ -135,15 +150,17 @@ pub struct WebhookIn {
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     #[serde(default)]
+    #[schema(pattern = r#"^[Hh][Tt][Tt][Pp][Ss]?://"#)]
     pub url: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
     /// `true` also re-enables an endpoint scanhook disabled.
     #[serde(default)]
     pub active: Option<bool>,
     /// `null` clears the description.
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub description: Option<Option<String>>,
     /// Replaces all extra headers. A sensitive header given as `[redacted]` (as reads show
     /// it) keeps its current value.
@@ -156,17 +173,22 @@ pub struct WebhookPatch {
     pub projects: Option<Vec<String>>,
     /// `null` removes the severity filter.
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<scanhook_core::scan::Severity>)]
     pub min_severity: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<Signature>,
     /// `null` removes the token.
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 512, pattern = r#"^[!-~]+$"#)]
     pub bearer_token: Option<Option<String>>,
     /// `null` returns to the server's timeout.
-    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u32>)]
+    #[serde(
+        default,
+        deserialize_with = "whole::opt_opt",
+        serialize_with = "double_option::serialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 30)]
     pub timeout: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
@@ -180,7 +202,7 @@ pub struct WebhookPatch {
     pub extra_payload: Option<Option<serde_json::Value>>,
     /// `null` returns to the server's prefix.
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 40, pattern = r#"^(?![Ww][Ee][Bb][Hh][Oo][Oo][Kk])[A-Za-z0-9!#$%&'*+.^_`|~-]+$"#)]
     pub header_prefix: Option<Option<String>>,
 }
 
@@ -235,10 +257,12 @@ pub struct WebhookOut {
 pub struct RotateSecretIn {
     /// The new secret; generated (`whsec_…`) when absent.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 128, pattern = r#"^[^\s\x00-\x1f\x7f-\x9f]+$"#)]
     pub secret: Option<String>,
     /// Seconds during which deliveries are signed with both the old and the new secret
     /// (default 86400, at most 604800; 0 drops the old secret at once).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(maximum = 604800)]
     pub grace_period: Option<u64>,
 }
 
@@ -255,10 +279,11 @@ pub struct RotateSecretOut {
 pub struct EventIn {
     /// Dot-separated lowercase segments, such as `scan.completed`.
     #[serde(rename = "type")]
+    #[schema(max_length = 128, pattern = r#"^[a-z0-9_]+(\.[a-z0-9_]+)+$"#)]
     pub event_type: String,
-    /// The event's payload: a JSON object, delivered byte for byte. Defaults to `{}`.
+    /// The event's payload: a JSON object, delivered byte for byte. Absent or `null`: `{}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Box<serde_json::value::RawValue>>,
 }
 
@@ -340,16 +365,20 @@ pub struct HttpMessageOut {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectIn {
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub name: String,
     /// What is scanned: a repository URL, a domain, a service name.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub target: Option<String>,
     /// Points the score must fall by between two completed scans to raise `alert.triggered`
     /// (1 to 100, default 10).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 1, maximum = 100)]
     pub score_drop_threshold: Option<u32>,
     /// Seconds a scan may run before it times out (60 to 604800, default 3600).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 60, maximum = 604800)]
     pub scan_time_limit_secs: Option<u64>,
 }
 
@@ -357,14 +386,17 @@ pub struct ProjectIn {
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub name: Option<String>,
     /// `null` clears the target.
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub target: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole::opt", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100)]
     pub score_drop_threshold: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole::opt", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 604800)]
     pub scan_time_limit_secs: Option<u64>,
 }
 
@@ -387,12 +419,15 @@ pub struct ScanIn {
     pub project: String,
     /// What this scan looks at; defaults to the project's target.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 2000, pattern = r#"\S"#)]
     pub target: Option<String>,
-    /// Rule sets checked, such as `gdpr`, `soc2`, `owasp`.
+    /// Rule sets checked, such as `gdpr`, `soc2`, `owasp` (each 1 to 100 characters).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub rules: Option<Vec<String>>,
     /// Seconds before a scan still running times out; defaults to the project's limit.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 1, maximum = 604800)]
     pub time_limit_secs: Option<u64>,
 }
 
@@ -404,11 +439,14 @@ pub struct ScanCompleteIn {
     #[serde(default)]
     pub findings: Vec<scanhook_core::scan::FindingIn>,
     /// A 0–100 score, if the scanner grades.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(maximum = 100)]
     pub score: Option<u32>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 10, pattern = r#"\S"#)]
     pub grade: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(maximum = 9223372036854775807_u64)]
     pub files_scanned: Option<u64>,
 }
 
@@ -451,6 +489,7 @@ pub struct ViolationOut {
 #[serde(deny_unknown_fields)]
 pub struct ViolationResolveIn {
     /// Who resolved it, such as a user ID; sent as `resolvedBy`.
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub resolved_by: String,
 }
 
@@ -458,10 +497,14 @@ pub struct ViolationResolveIn {
 #[serde(deny_unknown_fields)]
 pub struct ScanProgressIn {
     /// 0 to 100.
+    #[schema(maximum = 100)]
+    #[serde(deserialize_with = "whole::req")]
     pub percent: u8,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(maximum = 9223372036854775807_u64)]
     pub files_scanned: Option<u64>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 2000, pattern = r#"\S"#)]
     pub message: Option<String>,
 }
 
@@ -481,10 +524,14 @@ pub struct ScanProgressOut {
 pub struct AlertIn {
     /// The project's ID.
     pub project: String,
+    #[schema(pattern = "^(cert_expired|cert_expiring_soon|config_change)$")]
     pub alert_type: String,
     /// `critical`, `high`, `medium`, `low` or `info`.
+    #[schema(value_type = scanhook_core::scan::Severity)]
     pub severity: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub title: String,
+    #[schema(min_length = 1, max_length = 2000, pattern = r#"\S"#)]
     pub message: String,
     #[serde(default)]
     pub old_value: Option<String>,
@@ -501,8 +548,11 @@ pub struct AlertOut {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScanErrorBody {
+    #[schema(min_length = 1, max_length = 100, pattern = r#"\S"#)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 2000, pattern = r#"\S"#)]
     pub message: String,
 }
 

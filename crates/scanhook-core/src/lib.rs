@@ -13,6 +13,7 @@ pub mod retry;
 pub mod scan;
 pub mod secret;
 pub mod webhook;
+pub mod whole;
 
 pub use event_type::{EventPattern, EventType};
 pub use ids::{

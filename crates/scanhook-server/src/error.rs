@@ -18,11 +18,15 @@ pub enum ApiError {
     Unauthorized(&'static str),
     Forbidden(&'static str),
     NotFound(String),
+    /// 405: the route exists, the method does not (axum adds `Allow`).
+    MethodNotAllowed,
     Conflict {
         code: &'static str,
         message: String,
     },
     PayloadTooLarge(String),
+    /// 414: the query string is longer than the server reads.
+    QueryTooLong(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -68,8 +72,12 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.to_string(), None),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            Self::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "see the Allow header".into(), None)
+            }
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
+            Self::QueryTooLong(m) => (StatusCode::URI_TOO_LONG, "query_too_long", m, None),
             Self::Internal(e) => {
                 tracing::error!(error = %scanhook_core::error_chain(e.as_ref()), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".into(), None)

@@ -1,7 +1,7 @@
 //! Request extractors that answer with our problem+json errors: JSON bodies whose errors
 //! name the field, query strings and path IDs.
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -25,6 +25,10 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from an array too (`[null, null]`); every body is an object.
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(ApiError::Invalid { field: None, message: "the request body must be a JSON object".into() });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -40,13 +44,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The field an error is about: serde's path, plus the name in "missing field `x`" (which
-/// serde reports at the parent's path).
+/// The field an error is about: serde's path, plus the name in "missing field `x`" or
+/// "unknown field `x`" when serde reports it at the parent's path (always for a missing
+/// field; for an unknown one inside a tagged enum, whose content serde buffers).
 fn field_of(path: &str, message: &str) -> Option<String> {
-    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    let missing = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
     match (path, missing) {
         (".", Some(name)) => Some(name.to_string()),
         (".", None) => None,
+        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => Some(path.to_string()),
         (parent, Some(name)) => Some(format!("{parent}.{name}")),
         (path, None) => Some(path.to_string()),
     }
@@ -84,17 +93,22 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
-/// A query string; a bad parameter is 422 with serde's message (which names it).
+/// Query parameters; a bad value is 422 naming the parameter. Which names a route accepts
+/// is checked once for the whole query string by [`crate::query`], so a handler may take
+/// several of these (a filter struct plus `PageQuery`); each must be in its `params(...)`.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::Invalid { field: None, message: e.body_text() })
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let field = e.path().to_string();
+            let message = format!("query parameter '{field}': {}", e.inner());
+            ApiError::Invalid { field: (field != ".").then_some(field), message }
+        })
     }
 }
 

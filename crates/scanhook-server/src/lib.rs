@@ -5,11 +5,15 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod query;
 pub mod routes;
 pub mod state;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
+use crate::query::QueryContract;
 use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
 
 /// Every route of the API.
@@ -50,8 +55,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .route("/v1/audit-log", get(audit::list))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(openapi::healthz))
+        // Every route answers unknown, repeated or overlong query parameters with a 4xx.
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(QueryContract::from_doc(openapi::api_doc())),
+            query::enforce,
+        ))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -1,7 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations. A committed copy
 //! (`openapi.json` at the repository root) is compared by a test, so API drift fails CI.
 
+use std::sync::OnceLock;
+
 use axum::Json;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,6 +18,8 @@ use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, pr
             Every request carries `Authorization: Bearer <API key>`; errors are `application/problem+json`."
     ),
     paths(
+        serve,
+        healthz,
         accounts::create_account,
         accounts::create_api_key,
         accounts::list_api_keys,
@@ -67,11 +72,78 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document as pretty JSON (what the committed copy holds).
-pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+/// Tagged enums whose variants refuse unknown fields (utoipa marks only structs closed).
+const CLOSED_ENUMS: &[&str] = &["Signature"];
+
+/// The answers every route can give besides its own, added here so no annotation can
+/// forget them: 401 (authenticated routes), 422 and 414 (the query contract, see
+/// [`crate::query`]), and 400, 413 and 422 where there is a body. Every error is problem+json.
+fn complete(doc: &mut Value) {
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+            let public = op.get("security").is_some_and(|s| s.as_array().is_some_and(|s| s.iter().all(is_empty)));
+            let has_body = op.get("requestBody").is_some();
+            let responses = &mut op["responses"];
+            let mut add = |status: &str, description: &str| {
+                if responses.get(status).is_none() {
+                    responses[status] = json!({ "description": description });
+                }
+            };
+            if !public {
+                add("401", "The `Authorization: Bearer <API key>` header is missing or the key is invalid.");
+            }
+            add("414", "The query string is longer than the server accepts.");
+            add("422", "A field or query parameter is invalid or unknown; `field` names it.");
+            if has_body {
+                add("400", "The body is not valid JSON.");
+                add("413", "The body is larger than the server accepts.");
+            }
+            for (status, response) in responses.as_object_mut().into_iter().flatten() {
+                if status.as_str() >= "400" {
+                    response["content"] = json!({
+                        "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } }
+                    });
+                }
+            }
+        }
+    }
+    for name in CLOSED_ENUMS {
+        let variants = doc["components"]["schemas"][name]["oneOf"].as_array_mut();
+        for variant in variants.into_iter().flatten() {
+            variant["additionalProperties"] = Value::Bool(false);
+        }
+    }
 }
 
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+fn is_empty(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| o.is_empty())
+}
+
+/// The finished document, built once.
+pub fn api_doc() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        complete(&mut doc);
+        doc
+    })
+}
+
+/// The document as pretty JSON (what the committed copy holds).
+pub fn document() -> String {
+    serde_json::to_string_pretty(api_doc()).unwrap_or_default()
+}
+
+/// The document, for every caller (no key needed).
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "This OpenAPI document", body = Object)))]
+pub async fn serve() -> Json<&'static Value> {
+    Json(api_doc())
+}
+
+/// Liveness: answers `ok` while the process serves requests (no key needed).
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, description = "The server is up", body = String, content_type = "text/plain")))]
+pub async fn healthz() -> &'static str {
+    "ok"
 }

@@ -46,7 +46,7 @@ pub struct DeliveryFormat {
 
 /// How a delivery proves where it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "scheme", rename_all = "kebab-case", from = "SignatureWire")]
 pub enum Signature {
     /// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
     /// plus `<prefix>-Signature: sha256=<hex>`.
@@ -64,6 +64,35 @@ pub enum Signature {
     Bearer,
     /// Nothing: for receivers on a trusted network only.
     None,
+}
+
+/// What [`Signature`] is read from. serde ignores unknown fields beside the tag of a unit
+/// variant, even with `deny_unknown_fields`, so every variant here has (possibly no) named
+/// fields and `{"scheme": "standard", "algorithm": "ed25519"}` is refused.
+#[derive(Deserialize)]
+#[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
+enum SignatureWire {
+    Standard {},
+    HmacSha256 {
+        header: String,
+        #[serde(default)]
+        prefix: String,
+        #[serde(default)]
+        encoding: Encoding,
+    },
+    Bearer {},
+    None {},
+}
+
+impl From<SignatureWire> for Signature {
+    fn from(wire: SignatureWire) -> Self {
+        match wire {
+            SignatureWire::Standard {} => Self::Standard,
+            SignatureWire::HmacSha256 { header, prefix, encoding } => Self::HmacSha256 { header, prefix, encoding },
+            SignatureWire::Bearer {} => Self::Bearer,
+            SignatureWire::None {} => Self::None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -189,6 +218,19 @@ mod tests {
         let json = serde_json::to_string(&juro).unwrap();
         assert_eq!(serde_json::from_str::<DeliveryFormat>(&json).unwrap(), juro);
         assert!(json.contains(r#""scheme":"hmac-sha256""#), "{json}");
+    }
+
+    #[test]
+    fn unknown_signature_fields_are_refused_on_every_scheme() {
+        for scheme in ["standard", "bearer", "none", "hmac-sha256"] {
+            let header = if scheme == "hmac-sha256" { r#""header": "X-Sig", "# } else { "" };
+            let json = format!(r#"{{"scheme": "{scheme}", {header}"algorithm": "ed25519"}}"#);
+            let err = serde_json::from_str::<Signature>(&json).unwrap_err().to_string();
+            assert!(err.contains("unknown field `algorithm`"), "{scheme}: {err}");
+        }
+        let ok: Signature = serde_json::from_str(r#"{"scheme": "hmac-sha256", "header": "X-Sig"}"#).unwrap();
+        assert!(matches!(ok, Signature::HmacSha256 { .. }));
+        assert_eq!(serde_json::from_str::<Signature>(r#"{"scheme": "bearer"}"#).unwrap(), Signature::Bearer);
     }
 
     #[test]

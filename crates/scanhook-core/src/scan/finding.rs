@@ -74,6 +74,7 @@ pub struct FindingIn {
     pub severity: String,
     /// Path of the file, as the scanner names it.
     pub file: String,
+    #[serde(deserialize_with = "crate::whole::req")]
     pub line: u32,
     pub message: String,
     #[serde(default)]

@@ -72,7 +72,7 @@ pub async fn create_account(
 }
 
 /// Create an API key for the caller's account; the key is shown only in this answer.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyIn,
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = Option<ApiKeyIn>,
     responses((status = 201, body = ApiKeyOut), (status = 422, body = Problem)))]
 pub async fn create_api_key(
     State(state): State<AppState>,

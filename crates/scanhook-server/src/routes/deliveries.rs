@@ -59,9 +59,11 @@ fn attempt_out(a: Attempt, canonical: &str) -> AttemptOut {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
+    #[param(pattern = "^wh_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     pub webhook_id: Option<String>,
+    #[param(pattern = "^evt_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     pub event_id: Option<String>,
-    /// `pending`, `succeeded` or `dead`.
+    #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
 }
 

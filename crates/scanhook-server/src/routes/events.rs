@@ -60,7 +60,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 /// Report an event. It and one delivery per matching active endpoint are stored durably
 /// before the answer. With an `Idempotency-Key` header, a repeat returns the first answer.
 #[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat of this request return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat of this request return the first answer",
+        min_length = 1, max_length = 255, pattern = "^[!-~]([ -~]*[!-~])?$")),
     responses((status = 202, body = EventAcceptedOut), (status = 400, body = Problem), (status = 409, body = Problem),
         (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
@@ -115,7 +116,7 @@ pub async fn create(
 pub struct EventQuery {
     /// Only events of this type.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", max_length = 128, pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")]
     pub event_type: Option<String>,
     /// Only events at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,

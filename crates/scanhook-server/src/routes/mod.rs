@@ -35,6 +35,7 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 250 (default 50).
+    #[param(minimum = 1, maximum = 250)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

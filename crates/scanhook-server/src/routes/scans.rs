@@ -51,6 +51,14 @@ fn parse_rules(raw: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     Ok(rules)
 }
 
+/// The store keeps counts as signed 64-bit integers.
+fn parse_files_scanned(raw: Option<u64>) -> Result<Option<u64>, ApiError> {
+    match raw {
+        Some(n) if n > i64::MAX as u64 => Err(ApiError::invalid("files_scanned", "files_scanned is too large")),
+        other => Ok(other),
+    }
+}
+
 /// Start a scan of a project; emits `scan.started`.
 #[utoipa::path(post, path = "/v1/scans", tag = "scans", request_body = ScanIn,
     responses((status = 201, body = ScanOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -132,7 +140,8 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
         return Err(ApiError::invalid("score", "score must be between 0 and 100"));
     }
     let grade = input.grade.map(|g| text("grade", &g, 10)).transpose()?;
-    Ok(ScanReport { findings, files_scanned: input.files_scanned, score: input.score, grade })
+    let files_scanned = parse_files_scanned(input.files_scanned)?;
+    Ok(ScanReport { findings, files_scanned, score: input.score, grade })
 }
 
 /// Complete a running scan with its findings: new findings become open violations
@@ -140,7 +149,7 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
 /// found again are resolved (`violation.resolved`), then `scan.completed` reports the
 /// counts. Accepts scanhook's JSON or a SARIF 2.1.0 log (`application/sarif+json`).
 #[utoipa::path(post, path = "/v1/scans/{id}/complete", tag = "scans", params(("id" = String, Path)),
-    request_body(content = ScanCompleteIn, content_type = "application/json"),
+    request_body(content = Option<ScanCompleteIn>, content_type = "application/json"),
     responses((status = 200, body = ScanCompleteOut), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)))]
 pub async fn complete(
@@ -182,7 +191,7 @@ pub async fn progress(
     }
     let progress = ScanProgress {
         percent: input.percent,
-        files_scanned: input.files_scanned,
+        files_scanned: parse_files_scanned(input.files_scanned)?,
         message: input.message.map(|m| text("message", &m, 2000)).transpose()?,
         min_interval: chrono::Duration::seconds(PROGRESS_INTERVAL_SECS),
     };

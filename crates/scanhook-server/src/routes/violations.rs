@@ -40,8 +40,9 @@ fn violation_out(v: Violation) -> ViolationOut {
 #[into_params(parameter_in = Query)]
 pub struct ViolationQuery {
     /// `open` or `resolved`.
+    #[param(pattern = "^(open|resolved)$")]
     pub status: Option<String>,
-    /// `critical`, `high`, `medium`, `low` or `info`.
+    #[param(value_type = Option<Severity>)]
     pub severity: Option<String>,
 }
 

@@ -377,7 +377,7 @@ pub async fn enable(
 /// Send a test event to this endpoint only, even when it is disabled (so a fix can be
 /// checked before re-enabling): `webhook.test`, or with `type` that type's catalogue
 /// example, each with `"test": true` in its data.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)), request_body = TestIn,
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)), request_body = Option<TestIn>,
     responses((status = 202, body = TestOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn test(
     State(state): State<AppState>,
@@ -417,7 +417,7 @@ pub async fn test(
 }
 
 /// Queue this endpoint's dead deliveries for a new round of attempts.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayIn,
+#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = Option<ReplayIn>,
     responses((status = 202, body = ReplayOut), (status = 404, body = Problem)))]
 pub async fn replay(
     State(state): State<AppState>,
@@ -449,7 +449,7 @@ const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
 /// period (default 24 h) deliveries are signed with both, so receivers can switch at any
 /// time within it.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
-    request_body = RotateSecretIn,
+    request_body = Option<RotateSecretIn>,
     responses((status = 200, body = RotateSecretOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
