@@ -181,6 +181,23 @@ impl Dispatcher {
     /// `None`: stopped by `hard_stop`; the lease was released instead.
     async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
         let delivery_id = item.delivery_id.clone();
+        let limit = self.config.max_expired_leases;
+        if limit > 0 && item.expired_leases >= limit {
+            // Every worker that took this delivery died or hung before it had an outcome:
+            // trying again would take the next one down too.
+            let note = parked_reason(item.expired_leases);
+            tracing::error!(delivery = %delivery_id, "{note}");
+            return Some(Completion {
+                delivery_id,
+                webhook_id: item.webhook.id.clone(),
+                attempt: None,
+                // Not the endpoint's fault: it does not count towards disabling it.
+                outcome: Outcome::Dead { counts_as_failure: false },
+                note: Some(note),
+            });
+        }
+        #[cfg(debug_assertions)]
+        fault::abort_if_marked(&item.event.data);
         if !item.webhook.active && item.event.target.is_none() {
             // Disabled endpoints get nothing; the delivery becomes a dead letter that can be
             // replayed once the endpoint is enabled again.
@@ -214,5 +231,32 @@ impl Dispatcher {
         };
         tracing::debug!(delivery = %delivery_id, attempt = number, success = sent.success, "attempt made");
         Some(Completion { delivery_id, webhook_id: item.webhook.id, attempt: Some(sent.attempt), outcome, note: None })
+    }
+}
+
+/// Why a delivery was parked instead of tried again (see `DispatchConfig::max_expired_leases`).
+pub fn parked_reason(expired_leases: u32) -> String {
+    format!(
+        "parked: {expired_leases} leases expired without an outcome; the worker crashed or hung while sending it"
+    )
+}
+
+/// Fault injection for tests, compiled into debug builds only (release builds do not have
+/// it): with `SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA=<marker>` set, the process aborts when it
+/// starts on a delivery whose event data contains the marker, as a bug that crashes a
+/// sender would. The poison-pill test (`tests/containment.rs`) uses it.
+#[cfg(debug_assertions)]
+mod fault {
+    use std::sync::OnceLock;
+
+    pub fn abort_if_marked(data: &str) {
+        static MARKER: OnceLock<Option<String>> = OnceLock::new();
+        let marker = MARKER.get_or_init(|| {
+            std::env::var("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA").ok().filter(|m| !m.is_empty())
+        });
+        if marker.as_deref().is_some_and(|m| data.contains(m)) {
+            tracing::error!("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA matched: aborting (test fault injection)");
+            std::process::abort();
+        }
     }
 }

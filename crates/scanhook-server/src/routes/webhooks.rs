@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use scanhook_api_types::{
-    ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn, WebhookOut,
+    EnableIn, ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn, WebhookOut,
     WebhookPatch,
 };
 use scanhook_core::catalogue;
@@ -16,7 +16,7 @@ use scanhook_core::network;
 use scanhook_core::scan::Severity;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
-use scanhook_store::{DeliveryFilter, NewWebhook, Page, Webhook};
+use scanhook_store::{DeliveryFilter, Missed, NewWebhook, Page, Webhook};
 
 use super::PageQuery;
 use crate::auth::Caller;
@@ -294,15 +294,32 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Re-enable an endpoint (clears an automatic disable and its failure count).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = WebhookOut), (status = 404, body = Problem)))]
+/// Re-enable an endpoint (clears an automatic disable and its failure count). Events
+/// accepted while scanhook had disabled it are delivered, oldest first, with
+/// `replay_missed: true`; otherwise they become dead deliveries that `/replay` can send.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path)), request_body = EnableIn,
+    responses((status = 200, body = WebhookOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn enable(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<EnableIn>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    apply(&state, &caller, &id, scanhook_store::WebhookPatch { active: Some(true), ..Default::default() }).await
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    let missed = if input.replay_missed {
+        Missed::Replay
+    } else {
+        Missed::GiveUp(scanhook_store::NOT_SENT_WHILE_DISABLED.into())
+    };
+    let webhook = state
+        .store()
+        .enable_webhook(&caller.account, &webhook_id, missed, state.now())
+        .await
+        .map_err(named("webhook", &id))?;
+    if input.replay_missed {
+        state.engine.wake();
+    }
+    Ok(Json(webhook_out(webhook, false, state.now())))
 }
 
 /// Send a test event to this endpoint only, even when it is disabled (so a fix can be
