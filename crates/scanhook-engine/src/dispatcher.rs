@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use scanhook_store::{Claimed, Completion, Outcome, Store, StoreResult};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,6 +19,13 @@ use crate::sender::Sender;
 const COMPLETION_QUEUE: usize = 4096;
 /// Most outcomes recorded in one store call.
 const COMPLETION_BATCH: usize = 512;
+
+/// What the recorder is sent: an outcome, or a request to answer once everything sent
+/// before it is recorded.
+enum Record {
+    Outcome(Completion),
+    Flush(oneshot::Sender<()>),
+}
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -68,6 +75,7 @@ impl Dispatcher {
             let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
             match self.claim(room as u32).await {
                 Ok(batch) if !batch.is_empty() => {
+                    let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|c| self.suspect(c));
                     let mut first = Some(first);
                     for item in batch {
                         let permit = match first.take() {
@@ -81,10 +89,14 @@ impl Dispatcher {
                         tasks.spawn(async move {
                             if let Some(completion) = this.deliver(item, stop).await {
                                 // Only fails if the recorder is gone; the lease then expires.
-                                let _ = done.send(completion).await;
+                                let _ = done.send(Record::Outcome(completion)).await;
                             }
                             drop(permit);
                         });
+                    }
+                    if !suspects.is_empty() {
+                        drop(first);
+                        self.isolate(suspects, &tasks, &done_tx, &shutdown).await;
                     }
                 }
                 Ok(_) => {
@@ -115,10 +127,79 @@ impl Dispatcher {
 
     /// Records outcomes as they come, as many per store call as are waiting: one batch is
     /// written while the next gathers. Ends when every sender is gone and the queue is empty.
-    async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Completion>) {
+    async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Record>) {
         let mut batch = Vec::with_capacity(COMPLETION_BATCH);
         while done.recv_many(&mut batch, COMPLETION_BATCH).await > 0 {
-            self.write(std::mem::take(&mut batch)).await;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut flushes = Vec::new();
+            for record in batch.drain(..) {
+                match record {
+                    Record::Outcome(completion) => outcomes.push(completion),
+                    Record::Flush(answer) => flushes.push(answer),
+                }
+            }
+            if !outcomes.is_empty() {
+                self.write(outcomes).await;
+            }
+            for answer in flushes {
+                let _ = answer.send(());
+            }
+        }
+    }
+
+    /// Whether an earlier lease of `item` expired without an outcome (below the parking
+    /// limit): its worker may have crashed on it, and may again.
+    fn suspect(&self, item: &Claimed) -> bool {
+        let limit = self.config.max_expired_leases;
+        item.expired_leases > 0 && (limit == 0 || item.expired_leases < limit)
+    }
+
+    /// Sends one suspect alone, after everything in flight has finished and been recorded,
+    /// and gives the other suspects back (they come again in later claims). Should it crash
+    /// the process again, only its own count of expired leases goes up, not that of
+    /// deliveries that happened to be in flight beside it.
+    async fn isolate(
+        &self,
+        mut suspects: Vec<Claimed>,
+        tasks: &TaskTracker,
+        done: &mpsc::Sender<Record>,
+        shutdown: &CancellationToken,
+    ) {
+        let item = suspects.remove(0);
+        let rest: Vec<_> = suspects.into_iter().map(|c| c.delivery_id).collect();
+        let release = |ids: Vec<_>| async move {
+            if let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await {
+                tracing::warn!(error = %e, "could not release leases; they will expire");
+            }
+        };
+        if !rest.is_empty() {
+            release(rest).await;
+        }
+        tasks.close();
+        tasks.wait().await;
+        tasks.reopen();
+        self.flush(done).await;
+        let id = item.delivery_id.clone();
+        tracing::warn!(delivery = %id, expired_leases = item.expired_leases, "sending a suspect delivery alone");
+        // Bounded: a delivery that hangs is left to its lease, which then counts.
+        let sent = tokio::select! {
+            sent = tokio::time::timeout(self.config.lease, self.deliver(item, CancellationToken::new())) => sent.ok().flatten(),
+            _ = shutdown.cancelled() => {
+                release(vec![id]).await;
+                None
+            }
+        };
+        if let Some(completion) = sent {
+            let _ = done.send(Record::Outcome(completion)).await;
+            self.flush(done).await;
+        }
+    }
+
+    /// Returns once every outcome sent to the recorder so far is recorded.
+    async fn flush(&self, done: &mpsc::Sender<Record>) {
+        let (answer, recorded) = oneshot::channel();
+        if done.send(Record::Flush(answer)).await.is_ok() {
+            let _ = recorded.await;
         }
     }
 

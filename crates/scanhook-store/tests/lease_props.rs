@@ -157,7 +157,8 @@ async fn run(ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
                 if held[worker].is_empty() {
                     continue;
                 }
-                let c = held[worker].remove(pick % held[worker].len());
+                let index = pick % held[worker].len();
+                let c = held[worker].remove(index);
                 store.complete(&owner(worker), vec![completion(&c, &done, now)], 0, at(now)).await.unwrap();
                 let row = model.get_mut(&c.delivery_id).unwrap();
                 if row.owner == Some(worker) {
