@@ -147,11 +147,14 @@ impl Dispatcher {
         }
     }
 
-    /// Whether an earlier lease of `item` expired without an outcome (below the parking
-    /// limit): its worker may have crashed on it, and may again.
+    /// Whether this is `item`'s last try before it is parked: its leases expired without an
+    /// outcome all but once, so its worker likely crashed on it. That try is made alone
+    /// ([`Dispatcher::isolate`]), so deliveries that were merely in flight beside it at
+    /// earlier crashes are never parked with it. (Earlier tries run as usual: after one
+    /// crash, everything that was in flight is due again at once.)
     fn suspect(&self, item: &Claimed) -> bool {
         let limit = self.config.max_expired_leases;
-        item.expired_leases > 0 && (limit == 0 || item.expired_leases < limit)
+        limit > 1 && item.expired_leases == limit - 1
     }
 
     /// Sends one suspect alone, after everything in flight has finished and been recorded,
