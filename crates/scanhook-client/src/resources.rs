@@ -3,8 +3,8 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn, ProjectOut, ReplayIn,
-    ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
+    DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn, ProjectOut,
+    ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use serde::Serialize;

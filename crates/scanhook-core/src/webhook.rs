@@ -109,9 +109,9 @@ impl DeliveryStatus {
             "succeeded" => Ok(Self::Succeeded),
             "dead" => Ok(Self::Dead),
             "held" => Ok(Self::Held),
-            other => Err(Invalid::new(format!(
-                "'{other}' is not a delivery status (pending, succeeded, dead or held)"
-            ))),
+            other => {
+                Err(Invalid::new(format!("'{other}' is not a delivery status (pending, succeeded, dead or held)")))
+            }
         }
     }
 }

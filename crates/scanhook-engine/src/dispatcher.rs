@@ -22,6 +22,8 @@ const COMPLETION_BATCH: usize = 512;
 
 /// What the recorder is sent: an outcome, or a request to answer once everything sent
 /// before it is recorded.
+// Outcomes are nearly all of the traffic; boxing them would allocate for each one.
+#[allow(clippy::large_enum_variant)]
 enum Record {
     Outcome(Completion),
     Flush(oneshot::Sender<()>),
@@ -320,9 +322,7 @@ impl Dispatcher {
 
 /// Why a delivery was parked instead of tried again (see `DispatchConfig::max_expired_leases`).
 pub fn parked_reason(expired_leases: u32) -> String {
-    format!(
-        "parked: {expired_leases} leases expired without an outcome; the worker crashed or hung while sending it"
-    )
+    format!("parked: {expired_leases} leases expired without an outcome; the worker crashed or hung while sending it")
 }
 
 /// Fault injection for tests, compiled into debug builds only (release builds do not have
@@ -335,9 +335,8 @@ mod fault {
 
     pub fn abort_if_marked(data: &str) {
         static MARKER: OnceLock<Option<String>> = OnceLock::new();
-        let marker = MARKER.get_or_init(|| {
-            std::env::var("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA").ok().filter(|m| !m.is_empty())
-        });
+        let marker = MARKER
+            .get_or_init(|| std::env::var("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA").ok().filter(|m| !m.is_empty()));
         if marker.as_deref().is_some_and(|m| data.contains(m)) {
             tracing::error!("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA matched: aborting (test fault injection)");
             std::process::abort();

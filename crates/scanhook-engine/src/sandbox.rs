@@ -269,7 +269,8 @@ mod tests {
 
     #[test]
     fn one_account_queues_at_most_twice_its_share_and_others_still_get_in() {
-        let sandbox = Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10));
+        let sandbox =
+            Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10));
         let mine: Vec<_> = (0..2 * ACCOUNT_SHARE).map(|_| sandbox.enter("acc_x").expect("within the share")).collect();
         assert_eq!(sandbox.enter("acc_x").err().as_deref(), Some(BUSY));
         assert!(sandbox.enter("acc_y").is_ok(), "another account is not held up");
@@ -279,7 +280,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_render_that_finds_no_worker_in_time_fails_as_busy() {
-        let sandbox = Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10));
+        let sandbox =
+            Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10));
         let _taken = sandbox.slots.acquire_many(MAX_WORKERS as u32).await.unwrap();
         assert_eq!(sandbox.render("acc_x", ".", b"{}", b"{}").await, Err(BUSY.to_string()));
     }

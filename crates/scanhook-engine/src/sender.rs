@@ -55,13 +55,10 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .build()?;
-        let sandbox = config
-            .template_worker
-            .clone()
-            .map(|(program, args)| {
-                let wait = config.sandbox_wait.min(config.lease / 4);
-                Arc::new(Sandbox::new(program, args, config.template_time_limit, wait))
-            });
+        let sandbox = config.template_worker.clone().map(|(program, args)| {
+            let wait = config.sandbox_wait.min(config.lease / 4);
+            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait))
+        });
         Ok(Self { client, config, templates: Arc::default(), sandbox })
     }
 

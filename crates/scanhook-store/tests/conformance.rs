@@ -496,7 +496,9 @@ async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
         let mut made = Vec::new();
         for i in 0..3 {
             let at = t0() + Duration::seconds(i);
-            let e = created(s.ingest_event(&acc, NewEvent { timestamp: at, ..event("scan.completed", None) }, at).await.unwrap());
+            let e = created(
+                s.ingest_event(&acc, NewEvent { timestamp: at, ..event("scan.completed", None) }, at).await.unwrap(),
+            );
             assert_eq!(e.delivery_count, 1, "{}: held for the failing endpoint, none for the one switched off", b.name);
             made.push(e.id);
         }
@@ -508,8 +510,13 @@ async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
 
         let w = s.enable_webhook(&acc, &failing.id, Missed::Replay, later).await.unwrap();
         assert!(w.active && w.disabled_reason.is_none(), "{}", b.name);
-        let order: Vec<_> =
-            s.claim_due("w", later, later + Duration::seconds(60), 10).await.unwrap().into_iter().map(|c| c.event.id).collect();
+        let order: Vec<_> = s
+            .claim_due("w", later, later + Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.event.id)
+            .collect();
         assert_eq!(order, made, "{}: oldest first", b.name);
     }
 }

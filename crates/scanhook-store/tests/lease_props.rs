@@ -86,12 +86,19 @@ fn completion(c: &Claimed, done: &Done, now: i64) -> Completion {
         response_headers: Vec::new(),
         response_body: None,
     };
-    Completion { delivery_id: c.delivery_id.clone(), webhook_id: c.webhook.id.clone(), attempt: Some(attempt), outcome, note: None }
+    Completion {
+        delivery_id: c.delivery_id.clone(),
+        webhook_id: c.webhook.id.clone(),
+        attempt: Some(attempt),
+        outcome,
+        note: None,
+    }
 }
 
 async fn setup(store: &SqliteStore, deliveries: usize) -> (AccountId, HashMap<DeliveryId, Row>) {
     let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
-    let account = store.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, key, t0()).await.unwrap();
+    let account =
+        store.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, key, t0()).await.unwrap();
     let webhook = NewWebhook {
         id: WebhookId::generate(),
         url: WebhookUrl::parse("https://example.com/hook").unwrap(),
@@ -204,7 +211,11 @@ async fn run(ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
 }
 
 /// The store agrees with the model on every delivery's status.
-async fn check(store: &SqliteStore, account: &AccountId, model: &HashMap<DeliveryId, Row>) -> Result<(), TestCaseError> {
+async fn check(
+    store: &SqliteStore,
+    account: &AccountId,
+    model: &HashMap<DeliveryId, Row>,
+) -> Result<(), TestCaseError> {
     let page = Page { limit: 100, cursor: None };
     let all = store.list_deliveries(account, DeliveryFilter::default(), page).await.unwrap().items;
     prop_assert_eq!(all.len(), model.len(), "no delivery is lost");

@@ -189,7 +189,8 @@ async fn one_accounts_slow_templates_do_not_hold_up_another_accounts_deliveries(
     let list = as_account(&server, &x, Method::GET, &x_list, None).await;
     let mut x_ran_out = 0;
     for d in list["data"].as_array().unwrap() {
-        let detail = as_account(&server, &x, Method::GET, &format!("/v1/deliveries/{}", d["id"].as_str().unwrap()), None).await;
+        let detail =
+            as_account(&server, &x, Method::GET, &format!("/v1/deliveries/{}", d["id"].as_str().unwrap()), None).await;
         for a in detail["attempt_log"].as_array().unwrap() {
             let ended = millis(&a["started_at"]) + a["latency_ms"].as_i64().unwrap_or(0);
             if a["error"].as_str().unwrap_or("").contains("longer than") && ended <= y_finished {

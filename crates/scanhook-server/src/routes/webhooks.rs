@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use scanhook_api_types::{
-    EnableIn, ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn, WebhookOut,
-    WebhookPatch,
+    EnableIn, ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn,
+    WebhookOut, WebhookPatch,
 };
 use scanhook_core::catalogue;
 use scanhook_core::format::DeliveryFormat;

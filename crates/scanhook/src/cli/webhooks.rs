@@ -8,7 +8,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
 use scanhook_client::types::{
-    DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
+    DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut,
+    WebhookPatch,
 };
 use scanhook_core::DeliveryStatus;
 
