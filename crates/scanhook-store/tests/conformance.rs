@@ -193,6 +193,8 @@ async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
             };
             s.complete("w", vec![completion], 2, t0()).await.unwrap();
         }
+        let (d, attempts) = s.get_delivery(&acc, &claimed[0].delivery_id).await.unwrap();
+        assert_eq!(d.last_error, attempts[0].error, "{}: the last attempt's error, stored once", b.name);
         let w = s.get_webhook(&acc, &wh.id).await.unwrap();
         assert!(!w.active, "{}", b.name);
         assert_eq!(w.consecutive_failures, 2);

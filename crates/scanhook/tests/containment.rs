@@ -258,3 +258,21 @@ async fn events_accepted_while_auto_disabled_are_kept_and_replayed_on_enable_old
     let got = receiver.wait_for(8, 10).await;
     assert!(got.iter().any(|r| r.header("webhook-id") == kept["id"].as_str().unwrap()));
 }
+
+#[tokio::test]
+async fn a_templates_error_text_is_capped() {
+    let server = Server::start(&[("SCANHOOK_RETRY_SCHEDULE", "0s")]).await;
+    let receiver = Receiver::start().await;
+    // Fails with a message of a few hundred kilobytes.
+    let template = "[range(100000)] | tostring | error";
+    let webhook = server.create_webhook(json!({"url": receiver.url, "events": ["*"], "template": template})).await;
+    server.send_event("scan.completed", json!({})).await;
+    let path = format!("/v1/deliveries?webhook_id={}", webhook["id"].as_str().unwrap());
+    let list = server.wait_until(&path, 20, |l| l["data"][0]["status"] == "dead").await;
+    let detail = server.get(&format!("/v1/deliveries/{}", list["data"][0]["id"].as_str().unwrap())).await.1;
+    let error = detail["attempt_log"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("no request was sent"), "{error}");
+    assert!(error.len() <= 2 * 1024 + 64, "{} bytes of error text", error.len());
+    assert!(error.ends_with('…'), "it was cut short: {error}");
+    assert_eq!(detail["last_error"], error, "the delivery shows its last attempt's error");
+}
