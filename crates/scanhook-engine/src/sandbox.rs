@@ -124,6 +124,9 @@ pub struct Sandbox {
     time_limit: Duration,
     /// Longest wait for a worker.
     wait: Duration,
+    /// Most renders running or waiting, across accounts: each holds one of the
+    /// dispatcher's in-flight permits, so they must never hold all of them.
+    max_queued: usize,
     idle: Mutex<Vec<Worker>>,
     slots: Semaphore,
     lanes: std::sync::Mutex<HashMap<String, Lane>>,
@@ -150,13 +153,14 @@ impl Drop for Ticket<'_> {
 
 impl Sandbox {
     /// Workers run `program args…`, which must call [`worker_main`]. A render waits at
-    /// most `wait` for a worker.
-    pub fn new(program: PathBuf, args: Vec<String>, time_limit: Duration, wait: Duration) -> Self {
+    /// most `wait` for a worker; at most `max_queued` run or wait at once.
+    pub fn new(program: PathBuf, args: Vec<String>, time_limit: Duration, wait: Duration, max_queued: usize) -> Self {
         Self {
             program,
             args,
             time_limit,
             wait,
+            max_queued: max_queued.max(1),
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(MAX_WORKERS),
             lanes: std::sync::Mutex::default(),
@@ -168,9 +172,13 @@ impl Sandbox {
         self.lanes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Joins `account`'s lane, unless it already has as many renders waiting as running.
+    /// Joins `account`'s lane, unless it already has as many renders waiting as running,
+    /// or the sandbox has all it may take.
     fn enter<'a>(&'a self, account: &'a str) -> Result<Ticket<'a>, String> {
         let mut lanes = self.lanes();
+        if lanes.values().map(|l| l.queued).sum::<usize>() >= self.max_queued {
+            return Err(BUSY.into());
+        }
         let lane = lanes
             .entry(account.to_string())
             .or_insert_with(|| Lane { running: Arc::new(Semaphore::new(ACCOUNT_SHARE)), queued: 0 });
@@ -270,18 +278,19 @@ mod tests {
     #[test]
     fn one_account_queues_at_most_twice_its_share_and_others_still_get_in() {
         let sandbox =
-            Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10));
+            Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10), 12);
         let mine: Vec<_> = (0..2 * ACCOUNT_SHARE).map(|_| sandbox.enter("acc_x").expect("within the share")).collect();
         assert_eq!(sandbox.enter("acc_x").err().as_deref(), Some(BUSY));
-        assert!(sandbox.enter("acc_y").is_ok(), "another account is not held up");
-        drop(mine);
+        let theirs: Vec<_> = (0..4).map(|_| sandbox.enter("acc_y").expect("another account is not held up")).collect();
+        assert_eq!(sandbox.enter("acc_z").err().as_deref(), Some(BUSY), "never more than max_queued in all");
+        drop((mine, theirs));
         assert!(sandbox.lanes().is_empty(), "lanes are dropped when empty");
     }
 
     #[tokio::test]
     async fn a_render_that_finds_no_worker_in_time_fails_as_busy() {
         let sandbox =
-            Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10));
+            Sandbox::new("/nonexistent".into(), Vec::new(), Duration::from_secs(1), Duration::from_millis(10), 12);
         let _taken = sandbox.slots.acquire_many(MAX_WORKERS as u32).await.unwrap();
         assert_eq!(sandbox.render("acc_x", ".", b"{}", b"{}").await, Err(BUSY.to_string()));
     }

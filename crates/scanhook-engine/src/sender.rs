@@ -57,7 +57,9 @@ impl Sender {
             .build()?;
         let sandbox = config.template_worker.clone().map(|(program, args)| {
             let wait = config.sandbox_wait.min(config.lease / 4);
-            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait))
+            // Renders hold in-flight permits while they wait: at most half of them.
+            let queued = config.max_in_flight / 2;
+            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait, queued))
         });
         Ok(Self { client, config, templates: Arc::default(), sandbox })
     }
