@@ -593,6 +593,17 @@ pub struct ReplayIn {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// `POST /v1/webhooks/{id}/enable`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnableIn {
+    /// Also deliver the events accepted while scanhook had disabled the endpoint after
+    /// failures (its `held` deliveries), oldest first. Without it they become dead with
+    /// "not sent: the endpoint was disabled", and `/replay` can still send them.
+    #[serde(default)]
+    pub replay_missed: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReplayOut {
     /// Dead deliveries queued for a new round.

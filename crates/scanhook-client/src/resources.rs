@@ -3,7 +3,8 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    AuditEntryOut, DeliveryDetailOut, DeliveryOut, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn, ProjectOut,
+    AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn,
+    ProjectOut,
     ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
 };
@@ -89,8 +90,8 @@ impl Client {
         self.send_empty(self.request(Method::DELETE, &["v1", "webhooks", id])).await
     }
 
-    pub async fn enable_webhook(&self, id: &str) -> Result<WebhookOut> {
-        self.send(self.request(Method::POST, &["v1", "webhooks", id, "enable"])).await
+    pub async fn enable_webhook(&self, id: &str, input: &EnableIn) -> Result<WebhookOut> {
+        self.send(self.request(Method::POST, &["v1", "webhooks", id, "enable"]).json(input)).await
     }
 
     pub async fn test_webhook(&self, id: &str, input: &TestIn) -> Result<TestOut> {

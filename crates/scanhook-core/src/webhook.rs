@@ -158,13 +158,15 @@ pub fn redact_logged_headers(headers: Vec<(String, String)>) -> Vec<(String, Str
 }
 
 /// Where a delivery stands. `Pending` covers both "waiting for its next attempt" and
-/// "being attempted now" (a worker holds its lease).
+/// "being attempted now" (a worker holds its lease). `Held`: made while its endpoint was
+/// disabled after failures, kept until the endpoint is enabled again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Pending,
     Succeeded,
     Dead,
+    Held,
 }
 
 impl DeliveryStatus {
@@ -173,6 +175,7 @@ impl DeliveryStatus {
             Self::Pending => "pending",
             Self::Succeeded => "succeeded",
             Self::Dead => "dead",
+            Self::Held => "held",
         }
     }
 
@@ -181,7 +184,10 @@ impl DeliveryStatus {
             "pending" => Ok(Self::Pending),
             "succeeded" => Ok(Self::Succeeded),
             "dead" => Ok(Self::Dead),
-            other => Err(Invalid::new(format!("'{other}' is not a delivery status (pending, succeeded or dead)"))),
+            "held" => Ok(Self::Held),
+            other => {
+                Err(Invalid::new(format!("'{other}' is not a delivery status (pending, succeeded, dead or held)")))
+            }
         }
     }
 }

@@ -42,6 +42,13 @@ pub struct DispatchConfig {
     pub template_worker: Option<(std::path::PathBuf, Vec<String>)>,
     /// How long one template run may take in a worker.
     pub template_time_limit: Duration,
+    /// Longest wait for a template worker; past it the attempt fails as retryable ("the
+    /// template sandbox is busy"). Never more than a quarter of the lease.
+    pub sandbox_wait: Duration,
+    /// A delivery whose lease expired this many times without an outcome (its worker
+    /// crashed or hung on it every time) is parked as dead instead of tried again, so one
+    /// poisonous delivery cannot take the service down over and over (0: never).
+    pub max_expired_leases: u32,
     /// Response bodies (and request bodies in the log) are cut at this many bytes.
     pub max_logged_body: usize,
 }
@@ -64,6 +71,8 @@ impl Default for DispatchConfig {
             proxy: None,
             template_worker: None,
             template_time_limit: Duration::from_secs(1),
+            sandbox_wait: Duration::from_secs(5),
+            max_expired_leases: 3,
             max_logged_body: 64 * 1024,
         }
     }

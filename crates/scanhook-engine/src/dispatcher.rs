@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use scanhook_store::{Claimed, Completion, Outcome, Store, StoreResult};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,6 +19,15 @@ use crate::sender::Sender;
 const COMPLETION_QUEUE: usize = 4096;
 /// Most outcomes recorded in one store call.
 const COMPLETION_BATCH: usize = 512;
+
+/// What the recorder is sent: an outcome, or a request to answer once everything sent
+/// before it is recorded.
+// Outcomes are nearly all of the traffic; boxing them would allocate for each one.
+#[allow(clippy::large_enum_variant)]
+enum Record {
+    Outcome(Completion),
+    Flush(oneshot::Sender<()>),
+}
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -68,6 +77,7 @@ impl Dispatcher {
             let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
             match self.claim(room as u32).await {
                 Ok(batch) if !batch.is_empty() => {
+                    let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|c| self.suspect(c));
                     let mut first = Some(first);
                     for item in batch {
                         let permit = match first.take() {
@@ -81,10 +91,14 @@ impl Dispatcher {
                         tasks.spawn(async move {
                             if let Some(completion) = this.deliver(item, stop).await {
                                 // Only fails if the recorder is gone; the lease then expires.
-                                let _ = done.send(completion).await;
+                                let _ = done.send(Record::Outcome(completion)).await;
                             }
                             drop(permit);
                         });
+                    }
+                    if !suspects.is_empty() {
+                        drop(first);
+                        self.isolate(suspects, &tasks, &done_tx, &shutdown).await;
                     }
                 }
                 Ok(_) => {
@@ -115,10 +129,82 @@ impl Dispatcher {
 
     /// Records outcomes as they come, as many per store call as are waiting: one batch is
     /// written while the next gathers. Ends when every sender is gone and the queue is empty.
-    async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Completion>) {
+    async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Record>) {
         let mut batch = Vec::with_capacity(COMPLETION_BATCH);
         while done.recv_many(&mut batch, COMPLETION_BATCH).await > 0 {
-            self.write(std::mem::take(&mut batch)).await;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut flushes = Vec::new();
+            for record in batch.drain(..) {
+                match record {
+                    Record::Outcome(completion) => outcomes.push(completion),
+                    Record::Flush(answer) => flushes.push(answer),
+                }
+            }
+            if !outcomes.is_empty() {
+                self.write(outcomes).await;
+            }
+            for answer in flushes {
+                let _ = answer.send(());
+            }
+        }
+    }
+
+    /// Whether this is `item`'s last try before it is parked: its leases expired without an
+    /// outcome all but once, so its worker likely crashed on it. That try is made alone
+    /// ([`Dispatcher::isolate`]), so deliveries that were merely in flight beside it at
+    /// earlier crashes are never parked with it. (Earlier tries run as usual: after one
+    /// crash, everything that was in flight is due again at once.)
+    fn suspect(&self, item: &Claimed) -> bool {
+        let limit = self.config.max_expired_leases;
+        limit > 1 && item.expired_leases == limit - 1
+    }
+
+    /// Sends one suspect alone, after everything in flight has finished and been recorded,
+    /// and gives the other suspects back (they come again in later claims). Should it crash
+    /// the process again, only its own count of expired leases goes up, not that of
+    /// deliveries that happened to be in flight beside it.
+    async fn isolate(
+        &self,
+        mut suspects: Vec<Claimed>,
+        tasks: &TaskTracker,
+        done: &mpsc::Sender<Record>,
+        shutdown: &CancellationToken,
+    ) {
+        let item = suspects.remove(0);
+        let rest: Vec<_> = suspects.into_iter().map(|c| c.delivery_id).collect();
+        let release = |ids: Vec<_>| async move {
+            if let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await {
+                tracing::warn!(error = %e, "could not release leases; they will expire");
+            }
+        };
+        if !rest.is_empty() {
+            release(rest).await;
+        }
+        tasks.close();
+        tasks.wait().await;
+        tasks.reopen();
+        self.flush(done).await;
+        let id = item.delivery_id.clone();
+        tracing::warn!(delivery = %id, expired_leases = item.expired_leases, "sending a suspect delivery alone");
+        // Bounded: a delivery that hangs is left to its lease, which then counts.
+        let sent = tokio::select! {
+            sent = tokio::time::timeout(self.config.lease, self.deliver(item, CancellationToken::new())) => sent.ok().flatten(),
+            _ = shutdown.cancelled() => {
+                release(vec![id]).await;
+                None
+            }
+        };
+        if let Some(completion) = sent {
+            let _ = done.send(Record::Outcome(completion)).await;
+            self.flush(done).await;
+        }
+    }
+
+    /// Returns once every outcome sent to the recorder so far is recorded.
+    async fn flush(&self, done: &mpsc::Sender<Record>) {
+        let (answer, recorded) = oneshot::channel();
+        if done.send(Record::Flush(answer)).await.is_ok() {
+            let _ = recorded.await;
         }
     }
 
@@ -181,6 +267,23 @@ impl Dispatcher {
     /// `None`: stopped by `hard_stop`; the lease was released instead.
     async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
         let delivery_id = item.delivery_id.clone();
+        let limit = self.config.max_expired_leases;
+        if limit > 0 && item.expired_leases >= limit {
+            // Every worker that took this delivery died or hung before it had an outcome:
+            // trying again would take the next one down too.
+            let note = parked_reason(item.expired_leases);
+            tracing::error!(delivery = %delivery_id, "{note}");
+            return Some(Completion {
+                delivery_id,
+                webhook_id: item.webhook.id.clone(),
+                attempt: None,
+                // Not the endpoint's fault: it does not count towards disabling it.
+                outcome: Outcome::Dead { counts_as_failure: false },
+                note: Some(note),
+            });
+        }
+        #[cfg(debug_assertions)]
+        fault::abort_if_marked(&item.event.data);
         if !item.webhook.active && item.event.target.is_none() {
             // Disabled endpoints get nothing; the delivery becomes a dead letter that can be
             // replayed once the endpoint is enabled again.
@@ -214,5 +317,29 @@ impl Dispatcher {
         };
         tracing::debug!(delivery = %delivery_id, attempt = number, success = sent.success, "attempt made");
         Some(Completion { delivery_id, webhook_id: item.webhook.id, attempt: Some(sent.attempt), outcome, note: None })
+    }
+}
+
+/// Why a delivery was parked instead of tried again (see `DispatchConfig::max_expired_leases`).
+pub fn parked_reason(expired_leases: u32) -> String {
+    format!("parked: {expired_leases} leases expired without an outcome; the worker crashed or hung while sending it")
+}
+
+/// Fault injection for tests, compiled into debug builds only (release builds do not have
+/// it): with `SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA=<marker>` set, the process aborts when it
+/// starts on a delivery whose event data contains the marker, as a bug that crashes a
+/// sender would. The poison-pill test (`tests/containment.rs`) uses it.
+#[cfg(debug_assertions)]
+mod fault {
+    use std::sync::OnceLock;
+
+    pub fn abort_if_marked(data: &str) {
+        static MARKER: OnceLock<Option<String>> = OnceLock::new();
+        let marker = MARKER
+            .get_or_init(|| std::env::var("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA").ok().filter(|m| !m.is_empty()));
+        if marker.as_deref().is_some_and(|m| data.contains(m)) {
+            tracing::error!("SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA matched: aborting (test fault injection)");
+            std::process::abort();
+        }
     }
 }

@@ -64,10 +64,12 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .build()?;
-        let sandbox = config
-            .template_worker
-            .clone()
-            .map(|(program, args)| Arc::new(Sandbox::new(program, args, config.template_time_limit)));
+        let sandbox = config.template_worker.clone().map(|(program, args)| {
+            let wait = config.sandbox_wait.min(config.lease / 4);
+            // Renders hold in-flight permits while they wait: at most half of them.
+            let queued = config.max_in_flight / 2;
+            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait, queued))
+        });
         Ok(Self { client, config, templates: Arc::default(), sandbox })
     }
 
@@ -108,7 +110,7 @@ impl Sender {
             // A user's template runs isolated; built-in formats are ours and run here.
             (Some(source), Some(sandbox)) => {
                 let context = serde_json::to_vec(&context).map_err(|e| e.to_string())?;
-                let shaped = sandbox.render(source, &envelope, &context).await?;
+                let shaped = sandbox.render(webhook.account_id.as_str(), source, &envelope, &context).await?;
                 with_extra_payload(format, shaped)
             }
             _ => render(format, envelope, &context, &self.templates),
@@ -187,8 +189,11 @@ impl Sender {
             Ok(url) => self.body(item, number).await.map(|body| (url, body)),
             Err(e) => Err(e),
         };
+        // Signed when sent, not when started: rendering (and waiting for a template worker)
+        // must not age the signature's timestamp.
+        let signed_at = started_at + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
         let (url, Request { body, headers, timeout }) = match prepared {
-            Ok((url, body)) => (url, self.request(item, number, started_at, body)),
+            Ok((url, body)) => (url, self.request(item, number, signed_at, body)),
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());
@@ -199,6 +204,9 @@ impl Sender {
         let format = &item.webhook.format;
         let logged_body = (format.program().is_some() || format.extra_payload.is_some())
             .then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
+        // What rendering took comes off the request's share of the lease.
+        let left = self.config.lease.saturating_sub(Duration::from_secs(1) + clock.elapsed());
+        let timeout = timeout.min(left).max(Duration::from_millis(1));
         let mut request = self.client.post(url).timeout(timeout);
         for (name, value) in &headers {
             request = request.header(name, value);

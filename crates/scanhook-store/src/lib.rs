@@ -78,7 +78,19 @@ pub trait Store: Send + Sync + 'static {
         patch: WebhookPatch,
         now: DateTime<Utc>,
     ) -> StoreResult<Webhook>;
+    /// Deletes the endpoint and its deliveries. Outcomes of its deliveries in flight are
+    /// dropped when they are recorded (see [`Store::complete`]).
     async fn delete_webhook(&self, account: &AccountId, id: &WebhookId) -> StoreResult<()>;
+    /// Enables the endpoint (clearing an automatic disable and its failure count) and
+    /// settles the deliveries held for it while it was disabled, as `missed` says, in the
+    /// same unit of work.
+    async fn enable_webhook(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        missed: Missed,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
     /// Replaces the signing secret; deliveries are signed with the old one too until
     /// `grace_until`.
     async fn rotate_webhook_secret(
@@ -93,7 +105,9 @@ pub trait Store: Send + Sync + 'static {
     // --- events ---
 
     /// Stores the event and one pending delivery per active endpoint whose patterns match
-    /// (or only for `event.target`), atomically and durably.
+    /// (or only for `event.target`), atomically and durably. An endpoint disabled after
+    /// failures (it has a `disabled_reason`) gets a `held` delivery instead, settled when
+    /// it is enabled again ([`Store::enable_webhook`]); one a user switched off gets none.
     async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested>;
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
@@ -205,7 +219,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Leases up to `limit` due deliveries to `owner` until `lease_until`. A delivery whose
     /// lease expired (its worker died) is due again; while leased, its `next_attempt_at` is
-    /// the lease's end.
+    /// the lease's end. Each claim is counted until an outcome is recorded; the count of
+    /// earlier claims that expired comes back as [`Claimed::expired_leases`], so the engine
+    /// can park a delivery that keeps killing its worker. Atomic: no delivery is leased to
+    /// two owners at once.
     async fn claim_due(
         &self,
         owner: &str,
@@ -216,7 +233,9 @@ pub trait Store: Send + Sync + 'static {
     /// Records attempts (where one was made) and moves each delivery on, all in one unit
     /// of work; counts endpoint failures and disables an endpoint after `disable_after`
     /// deliveries in a row died. A delivery whose lease `owner` no longer holds keeps its
-    /// state (another worker took it over); its attempt is still logged.
+    /// state (another worker took it over); its attempt is still logged. Each outcome is
+    /// recorded on its own: one whose delivery or endpoint is gone (deleted meanwhile) is
+    /// dropped, and never fails the call, the other outcomes or writes sharing its commit.
     async fn complete(
         &self,
         owner: &str,
@@ -224,7 +243,8 @@ pub trait Store: Send + Sync + 'static {
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Gives leased deliveries back without an attempt (shutdown); they are due at `now`.
+    /// Gives leased deliveries back without an attempt (shutdown); they are due at `now`,
+    /// and the claim does not count as an expired lease.
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()>;
     /// The earliest time a pending delivery is due (for a leased one: when its lease ends),
     /// to sleep until then.

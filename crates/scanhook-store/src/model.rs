@@ -226,6 +226,9 @@ pub struct Claimed {
     pub delivery_id: DeliveryId,
     pub attempt_count: u32,
     pub round_attempts: u32,
+    /// Earlier claims of this delivery that ended with neither an outcome nor a release:
+    /// their leases expired because the worker crashed or hung on it.
+    pub expired_leases: u32,
     pub event: Event,
     pub webhook: Webhook,
 }
@@ -250,6 +253,20 @@ pub struct Completion {
     pub outcome: Outcome,
     /// Shown on the delivery when no attempt was made.
     pub note: Option<String>,
+}
+
+/// The note on a held delivery given up when its endpoint was enabled without
+/// `replay_missed` or switched off by hand; `replay` sends it after all.
+pub const NOT_SENT_WHILE_DISABLED: &str = "not sent: the endpoint was disabled";
+
+/// What happens to deliveries held for an endpoint disabled after failures when it is
+/// enabled again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missed {
+    /// They become pending, due in the order they were made (oldest first).
+    Replay,
+    /// They become dead with this note, so a later replay still finds them.
+    GiveUp(String),
 }
 
 /// When events a store operation derives are stamped and first due; their IDs are made

@@ -193,6 +193,8 @@ async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
             };
             s.complete("w", vec![completion], 2, t0()).await.unwrap();
         }
+        let (d, attempts) = s.get_delivery(&acc, &claimed[0].delivery_id).await.unwrap();
+        assert_eq!(d.last_error, attempts[0].error, "{}: the last attempt's error, stored once", b.name);
         let w = s.get_webhook(&acc, &wh.id).await.unwrap();
         assert!(!w.active, "{}", b.name);
         assert_eq!(w.consecutive_failures, 2);
@@ -407,5 +409,137 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
         assert_eq!(rotated.secret.expose(), fresh.expose(), "{}", b.name);
         let (old, old_until) = rotated.previous_secret.expect("the old secret is kept");
         assert_eq!((old.expose(), old_until), (w.secret.expose(), until), "{}", b.name);
+    }
+}
+
+fn succeeded(c: &Claimed) -> Completion {
+    Completion {
+        delivery_id: c.delivery_id.clone(),
+        webhook_id: c.webhook.id.clone(),
+        attempt: Some(attempt(c, 200)),
+        outcome: Outcome::Succeeded,
+        note: None,
+    }
+}
+
+#[tokio::test]
+async fn complete_drops_outcomes_of_deleted_endpoints_and_keeps_the_rest() {
+    for b in backends() {
+        let s = b.store.clone();
+        let acc = account(s.as_ref(), "a").await;
+        let (gone, kept) = (webhook(s.as_ref(), &acc, &["*"]).await, webhook(s.as_ref(), &acc, &["*"]).await);
+        for _ in 0..3 {
+            s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        }
+        let claimed = s.claim_due("w", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+        assert_eq!(claimed.len(), 6, "{}", b.name);
+        s.delete_webhook(&acc, &gone.id).await.unwrap();
+        // The outcomes and an API write share a group commit; none may spoil another.
+        let outcomes = claimed.iter().map(succeeded).collect();
+        let (recorded, created) = tokio::join!(
+            s.complete("w", outcomes, 10, t0()),
+            s.create_webhook(&acc, new_webhook("https://example.com/new", &["*"]), 10, t0()),
+        );
+        recorded.unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        created.unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        let filter = DeliveryFilter { webhook_id: Some(kept.id.clone()), ..Default::default() };
+        let mine = s.list_deliveries(&acc, filter, Page { limit: 10, cursor: None }).await.unwrap().items;
+        assert_eq!(mine.len(), 3, "{}", b.name);
+        for d in mine {
+            let (d, attempts) = s.get_delivery(&acc, &d.id).await.unwrap();
+            assert_eq!((d.status, attempts.len()), (DeliveryStatus::Succeeded, 1), "{}", b.name);
+        }
+        let filter = DeliveryFilter { webhook_id: Some(gone.id.clone()), ..Default::default() };
+        let theirs = s.list_deliveries(&acc, filter, Page { limit: 10, cursor: None }).await.unwrap().items;
+        assert!(theirs.is_empty(), "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn expired_leases_are_counted_until_an_outcome() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let lease = Duration::seconds(60);
+        let mut at = t0();
+        for expired in 0..3 {
+            let c = s.claim_due("w", at, at + lease, 10).await.unwrap();
+            assert_eq!(c[0].expired_leases, expired, "{}", b.name);
+            at += lease + Duration::seconds(1);
+        }
+        // A release is no crash: the count stays.
+        let c = s.claim_due("w", at, at + lease, 10).await.unwrap();
+        s.release("w", vec![c[0].delivery_id.clone()], at).await.unwrap();
+        let c = s.claim_due("w", at, at + lease, 10).await.unwrap();
+        assert_eq!(c[0].expired_leases, 3, "{}", b.name);
+        let retry = Completion { outcome: Outcome::RetryAt(at), ..succeeded(&c[0]) };
+        s.complete("w", vec![retry], 10, at).await.unwrap();
+        let c = s.claim_due("w", at, at + lease, 10).await.unwrap();
+        assert_eq!(c[0].expired_leases, 0, "{}: an outcome resets the count", b.name);
+    }
+}
+
+#[tokio::test]
+async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let (failing, off) = (webhook(s, &acc, &["*"]).await, webhook(s, &acc, &["*"]).await);
+        let patch = WebhookPatch { active: Some(false), ..Default::default() };
+        s.update_webhook(&acc, &off.id, patch, t0()).await.unwrap();
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let c = s.claim_due("w", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+        let dead = Completion { outcome: Outcome::Dead { counts_as_failure: true }, ..succeeded(&c[0]) };
+        s.complete("w", vec![dead], 1, t0()).await.unwrap();
+        assert!(s.get_webhook(&acc, &failing.id).await.unwrap().disabled_reason.is_some(), "{}", b.name);
+
+        let mut made = Vec::new();
+        for i in 0..3 {
+            let at = t0() + Duration::seconds(i);
+            let e = created(
+                s.ingest_event(&acc, NewEvent { timestamp: at, ..event("scan.completed", None) }, at).await.unwrap(),
+            );
+            assert_eq!(e.delivery_count, 1, "{}: held for the failing endpoint, none for the one switched off", b.name);
+            made.push(e.id);
+        }
+        let later = t0() + Duration::minutes(5);
+        assert!(s.claim_due("w", later, later, 10).await.unwrap().is_empty(), "{}: held is not due", b.name);
+        let held = DeliveryFilter { status: Some(DeliveryStatus::Held), ..Default::default() };
+        let page = Page { limit: 10, cursor: None };
+        assert_eq!(s.list_deliveries(&acc, held.clone(), page.clone()).await.unwrap().items.len(), 3, "{}", b.name);
+
+        let w = s.enable_webhook(&acc, &failing.id, Missed::Replay, later).await.unwrap();
+        assert!(w.active && w.disabled_reason.is_none(), "{}", b.name);
+        let order: Vec<_> = s
+            .claim_due("w", later, later + Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.event.id)
+            .collect();
+        assert_eq!(order, made, "{}: oldest first", b.name);
+    }
+}
+
+#[tokio::test]
+async fn held_deliveries_are_given_up_as_dead_without_replay_missed() {
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let wh = webhook(s, &acc, &["*"]).await;
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let c = s.claim_due("w", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+        let dead = Completion { outcome: Outcome::Dead { counts_as_failure: true }, ..succeeded(&c[0]) };
+        s.complete("w", vec![dead], 1, t0()).await.unwrap();
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let note = NOT_SENT_WHILE_DISABLED.to_string();
+        s.enable_webhook(&acc, &wh.id, Missed::GiveUp(note.clone()), t0()).await.unwrap();
+        let dead = DeliveryFilter { status: Some(DeliveryStatus::Dead), ..Default::default() };
+        let items = s.list_deliveries(&acc, dead, Page { limit: 10, cursor: None }).await.unwrap().items;
+        assert_eq!(items.len(), 2, "{}", b.name);
+        assert!(items.iter().any(|d| d.last_error.as_deref() == Some(note.as_str())), "{}", b.name);
+        assert_eq!(s.replay_dead(&acc, &wh.id, None, t0()).await.unwrap(), 2, "{}", b.name);
     }
 }

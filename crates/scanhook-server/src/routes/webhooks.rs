@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use scanhook_api_types::{
-    ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn, WebhookOut,
-    WebhookPatch,
+    EnableIn, ListOut, Problem, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, TestIn, TestOut, WebhookIn,
+    WebhookOut, WebhookPatch,
 };
 use scanhook_core::audit::AuditAction;
 use scanhook_core::catalogue;
@@ -18,7 +18,7 @@ use scanhook_core::scan::Severity;
 use scanhook_core::webhook::REDACTED;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
 use scanhook_engine::IncomingEvent;
-use scanhook_store::{DeliveryFilter, NewWebhook, Page, Webhook};
+use scanhook_store::{DeliveryFilter, Missed, NewWebhook, Page, Webhook};
 use serde_json::{Map, Value};
 
 use super::PageQuery;
@@ -363,15 +363,36 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Re-enable an endpoint (clears an automatic disable and its failure count).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = WebhookOut), (status = 404, body = Problem)))]
+/// Re-enable an endpoint (clears an automatic disable and its failure count). Events
+/// accepted while scanhook had disabled it are delivered, oldest first, with
+/// `replay_missed: true`; otherwise they become dead deliveries that `/replay` can send.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", params(("id" = String, Path)), request_body = EnableIn,
+    responses((status = 200, body = WebhookOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn enable(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<EnableIn>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    apply(&state, &caller, &id, scanhook_store::WebhookPatch { active: Some(true), ..Default::default() }).await
+    let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    let before = find(&state, &caller, &id).await?;
+    let missed = if input.replay_missed {
+        Missed::Replay
+    } else {
+        Missed::GiveUp(scanhook_store::NOT_SENT_WHILE_DISABLED.into())
+    };
+    let webhook = state
+        .store()
+        .enable_webhook(&caller.account, &webhook_id, missed, state.now())
+        .await
+        .map_err(named("webhook", &id))?;
+    if input.replay_missed {
+        state.engine.wake();
+    }
+    let mut changes = webhook_changes(&before, &webhook, state.now());
+    changes.insert("replay_missed".into(), Value::Bool(input.replay_missed));
+    audit::record(&state, &caller, AuditAction::WebhookEnabled, &id, changes).await;
+    Ok(Json(webhook_out(webhook, false, state.now())))
 }
 
 /// Send a test event to this endpoint only, even when it is disabled (so a fix can be

@@ -73,8 +73,9 @@ pub fn get_with_attempts(
     Ok((delivery, attempts))
 }
 
+/// A new round by hand also forgets expired leases: the user asked for this attempt.
 const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at = ?1, lease_owner = NULL,
-     lease_until = NULL, updated_at = ?1";
+     lease_until = NULL, claims_since_outcome = 0, updated_at = ?1";
 
 pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
     let current = get(c, account, id)?;

@@ -20,7 +20,7 @@ pub fn claim_due(
     // next_attempt_at to the lease's end: leased rows sort after due ones in the index, and
     // a delivery whose worker died is due again exactly when its lease expires.
     let mut select = c.prepare_cached(&format!(
-        "SELECT d.id, d.attempt_count, d.round_attempts, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}
+        "SELECT d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
@@ -33,13 +33,16 @@ pub fn claim_due(
                 delivery_id: DeliveryId::from_trusted(r.get(0)?),
                 attempt_count: r.get(1)?,
                 round_attempts: r.get(2)?,
-                event: rows::event(r, 3)?,
-                webhook: rows::webhook(r, 10)?,
+                expired_leases: r.get(3)?,
+                event: rows::event(r, 4)?,
+                webhook: rows::webhook(r, 11)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut lease = c.prepare_cached(
-        "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, next_attempt_at = ?2 WHERE id = ?3",
+        "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, next_attempt_at = ?2,
+             claims_since_outcome = claims_since_outcome + 1
+         WHERE id = ?3",
     )?;
     for item in &claimed {
         lease.execute(params![owner, ms(lease_until), item.delivery_id.as_str()])?;
@@ -47,6 +50,9 @@ pub fn claim_due(
     Ok(claimed)
 }
 
+/// Records one outcome. Every write is guarded so that nothing about this one row (its
+/// delivery or endpoint deleted meanwhile, its lease taken over) can make it fail: a
+/// failure here would roll back the whole group commit it shares (see `writer`).
 pub fn complete(
     c: &Connection,
     owner: &str,
@@ -54,15 +60,20 @@ pub fn complete(
     disable_after: u32,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let (status_code, error) = match &done.attempt {
-        Some(a) => (a.status_code, a.error.clone()),
-        None => (None, done.note.clone()),
+    // The attempt's error is stored once, on the attempt; the delivery's `last_error` is
+    // read through to it (`rows::DELIVERY_COLUMNS`) and holds only notes of no attempt.
+    let (status_code, note, error) = match &done.attempt {
+        Some(a) => (a.status_code, None, a.error.as_deref()),
+        None => (None, done.note.as_deref(), done.note.as_deref()),
     };
     if let Some(a) = &done.attempt {
+        // Only while the delivery exists: deleting its endpoint deletes it too.
         c.prepare_cached(
             "INSERT INTO attempts (id, delivery_id, number, started_at, latency_ms, status_code, error,
                  request_headers, request_body, response_headers, response_body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+             WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?2)
+             ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
             a.id.as_str(),
@@ -89,10 +100,10 @@ pub fn complete(
     c.prepare_cached(
         "UPDATE deliveries SET status = ?1, next_attempt_at = ?2, attempt_count = attempt_count + ?3,
              round_attempts = round_attempts + ?3, last_status_code = ?4, last_error = ?5,
-             lease_owner = NULL, lease_until = NULL, updated_at = ?6
+             lease_owner = NULL, lease_until = NULL, updated_at = ?6, claims_since_outcome = 0
          WHERE id = ?7 AND lease_owner = ?8",
     )?
-    .execute(params![status, next_at, made, status_code, error, ms(now), done.delivery_id.as_str(), owner])?;
+    .execute(params![status, next_at, made, status_code, note, ms(now), done.delivery_id.as_str(), owner])?;
 
     let webhook = done.webhook_id.as_str();
     match done.outcome {
@@ -108,7 +119,7 @@ pub fn complete(
             if disable_after > 0 {
                 let reason = format!(
                     "disabled after {disable_after} consecutive failed deliveries; last error: {}",
-                    error.as_deref().unwrap_or("unknown")
+                    error.unwrap_or("unknown")
                 );
                 c.prepare_cached(
                     "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
@@ -123,8 +134,10 @@ pub fn complete(
 }
 
 pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {
+    // A release takes its claim back: giving work back at shutdown is not a crash.
     let mut stmt = c.prepare_cached(
-        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?3
+        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?3,
+             claims_since_outcome = MAX(claims_since_outcome - 1, 0)
          WHERE id = ?1 AND lease_owner = ?2",
     )?;
     for id in ids {

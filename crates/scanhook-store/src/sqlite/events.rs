@@ -30,7 +30,7 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
         Some(webhook) => {
             // Existence within the account; a targeted event reaches a disabled endpoint too.
             super::webhooks::get(c, account, webhook)?;
-            vec![webhook.clone()]
+            vec![(webhook.clone(), false)]
         }
         None => matching_webhooks(c, account, &new)?,
     };
@@ -54,16 +54,19 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
 
     let mut insert = c.prepare_cached(
         "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
     )?;
-    for webhook in &targets {
+    for (webhook, held) in &targets {
+        // A held delivery is not due until its endpoint is enabled again.
+        let (status, due) = if *held { ("held", None) } else { ("pending", Some(ms(new.first_attempt_at))) };
         insert.execute(params![
             DeliveryId::generate().as_str(),
             account.as_str(),
             new.id.as_str(),
             new.event_type.as_str(),
             webhook.as_str(),
-            ms(new.first_attempt_at),
+            status,
+            due,
             ms(now),
         ])?;
     }
@@ -101,9 +104,13 @@ pub fn emit(
     Ok(ingest(c, account, new, stamp.timestamp)?.into_event())
 }
 
-fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<WebhookId>> {
+/// The endpoints an event reaches, each with whether its delivery is held: active ones, and
+/// ones scanhook disabled after failures (held, so nothing is lost while the receiver is
+/// down); not ones a user switched off.
+fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, events, projects, min_severity FROM webhooks WHERE account_id = ?1 AND active = 1",
+        "SELECT id, events, projects, min_severity, active = 0 FROM webhooks
+         WHERE account_id = ?1 AND (active = 1 OR disabled_reason IS NOT NULL)",
     )?;
     let mut rows = stmt.query([account.as_str()])?;
     let mut matched = Vec::new();
@@ -114,7 +121,7 @@ fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> Sto
         if EventPattern::any_matches(patterns.iter().map(String::as_str), &new.event_type)
             && in_scope(&projects, min_severity, &new.scope)
         {
-            matched.push(WebhookId::from_trusted(row.get(0)?));
+            matched.push((WebhookId::from_trusted(row.get(0)?), row.get(4)?));
         }
     }
     Ok(matched)

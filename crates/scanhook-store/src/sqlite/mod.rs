@@ -233,6 +233,17 @@ impl Store for SqliteStore {
         self.write(move |c| webhooks::delete(c, &account, &id)).await
     }
 
+    async fn enable_webhook(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        missed: Missed,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| webhooks::enable(c, &account, &id, missed, now)).await
+    }
+
     async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
         let account = account.clone();
         self.write(move |c| events::ingest(c, &account, event, now)).await
@@ -433,7 +444,16 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let owner = owner.to_string();
         self.write(move |c| {
-            completions.into_iter().try_for_each(|done| dispatch::complete(c, &owner, done, disable_after, now))
+            // Each outcome on its own: its writes are guarded, and should one still fail,
+            // the others and the rest of the group commit stand (its lease then expires
+            // and it is sent again: at-least-once).
+            for done in completions {
+                let id = done.delivery_id.clone();
+                if let Err(e) = dispatch::complete(c, &owner, done, disable_after, now) {
+                    tracing::error!(delivery = %id, error = %e, "could not record a delivery outcome");
+                }
+            }
+            Ok(())
         })
         .await
     }

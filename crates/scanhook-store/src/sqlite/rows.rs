@@ -78,8 +78,11 @@ pub fn event(row: &Row, at: usize) -> rusqlite::Result<Event> {
     })
 }
 
+/// `last_error` is a note of no attempt, or else the latest attempt's error (stored once,
+/// on the attempt).
 pub const DELIVERY_COLUMNS: &str = "d.id, d.account_id, d.event_id, d.event_type, d.webhook_id, d.status, \
-     d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at";
+     d.attempt_count, d.next_attempt_at, d.last_status_code, COALESCE(d.last_error, (SELECT a.error FROM attempts a \
+     WHERE a.delivery_id = d.id ORDER BY a.number DESC LIMIT 1)), d.created_at, d.updated_at";
 
 pub fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
     let status: String = row.get(5)?;

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_scan_progress.sql"),
     include_str!("../../migrations/sqlite/0006_webhook_filters.sql"),
     include_str!("../../migrations/sqlite/0007_delivery_format.sql"),
+    include_str!("../../migrations/sqlite/0008_delivery_containment.sql"),
     include_str!("../../migrations/sqlite/0009_secrets_at_rest.sql"),
     include_str!("../../migrations/sqlite/0010_audit_log.sql"),
 ];

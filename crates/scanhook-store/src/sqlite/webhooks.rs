@@ -5,7 +5,7 @@ use rusqlite::{Connection, params};
 use scanhook_core::{AccountId, WebhookId, WebhookSecret};
 
 use super::rows::{self, WEBHOOK_COLUMNS, ms};
-use crate::model::{NewWebhook, Page, Paged, Webhook, WebhookPatch};
+use crate::model::{Missed, NewWebhook, Page, Paged, Webhook, WebhookPatch};
 use crate::{StoreError, StoreResult};
 
 pub fn create(
@@ -74,7 +74,9 @@ pub fn update(
     let description = patch.description.unwrap_or(current.description);
     let events = patch.events.unwrap_or(current.events);
     let headers = patch.headers.unwrap_or(current.headers);
-    let enabling = patch.active == Some(true);
+    // Setting `active` either way is the user's decision, which replaces scanhook's
+    // automatic disable (and its held deliveries: `settle_held`).
+    let deciding = patch.active.is_some();
     let active = patch.active.unwrap_or(current.active);
     let projects = patch.projects.unwrap_or(current.projects);
     let min_severity = patch.min_severity.unwrap_or(current.min_severity);
@@ -84,7 +86,7 @@ pub fn update(
              active = ?5, updated_at = ?6,
              disabled_reason = CASE WHEN ?7 THEN NULL ELSE disabled_reason END,
              disabled_at = CASE WHEN ?7 THEN NULL ELSE disabled_at END,
-             consecutive_failures = CASE WHEN ?7 THEN 0 ELSE consecutive_failures END,
+             consecutive_failures = CASE WHEN ?7 AND ?5 THEN 0 ELSE consecutive_failures END,
              projects = ?10, min_severity = ?11, format = scanhook_seal_format(?12), sensitive_headers = ?13
          WHERE id = ?8 AND account_id = ?9",
         params![
@@ -94,7 +96,7 @@ pub fn update(
             serde_json::to_string(&headers.0)?,
             active,
             ms(now),
-            enabling,
+            deciding,
             id.as_str(),
             account.as_str(),
             serde_json::to_string(&projects)?,
@@ -103,7 +105,48 @@ pub fn update(
             serde_json::to_string(&headers.1)?,
         ],
     )?;
+    if deciding {
+        settle_held(c, id, &Missed::GiveUp(crate::model::NOT_SENT_WHILE_DISABLED.into()), now)?;
+    }
     get(c, account, id)
+}
+
+/// Enables the endpoint, clearing an automatic disable, and settles its held deliveries.
+pub fn enable(
+    c: &Connection,
+    account: &AccountId,
+    id: &WebhookId,
+    missed: Missed,
+    now: DateTime<Utc>,
+) -> StoreResult<Webhook> {
+    get(c, account, id)?;
+    c.execute(
+        "UPDATE webhooks SET active = 1, disabled_reason = NULL, disabled_at = NULL, consecutive_failures = 0,
+             updated_at = ?1
+         WHERE id = ?2 AND account_id = ?3",
+        params![ms(now), id.as_str(), account.as_str()],
+    )?;
+    settle_held(c, id, &missed, now)?;
+    get(c, account, id)
+}
+
+/// Moves the deliveries held for an endpoint on: pending, due in the order they were made
+/// (their creation times are past, so all are due now, oldest first), or dead.
+fn settle_held(c: &Connection, id: &WebhookId, missed: &Missed, now: DateTime<Utc>) -> StoreResult<()> {
+    match missed {
+        Missed::Replay => c.execute(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = created_at, round_attempts = 0,
+                 updated_at = ?1
+             WHERE webhook_id = ?2 AND status = 'held'",
+            params![ms(now), id.as_str()],
+        )?,
+        Missed::GiveUp(note) => c.execute(
+            "UPDATE deliveries SET status = 'dead', last_error = ?3, updated_at = ?1
+             WHERE webhook_id = ?2 AND status = 'held'",
+            params![ms(now), id.as_str(), note],
+        )?,
+    };
+    Ok(())
 }
 
 /// Replaces the signing secret; the old one keeps signing (beside the new) until

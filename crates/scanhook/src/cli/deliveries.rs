@@ -20,6 +20,8 @@ pub enum Status {
     Pending,
     Succeeded,
     Dead,
+    /// Kept while the endpoint is disabled after failures.
+    Held,
 }
 
 #[derive(Debug, Subcommand)]

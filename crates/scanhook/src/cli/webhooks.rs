@@ -8,7 +8,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
 use scanhook_client::types::{
-    DeliveryDetailOut, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
+    DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut,
+    WebhookPatch,
 };
 use scanhook_core::DeliveryStatus;
 
@@ -41,7 +42,13 @@ pub enum WebhooksCommand {
     /// Send a test event to an endpoint and show how its delivery went.
     Test(TestArgs),
     /// Re-enable an endpoint scanhook disabled after repeated failures.
-    Enable { id: String },
+    Enable {
+        id: String,
+        /// Also deliver the events accepted while it was disabled, oldest first (without
+        /// it they become dead deliveries that `replay` can still send).
+        #[arg(long)]
+        replay_missed: bool,
+    },
     /// Replace the signing secret; prints the new one (shown only this once). Deliveries
     /// are signed with both until the grace period ends.
     RotateSecret {
@@ -299,7 +306,9 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
             }
         }
         WebhooksCommand::Test(args) => test(&ctx, args).await?,
-        WebhooksCommand::Enable { id } => emit(out, &client.enable_webhook(&id).await?, render),
+        WebhooksCommand::Enable { id, replay_missed } => {
+            emit(out, &client.enable_webhook(&id, &EnableIn { replay_missed }).await?, render)
+        }
         WebhooksCommand::RotateSecret { id, secret, grace_period } => {
             let input = RotateSecretIn { secret, grace_period: grace_period.map(|g| g.as_secs()) };
             let reply = client.rotate_webhook_secret(&id, &input).await?;

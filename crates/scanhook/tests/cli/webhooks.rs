@@ -62,6 +62,8 @@ async fn webhooks_are_created_listed_changed_and_deleted() {
 
     let enabled = cli.json(&["webhooks", "enable", &id]).await;
     assert_eq!(enabled["active"], true);
+    let enabled = cli.json(&["webhooks", "enable", &id, "--replay-missed"]).await;
+    assert_eq!(enabled["active"], true);
 
     let replay = cli.run(&["webhooks", "replay", &id, "--since", "1h"]).await;
     assert!(replay.ok().contains("Queued 0 dead deliveries"), "{}", replay.stdout);
