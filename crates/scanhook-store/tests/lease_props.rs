@@ -140,7 +140,7 @@ async fn setup(store: &SqliteStore, deliveries: usize) -> (AccountId, HashMap<De
 
 async fn run(ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("lease.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("lease.db"), SecretBox::random()).unwrap();
     let (account, mut model) = setup(&store, deliveries).await;
     let mut now = 0i64;
     // What each worker believes it holds (a worker whose lease expired still believes it,
