@@ -38,6 +38,14 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e {
             rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            // SQLite answers SQLITE_FULL when a write meets ENOSPC (or the quota), in the
+            // WAL as in the database file; growing the WAL index fails as IOERR_SHMSIZE.
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DiskFull
+                    || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE =>
+            {
+                StoreError::StorageFull
+            }
             other => StoreError::Backend(Box::new(other)),
         }
     }

@@ -31,13 +31,31 @@ enum Ran {
     Refused,
     /// The batch must be rolled back.
     Poisoned,
+    /// Out of disk space: the batch is rolled back and every caller in it told so.
+    Full,
+}
+
+/// Why a batch was not committed, told to every caller in it.
+#[derive(Clone)]
+enum Failed {
+    Full,
+    Other(String),
+}
+
+impl From<rusqlite::Error> for Failed {
+    fn from(e: rusqlite::Error) -> Self {
+        match StoreError::from(e) {
+            StoreError::StorageFull => Failed::Full,
+            other => Failed::Other(other.to_string()),
+        }
+    }
 }
 
 trait Job: Send {
     /// Runs inside the batch's transaction.
     fn run(&mut self, conn: &Connection) -> Ran;
     /// Answers the caller once the batch committed (or failed to).
-    fn finish(self: Box<Self>, commit: Result<(), String>);
+    fn finish(self: Box<Self>, commit: Result<(), Failed>);
 }
 
 struct Typed<T, F> {
@@ -58,7 +76,13 @@ where
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
             .unwrap_or_else(|_| Err(backend("a write panicked".into())));
         let ran = match &result {
+            // SQLite may have rolled the whole transaction back by itself (it does on some
+            // SQLITE_FULL and I/O errors): the rest of the batch would run outside it.
+            _ if conn.is_autocommit() => {
+                if matches!(result, Err(StoreError::StorageFull)) { Ran::Full } else { Ran::Poisoned }
+            }
             Ok(_) => Ran::Done,
+            Err(StoreError::StorageFull) => Ran::Full,
             Err(StoreError::Backend(_)) => Ran::Poisoned,
             Err(_) if conn.total_changes() != before => {
                 tracing::error!("a write refused after it had changed rows; rolling back its batch");
@@ -70,11 +94,12 @@ where
         ran
     }
 
-    fn finish(self: Box<Self>, commit: Result<(), String>) {
+    fn finish(self: Box<Self>, commit: Result<(), Failed>) {
         let answer = match (self.result, commit) {
             (Some(Ok(value)), Ok(())) => Ok(value),
             (Some(Err(e)), _) => Err(e),
-            (Some(Ok(_)), Err(e)) => Err(backend(format!("commit failed: {e}"))),
+            (Some(Ok(_)), Err(Failed::Full)) => Err(StoreError::StorageFull),
+            (Some(Ok(_)), Err(Failed::Other(e))) => Err(backend(format!("commit failed: {e}"))),
             (None, _) => Err(backend("the write was not run".into())),
         };
         // The caller may have gone away (its request was cancelled); the write stands.
@@ -123,16 +148,30 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let commit = (|| {
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
             for job in batch.iter_mut() {
-                if job.run(&conn) == Ran::Poisoned {
-                    return Err("a write in the same batch failed; nothing in the batch was saved".to_string());
+                match job.run(&conn) {
+                    Ran::Done | Ran::Refused => {}
+                    Ran::Full => return Err(Failed::Full),
+                    Ran::Poisoned => {
+                        return Err(Failed::Other(
+                            "a write in the same batch failed; nothing in the batch was saved".into(),
+                        ));
+                    }
                 }
             }
-            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+            conn.execute_batch("COMMIT")?;
+            Ok(())
         })();
         if let Err(e) = &commit {
-            tracing::error!(error = %e, jobs = batch.len(), "group commit failed; rolling back the batch");
+            match e {
+                Failed::Full => tracing::warn!(jobs = batch.len(), "the database's disk is full; rolling back the batch"),
+                Failed::Other(e) => {
+                    tracing::error!(error = %e, jobs = batch.len(), "group commit failed; rolling back the batch")
+                }
+            }
+            // After SQLITE_FULL the transaction may still be open (or already rolled back,
+            // when this fails harmlessly): either way the next batch starts clean.
             let _ = conn.execute_batch("ROLLBACK");
         }
         for job in batch {
@@ -188,5 +227,24 @@ mod tests {
         assert_eq!(count(&w).await, 0, "nothing half-done is committed");
         w.write(|c| Ok(c.execute("INSERT INTO t VALUES (3)", [])?)).await.unwrap();
         assert_eq!(count(&w).await, 1, "the writer goes on after a poisoned batch");
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_fails_the_whole_batch_and_the_writer_recovers_when_room_returns() {
+        let (w, _dir) = writer();
+        // max_page_count makes SQLite answer SQLITE_FULL, as it does on ENOSPC.
+        let pages: i64 = w.write(|c| Ok(c.query_row("PRAGMA page_count", [], |r| r.get(0))?)).await.unwrap();
+        w.write(move |c| Ok(c.query_row(&format!("PRAGMA max_page_count = {}", pages + 2), [], |_| Ok(()))?))
+            .await
+            .unwrap();
+        let big = || |c: &Connection| Ok(c.execute("INSERT INTO t VALUES (randomblob(100000))", [])?);
+        let (small, large) =
+            tokio::join!(w.write(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?)), w.write(big()));
+        assert!(matches!(large, Err(StoreError::StorageFull)), "{large:?}");
+        assert!(matches!(small, Err(StoreError::StorageFull)), "its batch is refused with it: {small:?}");
+        assert_eq!(count(&w).await, 0, "nothing half-written");
+        w.write(|c| Ok(c.query_row("PRAGMA max_page_count = 1000000", [], |_| Ok(()))?)).await.unwrap();
+        w.write(big()).await.unwrap();
+        assert_eq!(count(&w).await, 1, "writes succeed again without a restart");
     }
 }
