@@ -11,7 +11,7 @@ use scanhook_core::{EventId, EventType};
 use scanhook_server::extract::parse_json;
 use serde_json::value::RawValue;
 
-fuzz_target!(|body: &[u8]| {
+fuzz_target!(init: scanhook_fuzz::catch_stack_overflows(), |body: &[u8]| {
     let Ok(input) = parse_json::<EventIn>(body) else { return };
     let Ok(event_type) = EventType::parse(&input.event_type) else { return };
     let data = match input.data {

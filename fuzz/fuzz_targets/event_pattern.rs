@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use scanhook_core::{EventPattern, EventType};
 
-fuzz_target!(|input: &str| {
+fuzz_target!(init: scanhook_fuzz::catch_stack_overflows(), |input: &str| {
     let (pattern, event_type) = input.split_once('\n').unwrap_or((input, ""));
     let parsed = EventPattern::parse(pattern);
     if let Ok(exact) = EventType::parse(pattern) {

@@ -7,7 +7,7 @@ use scanhook_api_types::ScanCompleteIn;
 use scanhook_core::scan::{count, distinct, parse_findings};
 use scanhook_server::extract::parse_json;
 
-fuzz_target!(|body: &[u8]| {
+fuzz_target!(init: scanhook_fuzz::catch_stack_overflows(), |body: &[u8]| {
     let Ok(input) = parse_json::<ScanCompleteIn>(body) else { return };
     let Ok(findings) = parse_findings(input.findings) else { return };
     let total = findings.len();

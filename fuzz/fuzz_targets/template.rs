@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use scanhook_core::format::DeliveryFormat;
 
-fuzz_target!(|source: &str| {
+fuzz_target!(init: scanhook_fuzz::catch_stack_overflows(), |source: &str| {
     let format = DeliveryFormat { template: Some(source.to_string()), ..Default::default() };
     let _ = format.validate();
 });

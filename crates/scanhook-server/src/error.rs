@@ -55,7 +55,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => Self::Conflict { code: "conflict", message },
             e @ StoreError::StorageFull => {
                 tracing::warn!("refused a write: the database's disk is full");
-                Self::Unavailable { code: "storage_full", message: e.to_string(), retry_after_secs: STORAGE_FULL_RETRY_SECS }
+                Self::Unavailable {
+                    code: "storage_full",
+                    message: e.to_string(),
+                    retry_after_secs: STORAGE_FULL_RETRY_SECS,
+                }
             }
             e @ StoreError::Backend(_) => Self::Internal(Box::new(e)),
         }

@@ -46,17 +46,24 @@ impl SmallDisk {
     /// Fills what room is left with one file; returns its path.
     fn fill(&self) -> PathBuf {
         let path = self.path().join("filler");
-        let mut file = std::fs::File::create(&path).expect("filler");
-        let chunk = vec![0x5a_u8; 64 * 1024];
+        std::fs::File::create(&path).expect("filler");
+        fill_up(&path);
+        path
+    }
+}
+
+/// Appends to `path` until the disk refuses, in smaller writes at the end: the last page
+/// of a file has room too.
+fn fill_up(path: &Path) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).expect("open");
+    for size in [64 * 1024, 64] {
+        let chunk = vec![b'.'; size];
         // Bounded: a tmpfs of a few MiB is full long before this.
         for _ in 0..100_000 {
-            if file.write_all(&chunk).and_then(|_| file.sync_all()).is_err() {
+            if file.write_all(&chunk).is_err() {
                 break;
             }
         }
-        // The last partial chunk may have left a few bytes free.
-        let _ = file.write_all(&[0; 4096]);
-        path
     }
 }
 
@@ -84,7 +91,11 @@ async fn a_full_database_disk_refuses_writes_with_503_and_recovers_when_room_ret
     let data_dir = disk.path().join("data");
     std::fs::create_dir(&data_dir).unwrap();
     let receiver = Receiver::start().await;
-    let server = Server::start_in(&data_dir, &[("SCANHOOK_RETRY_SCHEDULE", "0s,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms")]).await;
+    let server = Server::start_in(
+        &data_dir,
+        &[("SCANHOOK_RETRY_SCHEDULE", "0s,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms")],
+    )
+    .await;
     server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
 
     // Accepted before the disk fills; the receiver is down, so they wait for a retry.
@@ -120,27 +131,46 @@ async fn a_full_database_disk_refuses_writes_with_503_and_recovers_when_room_ret
     let before = receiver.received().len();
     receiver.wait_for(before + 3, 20).await;
 
+    // Room returns: the store notices within a second or so, without a restart.
     std::fs::remove_file(&filler).unwrap();
-    let resp = post_event(&server, json!({"after": true})).await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "writes succeed again without a restart");
+    let mut last = None;
+    for _ in 0..50 {
+        let resp = post_event(&server, json!({"after": true})).await;
+        if resp.status() == StatusCode::ACCEPTED {
+            return;
+        }
+        last = Some(resp.status());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("writes were still refused after room returned: {last:?}\n{}", server.log());
 }
 
 #[tokio::test]
-async fn requests_get_answers_while_the_log_disk_is_full() {
+async fn requests_and_deliveries_go_on_while_the_log_disk_is_full() {
     let Some(disk) = SmallDisk::mount("4m") else { return };
     let data_dir = tempfile::tempdir().unwrap();
     // The harness logs to <data dir>/server.log: point it at the small disk.
-    std::os::unix::fs::symlink(disk.path().join("server.log"), data_dir.path().join("server.log")).unwrap();
-    // Trace: every request writes log lines.
+    let log = disk.path().join("server.log");
+    std::os::unix::fs::symlink(&log, data_dir.path().join("server.log")).unwrap();
+    // Trace: requests and deliveries write log lines.
     let server = Server::start_in(data_dir.path(), &[("SCANHOOK_LOG", "trace")]).await;
+    let receiver = Receiver::start().await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
     let _filler = disk.fill();
+    fill_up(&log);
 
-    for _ in 0..3 {
+    for n in 0..3 {
         let (status, _) = server.get("/v1/webhooks").await;
         assert_eq!(status, StatusCode::OK);
-        let resp = post_event(&server, json!({"ok": true})).await;
+        let resp = post_event(&server, json!({"n": n})).await;
         assert_eq!(resp.status(), StatusCode::ACCEPTED);
         let (status, _) = server.get("/v1/nope").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
+    receiver.wait_for(3, 20).await;
+    server
+        .wait_until("/v1/deliveries", 20, |list| {
+            list["data"].as_array().is_some_and(|d| d.len() == 3 && d.iter().all(|d| d["status"] == "succeeded"))
+        })
+        .await;
 }

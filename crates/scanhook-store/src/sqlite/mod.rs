@@ -10,6 +10,7 @@ mod deliveries;
 mod dispatch;
 mod events;
 mod projects;
+mod reserve;
 mod rows;
 mod scans;
 mod schema;
@@ -98,7 +99,8 @@ impl SqliteStore {
         // larger WAL size, in case the checkpointer falls behind.
         conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         let checkpointer = checkpointer::Checkpointer::start(path)?;
-        let writer = writer::Writer::start(conn).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let reserve = reserve::Reserve::keep(path.with_extension("db-reserve"));
+        let writer = writer::Writer::start(conn, Some(reserve)).map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(Self {
             writer,
             _checkpointer: checkpointer,
@@ -404,7 +406,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Claimed>> {
         let owner = owner.to_string();
-        self.write(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
+        self.writer.write_essential(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
     }
 
     async fn complete(
@@ -415,15 +417,16 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let owner = owner.to_string();
-        self.write(move |c| {
-            completions.into_iter().try_for_each(|done| dispatch::complete(c, &owner, done, disable_after, now))
-        })
-        .await
+        self.writer
+            .write_essential(move |c| {
+                completions.into_iter().try_for_each(|done| dispatch::complete(c, &owner, done, disable_after, now))
+            })
+            .await
     }
 
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()> {
         let owner = owner.to_string();
-        self.write(move |c| dispatch::release(c, &owner, &ids, now)).await
+        self.writer.write_essential(move |c| dispatch::release(c, &owner, &ids, now)).await
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
