@@ -1,4 +1,4 @@
-//! What every fuzz target shares.
+//! What every fuzz target shares: the stack-overflow setup and what each does with an input.
 
 /// Makes a stack overflow a crash that libFuzzer reports, with its reproducer. Without a
 /// sanitizer nothing gives the SIGSEGV handler a stack of its own, and an overflow killed
@@ -18,3 +18,7 @@ pub fn catch_stack_overflows() {
         assert_eq!(libc::sigaction(libc::SIGSEGV, &action, std::ptr::null_mut()), 0, "sigaction");
     }
 }
+
+/// What each target does with an input; the regression tests replay findings with it.
+#[path = "../../crates/scanhook-server/tests/fuzz/inputs.rs"]
+pub mod inputs;
