@@ -27,11 +27,8 @@ fn every_fuzz_finding_and_seed_runs_cleanly() {
         for path in dirs.iter().flat_map(|d| files(d)) {
             let input = std::fs::read(&path).expect("read input");
             let run = *run;
-            let outcome = std::thread::Builder::new()
-                .stack_size(STACK)
-                .spawn(move || run(&input))
-                .expect("spawn")
-                .join();
+            let outcome =
+                std::thread::Builder::new().stack_size(STACK).spawn(move || run(&input)).expect("spawn").join();
             assert!(outcome.is_ok(), "{target} panicked on {}", path.display());
             replayed += 1;
         }

@@ -12,9 +12,12 @@ use scanhook_core::{EventId, EventPattern, EventType};
 use scanhook_server::extract::parse_json;
 use serde_json::value::RawValue;
 
+/// What a fuzz target does with one input.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets, by name (the names of `fuzz/fuzz_targets/*.rs` and of the
 /// directories of `testdata/fuzz-regressions/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("event_ingest", event_ingest),
     ("scan_report_json", scan_report_json),
     ("sarif", sarif),
