@@ -2,10 +2,11 @@
 //! outcomes in batches, and sleep until the next delivery is due or new work arrives.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
-use scanhook_store::{Claimed, Completion, Outcome, Store, StoreResult};
+use scanhook_store::{Claimed, Completion, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +38,8 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     /// Names this worker's leases; unique per process.
     owner: String,
+    /// The last outcomes met a full disk: keep a copy of the next ones to record them again.
+    disk_full: AtomicBool,
 }
 
 impl Dispatcher {
@@ -48,7 +51,7 @@ impl Dispatcher {
         owner: String,
     ) -> Result<Self, reqwest::Error> {
         let sender = Sender::new(config.clone())?;
-        Ok(Self { store, sender, config, clock, wake, owner })
+        Ok(Self { store, sender, config, clock, wake, owner, disk_full: AtomicBool::new(false) })
     }
 
     fn lease(&self) -> chrono::Duration {
@@ -211,10 +214,32 @@ impl Dispatcher {
     async fn write(&self, batch: Vec<Completion>) {
         let retry_soon = batch.iter().any(|c| matches!(c.outcome, Outcome::RetryAt(_)));
         let count = batch.len();
-        let now = self.clock.now();
-        if let Err(e) = self.store.complete(&self.owner, batch, self.config.disable_after, now).await {
-            // The leases will expire and these deliveries are attempted again: at-least-once.
-            tracing::error!(error = %e, count, "could not record delivery outcomes");
+        // On a full disk, try the outcomes again while their leases last, rather than let
+        // the leases expire and send them all again. Meanwhile senders wait for the recorder
+        // and claims for senders: the dispatcher backs off as a whole. A copy is kept only
+        // once the disk was seen full (outcomes can hold large bodies), so the batch that
+        // first meets it is left to its leases: at-least-once either way.
+        let give_up = tokio::time::Instant::now() + self.config.lease.saturating_sub(self.config.poll_interval);
+        let mut outcomes = batch;
+        loop {
+            let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
+            let kept = retry.then(|| outcomes.clone());
+            let now = self.clock.now();
+            let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now).await;
+            self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
+            match (result, kept) {
+                (Ok(()), _) => break,
+                (Err(StoreError::StorageFull), Some(kept)) => {
+                    tracing::warn!(count, "the database's disk is full; recording delivery outcomes again shortly");
+                    tokio::time::sleep(self.config.poll_interval).await;
+                    outcomes = kept;
+                }
+                (Err(e), _) => {
+                    // The leases will expire and these deliveries are attempted again.
+                    tracing::error!(error = %e, count, "could not record delivery outcomes");
+                    break;
+                }
+            }
         }
         if retry_soon {
             // Let the loop recompute how long it may sleep.

@@ -27,6 +27,12 @@ pub enum ApiError {
     PayloadTooLarge(String),
     /// 414: the query string is longer than the server reads.
     QueryTooLong(String),
+    /// 503 with `Retry-After`: the request was fine and may succeed later as it is.
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u32,
+    },
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -51,10 +57,22 @@ impl From<StoreError> for ApiError {
                 Self::Conflict { code: "idempotency_key_reused", message: e.to_string() }
             }
             StoreError::Conflict(message) => Self::Conflict { code: "conflict", message },
+            e @ StoreError::StorageFull => {
+                tracing::warn!("refused a write: the database's disk is full");
+                Self::Unavailable {
+                    code: "storage_full",
+                    message: e.to_string(),
+                    retry_after_secs: STORAGE_FULL_RETRY_SECS,
+                }
+            }
             e @ StoreError::Backend(_) => Self::Internal(Box::new(e)),
         }
     }
 }
+
+/// When a client may try a write again after the disk was full: room is usually made by
+/// an operator, so minutes rather than seconds.
+const STORAGE_FULL_RETRY_SECS: u32 = 60;
 
 /// Maps a store "not found" to one that names what was looked for.
 pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> ApiError + 'a {
@@ -66,6 +84,10 @@ pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> 
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
         let (status, code, message, field) = match self {
             Self::Malformed(m) => (StatusCode::BAD_REQUEST, "malformed_json", m, None),
             Self::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message, field),
@@ -78,6 +100,7 @@ impl IntoResponse for ApiError {
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
             Self::QueryTooLong(m) => (StatusCode::URI_TOO_LONG, "query_too_long", m, None),
+            Self::Unavailable { code, message, .. } => (StatusCode::SERVICE_UNAVAILABLE, code, message, None),
             Self::Internal(e) => {
                 tracing::error!(error = %scanhook_core::error_chain(e.as_ref()), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".into(), None)
@@ -92,6 +115,10 @@ impl IntoResponse for ApiError {
             field,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

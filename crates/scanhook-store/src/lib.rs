@@ -31,6 +31,10 @@ pub enum StoreError {
     IdempotencyMismatch,
     #[error("{0}")]
     Conflict(String),
+    /// The database's disk is full: nothing was written, and the same write can succeed
+    /// once there is room again (the store recovers by itself, without a restart).
+    #[error("the database's disk is full")]
+    StorageFull,
     #[error("storage failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -237,9 +237,17 @@ impl Run<'_> {
         let suggestion = result
             .fixes
             .first()
-            .and_then(|fix| fix.description.as_ref()?.text.clone())
-            .or_else(|| rule?.help.as_ref()?.text.clone())
-            .filter(|s| !s.trim().is_empty());
+            .and_then(|fix| fix.description.as_ref()?.text.as_deref())
+            .or_else(|| rule?.help.as_ref()?.text.as_deref())
+            .filter(|s| !s.trim().is_empty())
+            .map(capped);
+        // Names a result can share by reference (a rule, an artifact) are copied into each
+        // finding: bounded, so that sharing cannot multiply memory.
+        for (what, name) in [("rule ID", rule_id), ("file", file.as_str())] {
+            if name.len() > MAX_NAME {
+                return Err(Invalid::new(format!("{at}: the {what} is longer than {MAX_NAME} bytes")));
+            }
+        }
         // The scanner's own fingerprint survives edits around the finding better than ours.
         // It is combined with rule and file because some (CodeQL's line hashes) only
         // describe the line's text, which can repeat in another file.
@@ -359,31 +367,66 @@ fn message(message: &Message, rule: Option<&Rule>) -> Option<String> {
     Some(fill_placeholders(text, &message.arguments))
 }
 
+/// The longest message kept, in bytes. Filling `{0}` placeholders multiplies a message's
+/// size, and one rule's template is copied into every result that names it, so a small
+/// log could otherwise build gigabytes of messages: the cap holds while they are built.
+pub const MAX_MESSAGE: usize = 16 * 1024;
+/// The longest rule ID or file name accepted, in bytes.
+pub const MAX_NAME: usize = 4 * 1024;
+
 /// Replaces `{n}` with the n-th argument. Without arguments the text is kept as is, since
-/// many tools do not escape the braces of quoted code.
+/// many tools do not escape the braces of quoted code. Capped at [`MAX_MESSAGE`].
 fn fill_placeholders(text: &str, arguments: &[String]) -> String {
     if arguments.is_empty() {
-        return text.to_string();
+        return capped(text);
     }
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(text.len().min(MAX_MESSAGE));
     let mut rest = text;
     while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
+        if !push_capped(&mut out, &rest[..open]) {
+            return out;
+        }
         let after = &rest[open + 1..];
         let argument = after.find('}').and_then(|close| Some((after[..close].parse::<usize>().ok()?, close)));
-        match argument.and_then(|(n, close)| Some((arguments.get(n)?, close))) {
+        let pushed = match argument.and_then(|(n, close)| Some((arguments.get(n)?, close))) {
             Some((value, close)) => {
-                out.push_str(value);
                 rest = &after[close + 1..];
+                push_capped(&mut out, value)
             }
             None => {
-                out.push('{');
                 rest = after;
+                push_capped(&mut out, "{")
             }
+        };
+        if !pushed {
+            return out;
         }
     }
-    out.push_str(rest);
+    push_capped(&mut out, rest);
     out
+}
+
+/// `text`, capped at [`MAX_MESSAGE`].
+fn capped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_MESSAGE));
+    push_capped(&mut out, text);
+    out
+}
+
+/// Appends `s` as far as [`MAX_MESSAGE`] allows (then an ellipsis); false once it is full.
+fn push_capped(out: &mut String, s: &str) -> bool {
+    let room = MAX_MESSAGE.saturating_sub(out.len());
+    if s.len() <= room {
+        out.push_str(s);
+        return true;
+    }
+    let mut end = room;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push_str(&s[..end]);
+    out.push('…');
+    false
 }
 
 #[cfg(test)]

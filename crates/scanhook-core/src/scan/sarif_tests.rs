@@ -173,6 +173,28 @@ fn rule_found_by_index_with_message_template_and_artifact_index() {
     );
 }
 
+/// Found by fuzzing: a rule's template of many `{0}`, filled with a long argument in each
+/// of many results, made gigabytes of messages out of a small log.
+#[test]
+fn text_shared_by_reference_cannot_multiply_memory() {
+    let template = "{0}".repeat(1_000);
+    let rules =
+        json!([{"id": "r1", "messageStrings": {"t": {"text": template}}, "help": {"text": "h".repeat(100_000)}}]);
+    let result = json!({"message": {"id": "t", "arguments": ["a".repeat(1_000)]}});
+    let findings = findings_from_sarif(&log(rules, &vec![result; 50])).unwrap();
+    assert_eq!(findings.len(), 50);
+    for f in &findings {
+        assert!(f.message.len() <= MAX_MESSAGE + '…'.len_utf8(), "{}", f.message.len());
+        assert!(f.message.starts_with("aaa") && f.message.ends_with('…'));
+        assert!(f.suggestion.as_ref().unwrap().len() <= MAX_MESSAGE + '…'.len_utf8());
+    }
+    assert_eq!(fill_placeholders("é{0}", &["é".repeat(MAX_MESSAGE)]).len(), MAX_MESSAGE + '…'.len_utf8());
+
+    let long_id = json!([{"id": "r".repeat(MAX_NAME + 1)}]);
+    let raw = log(long_id, &[json!({"ruleId": null, "ruleIndex": 0})]);
+    assert!(error(&raw).contains("rule ID is longer than"), "{}", error(&raw));
+}
+
 #[test]
 fn message_id_falls_back_to_short_description() {
     let rules = json!([{"id": "r1", "shortDescription": {"text": "Short"}}]);

@@ -11,6 +11,7 @@ mod deliveries;
 mod dispatch;
 mod events;
 mod projects;
+mod reserve;
 mod rows;
 mod scans;
 mod schema;
@@ -40,6 +41,14 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e {
             rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            // SQLite answers SQLITE_FULL when a write meets ENOSPC (or the quota), in the
+            // WAL as in the database file; growing the WAL index fails as IOERR_SHMSIZE.
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DiskFull
+                    || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE =>
+            {
+                StoreError::StorageFull
+            }
             other => StoreError::Backend(Box::new(other)),
         }
     }
@@ -106,7 +115,8 @@ impl SqliteStore {
         // larger WAL size, in case the checkpointer falls behind.
         conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
         let checkpointer = checkpointer::Checkpointer::start(path)?;
-        let writer = writer::Writer::start(conn).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let reserve = reserve::Reserve::keep(path.with_extension("db-reserve"));
+        let writer = writer::Writer::start(conn, Some(reserve)).map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(Self {
             writer,
             _checkpointer: checkpointer,
@@ -432,7 +442,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Claimed>> {
         let owner = owner.to_string();
-        self.write(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
+        self.writer.write_essential(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
     }
 
     async fn complete(
@@ -443,24 +453,28 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let owner = owner.to_string();
-        self.write(move |c| {
-            // Each outcome on its own: its writes are guarded, and should one still fail,
-            // the others and the rest of the group commit stand (its lease then expires
-            // and it is sent again: at-least-once).
-            for done in completions {
-                let id = done.delivery_id.clone();
-                if let Err(e) = dispatch::complete(c, &owner, done, disable_after, now) {
-                    tracing::error!(delivery = %id, error = %e, "could not record a delivery outcome");
+        // Outcomes may use the room kept back for a full disk (`write_essential`).
+        self.writer
+            .write_essential(move |c| {
+                // Each outcome on its own: its writes are guarded, and should one still
+                // fail, the others and the rest of the group commit stand (its lease then
+                // expires and it is sent again: at-least-once). A full disk fails them all.
+                for done in completions {
+                    let id = done.delivery_id.clone();
+                    match dispatch::complete(c, &owner, done, disable_after, now) {
+                        Err(e @ StoreError::StorageFull) => return Err(e),
+                        Err(e) => tracing::error!(delivery = %id, error = %e, "could not record a delivery outcome"),
+                        Ok(()) => {}
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()> {
         let owner = owner.to_string();
-        self.write(move |c| dispatch::release(c, &owner, &ids, now)).await
+        self.writer.write_essential(move |c| dispatch::release(c, &owner, &ids, now)).await
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {

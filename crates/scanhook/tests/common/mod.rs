@@ -82,6 +82,15 @@ impl Server {
         panic!("scanhook started although it should have refused");
     }
 
+    /// Like [`Server::start`], on a data directory the caller owns (and removes).
+    pub async fn start_at(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut all: Vec<(String, String)> = FAST.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let server = Self::spawn(data_dir, all);
+        server.wait_healthy().await;
+        server
+    }
+
     fn spawn(data_dir: &Path, env: Vec<(String, String)>) -> Server {
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("server.log")).expect("log file");

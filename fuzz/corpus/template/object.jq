@@ -1,0 +1,1 @@
+{text: "\(.type) \($ctx.delivery_id)", n: (.data.findings // [] | length)}
