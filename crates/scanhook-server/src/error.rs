@@ -23,6 +23,12 @@ pub enum ApiError {
         message: String,
     },
     PayloadTooLarge(String),
+    /// 503 with `Retry-After`: the server is at a configured limit; try again later.
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -62,6 +68,7 @@ pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> 
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let (status, code, message, field) = match self {
             Self::Malformed(m) => (StatusCode::BAD_REQUEST, "malformed_json", m, None),
             Self::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message, field),
@@ -70,6 +77,10 @@ impl IntoResponse for ApiError {
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
+            Self::Unavailable { code, message, retry_after_secs } => {
+                retry_after = Some(retry_after_secs);
+                (StatusCode::SERVICE_UNAVAILABLE, code, message, None)
+            }
             Self::Internal(e) => {
                 tracing::error!(error = %scanhook_core::error_chain(e.as_ref()), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".into(), None)
@@ -84,6 +95,10 @@ impl IntoResponse for ApiError {
             field,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

@@ -4,6 +4,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
+use scanhook_core::json_bounds;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -25,6 +26,7 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    check_depth(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -38,6 +40,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::Malformed(format!("the request body has data after the JSON value: {e}")))?;
     Ok(value)
+}
+
+/// Refuses JSON nested deeper than [`json_bounds::MAX_DEPTH`], naming where, before any
+/// parser sees it: raw values (event data) are otherwise skipped without a depth limit
+/// and recursed on later.
+pub fn check_depth(bytes: &[u8]) -> Result<(), ApiError> {
+    json_bounds::check_depth(bytes, json_bounds::MAX_DEPTH)
+        .map_err(|e| ApiError::Invalid { field: Some(e.path.clone()), message: e.to_string() })
 }
 
 /// The field an error is about: serde's path, plus the name in "missing field `x`" (which

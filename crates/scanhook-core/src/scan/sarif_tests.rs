@@ -1,5 +1,5 @@
 //! Tests of the SARIF import against hand-written Semgrep and CodeQL logs.
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 
@@ -177,7 +177,7 @@ fn rule_found_by_index_with_message_template_and_artifact_index() {
 fn message_id_falls_back_to_short_description() {
     let rules = json!([{"id": "r1", "shortDescription": {"text": "Short"}}]);
     assert_eq!(one(rules, json!({"message": {"id": "missing"}})).unwrap().message, "Short");
-    assert_eq!(fill_placeholders("{0} in {x} and {{ {5}", &["a".to_string()]), "a in {x} and {{ {5}");
+    assert_eq!(fill_placeholders("{0} in {x} and {{ {5}", &["a".into()]), "a in {x} and {{ {5}");
 }
 
 #[test]
