@@ -41,8 +41,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SCANHOOK_MAX_REPORT_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_report_bytes: usize,
     /// Reports larger than the body limit parsed at once; others wait for a slot.
-    #[arg(long, env = "SCANHOOK_MAX_CONCURRENT_REPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
-    pub max_concurrent_reports: usize,
+    #[arg(long, env = "SCANHOOK_MAX_CONCURRENT_REPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_reports: u16,
     /// How long a large report waits for a slot before the answer is 503 with Retry-After.
     #[arg(long, env = "SCANHOOK_REPORT_WAIT", default_value = "10s", value_parser = duration)]
     pub report_wait: Duration,
