@@ -45,7 +45,8 @@ async fn deep_event_data_is_refused_at_ingest_and_chat_endpoints_keep_working() 
     assert!(problem["message"].as_str().unwrap_or_default().contains("deeper than 128 levels"), "{problem}");
 
     // Other bodies are bounded the same way, whatever their type.
-    let deep_extra = format!(r#"{{"url": "{}", "events": ["*"], "extra_payload": {{"x": {}}}}}"#, receiver.url, nested(200));
+    let deep_extra =
+        format!(r#"{{"url": "{}", "events": ["*"], "extra_payload": {{"x": {}}}}}"#, receiver.url, nested(200));
     let (code, problem) = post_raw(&server, "/v1/webhooks", "application/json", deep_extra).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["field"].as_str().unwrap_or_default().starts_with("extra_payload.x[0]"), "{problem}");
@@ -115,8 +116,9 @@ async fn deeply_nested_templates_are_refused_without_crashing() {
         repeat(". as $x | ", ".", ""),
     ];
     for template in templates {
-        let (code, problem) =
-            server.post("/v1/webhooks", json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "template": template})).await;
+        let (code, problem) = server
+            .post("/v1/webhooks", json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "template": template}))
+            .await;
         let head: String = template.chars().take(20).collect();
         assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{head}: {problem}");
         assert_eq!(problem["field"], "template", "{head}: {problem}");
@@ -134,7 +136,8 @@ async fn deeply_nested_templates_are_refused_without_crashing() {
 fn padded_sarif(pad_bytes: usize, in_version: bool) -> String {
     let pad = format!("[{}{{}}]", "{},".repeat(pad_bytes / 3));
     let version = if in_version { pad.clone() } else { "\"2.1.0\"".into() };
-    let properties = if in_version { "{}".to_string() } else { format!(r#"{{"tags": {pad}, "security-severity": "9.1"}}"#) };
+    let properties =
+        if in_version { "{}".to_string() } else { format!(r#"{{"tags": {pad}, "security-severity": "9.1"}}"#) };
     let result_pad = if in_version { "[]".to_string() } else { pad };
     format!(
         r#"{{"version": {version}, "runs": [{{"tool": {{"driver": {{"name": "t",
@@ -157,13 +160,9 @@ async fn sarif_padded_where_scanhook_does_not_read_costs_little_memory() {
     let scan = running_scan(&server).await;
     let before = server.peak_rss_kib();
 
-    let (code, problem) = post_raw(
-        &server,
-        &format!("/v1/scans/{scan}/complete"),
-        "application/sarif+json",
-        padded_sarif(8 << 20, true),
-    )
-    .await;
+    let (code, problem) =
+        post_raw(&server, &format!("/v1/scans/{scan}/complete"), "application/sarif+json", padded_sarif(8 << 20, true))
+            .await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["message"].as_str().unwrap_or_default().contains("must be a string, not an array"), "{problem}");
 
@@ -198,7 +197,8 @@ async fn read_head(stream: &mut tokio::net::TcpStream) -> (u16, String) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await.expect("an answer").unwrap();
+        let n =
+            tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await.expect("an answer").unwrap();
         assert!(n > 0, "the connection closed before an answer");
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -209,8 +209,7 @@ async fn read_head(stream: &mut tokio::net::TcpStream) -> (u16, String) {
 
 #[tokio::test]
 async fn large_reports_beyond_the_limit_get_503_with_retry_after() {
-    let server =
-        Server::start(&[("SCANHOOK_MAX_CONCURRENT_REPORTS", "1"), ("SCANHOOK_REPORT_WAIT", "200ms")]).await;
+    let server = Server::start(&[("SCANHOOK_MAX_CONCURRENT_REPORTS", "1"), ("SCANHOOK_REPORT_WAIT", "200ms")]).await;
     let scan = running_scan(&server).await;
     // A report larger than an ordinary body, sent slowly: it holds the one slot.
     let body = format!("{{\"findings\": []}}{}", " ".repeat(2 << 20));
@@ -238,12 +237,8 @@ async fn large_reports_beyond_the_limit_get_503_with_retry_after() {
     // The slow report finishes normally, and the slot is free again.
     slow.write_all(rest).await.unwrap();
     assert_eq!(read_head(&mut slow).await.0, 200);
-    let (code, problem) = post_raw(
-        &server,
-        "/v1/scans/scan_nope/complete",
-        "application/json",
-        format!("{{}}{}", " ".repeat(2 << 20)),
-    )
-    .await;
+    let (code, problem) =
+        post_raw(&server, "/v1/scans/scan_nope/complete", "application/json", format!("{{}}{}", " ".repeat(2 << 20)))
+            .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "{problem}");
 }
