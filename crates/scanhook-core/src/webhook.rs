@@ -138,5 +138,8 @@ mod tests {
         assert!(ExtraHeaders::parse(one("X-Scanhook-Signature", "x")).is_err());
         assert!(ExtraHeaders::parse(one("bad header", "x")).is_err());
         assert!(ExtraHeaders::parse(one("X-Ok", "line\nbreak")).is_err());
+        assert!(ExtraHeaders::parse(one("X-Long", &"v".repeat(MAX_HEADER_VALUE))).is_ok());
+        assert!(ExtraHeaders::parse(one("X-Long", &"v".repeat(MAX_HEADER_VALUE + 1))).is_err());
+        assert!(ExtraHeaders::parse(one(&"X".repeat(MAX_HEADER_NAME + 1), "v")).is_err());
     }
 }
