@@ -8,10 +8,14 @@
 //! 3. Scan report: a scan completes with `--findings` findings, then the next scan resolves
 //!    them all; prints how long each completion took to answer and to deliver.
 //!
-//! Last, the server's peak RSS (VmHWM) before and after phase 3. The server runs on its
+//! Then the server's peak RSS (VmHWM) before and after phase 3. The server runs on its
 //! default durable SQLite.
+//!
+//! 4. Report memory: a fresh server's peak RSS around one `--report-mib` report of findings,
+//!    and around one of padding (bulk in fields scanhook does not read).
 
 mod producer;
+mod report_memory;
 mod scan_report;
 mod sink;
 
@@ -46,6 +50,10 @@ struct Args {
     /// Findings in the scan-report phase (0 skips it).
     #[arg(long, default_value_t = 100_000)]
     findings: u64,
+    /// Size of each report in the report-memory phase, in MiB (0 skips it; at most the
+    /// server's 64 MiB report limit).
+    #[arg(long, default_value_t = 64)]
+    report_mib: usize,
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
@@ -212,6 +220,14 @@ async fn main() -> anyhow::Result<()> {
         n => Some(scan_report::run(&client, &server.base, &sink, n).await?),
     };
     let rss_after_report = peak_rss_mb(server.child.id());
+    drop(server);
+
+    // Phase 4: peak memory of one large report, on fresh servers.
+    let peaks = match args.report_mib {
+        0 => Vec::new(),
+        // Room for the last finding and the closing brackets under the limit.
+        mib => report_memory::run(&args.binary, (mib << 20) - 4096).await?,
+    };
 
     println!(
         "scanhook benchmark ({} events, {} producers; then {} events/s for {} s)",
@@ -241,6 +257,16 @@ async fn main() -> anyhow::Result<()> {
         if let Some(mb) = rss_after_report {
             println!("server peak RSS after the report (MB): {mb:>6.1}");
         }
+    }
+    for peak in peaks {
+        println!(
+            "report of {} ({:.1} MiB): server peak RSS {:.1} MB before, {:.1} MB after (+{:.1} MB)",
+            peak.what,
+            peak.bytes as f64 / (1 << 20) as f64,
+            peak.before_mb,
+            peak.after_mb,
+            peak.after_mb - peak.before_mb
+        );
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod event_type;
 pub mod format;
 pub mod ids;
+pub mod json_bounds;
 pub mod network;
 pub mod retry;
 pub mod scan;

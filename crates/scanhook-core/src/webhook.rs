@@ -51,6 +51,9 @@ const RESERVED: &[&str] = &[
 ];
 const RESERVED_PREFIX: &str = "x-scanhook-";
 const MAX_HEADERS: usize = 20;
+/// Longest extra header name and value (receivers reject longer lines anyway).
+const MAX_HEADER_NAME: usize = 256;
+const MAX_HEADER_VALUE: usize = 8 * 1024;
 
 /// Whether `name` is an HTTP header name (an RFC 9110 token).
 pub fn is_header_name(name: &str) -> bool {
@@ -86,6 +89,11 @@ impl ExtraHeaders {
             return Err(Invalid::new(format!("at most {MAX_HEADERS} extra headers are allowed")));
         }
         for (name, value) in &headers {
+            if name.len() > MAX_HEADER_NAME || value.len() > MAX_HEADER_VALUE {
+                return Err(Invalid::new(format!(
+                    "header names are at most {MAX_HEADER_NAME} bytes and values at most {MAX_HEADER_VALUE}"
+                )));
+            }
             if !is_header_name(name) {
                 return Err(Invalid::new(format!("'{name}' is not a valid HTTP header name")));
             }
@@ -212,6 +220,9 @@ mod tests {
         assert!(one("X-Scanhook-Signature", "x").is_err());
         assert!(one("bad header", "x").is_err());
         assert!(one("X-Ok", "line\nbreak").is_err());
+        assert!(one("X-Long", &"v".repeat(MAX_HEADER_VALUE)).is_ok());
+        assert!(one("X-Long", &"v".repeat(MAX_HEADER_VALUE + 1)).is_err());
+        assert!(one(&"X".repeat(MAX_HEADER_NAME + 1), "v").is_err());
     }
 
     #[test]

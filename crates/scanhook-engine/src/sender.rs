@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
 use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render, with_extra_payload};
 use scanhook_core::webhook::redact_sent_headers;
-use scanhook_core::{AttemptId, error_chain, network};
+use scanhook_core::{AttemptId, error_chain, json_bounds, network};
 use scanhook_store::{Attempt, Claimed};
 use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
@@ -98,6 +98,12 @@ impl Sender {
         // than fail if a row was edited by hand.
         let data = RawValue::from_string(event.data.clone())
             .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
+        // jaq's reader recurses on its input, and rows stored before the API bounded depth
+        // may nest deeper than any stack: such data fails this attempt, not the process.
+        if format.program().is_some() {
+            json_bounds::check_depth(event.data.as_bytes(), json_bounds::MAX_DEPTH - 1)
+                .map_err(|e| format!("the event cannot be rendered: {}", e.within("data")))?;
+        }
         let envelope = canonical_body(&event.id, &event.event_type, event.timestamp, &data);
         let context = DeliveryContext {
             delivery_id: item.delivery_id.as_str(),

@@ -31,7 +31,7 @@ pub enum ApiError {
     Unavailable {
         code: &'static str,
         message: String,
-        retry_after_secs: u32,
+        retry_after_secs: u64,
     },
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -72,7 +72,7 @@ impl From<StoreError> for ApiError {
 
 /// When a client may try a write again after the disk was full: room is usually made by
 /// an operator, so minutes rather than seconds.
-const STORAGE_FULL_RETRY_SECS: u32 = 60;
+const STORAGE_FULL_RETRY_SECS: u64 = 60;
 
 /// Maps a store "not found" to one that names what was looked for.
 pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> ApiError + 'a {

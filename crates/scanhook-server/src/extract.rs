@@ -1,9 +1,13 @@
 //! Request extractors that answer with our problem+json errors: JSON bodies whose errors
 //! name the field, query strings and path IDs.
 
+use axum::RequestExt;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
 use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError};
+use scanhook_core::json_bounds;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -14,17 +18,35 @@ pub struct ApiJson<T>(pub T);
 /// Like [`ApiJson`], but an empty body means `T::default()`.
 pub struct OptionalJson<T>(pub T);
 
-async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge("the request body is larger than the server accepts".into())
-        } else {
-            ApiError::Malformed(e.body_text())
+/// Most of a body's declared length reserved up front. Reserved pages cost memory only as
+/// they are written, and the body limit stops the writing.
+const MAX_RESERVED: usize = 64 * 1024 * 1024;
+
+/// The body in one buffer sized by its `Content-Length`: axum's own collection holds the
+/// chunks and a contiguous copy at once, twice a large report at its peak.
+async fn body_bytes<S: Send + Sync>(req: Request, _: &S) -> Result<Bytes, ApiError> {
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let mut body = req.into_limited_body();
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_RESERVED));
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(body_error)?.into_data() {
+            buf.extend_from_slice(&data);
         }
-    })
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn body_error(e: axum::Error) -> ApiError {
+    let mut causes = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source());
+    if causes.any(|cause| cause.is::<LengthLimitError>()) {
+        ApiError::PayloadTooLarge("the request body is larger than the server accepts".into())
+    } else {
+        ApiError::Malformed(format!("the request body could not be read: {e}"))
+    }
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    check_depth(bytes)?;
     // serde reads a struct from an array too (`[null, null]`); every body is an object.
     if bytes.trim_ascii_start().starts_with(b"[") {
         return Err(ApiError::Invalid { field: None, message: "the request body must be a JSON object".into() });
@@ -42,6 +64,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::Malformed(format!("the request body has data after the JSON value: {e}")))?;
     Ok(value)
+}
+
+/// Refuses JSON nested deeper than [`json_bounds::MAX_DEPTH`], naming where, before any
+/// parser sees it: raw values (event data) are otherwise skipped without a depth limit
+/// and recursed on later.
+pub fn check_depth(bytes: &[u8]) -> Result<(), ApiError> {
+    json_bounds::check_depth(bytes, json_bounds::MAX_DEPTH)
+        .map_err(|e| ApiError::Invalid { field: Some(e.path.clone()), message: e.to_string() })
 }
 
 /// The field an error is about: serde's path, plus the name in "missing field `x`" or

@@ -1,10 +1,12 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use scanhook_engine::Engine;
 use scanhook_store::Store;
+use tokio::sync::Semaphore;
 
 use crate::auth::KeyCache;
 
@@ -15,11 +17,21 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Body limit of a scan report (`/v1/scans/{id}/complete`): reports run to many MiB.
     pub max_report_bytes: usize,
+    /// Reports larger than `max_body_bytes` parsed at once; others wait for a slot.
+    pub max_concurrent_reports: usize,
+    /// How long a report waits for a slot before the answer is 503.
+    pub report_wait: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_webhooks: 10, max_body_bytes: 1024 * 1024, max_report_bytes: 64 * 1024 * 1024 }
+        Self {
+            max_webhooks: 10,
+            max_body_bytes: 1024 * 1024,
+            max_report_bytes: 64 * 1024 * 1024,
+            max_concurrent_reports: 2,
+            report_wait: Duration::from_secs(10),
+        }
     }
 }
 
@@ -28,11 +40,14 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub limits: Limits,
     pub(crate) keys: Arc<KeyCache>,
+    /// Slots for parsing large reports, `limits.max_concurrent_reports` of them.
+    pub(crate) reports: Arc<Semaphore>,
 }
 
 impl AppState {
     pub fn new(engine: Arc<Engine>, limits: Limits) -> Self {
-        Self { engine, limits, keys: Arc::default() }
+        let reports = Arc::new(Semaphore::new(limits.max_concurrent_reports.max(1)));
+        Self { engine, limits, keys: Arc::default(), reports }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -156,6 +156,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_webhooks: args.max_webhooks,
             max_body_bytes: args.max_body_bytes,
             max_report_bytes: args.max_report_bytes,
+            max_concurrent_reports: args.max_concurrent_reports.into(),
+            report_wait: args.report_wait,
         },
     );
 

@@ -3,6 +3,7 @@
 //! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
 //! these so their customers' receivers keep working unchanged.
 
+mod nesting;
 mod render;
 mod template;
 

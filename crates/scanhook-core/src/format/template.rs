@@ -30,6 +30,8 @@ impl Template {
         if source.len() > 64 * 1024 {
             return Err(Invalid::new("the template is longer than 64 KiB"));
         }
+        // jaq recurses on the program: bound its depth before jaq sees it.
+        super::nesting::check(source)?;
         let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
         // Templates are written by API users and run inside the server: they must not read
         // its environment (API keys live there).
@@ -141,6 +143,41 @@ mod tests {
         let t = Template::compile(r#"{text: "\(.type) #\($ctx.attempt)", n: (.data.items | length)}"#).unwrap();
         let out = t.run(br#"{"type":"scan.completed","data":{"items":[1,2]}}"#, br#"{"attempt":3}"#).unwrap();
         assert_eq!(out, r#"{"text":"scan.completed #3","n":2}"#);
+    }
+
+    /// The deepest program of each nesting construct that the bound lets through compiles
+    /// and runs on the smallest stack it may get: a tokio worker's 2 MiB.
+    #[test]
+    fn the_deepest_allowed_templates_fit_a_worker_stack() {
+        let shapes: [(&str, &str, &str); 12] = [
+            ("(", ".", ")"),
+            ("[", ".", "]"),
+            ("{a:", ".", "}"),
+            ("if . then ", ".", " end"),
+            ("try ", ".", ""),
+            ("- ", "1", ""),
+            ("\"\\(", ".", ")\""),
+            ("def f: ", ".", "; ."),
+            ("reduce . as $x (0; ", ".", ")"),
+            (". | ", ".", ""),
+            ("1 + ", "1", ""),
+            (". as $x | ", ".", ""),
+        ];
+        let deepest: Vec<String> = shapes
+            .iter()
+            .map(|(open, middle, close)| {
+                let of = |n: usize| format!("{}{middle}{}", open.repeat(n), close.repeat(n));
+                let n = (0..=super::super::nesting::MAX_NESTING).rev().find(|n| Template::compile(&of(*n)).is_ok());
+                of(n.expect("some depth compiles"))
+            })
+            .collect();
+        let worker = std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(move || {
+            for source in deepest {
+                let template = Template::compile(&source).expect("compiles");
+                let _ = template.run(b"{}", b"{}");
+            }
+        });
+        worker.expect("thread").join().expect("no stack overflow");
     }
 
     #[test]

@@ -6,7 +6,11 @@ pub mod diff;
 pub mod events;
 pub mod finding;
 pub mod sarif;
+mod skim;
 
 pub use diff::{count, distinct};
 pub use finding::{Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
 pub use sarif::findings_from_sarif;
+
+/// Most findings one report may hold (JSON or SARIF).
+pub const MAX_FINDINGS: usize = 1_000_000;

@@ -1,49 +1,69 @@
 //! Import of SARIF 2.1.0 logs (what Semgrep, CodeQL and most scanners write) as
-//! [`Finding`]s. Only the fields scanhook uses are read; everything else is ignored.
+//! [`Finding`]s. Only the fields scanhook uses are read; everything else is skipped
+//! without being built or copied (serde's `IgnoredAny`), strings are borrowed from the log
+//! where they have no escapes, and lists are bounded or skimmed ([`super::skim`]), so a
+//! log's peak memory follows its findings, not its bytes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::MAX_FINDINGS;
 use super::finding::{self, Finding, Severity};
+use super::skim::{Any, AtMost, First, FirstNonEmpty, Test};
 use crate::Invalid;
 use crate::secret::sha256_hex;
 
 const VERSION: &str = "2.1.0";
 
+/// Most runs in a log, and most rules, extensions or artifacts in a run.
+const MAX_RUNS: usize = 1_000;
+const MAX_RULES: usize = 100_000;
+const MAX_EXTENSIONS: usize = 1_000;
+const MAX_ARTIFACTS: usize = 1_000_000;
+/// Most message arguments of a result.
+const MAX_ARGUMENTS: usize = 1_000;
+
 /// The findings of every run in a SARIF 2.1.0 log, in order. Results that are not
 /// failures (`kind` other than `fail`), whose suppression was accepted, or that a baseline
 /// comparison marks `absent` are left out.
 pub fn findings_from_sarif(log: &[u8]) -> Result<Vec<Finding>, Invalid> {
-    // Results are kept as borrowed raw JSON until each is decoded on its own: a log of
-    // many MiB is never held as a `Value` tree (several times its size), and an error can
-    // say which result is at fault.
+    // Runs and results are kept as borrowed raw JSON until each is decoded on its own: a
+    // log is never held as a tree, and an error can say which result is at fault.
     let top: &RawValue =
         serde_json::from_slice(log).map_err(|e| Invalid::new(format!("SARIF log is not valid JSON: {e}")))?;
     let log: Log = serde_json::from_str(top.get())
-        .map_err(|_| Invalid::new(format!("SARIF log must be a JSON object, not {}", kind_of(&parse_small(top)))))?;
-    match log.version.map(parse_small) {
-        Some(Value::String(v)) if v == VERSION => {}
-        Some(Value::String(v)) => {
-            return Err(Invalid::new(format!("SARIF version '{v}' is not supported: only {VERSION} is")));
+        .map_err(|_| Invalid::new(format!("SARIF log must be a JSON object, not {}", kind_of(top))))?;
+    match log.version {
+        Some(v) if v.get() == "\"2.1.0\"" => {}
+        Some(v) if kind_of(v) == "a string" => {
+            let shown: String = v.get().trim_matches('"').chars().take(100).collect();
+            return Err(Invalid::new(format!("SARIF version '{shown}' is not supported: only {VERSION} is")));
         }
-        Some(other) => return Err(Invalid::new(format!("SARIF version must be a string, not {}", kind_of(&other)))),
+        Some(other) => return Err(Invalid::new(format!("SARIF version must be a string, not {}", kind_of(other)))),
         None => return Err(Invalid::new(format!("SARIF log has no version (expected '{VERSION}')"))),
     }
     let Some(runs) = log.runs else { return Err(Invalid::new("SARIF log has no runs")) };
-    let runs: Vec<&RawValue> = serde_json::from_str(runs.get())
-        .map_err(|_| Invalid::new(format!("SARIF runs must be an array, not {}", kind_of(&parse_small(runs)))))?;
+    if kind_of(runs) != "an array" {
+        return Err(Invalid::new(format!("SARIF runs must be an array, not {}", kind_of(runs))));
+    }
+    let runs: AtMost<&RawValue, MAX_RUNS> =
+        serde_json::from_str(runs.get()).map_err(|e| Invalid::new(format!("runs: {e}")))?;
 
     let mut findings = Vec::new();
-    for (i, run) in runs.into_iter().enumerate() {
+    for (i, run) in runs.0.into_iter().enumerate() {
         let mut run: Run = serde_json::from_str(run.get()).map_err(|e| Invalid::new(format!("runs[{i}]: {e}")))?;
-        for (j, result) in run.results.take().unwrap_or_default().into_iter().enumerate() {
+        let results = run.results.take().unwrap_or_default().0;
+        for (j, result) in results.into_iter().enumerate() {
             let at = format!("runs[{i}].results[{j}]");
             let result: SarifResult =
                 serde_json::from_str(result.get()).map_err(|e| Invalid::new(format!("{at}: {e}")))?;
             if let Some(finding) = run.finding(&result, &at)? {
+                if findings.len() == MAX_FINDINGS {
+                    return Err(Invalid::new(format!("SARIF log has more than {MAX_FINDINGS} findings")));
+                }
                 findings.push(finding);
             }
         }
@@ -51,23 +71,21 @@ pub fn findings_from_sarif(log: &[u8]) -> Result<Vec<Finding>, Invalid> {
     Ok(findings)
 }
 
-/// Decodes a value that is small (the version) or only about to be reported as the wrong kind.
-fn parse_small(raw: &RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// The kind of a JSON value, told by its first character without parsing it.
+fn kind_of(raw: &RawValue) -> &'static str {
+    match raw.get().trim_start().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
     }
 }
 
-// The subset of the SARIF 2.1.0 object model that is read. Unknown fields are ignored.
+// The subset of the SARIF 2.1.0 object model that is read. Unknown fields are skipped.
+
+type Str<'a> = Cow<'a, str>;
 
 #[derive(Deserialize)]
 struct Log<'a> {
@@ -80,116 +98,148 @@ struct Log<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Run<'a> {
-    tool: Tool,
-    #[serde(default)]
-    artifacts: Vec<Artifact>,
+    #[serde(borrow)]
+    tool: Tool<'a>,
+    #[serde(default, borrow)]
+    artifacts: AtMost<Artifact<'a>, MAX_ARTIFACTS>,
     // Absent when the tool failed before producing results: nothing to import.
     #[serde(borrow)]
-    results: Option<Vec<&'a RawValue>>,
+    results: Option<AtMost<&'a RawValue, MAX_FINDINGS>>,
 }
 
 #[derive(Deserialize)]
-struct Tool {
-    driver: Component,
-    #[serde(default)]
-    extensions: Vec<Component>,
+struct Tool<'a> {
+    #[serde(borrow)]
+    driver: Component<'a>,
+    #[serde(default, borrow)]
+    extensions: AtMost<Component<'a>, MAX_EXTENSIONS>,
 }
 
 #[derive(Deserialize)]
-struct Component {
-    name: Option<String>,
-    #[serde(default)]
-    rules: Vec<Rule>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Rule {
-    id: String,
-    short_description: Option<Text>,
-    help: Option<Text>,
-    default_configuration: Option<Configuration>,
-    #[serde(default)]
-    message_strings: BTreeMap<String, Text>,
-    #[serde(default)]
-    properties: serde_json::Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct Text {
-    text: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Configuration {
-    level: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Artifact {
-    location: Option<ArtifactLocation>,
+struct Component<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    rules: AtMost<Rule<'a>, MAX_RULES>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SarifResult {
-    rule_id: Option<String>,
+struct Rule<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    short_description: Option<Text<'a>>,
+    #[serde(borrow)]
+    help: Option<Text<'a>>,
+    #[serde(borrow)]
+    default_configuration: Option<Configuration<'a>>,
+    #[serde(default, borrow)]
+    message_strings: BTreeMap<Str<'a>, Text<'a>>,
+    #[serde(borrow)]
+    properties: Option<Properties<'a>>,
+}
+
+/// Of a rule's property bag, only the score; the rest is skipped.
+#[derive(Deserialize)]
+struct Properties<'a> {
+    #[serde(rename = "security-severity", borrow)]
+    security_severity: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Text<'a> {
+    #[serde(borrow)]
+    text: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Configuration<'a> {
+    #[serde(borrow)]
+    level: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Artifact<'a> {
+    #[serde(borrow)]
+    location: Option<ArtifactLocation<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    #[serde(borrow)]
+    rule_id: Option<Str<'a>>,
     rule_index: Option<i64>,
-    rule: Option<RuleReference>,
-    kind: Option<String>,
-    level: Option<String>,
-    message: Message,
+    #[serde(borrow)]
+    rule: Option<RuleReference<'a>>,
+    #[serde(borrow)]
+    kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    level: Option<Str<'a>>,
+    #[serde(borrow)]
+    message: Message<'a>,
+    // Only the first location and fix are read.
+    #[serde(default, borrow)]
+    locations: First<Location<'a>>,
+    #[serde(default, borrow)]
+    partial_fingerprints: FirstNonEmpty<Str<'a>>,
+    #[serde(default, borrow)]
+    fingerprints: FirstNonEmpty<Str<'a>>,
+    #[serde(default, borrow)]
+    fixes: First<Fix<'a>>,
     #[serde(default)]
-    locations: Vec<Location>,
-    #[serde(default)]
-    partial_fingerprints: BTreeMap<String, String>,
-    #[serde(default)]
-    fingerprints: BTreeMap<String, String>,
-    #[serde(default)]
-    fixes: Vec<Fix>,
-    #[serde(default)]
-    suppressions: Vec<Suppression>,
-    baseline_state: Option<String>,
+    suppressions: Any<Suppression>,
+    #[serde(borrow)]
+    baseline_state: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RuleReference {
-    id: Option<String>,
+struct RuleReference<'a> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
     index: Option<i64>,
-    tool_component: Option<ComponentReference>,
+    #[serde(borrow)]
+    tool_component: Option<ComponentReference<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ComponentReference {
-    name: Option<String>,
+struct ComponentReference<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
     index: Option<i64>,
 }
 
 #[derive(Deserialize)]
-struct Message {
-    text: Option<String>,
-    id: Option<String>,
-    #[serde(default)]
-    arguments: Vec<String>,
+struct Message<'a> {
+    #[serde(borrow)]
+    text: Option<Str<'a>>,
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    arguments: AtMost<Str<'a>, MAX_ARGUMENTS>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Location {
-    physical_location: Option<PhysicalLocation>,
+struct Location<'a> {
+    #[serde(borrow)]
+    physical_location: Option<PhysicalLocation<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PhysicalLocation {
-    artifact_location: Option<ArtifactLocation>,
+struct PhysicalLocation<'a> {
+    #[serde(borrow)]
+    artifact_location: Option<ArtifactLocation<'a>>,
     region: Option<Region>,
 }
 
 #[derive(Deserialize)]
-struct ArtifactLocation {
-    uri: Option<String>,
+struct ArtifactLocation<'a> {
+    #[serde(borrow)]
+    uri: Option<Str<'a>>,
     index: Option<i64>,
 }
 
@@ -200,19 +250,28 @@ struct Region {
 }
 
 #[derive(Deserialize)]
-struct Fix {
-    description: Option<Text>,
+struct Fix<'a> {
+    #[serde(borrow)]
+    description: Option<Text<'a>>,
 }
 
+/// Suppressed unless still under review or rejected; one without a status (Semgrep's
+/// `nosemgrep`) counts as accepted.
 #[derive(Deserialize)]
 struct Suppression {
     status: Option<String>,
 }
 
-impl Run<'_> {
+impl Test for Suppression {
+    fn test(&self) -> bool {
+        self.status.as_deref().is_none_or(|status| status == "accepted")
+    }
+}
+
+impl<'a> Run<'a> {
     /// The finding `result` reports, or `None` when it is not an open failure.
-    fn finding(&self, result: &SarifResult, at: &str) -> Result<Option<Finding>, Invalid> {
-        if result.kind.as_deref().is_some_and(|kind| kind != "fail") || is_suppressed(result) {
+    fn finding(&self, result: &SarifResult<'_>, at: &str) -> Result<Option<Finding>, Invalid> {
+        if result.kind.as_deref().is_some_and(|kind| kind != "fail") || result.suppressions.0 {
             return Ok(None);
         }
         // A baseline comparison reports findings that went away as `absent`.
@@ -226,7 +285,7 @@ impl Run<'_> {
             .filter(|id| !id.trim().is_empty());
         let rule = self.rule_for(result, given_id);
         let rule_id = given_id
-            .or(rule.map(|r| r.id.as_str()))
+            .or(rule.map(|r| r.id.as_ref()))
             .filter(|id| !id.trim().is_empty())
             .ok_or_else(|| Invalid::new(format!("{at} has no rule (ruleId, rule.id or ruleIndex)")))?;
         let severity = severity(result, rule, at)?;
@@ -236,7 +295,8 @@ impl Run<'_> {
             .ok_or_else(|| Invalid::new(format!("{at} has no message text")))?;
         let suggestion = result
             .fixes
-            .first()
+            .0
+            .as_ref()
             .and_then(|fix| fix.description.as_ref()?.text.as_deref())
             .or_else(|| rule?.help.as_ref()?.text.as_deref())
             .filter(|s| !s.trim().is_empty())
@@ -251,28 +311,27 @@ impl Run<'_> {
         // The scanner's own fingerprint survives edits around the finding better than ours.
         // It is combined with rule and file because some (CodeQL's line hashes) only
         // describe the line's text, which can repeat in another file.
-        let scanner_fingerprint = [&result.partial_fingerprints, &result.fingerprints]
-            .into_iter()
-            .find_map(|prints| prints.values().find(|v| !v.is_empty()));
+        let scanner_fingerprint = result.partial_fingerprints.0.as_ref().or(result.fingerprints.0.as_ref());
         let fingerprint = match scanner_fingerprint {
             Some(print) => sha256_hex(format!("{rule_id}\n{file}\n{print}").as_bytes()),
             None => finding::fingerprint(rule_id, &file, &message),
         };
-        Ok(Some(Finding { rule: rule_id.to_string(), severity, file, line, message, suggestion, fingerprint }))
+        let rule = rule_id.to_string();
+        Ok(Some(Finding { rule, severity, file, line, message: capped(&message), suggestion, fingerprint }))
     }
 
     /// The rule descriptor a result points at: by index in the driver or the extension its
     /// `toolComponent` names, else by id in any component.
-    fn rule_for(&self, result: &SarifResult, id: Option<&str>) -> Option<&Rule> {
+    fn rule_for(&self, result: &SarifResult<'_>, id: Option<&str>) -> Option<&Rule<'a>> {
         let reference = result.rule.as_ref();
         let rules = match reference.and_then(|r| r.tool_component.as_ref()) {
             Some(component) => component
                 .index
                 .and_then(to_index)
-                .and_then(|k| self.tool.extensions.get(k))
-                .or_else(|| self.tool.extensions.iter().find(|e| e.name.is_some() && e.name == component.name))
-                .map_or(&self.tool.driver.rules, |extension| &extension.rules),
-            None => &self.tool.driver.rules,
+                .and_then(|k| self.tool.extensions.0.get(k))
+                .or_else(|| self.tool.extensions.0.iter().find(|e| e.name.is_some() && e.name == component.name))
+                .map_or(&self.tool.driver.rules.0, |extension| &extension.rules.0),
+            None => &self.tool.driver.rules.0,
         };
         let index = reference.and_then(|r| r.index).or(result.rule_index).and_then(to_index);
         // An index that disagrees with the id is a broken log; the id is the more telling.
@@ -280,13 +339,13 @@ impl Run<'_> {
             return Some(rule);
         }
         let id = id?;
-        let mut all = std::iter::once(&self.tool.driver).chain(&self.tool.extensions).flat_map(|c| &c.rules);
+        let mut all = std::iter::once(&self.tool.driver).chain(&self.tool.extensions.0).flat_map(|c| &c.rules.0);
         all.find(|r| r.id == id)
     }
 
     /// File and line of the result's first location.
-    fn place(&self, result: &SarifResult, at: &str) -> Result<(String, u32), Invalid> {
-        let location = result.locations.first().ok_or_else(|| Invalid::new(format!("{at} has no location")))?;
+    fn place(&self, result: &SarifResult<'_>, at: &str) -> Result<(String, u32), Invalid> {
+        let location = result.locations.0.as_ref().ok_or_else(|| Invalid::new(format!("{at} has no location")))?;
         let physical = location
             .physical_location
             .as_ref()
@@ -304,7 +363,7 @@ impl Run<'_> {
 
     /// A location may name its file only by index into `run.artifacts`.
     fn artifact_uri(&self, index: i64) -> Option<&str> {
-        self.artifacts.get(to_index(index)?)?.location.as_ref()?.uri.as_deref()
+        self.artifacts.0.get(to_index(index)?)?.location.as_ref()?.uri.as_deref()
     }
 }
 
@@ -313,15 +372,9 @@ fn to_index(raw: i64) -> Option<usize> {
     usize::try_from(raw).ok()
 }
 
-/// Suppressed unless every suppression is still under review or was rejected; one without
-/// a status (Semgrep's `nosemgrep`) counts as accepted.
-fn is_suppressed(result: &SarifResult) -> bool {
-    result.suppressions.iter().any(|s| s.status.as_deref().is_none_or(|status| status == "accepted"))
-}
-
 /// A rule's CVSS score (`security-severity`, as CodeQL writes it) wins over the level,
 /// which says how sure the tool is rather than how bad the problem is.
-fn severity(result: &SarifResult, rule: Option<&Rule>, at: &str) -> Result<Severity, Invalid> {
+fn severity(result: &SarifResult<'_>, rule: Option<&Rule<'_>>, at: &str) -> Result<Severity, Invalid> {
     if let Some(score) = rule.and_then(security_severity) {
         return Ok(match score {
             s if s >= 9.0 => Severity::Critical,
@@ -345,26 +398,27 @@ fn severity(result: &SarifResult, rule: Option<&Rule>, at: &str) -> Result<Sever
 }
 
 /// `security-severity` as a string (CodeQL) or a number; anything else is ignored.
-fn security_severity(rule: &Rule) -> Option<f64> {
-    let score = match rule.properties.get("security-severity")? {
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        Value::Number(n) => n.as_f64()?,
+fn security_severity(rule: &Rule<'_>) -> Option<f64> {
+    let raw = rule.properties.as_ref()?.security_severity?;
+    let score = match kind_of(raw) {
+        "a string" => serde_json::from_str::<Str>(raw.get()).ok()?.trim().parse::<f64>().ok()?,
+        "a number" => serde_json::from_str::<f64>(raw.get()).ok()?,
         _ => return None,
     };
     score.is_finite().then_some(score)
 }
 
 /// The message text, or the rule's template it names by `id`, with `{0}`… filled in.
-fn message(message: &Message, rule: Option<&Rule>) -> Option<String> {
+fn message(message: &Message<'_>, rule: Option<&Rule<'_>>) -> Option<String> {
     let text = match &message.text {
-        Some(text) => text.as_str(),
+        Some(text) => &**text,
         None => {
             let (id, rule) = (message.id.as_ref()?, rule?);
-            let template = rule.message_strings.get(id).and_then(|s| s.text.as_deref());
+            let template = rule.message_strings.get(&**id).and_then(|s| s.text.as_deref());
             template.or_else(|| rule.short_description.as_ref()?.text.as_deref())?
         }
     };
-    Some(fill_placeholders(text, &message.arguments))
+    Some(fill_placeholders(text, &message.arguments.0))
 }
 
 /// The longest message kept, in bytes. Filling `{0}` placeholders multiplies a message's
@@ -376,7 +430,7 @@ pub const MAX_NAME: usize = 4 * 1024;
 
 /// Replaces `{n}` with the n-th argument. Without arguments the text is kept as is, since
 /// many tools do not escape the braces of quoted code. Capped at [`MAX_MESSAGE`].
-fn fill_placeholders(text: &str, arguments: &[String]) -> String {
+fn fill_placeholders(text: &str, arguments: &[Str<'_>]) -> String {
     if arguments.is_empty() {
         return capped(text);
     }

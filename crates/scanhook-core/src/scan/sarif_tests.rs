@@ -1,5 +1,5 @@
 //! Tests of the SARIF import against hand-written Semgrep and CodeQL logs.
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 
@@ -188,7 +188,7 @@ fn text_shared_by_reference_cannot_multiply_memory() {
         assert!(f.message.starts_with("aaa") && f.message.ends_with('…'));
         assert!(f.suggestion.as_ref().unwrap().len() <= MAX_MESSAGE + '…'.len_utf8());
     }
-    assert_eq!(fill_placeholders("é{0}", &["é".repeat(MAX_MESSAGE)]).len(), MAX_MESSAGE + '…'.len_utf8());
+    assert_eq!(fill_placeholders("é{0}", &["é".repeat(MAX_MESSAGE).into()]).len(), MAX_MESSAGE + '…'.len_utf8());
 
     let long_id = json!([{"id": "r".repeat(MAX_NAME + 1)}]);
     let raw = log(long_id, &[json!({"ruleId": null, "ruleIndex": 0})]);
@@ -199,7 +199,7 @@ fn text_shared_by_reference_cannot_multiply_memory() {
 fn message_id_falls_back_to_short_description() {
     let rules = json!([{"id": "r1", "shortDescription": {"text": "Short"}}]);
     assert_eq!(one(rules, json!({"message": {"id": "missing"}})).unwrap().message, "Short");
-    assert_eq!(fill_placeholders("{0} in {x} and {{ {5}", &["a".to_string()]), "a in {x} and {{ {5}");
+    assert_eq!(fill_placeholders("{0} in {x} and {{ {5}", &["a".into()]), "a in {x} and {{ {5}");
 }
 
 #[test]
@@ -264,4 +264,30 @@ fn malformed_logs_say_what_is_wrong() {
     assert!(
         error(&log(json!([]), &[json!({"message": null})])).starts_with("runs[0].results[0]: missing field `message`")
     );
+}
+
+#[test]
+fn bulk_in_unread_fields_is_skipped_and_lists_are_bounded() {
+    let long = format!(r#"{{"version": "{}", "runs": []}}"#, "9".repeat(100_000));
+    let e = error(long.as_bytes());
+    assert!(e.starts_with("SARIF version '999") && e.len() < 200, "{}", &e[..200.min(e.len())]);
+    assert_eq!(error(br#"{"version": [1, 2], "runs": []}"#), "SARIF version must be a string, not an array");
+
+    let padding = json!({"bulk": vec![json!({"a": [1, "x", {}]}); 1000], "security-severity": 9.5});
+    let rules = json!([{"id": "r1", "properties": padding, "fullDescription": {"text": "unused"}}]);
+    let found = one(
+        rules,
+        json!({"properties": {"bulk": vec!["x"; 1000]}, "locations": [
+            {"physicalLocation": {"artifactLocation": {"uri": "first.py"}}},
+            {"physicalLocation": {"artifactLocation": {"uri": "second.py"}}},
+        ]}),
+    )
+    .unwrap();
+    assert_eq!((found.severity, found.file.as_str()), (Severity::Critical, "first.py"));
+
+    let arguments = vec!["a"; MAX_ARGUMENTS + 1];
+    let e = error(&log(json!([]), &[json!({"message": {"text": "{0}", "arguments": arguments}})]));
+    assert!(e.starts_with("runs[0].results[0]: more than 1000 items"), "{e}");
+    let long_help = json!([{"id": "r1", "help": {"text": "h".repeat(MAX_MESSAGE * 2)}}]);
+    assert_eq!(one(long_help, json!({})).unwrap().suggestion.map(|s| s.len()), Some(MAX_MESSAGE + '…'.len_utf8()));
 }

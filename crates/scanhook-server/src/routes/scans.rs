@@ -1,20 +1,22 @@
 //! Scans: a scanner reports a scan's lifecycle and scanhook emits its events.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use scanhook_api_types::{
     Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut,
 };
-use scanhook_core::scan::{findings_from_sarif, parse_findings};
+use scanhook_core::scan::{MAX_FINDINGS, findings_from_sarif, parse_findings};
 use scanhook_core::{ProjectId, ScanId};
 use scanhook_store::{NewScan, Scan, ScanProgress, ScanReport};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::text;
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, RawBody, parse_json, path_id};
+use crate::extract::{ApiJson, RawBody, check_depth, parse_json, path_id};
 use crate::state::AppState;
 
 const MAX_RULES: usize = 100;
@@ -122,10 +124,44 @@ pub async fn fail(
     Ok(Json(scan_out(scan)))
 }
 
-/// The report in the body: scanhook's JSON, or a SARIF 2.1.0 log.
+/// A slot for parsing a report larger than an ordinary body, held until the answer: at
+/// most `max_concurrent_reports` are parsed at once, so their memory has a ceiling. Taken
+/// before the body is read; a report that finds no slot in `report_wait` gets 503.
+pub struct ReportSlot(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
+
+/// Stable code of the 503 a report gets when every slot stays taken.
+const REPORTS_BUSY: &str = "reports_busy";
+
+impl FromRequestParts<AppState> for ReportSlot {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let length = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        // A body without a length (chunked) may be as large as the report limit.
+        if length.is_some_and(|n| n <= state.limits.max_body_bytes) {
+            return Ok(Self(None));
+        }
+        let wait = state.limits.report_wait;
+        match tokio::time::timeout(wait, state.reports.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Self(Some(permit))),
+            _ => Err(ApiError::Unavailable {
+                code: REPORTS_BUSY,
+                message: format!(
+                    "{} large reports are being processed; try again shortly",
+                    state.limits.max_concurrent_reports
+                ),
+                retry_after_secs: wait.as_secs().clamp(1, 60),
+            }),
+        }
+    }
+}
+
+/// The report in the body: scanhook's JSON, or a SARIF 2.1.0 log. Either's depth is
+/// checked before it is parsed (`parse_json` does it for JSON).
 fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("application/sarif+json") {
+        check_depth(body)?;
         let findings = findings_from_sarif(body).map_err(|e| ApiError::invalid("sarif", e.0))?;
         return Ok(ScanReport { findings, ..Default::default() });
     }
@@ -134,6 +170,9 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
     } else {
         parse_json(body)?
     };
+    if input.findings.len() > MAX_FINDINGS {
+        return Err(ApiError::invalid("findings", format!("a report holds at most {MAX_FINDINGS} findings")));
+    }
     let findings = parse_findings(input.findings)
         .map_err(|e| ApiError::invalid(&format!("findings[{}].{}", e.index, e.field), e.to_string()))?;
     if input.score.is_some_and(|s| s > 100) {
@@ -151,12 +190,13 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
 #[utoipa::path(post, path = "/v1/scans/{id}/complete", tag = "scans", params(("id" = String, Path)),
     request_body(content = Option<ScanCompleteIn>, content_type = "application/json"),
     responses((status = 200, body = ScanCompleteOut), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+        (status = 413, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn complete(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    _slot: ReportSlot,
     RawBody(body): RawBody,
 ) -> Result<Json<ScanCompleteOut>, ApiError> {
     let scan_id: ScanId = path_id(&id, "scan")?;

@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// Largest scan report (`POST /v1/scans/{id}/complete`, JSON or SARIF) the API accepts, in bytes.
     #[arg(long, env = "SCANHOOK_MAX_REPORT_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_report_bytes: usize,
+    /// Reports larger than the body limit parsed at once; others wait for a slot.
+    #[arg(long, env = "SCANHOOK_MAX_CONCURRENT_REPORTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_reports: u16,
+    /// How long a large report waits for a slot before the answer is 503 with Retry-After.
+    #[arg(long, env = "SCANHOOK_REPORT_WAIT", default_value = "10s", value_parser = duration)]
+    pub report_wait: Duration,
     /// Allow endpoints on private and loopback addresses (the SSRF guard honours it).
     #[arg(long, env = "SCANHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_networks: bool,

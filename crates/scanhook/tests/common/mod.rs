@@ -177,6 +177,20 @@ impl Server {
         self.wait_healthy().await;
     }
 
+    /// The server process's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("the server is running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/<pid>/status");
+        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("VmHWM in kB")
+    }
+
+    /// Whether the process still runs and answers `/healthz`.
+    pub async fn is_healthy(&mut self) -> bool {
+        let running = self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none());
+        running && self.client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
     }
