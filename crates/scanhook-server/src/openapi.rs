@@ -80,7 +80,7 @@ const CLOSED_ENUMS: &[&str] = &["Signature"];
 /// [`crate::query`]), and 400, 413 and 422 where there is a body. Every error is problem+json.
 fn complete(doc: &mut Value) {
     for item in doc["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
-        for op in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+        for (method, op) in item.as_object_mut().into_iter().flat_map(|ops| ops.iter_mut()) {
             let public = op.get("security").is_some_and(|s| s.as_array().is_some_and(|s| s.iter().all(is_empty)));
             let has_body = op.get("requestBody").is_some();
             let responses = &mut op["responses"];
@@ -97,6 +97,13 @@ fn complete(doc: &mut Value) {
             if has_body {
                 add("400", "The body is not valid JSON.");
                 add("413", "The body is larger than the server accepts.");
+            }
+            if method != "get" {
+                add(
+                    "503",
+                    "The database's disk is full (`storage_full`): nothing was written; try again after \
+                     `Retry-After` seconds.",
+                );
             }
             for (status, response) in responses.as_object_mut().into_iter().flatten() {
                 if status.as_str() >= "400" {
