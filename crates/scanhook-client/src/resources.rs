@@ -4,9 +4,9 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
     AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn,
-    ProjectOut,
-    ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
-    ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
+    ProjectOut, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut,
+    ScanProgressIn, ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut,
+    WebhookPatch,
 };
 use serde::Serialize;
 

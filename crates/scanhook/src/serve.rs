@@ -168,7 +168,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    let worker = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let worker = match args.dispatch {
+        true => tokio::spawn(dispatcher.run(shutdown.clone())),
+        false => {
+            tracing::warn!("SCANHOOK_DISPATCH=false: this process sends no deliveries");
+            tokio::spawn(async {})
+        }
+    };
     let sweeper = tokio::spawn(scanhook_engine::sweeper::run(state.engine.clone(), shutdown.clone()));
     scanhook_server::serve(listener, state, shutdown.clone()).await?;
     worker.await.context("the dispatcher stopped abnormally")?;

@@ -245,3 +245,20 @@ async fn event_data_reaches_the_receiver_byte_for_byte() {
     let body = String::from_utf8(got[0].body.to_vec()).unwrap();
     assert!(body.ends_with(&format!(r#""data":{data}}}"#)), "key order, spacing and number forms are kept: {body}");
 }
+
+#[tokio::test]
+async fn a_process_with_dispatch_off_stores_deliveries_and_sends_none() {
+    let mut server = Server::start(&[("SCANHOOK_DISPATCH", "false")]).await;
+    let receiver = Receiver::start().await;
+    let webhook = server.create_webhook(json!({"url": receiver.url, "events": ["scan.*"]})).await;
+    assert_eq!(server.send_event("scan.completed", json!({"scanId": "scan_1"})).await["deliveries"], 1);
+    // Ten poll intervals: a dispatcher would have sent it many times over.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(receiver.received().is_empty(), "nothing leaves a process with dispatch off");
+    let (_, list) = server.get(&deliveries_path(&webhook)).await;
+    assert!(all_have_status(&list, 1, "pending"), "{list}");
+
+    server.kill();
+    server.restart_with(&[("SCANHOOK_DISPATCH", "true")]).await;
+    assert_eq!(receiver.wait_for(1, 10).await.len(), 1, "the stored delivery goes out once a dispatcher runs");
+}

@@ -66,10 +66,15 @@ pub struct ServeArgs {
     /// platform's own brand, e.g. X-Juro); endpoints may override it.
     #[arg(long, env = "SCANHOOK_HEADER_PREFIX", default_value = "X-Scanhook")]
     pub header_prefix: String,
-    /// Let endpoints shape bodies with their own jq templates. They run inside the server
-    /// without a step or memory limit: turn them off where API users are not trusted.
+    /// Let endpoints shape bodies with their own jq templates (run in sandboxed worker
+    /// processes). false: templates are refused, and stored ones fail their deliveries.
     #[arg(long, env = "SCANHOOK_TEMPLATES", default_value_t = true, action = clap::ArgAction::Set)]
     pub templates: bool,
+    /// Send deliveries from this process. false: it only serves the API and stores what
+    /// it accepts, and nothing leaves the machine (deliveries wait for a process with
+    /// dispatch on, or for this one to be restarted with it).
+    #[arg(long, env = "SCANHOOK_DISPATCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dispatch: bool,
     /// Forward proxy for every delivery (http:// or https://, e.g. for a static egress
     /// IP). Proxy variables of the environment (HTTP_PROXY, ...) are never used. With a
     /// proxy, scanhook checks that an endpoint's name resolves to public addresses only
