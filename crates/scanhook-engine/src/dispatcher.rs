@@ -310,14 +310,19 @@ impl Dispatcher {
         #[cfg(debug_assertions)]
         fault::abort_if_marked(&item.event.data);
         if !item.webhook.active && item.event.target.is_none() {
-            // Disabled endpoints get nothing; the delivery becomes a dead letter that can be
-            // replayed once the endpoint is enabled again.
+            // Disabled endpoints get nothing. If scanhook disabled it after failures, the
+            // delivery is held for `enable` with `replay_missed`, like the events accepted
+            // meanwhile; if the user switched it off, it becomes a dead letter to replay.
+            let (outcome, note) = match item.webhook.disabled_at {
+                Some(_) => (Outcome::Held, "held: the endpoint was disabled after failures"),
+                None => (Outcome::Dead { counts_as_failure: false }, "not sent: the endpoint is disabled"),
+            };
             return Some(Completion {
                 delivery_id,
                 webhook_id: item.webhook.id.clone(),
                 attempt: None,
-                outcome: Outcome::Dead { counts_as_failure: false },
-                note: Some("not sent: the endpoint is disabled".into()),
+                outcome,
+                note: Some(note.into()),
             });
         }
         let number = item.attempt_count + 1;

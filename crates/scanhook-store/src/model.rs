@@ -243,6 +243,9 @@ pub enum Outcome {
     Dead {
         counts_as_failure: bool,
     },
+    /// Not sent: its endpoint was disabled after failures while the delivery waited. Kept
+    /// like the deliveries of events accepted meanwhile, for `enable` with `replay_missed`.
+    Held,
 }
 
 #[derive(Debug, Clone)]

@@ -276,3 +276,31 @@ async fn a_templates_error_text_is_capped() {
     assert!(error.ends_with('…'), "it was cut short: {error}");
     assert_eq!(detail["last_error"], error, "the delivery shows its last attempt's error");
 }
+
+#[tokio::test]
+async fn deliveries_waiting_to_retry_when_their_endpoint_is_disabled_are_held_too() {
+    // One failure disables; a retry comes 3 s (±10 %) after a failed attempt.
+    let server = Server::start(&[("SCANHOOK_DISABLE_AFTER", "1"), ("SCANHOOK_RETRY_SCHEDULE", "0s,3s")]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(status(500));
+    let webhook = server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
+    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().unwrap());
+    let first = server.send_event("scan.completed", json!({"i": 1})).await;
+    receiver.wait_for(1, 10).await;
+    // Sent 1.5 s later, the second event's retry is due at least 0.9 s after the first's
+    // last attempt has died and disabled the endpoint.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = server.send_event("scan.completed", json!({"i": 2})).await;
+    let of = |event: &Value| format!("/v1/deliveries?event_id={}", event["id"].as_str().unwrap());
+    server.wait_until(&of(&first), 15, |l| l["data"][0]["status"] == "dead").await;
+    server.wait_until(&path, 10, |w| w["active"] == false).await;
+    let held = server.wait_until(&of(&second), 15, |l| l["data"][0]["status"] == "held").await;
+    assert_eq!(held["data"][0]["attempts"], 1, "tried once before the endpoint was disabled: {held}");
+
+    receiver.always(status(200));
+    let (code, _) = server.post(&format!("{path}/enable"), json!({"replay_missed": true})).await;
+    assert_eq!(code, StatusCode::OK);
+    server.wait_until(&of(&second), 15, |l| l["data"][0]["status"] == "succeeded").await;
+    let arrived = receiver.received();
+    assert_eq!(arrived.last().unwrap().header("webhook-id"), second["id"].as_str().unwrap());
+}

@@ -93,6 +93,7 @@ pub fn complete(
         Outcome::Succeeded => ("succeeded", None),
         Outcome::RetryAt(at) => ("pending", Some(ms(at))),
         Outcome::Dead { .. } => ("dead", None),
+        Outcome::Held => ("held", None),
     };
     let made = i64::from(done.attempt.is_some());
     // Guarded by the lease: if it expired and another worker took the delivery over, that
@@ -128,7 +129,7 @@ pub fn complete(
                 .execute(params![reason, ms(now), webhook, disable_after])?;
             }
         }
-        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } => {}
+        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held => {}
     }
     Ok(())
 }
