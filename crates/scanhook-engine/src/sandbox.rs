@@ -65,6 +65,7 @@ enum RenderAnswer {
 /// (`scanhook template-worker`).
 pub fn worker_main() -> std::io::Result<()> {
     rlimit::setrlimit(rlimit::Resource::DATA, WORKER_MEMORY, WORKER_MEMORY)?;
+    exit_with_parent();
     let compiled = TemplateCache::default();
     let (stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
     for line in stdin.lines() {
@@ -84,6 +85,25 @@ pub fn worker_main() -> std::io::Result<()> {
         stdout.flush()?;
     }
     Ok(())
+}
+
+/// How often a worker checks that the server that started it is still there.
+const PARENT_CHECK: Duration = Duration::from_millis(200);
+
+/// Ends the worker soon after its server does. Only the server enforces the time limit,
+/// so a worker it left behind in a runaway template (the server was killed) would spin
+/// forever; stdin's end is seen only between renders. Polling the parent's id needs
+/// neither `unsafe` nor a Linux-only `prctl(PR_SET_PDEATHSIG)`.
+fn exit_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(PARENT_CHECK);
+            if std::os::unix::process::parent_id() != parent {
+                std::process::exit(0);
+            }
+        }
+    });
 }
 
 struct Worker {

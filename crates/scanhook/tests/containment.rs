@@ -304,3 +304,48 @@ async fn deliveries_waiting_to_retry_when_their_endpoint_is_disabled_are_held_to
     let arrived = receiver.received();
     assert_eq!(arrived.last().unwrap().header("webhook-id"), second["id"].as_str().unwrap());
 }
+
+/// Processes whose parent is `pid` and that are not yet dead (zombies count as dead).
+fn live_children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            // pid (comm) state ppid …: the command may hold spaces, so read after its ')'.
+            let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+            fields.first().is_some_and(|state| *state != "Z") && fields.get(1) == Some(&pid.to_string().as_str())
+        })
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+}
+
+#[tokio::test]
+async fn a_template_worker_left_running_by_a_killed_server_stops_too() {
+    let mut server = Server::start(&[]).await;
+    let receiver = Receiver::start().await;
+    // Loops until the server stops it after 1 s; the server will be gone before then.
+    server.create_webhook(json!({"url": receiver.url, "events": ["*"], "template": "last(repeat(1))"})).await;
+    server.send_event("scan.completed", json!({})).await;
+    let mut workers = Vec::new();
+    for _ in 0..100 {
+        workers = live_children(server.pid());
+        if !workers.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!workers.is_empty(), "a template worker started");
+    server.kill();
+    for _ in 0..50 {
+        if !workers.iter().any(|w| alive(*w)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("template workers {workers:?} outlived their server by 5 s");
+}

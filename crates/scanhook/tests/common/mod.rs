@@ -177,6 +177,11 @@ impl Server {
         self.wait_healthy().await;
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
     /// The server process's peak resident memory so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         let pid = self.child.as_ref().expect("the server is running").id();
