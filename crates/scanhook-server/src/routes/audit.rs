@@ -45,11 +45,28 @@ pub fn snapshot(view: &impl serde::Serialize) -> Map<String, Value> {
     }
 }
 
+/// The names of the audited actions, as the schema of the `action` filter: built from
+/// [`AuditAction::ALL`], so the document cannot fall behind the code.
+pub struct AuditActionName;
+
+impl utoipa::PartialSchema for AuditActionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(AuditAction::ALL.map(AuditAction::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AuditActionName {}
+
 /// Filters of the audit log.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action, such as `webhook.updated`.
+    #[param(value_type = Option<AuditActionName>, inline)]
     pub action: Option<String>,
     /// Only entries about this ID (a webhook, key, account or delivery).
     pub target_id: Option<String>,
