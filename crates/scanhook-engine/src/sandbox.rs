@@ -64,8 +64,9 @@ enum RenderAnswer {
 /// The worker side: answers render requests until stdin closes. Runs in its own process
 /// (`scanhook template-worker`).
 pub fn worker_main() -> std::io::Result<()> {
+    // Before the memory limit: past it, the kernel refuses a new thread's stack.
+    exit_with_parent()?;
     rlimit::setrlimit(rlimit::Resource::DATA, WORKER_MEMORY, WORKER_MEMORY)?;
-    exit_with_parent();
     let compiled = TemplateCache::default();
     let (stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
     for line in stdin.lines() {
@@ -94,16 +95,21 @@ const PARENT_CHECK: Duration = Duration::from_millis(200);
 /// so a worker it left behind in a runaway template (the server was killed) would spin
 /// forever; stdin's end is seen only between renders. Polling the parent's id needs
 /// neither `unsafe` nor a Linux-only `prctl(PR_SET_PDEATHSIG)`.
-fn exit_with_parent() {
+fn exit_with_parent() -> std::io::Result<()> {
     let parent = std::os::unix::process::parent_id();
-    std::thread::spawn(move || {
+    let (started, running) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name("parent-watch".into()).stack_size(64 * 1024).spawn(move || {
+        let _ = started.send(());
         loop {
             std::thread::sleep(PARENT_CHECK);
             if std::os::unix::process::parent_id() != parent {
                 std::process::exit(0);
             }
         }
-    });
+    })?;
+    // A thread sets up its signal stack as it starts: wait, so that happens before the
+    // memory limit.
+    running.recv().map_err(std::io::Error::other)
 }
 
 struct Worker {

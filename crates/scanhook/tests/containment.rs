@@ -340,6 +340,8 @@ async fn a_template_worker_left_running_by_a_killed_server_stops_too() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(!workers.is_empty(), "a template worker started");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(workers.iter().all(|w| alive(*w)), "the workers run the template (it takes 1 s)");
     server.kill();
     for _ in 0..50 {
         if !workers.iter().any(|w| alive(*w)) {
