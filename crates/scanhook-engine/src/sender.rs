@@ -136,13 +136,13 @@ impl Sender {
             secrets.push(old.expose());
         }
         let timestamp = at.timestamp();
-        let prefix = format.header_prefix.as_deref().unwrap_or(&self.config.header_prefix);
+        let header_prefix = format.header_prefix(&self.config.header_prefix);
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("User-Agent".to_string(), self.config.user_agent.clone()),
-            (format!("{prefix}-Event"), event.event_type.to_string()),
-            (format!("{prefix}-Delivery"), item.delivery_id.to_string()),
-            (format!("{prefix}-Attempt"), number.to_string()),
+            (format!("{header_prefix}-Event"), event.event_type.to_string()),
+            (format!("{header_prefix}-Delivery"), item.delivery_id.to_string()),
+            (format!("{header_prefix}-Attempt"), number.to_string()),
             // Every scheme gets the id (receivers deduplicate on it) and the time.
             ("webhook-id".to_string(), event.id.to_string()),
             ("webhook-timestamp".to_string(), timestamp.to_string()),
@@ -152,7 +152,7 @@ impl Sender {
                 let standard = standard::sign_all(&secrets, event.id.as_str(), timestamp, &body);
                 headers.push(("webhook-signature".to_string(), standard));
                 headers.push((
-                    format!("{prefix}-Signature"),
+                    format!("{header_prefix}-Signature"),
                     hmac::sign_all(&secrets, "sha256=", hmac::Encoding::Hex, &body),
                 ));
             }
@@ -161,7 +161,8 @@ impl Sender {
                     Encoding::Hex => hmac::Encoding::Hex,
                     Encoding::Base64 => hmac::Encoding::Base64,
                 };
-                headers.push((header.clone(), hmac::sign_all(&secrets, prefix, encoding, &body)));
+                let header = header.clone().unwrap_or_else(|| format!("{header_prefix}-Signature"));
+                headers.push((header, hmac::sign_all(&secrets, prefix, encoding, &body)));
             }
             Signature::Bearer | Signature::None => {}
         }

@@ -384,7 +384,7 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
         let acc = account(s, "a").await;
         let format = DeliveryFormat {
             signature: Signature::HmacSha256 {
-                header: "X-Juro-Signature".into(),
+                header: Some("X-Juro-Signature".into()),
                 prefix: String::new(),
                 encoding: Encoding::Base64,
             },

@@ -64,6 +64,34 @@ async fn a_platform_keeps_its_receivers_header_names_and_signatures() {
 }
 
 #[tokio::test]
+async fn an_hmac_signature_without_a_header_goes_in_the_prefixed_signature_header() {
+    let server = Server::start(&[("SCANHOOK_HEADER_PREFIX", "X-ComplianceLayer")]).await;
+    let receiver = Receiver::start().await;
+    let secret = "compliance_receiver_secret_01";
+    let compliance = server
+        .create_webhook(json!({"url": receiver.url, "events": ["*"], "secret": secret,
+                               "signature": {"scheme": "hmac-sha256"}}))
+        .await;
+    assert_eq!(compliance["signature"], json!({"scheme": "hmac-sha256", "prefix": "", "encoding": "hex"}));
+    // The endpoint's own header prefix wins over the deployment's, for the signature too.
+    server
+        .create_webhook(json!({"url": receiver.url, "events": ["*"], "secret": secret,
+                               "header_prefix": "X-Cortex", "signature": {"scheme": "hmac-sha256", "prefix": "sha256="}}))
+        .await;
+    server.send_event("scan.completed", json!({"score": 85})).await;
+
+    let got = receiver.wait_for(2, 10).await;
+    let compliance_req =
+        got.iter().find(|r| r.headers.contains_key("x-compliancelayer-event")).expect("the ComplianceLayer delivery");
+    let hex = hex_signature(secret, &compliance_req.body);
+    assert_eq!(compliance_req.header("x-compliancelayer-signature"), hex.trim_start_matches("sha256="));
+    assert_eq!(compliance_req.header("x-compliancelayer-event"), "scan.completed");
+    let cortex_req = got.iter().find(|r| r.headers.contains_key("x-cortex-event")).expect("the Cortex delivery");
+    assert_eq!(cortex_req.header("x-cortex-signature"), hex_signature(secret, &cortex_req.body));
+    assert!(!cortex_req.headers.contains_key("x-compliancelayer-signature"), "{:?}", cortex_req.headers);
+}
+
+#[tokio::test]
 async fn bearer_tokens_and_base64_signatures_reach_the_receiver_and_tokens_are_never_shown() {
     let server = Server::start(&[]).await;
     let receiver = Receiver::start().await;

@@ -53,9 +53,11 @@ pub enum Signature {
     /// plus `<prefix>-Signature: sha256=<hex>`.
     #[default]
     Standard,
-    /// An HMAC-SHA256 of the raw body in a header of the endpoint's choosing.
+    /// An HMAC-SHA256 of the raw body in a header of the endpoint's choosing; without one,
+    /// in `<prefix>-Signature` (the endpoint's or the deployment's header prefix).
     HmacSha256 {
-        header: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<String>,
         #[serde(default)]
         prefix: String,
         #[serde(default)]
@@ -75,7 +77,8 @@ pub enum Signature {
 enum SignatureWire {
     Standard {},
     HmacSha256 {
-        header: String,
+        #[serde(default)]
+        header: Option<String>,
         #[serde(default)]
         prefix: String,
         #[serde(default)]
@@ -123,15 +126,8 @@ impl DeliveryFormat {
     /// Checks every setting; the error names the field at fault (`signature.header`, ...).
     pub fn validate(&self) -> Result<(), (&'static str, Invalid)> {
         if let Signature::HmacSha256 { header, prefix, .. } = &self.signature {
-            if !is_header_name(header) {
-                return Err(("signature.header", Invalid::new(format!("'{header}' is not a valid HTTP header name"))));
-            }
-            let lower = header.to_ascii_lowercase();
-            if matches!(lower.as_str(), "content-type" | "authorization" | "host") || lower.starts_with("webhook-") {
-                return Err((
-                    "signature.header",
-                    Invalid::new(format!("header '{header}' cannot carry the signature")),
-                ));
+            if let Some(header) = header {
+                check_signature_header(header)?;
             }
             if prefix.len() > 32 || prefix.bytes().any(|b| !b.is_ascii_graphic()) {
                 return Err(("signature.prefix", Invalid::new("prefix must be at most 32 visible ASCII characters")));
@@ -168,17 +164,23 @@ impl DeliveryFormat {
     /// The names this endpoint's deliveries set themselves (lowercase): extra headers may
     /// not override them, so a receiver can trust the signatures and content type.
     pub fn own_headers(&self, default_prefix: &str) -> Vec<String> {
-        let prefix = self.header_prefix.as_deref().unwrap_or(default_prefix).to_ascii_lowercase();
+        let prefix = self.header_prefix(default_prefix).to_ascii_lowercase();
         let mut names: Vec<String> =
             ["event", "delivery", "attempt", "signature"].iter().map(|h| format!("{prefix}-{h}")).collect();
         names.extend(["content-type", "user-agent"].map(String::from));
-        if let Signature::HmacSha256 { header, .. } = &self.signature {
+        if let Signature::HmacSha256 { header: Some(header), .. } = &self.signature {
             names.push(header.to_ascii_lowercase());
         }
         if self.bearer_token.is_some() {
             names.push("authorization".into());
         }
         names
+    }
+
+    /// The header names this endpoint's deliveries use: `<prefix>-...`, with the
+    /// endpoint's prefix or else the deployment's.
+    pub fn header_prefix<'a>(&'a self, default_prefix: &'a str) -> &'a str {
+        self.header_prefix.as_deref().unwrap_or(default_prefix)
     }
 
     /// The compiled program that shapes the body, if any: the endpoint's template, else
@@ -190,6 +192,18 @@ impl DeliveryFormat {
             (None, kind) => Some(ProgramSource::Builtin(kind)),
         }
     }
+}
+
+/// A header the endpoint chose for its HMAC signature must not replace one scanhook sets.
+fn check_signature_header(header: &str) -> Result<(), (&'static str, Invalid)> {
+    if !is_header_name(header) {
+        return Err(("signature.header", Invalid::new(format!("'{header}' is not a valid HTTP header name"))));
+    }
+    let lower = header.to_ascii_lowercase();
+    if matches!(lower.as_str(), "content-type" | "authorization" | "host") || lower.starts_with("webhook-") {
+        return Err(("signature.header", Invalid::new(format!("header '{header}' cannot carry the signature"))));
+    }
+    Ok(())
 }
 
 /// Where the program that shapes a body comes from.
@@ -209,7 +223,7 @@ mod tests {
         assert_eq!(empty, DeliveryFormat::default());
         let juro = DeliveryFormat {
             signature: Signature::HmacSha256 {
-                header: "X-Juro-Signature".into(),
+                header: Some("X-Juro-Signature".into()),
                 prefix: String::new(),
                 encoding: Encoding::Hex,
             },
@@ -238,7 +252,7 @@ mod tests {
     fn bad_settings_name_their_field() {
         let field = |f: DeliveryFormat| f.validate().unwrap_err().0;
         let hmac = |header: &str| Signature::HmacSha256 {
-            header: header.into(),
+            header: Some(header.into()),
             prefix: String::new(),
             encoding: Encoding::Hex,
         };
@@ -256,5 +270,19 @@ mod tests {
         assert!(ok.validate().is_ok());
         assert!(ok.own_headers("X-Scanhook").contains(&"authorization".to_string()));
         assert!(ok.own_headers("X-Scanhook").contains(&"x-hub-signature-256".to_string()));
+    }
+
+    #[test]
+    fn an_hmac_signature_without_a_header_is_valid_and_stored_without_one() {
+        let format: DeliveryFormat = serde_json::from_str(r#"{"signature": {"scheme": "hmac-sha256"}}"#).unwrap();
+        assert!(format.validate().is_ok());
+        assert_eq!(
+            format.signature,
+            Signature::HmacSha256 { header: None, prefix: String::new(), encoding: Encoding::Hex }
+        );
+        assert_eq!(
+            serde_json::to_string(&format.signature).unwrap(),
+            r#"{"scheme":"hmac-sha256","prefix":"","encoding":"hex"}"#
+        );
     }
 }

@@ -93,7 +93,7 @@ pub struct DeliveryArgs {
     /// Signature scheme [standard, hmac-sha256, bearer, none]; --signature-header implies hmac-sha256.
     #[arg(long, value_parser = ["standard", "hmac-sha256", "bearer", "none"])]
     signature: Option<String>,
-    /// hmac-sha256: the header carrying the signature, e.g. X-Hub-Signature-256.
+    /// hmac-sha256: the header carrying the signature, e.g. X-Hub-Signature-256 [default: <header prefix>-Signature]
     #[arg(long)]
     signature_header: Option<String>,
     /// hmac-sha256: text before the signature, e.g. 'sha256=' [default: none]
@@ -131,9 +131,7 @@ impl DeliveryArgs {
         };
         Ok(Some(match scheme {
             "hmac-sha256" => {
-                let Some(header) = self.signature_header.clone() else {
-                    bail!("--signature hmac-sha256 needs --signature-header NAME");
-                };
+                let header = self.signature_header.clone();
                 let encoding = match self.signature_encoding.as_deref() {
                     Some("base64") => Encoding::Base64,
                     _ => Encoding::Hex,
@@ -361,6 +359,7 @@ fn signature(s: &Signature) -> String {
         Signature::Standard => "standard".into(),
         Signature::HmacSha256 { header, prefix, encoding } => {
             let encoding = if *encoding == Encoding::Base64 { "base64" } else { "hex" };
+            let header = header.as_deref().unwrap_or("<prefix>-Signature");
             format!("hmac-sha256 in {header}: {prefix}<{encoding}>")
         }
         Signature::Bearer => "bearer".into(),
