@@ -18,8 +18,8 @@
 //!
 //! Hand-written because no crate reads JSON the way `JSON.parse` does: serde_json rounds
 //! floats inexactly without its `float_roundtrip` feature, `Value` cannot hold the lone
-//! surrogates a template's output may escape, and `JSON.stringify` orders keys by its own
-//! rules. Strings are kept as UTF-16 code units, as JavaScript keeps them. The parser
+//! surrogates event data may escape (the API stores data as sent, and JavaScript keeps
+//! them), and `JSON.stringify` orders keys by its own rules. Strings are kept as UTF-16 code units, as JavaScript keeps them. The parser
 //! recurses, at most [`MAX_DEPTH`] levels, so no body can overflow the stack.
 
 use indexmap::IndexMap;

@@ -74,6 +74,19 @@ fn depth_is_bounded_without_overflowing_the_stack() {
     assert!(err.contains("nested deeper"), "{err}");
 }
 
+#[test]
+fn the_setting_is_stored_only_when_not_the_default() {
+    use crate::format::DeliveryFormat;
+    let javascript: DeliveryFormat = serde_json::from_str(r#"{"body_json": "javascript"}"#).unwrap();
+    assert_eq!(javascript.body_json, BodyJson::Javascript);
+    assert_eq!(
+        serde_json::to_string(&javascript).unwrap(),
+        r#"{"signature":{"scheme":"standard"},"kind":"generic","body_json":"javascript"}"#
+    );
+    assert!(!serde_json::to_string(&DeliveryFormat::default()).unwrap().contains("body_json"));
+    assert!(serde_json::from_str::<DeliveryFormat>(r#"{"body_json": "json5"}"#).is_err());
+}
+
 /// Values with every kind of number, strings with control, non-ASCII and astral
 /// characters, and keys that look like array indices.
 fn value() -> impl Strategy<Value = serde_json::Value> {
