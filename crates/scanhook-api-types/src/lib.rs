@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-pub use scanhook_core::format::{Encoding, Kind, Signature};
+pub use scanhook_core::format::{BodyJson, Encoding, Kind, Signature};
 use scanhook_core::{DeliveryStatus, whole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -144,6 +144,12 @@ pub struct WebhookIn {
         pattern = r#"^(?![Ww][Ee][Bb][Hh][Oo][Oo][Kk])[A-Za-z0-9!#$%&'*+.^_`|~-]+$"#
     )]
     pub header_prefix: Option<String>,
+    /// `verbatim` (default): the body as rendered, event data byte for byte. `javascript`:
+    /// the body as Node's `JSON.stringify(JSON.parse(body))` makes it (`1.0` → `1`, keys
+    /// like `"1"` first, integers beyond 2^53 rounded), for receivers that sign
+    /// `JSON.stringify(req.body)`.
+    #[serde(default)]
+    pub body_json: Option<BodyJson>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -204,6 +210,8 @@ pub struct WebhookPatch {
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 40, pattern = r#"^(?![Ww][Ee][Bb][Hh][Oo][Oo][Kk])[A-Za-z0-9!#$%&'*+.^_`|~-]+$"#)]
     pub header_prefix: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_json: Option<BodyJson>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -235,6 +243,8 @@ pub struct WebhookOut {
     pub extra_payload: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_prefix: Option<String>,
+    #[serde(default)]
+    pub body_json: BodyJson,
     /// Until when deliveries are also signed with the secret the last rotation replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,

@@ -111,7 +111,7 @@ impl Sender {
             endpoint: webhook.url.as_str(),
             webhook_id: webhook.id.as_str(),
         };
-        match (&format.template, &self.sandbox) {
+        let body = match (&format.template, &self.sandbox) {
             (Some(_), _) if !self.config.allow_templates => Err(TEMPLATES_OFF.to_string()),
             // A user's template runs isolated; built-in formats are ours and run here.
             (Some(source), Some(sandbox)) => {
@@ -120,7 +120,9 @@ impl Sender {
                 with_extra_payload(format, shaped)
             }
             _ => render(format, envelope, &context, &self.templates),
-        }
+        }?;
+        // Last, so the bytes a JavaScript receiver re-serialises are the bytes signed.
+        format.body_json.apply(body)
     }
 
     /// The headers of attempt `number` of `item` carrying `body`, signed at `at`.
@@ -209,8 +211,9 @@ impl Sender {
         };
         // The log rebuilds the canonical body from the event; a body shaped otherwise is kept.
         let format = &item.webhook.format;
-        let logged_body = (format.program().is_some() || format.extra_payload.is_some())
-            .then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
+        let logged_body =
+            (format.program().is_some() || format.extra_payload.is_some() || !format.body_json.is_verbatim())
+                .then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
         // What rendering took comes off the request's share of the lease.
         let left = self.config.lease.saturating_sub(Duration::from_secs(1) + clock.elapsed());
         let timeout = timeout.min(left).max(Duration::from_millis(1));

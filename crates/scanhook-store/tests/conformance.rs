@@ -378,7 +378,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
 
 #[tokio::test]
 async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its_grace_period() {
-    use scanhook_core::format::{DeliveryFormat, Encoding, Kind, Signature};
+    use scanhook_core::format::{BodyJson, DeliveryFormat, Encoding, Kind, Signature};
     for b in backends() {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
@@ -394,6 +394,7 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
             template: Some(".data".into()),
             extra_payload: Some(serde_json::Map::from_iter([("k".to_string(), serde_json::json!(1))])),
             header_prefix: Some("X-Juro".into()),
+            body_json: BodyJson::Javascript,
         };
         let new = NewWebhook { format: format.clone(), ..new_webhook("https://example.com/h", &["*"]) };
         let w = s.create_webhook(&acc, new, 10, t0()).await.unwrap();

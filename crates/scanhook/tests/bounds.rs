@@ -9,26 +9,12 @@ use std::time::Duration;
 use common::receiver::status;
 use common::{Receiver, Server};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `depth` nested arrays.
 fn nested(depth: usize) -> String {
     format!("{}{}", "[".repeat(depth), "]".repeat(depth))
-}
-
-async fn post_raw(server: &Server, path: &str, content_type: &str, body: String) -> (StatusCode, Value) {
-    let response = server
-        .client()
-        .post(server.url(path))
-        .bearer_auth(&server.key)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request");
-    let code = response.status();
-    (code, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -38,7 +24,7 @@ async fn deep_event_data_is_refused_at_ingest_and_chat_endpoints_keep_working() 
     server.create_webhook(json!({"url": receiver.url, "events": ["*"], "kind": "slack"})).await;
 
     let body = format!(r#"{{"type": "scan.completed", "data": {{"a": {}}}}}"#, nested(300_000));
-    let (code, problem) = post_raw(&server, "/v1/events", "application/json", body).await;
+    let (code, problem) = server.post_raw("/v1/events", "application/json", body).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let field = problem["field"].as_str().unwrap_or_default();
     assert!(field.starts_with("data.a[0][0]"), "{problem}");
@@ -47,7 +33,7 @@ async fn deep_event_data_is_refused_at_ingest_and_chat_endpoints_keep_working() 
     // Other bodies are bounded the same way, whatever their type.
     let deep_extra =
         format!(r#"{{"url": "{}", "events": ["*"], "extra_payload": {{"x": {}}}}}"#, receiver.url, nested(200));
-    let (code, problem) = post_raw(&server, "/v1/webhooks", "application/json", deep_extra).await;
+    let (code, problem) = server.post_raw("/v1/webhooks", "application/json", deep_extra).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["field"].as_str().unwrap_or_default().starts_with("extra_payload.x[0]"), "{problem}");
 
@@ -160,16 +146,15 @@ async fn sarif_padded_where_scanhook_does_not_read_costs_little_memory() {
     let scan = running_scan(&server).await;
     let before = server.peak_rss_kib();
 
-    let (code, problem) =
-        post_raw(&server, &format!("/v1/scans/{scan}/complete"), "application/sarif+json", padded_sarif(8 << 20, true))
-            .await;
+    let (code, problem) = server
+        .post_raw(&format!("/v1/scans/{scan}/complete"), "application/sarif+json", padded_sarif(8 << 20, true))
+        .await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["message"].as_str().unwrap_or_default().contains("must be a string, not an array"), "{problem}");
 
     let sarif = padded_sarif(8 << 20, false);
     assert!(sarif.len() > 15 << 20);
-    let (code, outcome) =
-        post_raw(&server, &format!("/v1/scans/{scan}/complete"), "application/sarif+json", sarif).await;
+    let (code, outcome) = server.post_raw(&format!("/v1/scans/{scan}/complete"), "application/sarif+json", sarif).await;
     assert_eq!(code, StatusCode::OK, "{outcome}");
     assert_eq!(outcome["detected"], 1);
 
@@ -237,8 +222,8 @@ async fn large_reports_beyond_the_limit_get_503_with_retry_after() {
     // The slow report finishes normally, and the slot is free again.
     slow.write_all(rest).await.unwrap();
     assert_eq!(read_head(&mut slow).await.0, 200);
-    let (code, problem) =
-        post_raw(&server, "/v1/scans/scan_nope/complete", "application/json", format!("{{}}{}", " ".repeat(2 << 20)))
-            .await;
+    let (code, problem) = server
+        .post_raw("/v1/scans/scan_nope/complete", "application/json", format!("{{}}{}", " ".repeat(2 << 20)))
+        .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "{problem}");
 }

@@ -282,6 +282,7 @@ async fn bad_receiver_settings_are_refused_naming_the_field_and_change_nothing()
         (json!({"template": ".a | nosuch"}), "template"),
         (json!({"kind": "irc"}), "kind"),
         (json!({"header_prefix": "X Bad"}), "header_prefix"),
+        (json!({"body_json": "json5"}), "body_json"),
     ];
     for (extra, field) in cases {
         let mut body = json!({"url": url, "events": ["*"]});

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use common::Server;
 use common::process::Process;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -20,16 +20,6 @@ fn example_dir(language: &str) -> PathBuf {
 fn with_receiver_env(mut command: Command) -> Command {
     command.env("WEBHOOK_SECRET", SECRET).env("PORT", "0");
     command
-}
-
-async fn deliveries_of(server: &Server, webhook: &Value, status: &str) -> Vec<Value> {
-    let path = format!("/v1/deliveries?webhook_id={}", webhook["id"].as_str().unwrap());
-    let list = server
-        .wait_until(&path, 20, |l| l["data"].as_array().is_some_and(|d| d.len() == 1 && d[0]["status"] == status))
-        .await;
-    let id = list["data"][0]["id"].as_str().unwrap();
-    let (_, detail) = server.get(&format!("/v1/deliveries/{id}")).await;
-    detail["attempt_log"].as_array().unwrap().clone()
 }
 
 async fn receiver_verifies_real_deliveries(receiver: Process) {
@@ -45,11 +35,11 @@ async fn receiver_verifies_real_deliveries(receiver: Process) {
     let printed = receiver.wait_for_line(20, |l| l.starts_with("verified ")).await;
     assert_eq!(printed, format!("verified scan.completed {}", accepted["id"].as_str().unwrap()));
 
-    let log = deliveries_of(&server, &right, "succeeded").await;
+    let log = server.attempt_log(&right, "succeeded").await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0]["status_code"], 204);
 
-    let log = deliveries_of(&server, &wrong, "dead").await;
+    let log = server.attempt_log(&wrong, "dead").await;
     assert_eq!(log.len(), 3, "every attempt of the schedule was refused: {log:?}");
     assert!(log.iter().all(|a| a["status_code"] == 401), "{log:?}");
     assert!(receiver.stderr().contains("rejected: no signature matches"), "{}", receiver.stderr());
@@ -67,16 +57,7 @@ async fn python_receiver_verifies_real_deliveries() {
 #[tokio::test]
 async fn node_receiver_verifies_real_deliveries() {
     let dir = example_dir("node");
-    // A clean clone has no node_modules: install the locked express first. npm writes this
-    // file last, so an install cut short is done again.
-    if !dir.join("node_modules/.package-lock.json").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm runs (node and npm must be installed)");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
+    common::node::npm_ci(&dir);
     let mut command = Command::new("node");
     command.arg(dir.join("receiver.js"));
     receiver_verifies_real_deliveries(Process::spawn("the Node receiver", with_receiver_env(command))).await;

@@ -3,6 +3,7 @@
 //! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
 //! these so their customers' receivers keep working unchanged.
 
+mod javascript;
 mod nesting;
 mod render;
 mod template;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::Invalid;
 use crate::webhook::is_header_name;
 
+pub use javascript::{BodyJson, restringify};
 pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
 
@@ -43,6 +45,10 @@ pub struct DeliveryFormat {
     /// deployment's `SCANHOOK_HEADER_PREFIX`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header_prefix: Option<String>,
+    /// `javascript`: the body as Node's `JSON.stringify(JSON.parse(body))` makes it, applied
+    /// last, for receivers that sign `JSON.stringify(req.body)`.
+    #[serde(skip_serializing_if = "BodyJson::is_verbatim")]
+    pub body_json: BodyJson,
 }
 
 /// How a delivery proves where it came from.

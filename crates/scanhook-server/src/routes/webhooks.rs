@@ -46,6 +46,7 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         template: w.format.template,
         extra_payload: w.format.extra_payload.map(serde_json::Value::Object),
         header_prefix: w.format.header_prefix,
+        body_json: w.format.body_json,
         previous_secret_expires_at: w.previous_secret.map(|(_, until)| until).filter(|until| *until > now),
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
@@ -186,6 +187,7 @@ pub async fn create(
         template: input.template,
         extra_payload: input.extra_payload.map(parse_extra_payload).transpose()?,
         header_prefix: input.header_prefix,
+        body_json: input.body_json.unwrap_or_default(),
     };
     let format = checked(&state, format, &headers)?;
     let new = NewWebhook {
@@ -253,6 +255,7 @@ pub async fn update(
         || input.template.is_some()
         || input.extra_payload.is_some()
         || input.header_prefix.is_some()
+        || input.body_json.is_some()
         || input.headers.is_some()
         || input.sensitive_headers.is_some();
     let current = if touches_format { Some(find(&state, &caller, &id).await?) } else { None };
@@ -284,6 +287,9 @@ pub async fn update(
         }
         if let Some(prefix) = input.header_prefix {
             format.header_prefix = prefix;
+        }
+        if let Some(body_json) = input.body_json {
+            format.body_json = body_json;
         }
         Some(checked(&state, format, headers.as_ref().unwrap_or(&current.headers))?)
     } else {

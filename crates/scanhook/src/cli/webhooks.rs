@@ -8,8 +8,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
 use scanhook_client::types::{
-    DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut,
-    WebhookPatch,
+    BodyJson, DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn,
+    WebhookOut, WebhookPatch,
 };
 use scanhook_core::DeliveryStatus;
 
@@ -120,6 +120,10 @@ pub struct DeliveryArgs {
     /// Prefix of the event, delivery, attempt and signature headers, e.g. X-Juro.
     #[arg(long)]
     header_prefix: Option<String>,
+    /// The body's JSON: as rendered, or as JavaScript's JSON.stringify(JSON.parse(body))
+    /// makes it, for receivers that sign JSON.stringify(req.body) [verbatim, javascript].
+    #[arg(long, value_parser = ["verbatim", "javascript"])]
+    body_json: Option<String>,
 }
 
 impl DeliveryArgs {
@@ -151,6 +155,10 @@ impl DeliveryArgs {
             "teams" => Kind::Teams,
             _ => Kind::Generic,
         })
+    }
+
+    fn body_json(&self) -> Option<BodyJson> {
+        self.body_json.as_deref().map(|b| if b == "javascript" { BodyJson::Javascript } else { BodyJson::Verbatim })
     }
 
     fn template(&self) -> anyhow::Result<Option<String>> {
@@ -256,6 +264,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 template: args.delivery.template()?,
                 extra_payload: args.delivery.extra_payload()?,
                 header_prefix: args.delivery.header_prefix.clone(),
+                body_json: args.delivery.body_json(),
             };
             let reply = client.create_webhook(&input).await?;
             emit(out, &reply, |w| format!("{}\nThe secret is shown only this once: keep it now.\n", render(w)));
@@ -294,6 +303,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 template: args.delivery.template()?.map(Some),
                 extra_payload: args.delivery.extra_payload()?.map(Some),
                 header_prefix: args.delivery.header_prefix.clone().map(Some),
+                body_json: args.delivery.body_json(),
             };
             emit(out, &client.update_webhook(&args.id, &patch).await?, render);
         }
@@ -345,6 +355,7 @@ fn render(w: &WebhookOut) -> String {
         ("template", opt(&w.template)),
         ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),
         ("header prefix", opt(&w.header_prefix)),
+        ("body json", format!("{:?}", w.body_json).to_lowercase()),
         ("old secret until", opt(&w.previous_secret_expires_at)),
         ("disabled", disabled),
         ("failures", w.consecutive_failures.to_string()),

@@ -179,6 +179,8 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
             r#"{"source": "ci"}"#,
             "--header-prefix",
             "X-Juro",
+            "--body-json",
+            "javascript",
         ])
         .await;
     let id = s(&created, "id");
@@ -192,14 +194,17 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
     );
     assert_eq!(created["template"], "{event: .type, timestamp, data}");
     assert_eq!(created["extra_payload"], serde_json::json!({"source": "ci"}));
+    assert_eq!(created["body_json"], "javascript");
     let shown = cli.run(&["webhooks", "get", &id]).await;
     let shown = shown.ok();
     assert!(shown.contains("hmac-sha256 in X-Juro-Signature") && !shown.contains("tok-1"), "{shown}");
 
-    let changed = cli.json(&["webhooks", "update", &id, "--signature", "none", "--kind", "slack"]).await;
+    let changed = cli
+        .json(&["webhooks", "update", &id, "--signature", "none", "--kind", "slack", "--body-json", "verbatim"])
+        .await;
     assert_eq!(
-        (&changed["signature"]["scheme"], &changed["kind"]),
-        (&serde_json::json!("none"), &serde_json::json!("slack"))
+        (&changed["signature"]["scheme"], &changed["kind"], &changed["body_json"]),
+        (&serde_json::json!("none"), &serde_json::json!("slack"), &serde_json::json!("verbatim"))
     );
 
     let rotated = cli.run(&["webhooks", "rotate-secret", &id, "--grace-period", "1h"]).await;

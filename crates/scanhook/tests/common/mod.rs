@@ -2,6 +2,7 @@
 //! directory, a real HTTP receiver on another port, and a small JSON client.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
+pub mod node;
 pub mod process;
 pub mod receiver;
 pub mod verify;
@@ -236,6 +237,21 @@ impl Server {
         self.call(reqwest::Method::POST, path, Some(body), None).await
     }
 
+    /// POSTs `body` as these very bytes, with the admin key.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: String) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let code = response.status();
+        (code, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn create_webhook(&self, body: Value) -> Value {
         let (status, json) = self.post("/v1/webhooks", body).await;
         assert_eq!(status, StatusCode::CREATED, "{json}");
@@ -246,6 +262,17 @@ impl Server {
         let (status, json) = self.post("/v1/events", serde_json::json!({"type": event_type, "data": data})).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{json}");
         json
+    }
+
+    /// The attempt log of `webhook`'s only delivery, once that delivery is `status`.
+    pub async fn attempt_log(&self, webhook: &Value, status: &str) -> Vec<Value> {
+        let path = format!("/v1/deliveries?webhook_id={}", webhook["id"].as_str().expect("a webhook"));
+        let list = self
+            .wait_until(&path, 20, |l| l["data"].as_array().is_some_and(|d| d.len() == 1 && d[0]["status"] == status))
+            .await;
+        let id = list["data"][0]["id"].as_str().expect("a delivery");
+        let (_, detail) = self.get(&format!("/v1/deliveries/{id}")).await;
+        detail["attempt_log"].as_array().expect("an attempt log").clone()
     }
 
     /// Polls `GET path` until `done` holds for its JSON, or fails after `secs` seconds.
