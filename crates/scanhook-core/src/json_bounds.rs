@@ -91,6 +91,35 @@ pub fn check_depth(json: &[u8], limit: usize) -> Result<(), TooDeep> {
     Ok(())
 }
 
+/// Whether a string in `json` holds a `\uXXXX` escape of half a surrogate pair without
+/// its other half. JSON's grammar allows it, but it encodes no character: serde_json
+/// refuses it when it builds a value, jaq cannot read it, and JavaScript keeps it as a
+/// broken string — so text taken as raw bytes is checked with this before it is stored.
+pub fn has_lone_surrogate(json: &[u8]) -> bool {
+    let escape = |at: usize| -> Option<u16> {
+        let hex = json.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match escape(i) {
+            Some(0xD800..=0xDBFF) => match escape(i + 6) {
+                Some(0xDC00..=0xDFFF) => i += 12,
+                _ => return true,
+            },
+            Some(0xDC00..=0xDFFF) => return true,
+            Some(_) => i += 6,
+            // Any other escape is two bytes; skipping both keeps `\\` from pairing wrongly.
+            None => i += 2,
+        }
+    }
+    false
+}
+
 /// The index just past the string whose contents start at `from` (or the end of input).
 fn string_end(json: &[u8], from: usize) -> usize {
     let mut j = from;
@@ -143,6 +172,16 @@ mod tests {
         assert_eq!(check_depth(b"[[]]", 1).unwrap_err().path, "[0]");
         assert_eq!(check_depth(b"[[]]", 1).unwrap_err().within("data").path, "data[0]");
         assert_eq!(check_depth(br#"{"a":[]}"#, 1).unwrap_err().within("data").path, "data.a");
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_are_found_and_pairs_are_not() {
+        for lone in [r#""\ud800""#, r#""\uDC00""#, r#"{"a":"x\ud83dy"}"#, r#""\ud83d\u0041""#, r#""\ude00\ud83d""#] {
+            assert!(has_lone_surrogate(lone.as_bytes()), "{lone}");
+        }
+        for fine in [r#""\ud83d\ude00""#, r#""\\ud800""#, r#""\u00e9\n\"""#, r#"{"😀":"\uD83D\uDE00"}"#, r#""\\""#] {
+            assert!(!has_lone_surrogate(fine.as_bytes()), "{fine}");
+        }
     }
 
     #[test]

@@ -44,6 +44,35 @@ async fn deep_event_data_is_refused_at_ingest_and_chat_endpoints_keep_working() 
     assert!(server.is_healthy().await);
 }
 
+/// Half a surrogate pair (`\ud800`) is valid JSON grammar but no character: kept as raw
+/// bytes it reached the store, then answered 500 with an Idempotency-Key (the request's
+/// fingerprint could not be parsed), showed as `null` on read and failed every template.
+#[tokio::test]
+async fn event_data_with_half_a_surrogate_pair_is_refused_at_ingest() {
+    let server = Server::start(&[]).await;
+    let body = r#"{"type": "scan.completed", "data": {"name": "a\ud800b"}}"#;
+    for idempotency_key in [None, Some("k-1")] {
+        let mut request = server
+            .client()
+            .post(server.url("/v1/events"))
+            .bearer_auth(&server.key)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!((status, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("data")), "{problem}");
+    }
+    assert_eq!(server.get("/v1/events").await.1["data"], json!([]), "nothing stored");
+    let paired = r#"{"type": "scan.completed", "data": {"name": "a\ud83d\ude00b"}}"#;
+    let (status, _) = server.post_raw("/v1/events", "application/json", paired.to_string()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(server.get("/v1/events").await.1["data"][0]["data"]["name"], "a😀b");
+}
+
 #[tokio::test]
 async fn a_deep_event_stored_by_an_older_version_fails_its_attempt_only() {
     let mut server = Server::start(&[]).await;

@@ -17,9 +17,9 @@
 //! - no whitespace.
 //!
 //! Hand-written because no crate reads JSON the way `JSON.parse` does: serde_json rounds
-//! floats inexactly without its `float_roundtrip` feature, `Value` cannot hold the lone
-//! surrogates event data may escape (the API stores data as sent, and JavaScript keeps
-//! them), and `JSON.stringify` orders keys by its own rules. Strings are kept as UTF-16 code units, as JavaScript keeps them. The parser
+//! floats inexactly without its `float_roundtrip` feature, `Value` cannot hold lone
+//! surrogates (the API refuses them in event data now, but rows stored by older versions
+//! may hold them, and JavaScript keeps them), and `JSON.stringify` orders keys by its own rules. Strings are kept as UTF-16 code units, as JavaScript keeps them. The parser
 //! recurses, at most [`MAX_DEPTH`] levels, so no body can overflow the stack.
 
 use indexmap::IndexMap;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use scanhook_api_types::{EventAcceptedOut, EventIn, EventOut, ListOut, Problem};
 use scanhook_core::secret::sha256_hex;
-use scanhook_core::{EventId, EventType};
+use scanhook_core::{EventId, EventType, json_bounds};
 use scanhook_engine::IncomingEvent;
 use scanhook_store::{Event, EventFilter, Ingested};
 use serde::Deserialize;
@@ -74,6 +74,12 @@ pub async fn create(
     // Kept as the producer wrote it: receivers get the same bytes, and nothing is re-encoded.
     let data = match input.data {
         None => "{}".to_string(),
+        Some(raw) if json_bounds::has_lone_surrogate(raw.get().as_bytes()) => {
+            return Err(ApiError::invalid(
+                "data",
+                "data holds a \\u escape of half a surrogate pair, which is no character",
+            ));
+        }
         Some(raw) if raw.get().starts_with('{') => raw.get().to_string(),
         Some(_) => return Err(ApiError::invalid("data", "data must be a JSON object")),
     };
