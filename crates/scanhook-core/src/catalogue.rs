@@ -6,7 +6,7 @@ use chrono::DateTime;
 use serde_json::{Value, json};
 
 use crate::scan::events::{self as ev, Alert, Completed, SeverityCounts};
-use crate::scan::{Finding, Severity, fingerprint};
+use crate::scan::{Analysis, Finding, Severity, fingerprint};
 use crate::{AlertId, ProjectId, ScanId, ViolationId};
 
 /// One event type of the catalogue.
@@ -65,6 +65,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         message: "Personal data stored without encryption".into(),
         suggestion: Some("Use encryption for storing personal data".into()),
         fingerprint: fingerprint("gdpr", "src/auth.js", "Personal data stored without encryption"),
+        analysis: Analysis { tool: "Semgrep OSS".into(), category: "backend".into() },
     };
     let critical = Finding {
         severity: Severity::Critical,
@@ -178,7 +179,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         ),
         entry(
             ev::VIOLATION_DETECTED,
-            "A scan found a violation the project did not have open (matched by fingerprint, not line).",
+            "A scan found a violation the project did not have open (matched by tool, category and fingerprint, not line).",
             object(&[
                 ("violationId", string()),
                 ("scanId", string()),
@@ -189,12 +190,14 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
                 ("line", integer()),
                 ("message", string()),
                 ("suggestion", nullable_string()),
+                ("tool", nullable_string()),
+                ("category", nullable_string()),
             ]),
             ev::violation_detected(&violation, &scan, &project, &finding),
         ),
         entry(
             ev::VIOLATION_RESOLVED,
-            "A violation was resolved: by a scan that no longer found it (`resolvedBy: \"scan\"`), or by hand.",
+            "A violation was resolved: by a scan of its tool and category that no longer found it (`resolvedBy: \"scan\"`), or by hand.",
             object(&[
                 ("violationId", string()),
                 ("scanId", nullable_string()),
@@ -202,8 +205,10 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
                 ("rule", string()),
                 ("resolvedBy", string()),
                 ("resolvedAt", timestamp()),
+                ("tool", nullable_string()),
+                ("category", nullable_string()),
             ]),
-            ev::violation_resolved(&violation, Some(&scan), &project, "gdpr", "user_123456789", later),
+            ev::violation_resolved(&violation, Some(&scan), &project, (&finding.rule, &finding.analysis), "user_123456789", later),
         ),
         entry(
             ev::ISSUE_CRITICAL,

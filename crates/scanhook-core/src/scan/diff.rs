@@ -8,11 +8,11 @@ use std::collections::HashSet;
 use super::events::SeverityCounts;
 use super::finding::Finding;
 
-/// A scan's findings, each fingerprint once (by its first finding: the same issue found at
-/// two places is one violation), in scan order.
+/// A scan's findings, each fingerprint once per analysis (by its first finding: the same
+/// issue found at two places is one violation; found by two tools, two), in scan order.
 pub fn distinct(findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = HashSet::with_capacity(findings.len());
-    findings.into_iter().filter(|f| seen.insert(f.fingerprint.clone())).collect()
+    findings.into_iter().filter(|f| seen.insert((f.analysis.clone(), f.fingerprint.clone()))).collect()
 }
 
 /// Counts by severity, as `scan.completed` reports them.
@@ -25,7 +25,7 @@ pub fn count(findings: &[Finding]) -> SeverityCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::finding::{Severity, fingerprint};
+    use crate::scan::finding::{Analysis, Severity, fingerprint};
 
     fn finding(rule: &str, file: &str, line: u32, message: &str, severity: Severity) -> Finding {
         Finding {
@@ -36,6 +36,7 @@ mod tests {
             message: message.into(),
             suggestion: None,
             fingerprint: fingerprint(rule, file, message),
+            analysis: Default::default(),
         }
     }
 
@@ -50,5 +51,12 @@ mod tests {
         assert_eq!(once, found[..2].to_vec());
         let counts = count(&once);
         assert_eq!((counts.total(), counts.critical, counts.high), (2, 1, 1));
+    }
+
+    #[test]
+    fn the_same_fingerprint_from_two_tools_is_two_findings() {
+        let bandit = Finding { analysis: Analysis { tool: "Bandit".into(), category: String::new() }, ..finding("r", "f", 1, "m", Severity::High) };
+        let ruff = Finding { analysis: Analysis { tool: "ruff".into(), category: String::new() }, ..bandit.clone() };
+        assert_eq!(distinct(vec![bandit.clone(), ruff.clone(), bandit.clone()]), vec![bandit, ruff]);
     }
 }

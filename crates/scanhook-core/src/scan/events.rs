@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::finding::{Finding, Severity};
+use super::finding::{Analysis, Finding, Severity};
 use crate::envelope::format_timestamp;
 use crate::{AlertId, EventType, ProjectId, ScanId, ViolationId};
 
@@ -167,8 +167,15 @@ pub fn violation_detected(
             "line": f.line,
             "message": f.message,
             "suggestion": f.suggestion,
+            "tool": named(&f.analysis.tool),
+            "category": named(&f.analysis.category),
         }),
     )
+}
+
+/// A tool or category name, `null` when none was given.
+fn named(name: &str) -> Option<&str> {
+    (!name.is_empty()).then_some(name)
 }
 
 /// `violation.resolved`: `resolved_by` is `"scan"` when a scan no longer found it.
@@ -176,7 +183,7 @@ pub fn violation_resolved(
     violation: &ViolationId,
     scan: Option<&ScanId>,
     project: &ProjectId,
-    rule: &str,
+    (rule, analysis): (&str, &Analysis),
     resolved_by: &str,
     resolved_at: DateTime<Utc>,
 ) -> (EventType, Value) {
@@ -189,6 +196,8 @@ pub fn violation_resolved(
             "rule": rule,
             "resolvedBy": resolved_by,
             "resolvedAt": format_timestamp(resolved_at),
+            "tool": named(&analysis.tool),
+            "category": named(&analysis.category),
         }),
     )
 }

@@ -61,6 +61,41 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
     pub fingerprint: String,
+    /// The tool that found it, and the part of the code base it looked at: a scan
+    /// resolves only open violations of the analyses it covers.
+    #[serde(flatten)]
+    pub analysis: Analysis,
+}
+
+/// What one scan covers, as GitHub code scanning calls it: a tool (SARIF
+/// `runs[].tool.driver.name`, or `tool` given when the scan starts) and an optional
+/// category (SARIF `runs[].automationDetails.id` up to its last `/`, or `category` given
+/// when the scan starts). Empty strings mean none was named: what scans reported before
+/// tools were told apart, which therefore still resolve each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Analysis {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub category: String,
+}
+
+impl Analysis {
+    /// Longest tool or category name, in bytes.
+    pub const MAX_NAME: usize = 200;
+
+    /// An analysis named by a user: each name at most [`Self::MAX_NAME`] bytes, printable.
+    pub fn parse(tool: Option<String>, category: Option<String>) -> Result<Self, (&'static str, Invalid)> {
+        let check = |field: &'static str, value: Option<String>| match value {
+            None => Ok(String::new()),
+            Some(v) if v.trim().is_empty() || v.len() > Self::MAX_NAME || v.chars().any(char::is_control) => Err((
+                field,
+                Invalid::new(format!("{field} must be 1 to {} printable bytes", Self::MAX_NAME)),
+            )),
+            Some(v) => Ok(v),
+        };
+        Ok(Self { tool: check("tool", tool)?, category: check("category", category)? })
+    }
 }
 
 /// A finding as a scanner posts it. Required fields are plain, so serde reports a missing
@@ -115,6 +150,7 @@ impl FindingIn {
             message: self.message,
             suggestion,
             fingerprint,
+            analysis: Analysis::default(),
         })
     }
 }

@@ -9,8 +9,8 @@ pub mod sarif;
 mod skim;
 
 pub use diff::{count, distinct};
-pub use finding::{Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
-pub use sarif::findings_from_sarif;
+pub use finding::{Analysis, Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
+pub use sarif::{SarifReport, findings_from_sarif};
 
 /// Most findings one report may hold (JSON or SARIF).
 pub const MAX_FINDINGS: usize = 1_000_000;

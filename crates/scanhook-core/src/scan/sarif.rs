@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::MAX_FINDINGS;
-use super::finding::{self, Finding, Severity};
+use super::finding::{self, Analysis, Finding, Severity};
 use super::skim::{Any, AtMost, First, FirstNonEmpty, Test};
 use crate::Invalid;
 use crate::secret::sha256_hex;
@@ -26,10 +26,20 @@ const MAX_ARTIFACTS: usize = 1_000_000;
 /// Most message arguments of a result.
 const MAX_ARGUMENTS: usize = 1_000;
 
-/// The findings of every run in a SARIF 2.1.0 log, in order. Results that are not
-/// failures (`kind` other than `fail`), whose suppression was accepted, or that a baseline
-/// comparison marks `absent` are left out.
-pub fn findings_from_sarif(log: &[u8]) -> Result<Vec<Finding>, Invalid> {
+/// What a SARIF log reports: its findings, and the analyses its runs cover.
+#[derive(Debug, Default)]
+pub struct SarifReport {
+    pub findings: Vec<Finding>,
+    /// One per tool and category whose run has results (an empty list included): the
+    /// open violations a completed scan may resolve. A run without `results` (its tool
+    /// failed before producing any) covers nothing.
+    pub analyses: Vec<Analysis>,
+}
+
+/// The findings of every run in a SARIF 2.1.0 log, in order, each with its run's analysis
+/// (tool and category). Results that are not failures (`kind` other than `fail`), whose
+/// suppression was accepted, or that a baseline comparison marks `absent` are left out.
+pub fn findings_from_sarif(log: &[u8]) -> Result<SarifReport, Invalid> {
     // Runs and results are kept as borrowed raw JSON until each is decoded on its own: a
     // log is never held as a tree, and an error can say which result is at fault.
     let top: &RawValue =
@@ -52,23 +62,27 @@ pub fn findings_from_sarif(log: &[u8]) -> Result<Vec<Finding>, Invalid> {
     let runs: AtMost<&RawValue, MAX_RUNS> =
         serde_json::from_str(runs.get()).map_err(|e| Invalid::new(format!("runs: {e}")))?;
 
-    let mut findings = Vec::new();
+    let mut report = SarifReport::default();
     for (i, run) in runs.0.into_iter().enumerate() {
         let mut run: Run = serde_json::from_str(run.get()).map_err(|e| Invalid::new(format!("runs[{i}]: {e}")))?;
-        let results = run.results.take().unwrap_or_default().0;
-        for (j, result) in results.into_iter().enumerate() {
+        let analysis = run.analysis(&format!("runs[{i}]"))?;
+        let Some(results) = run.results.take() else { continue };
+        if !report.analyses.contains(&analysis) {
+            report.analyses.push(analysis.clone());
+        }
+        for (j, result) in results.0.into_iter().enumerate() {
             let at = format!("runs[{i}].results[{j}]");
             let result: SarifResult =
                 serde_json::from_str(result.get()).map_err(|e| Invalid::new(format!("{at}: {e}")))?;
             if let Some(finding) = run.finding(&result, &at)? {
-                if findings.len() == MAX_FINDINGS {
+                if report.findings.len() == MAX_FINDINGS {
                     return Err(Invalid::new(format!("SARIF log has more than {MAX_FINDINGS} findings")));
                 }
-                findings.push(finding);
+                report.findings.push(Finding { analysis: analysis.clone(), ..finding });
             }
         }
     }
-    Ok(findings)
+    Ok(report)
 }
 
 /// The kind of a JSON value, told by its first character without parsing it.
@@ -102,9 +116,17 @@ struct Run<'a> {
     tool: Tool<'a>,
     #[serde(default, borrow)]
     artifacts: AtMost<Artifact<'a>, MAX_ARTIFACTS>,
+    #[serde(borrow)]
+    automation_details: Option<AutomationDetails<'a>>,
     // Absent when the tool failed before producing results: nothing to import.
     #[serde(borrow)]
     results: Option<AtMost<&'a RawValue, MAX_FINDINGS>>,
+}
+
+#[derive(Deserialize)]
+struct AutomationDetails<'a> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +291,21 @@ impl Test for Suppression {
 }
 
 impl<'a> Run<'a> {
+    /// The run's tool (its driver's name) and category: as GitHub code scanning reads
+    /// `automationDetails.id`, the part before its last `/` (`"ci/bandit/2026-11-28"` is
+    /// category `ci/bandit`); an id without `/` names a run, not a category.
+    fn analysis(&self, at: &str) -> Result<Analysis, Invalid> {
+        let tool = self.tool.driver.name.as_deref().unwrap_or("").trim();
+        let id = self.automation_details.as_ref().and_then(|d| d.id.as_deref()).unwrap_or("");
+        let category = id.rsplit_once('/').map_or("", |(category, _)| category).trim();
+        for (what, name) in [("tool.driver.name", tool), ("automationDetails.id", category)] {
+            if name.len() > Analysis::MAX_NAME {
+                return Err(Invalid::new(format!("{at}.{what} is longer than {} bytes", Analysis::MAX_NAME)));
+            }
+        }
+        Ok(Analysis { tool: tool.to_string(), category: category.to_string() })
+    }
+
     /// The finding `result` reports, or `None` when it is not an open failure.
     fn finding(&self, result: &SarifResult<'_>, at: &str) -> Result<Option<Finding>, Invalid> {
         if result.kind.as_deref().is_some_and(|kind| kind != "fail") || result.suppressions.0 {
@@ -317,7 +354,8 @@ impl<'a> Run<'a> {
             None => finding::fingerprint(rule_id, &file, &message),
         };
         let rule = rule_id.to_string();
-        Ok(Some(Finding { rule, severity, file, line, message: capped(&message), suggestion, fingerprint }))
+        let message = capped(&message);
+        Ok(Some(Finding { rule, severity, file, line, message, suggestion, fingerprint, analysis: Analysis::default() }))
     }
 
     /// The rule descriptor a result points at: by index in the driver or the extension its

@@ -36,7 +36,7 @@ fn log(rules: Value, results: &[Value]) -> Vec<u8> {
 }
 
 fn one(rules: Value, changes: Value) -> Result<Finding, Invalid> {
-    let mut findings = findings_from_sarif(&log(rules, &[changes]))?;
+    let mut findings = findings_from_sarif(&log(rules, &[changes]))?.findings;
     assert_eq!(findings.len(), 1);
     Ok(findings.remove(0))
 }
@@ -47,7 +47,7 @@ fn error(raw: &[u8]) -> String {
 
 #[test]
 fn semgrep_sample_maps_levels_fixes_and_suppressions() {
-    let findings = findings_from_sarif(SEMGREP).unwrap();
+    let findings = findings_from_sarif(SEMGREP).unwrap().findings;
     assert_eq!(findings.len(), 4, "the suppressed result is left out");
     assert!(findings.iter().all(|f| f.file != "app/reports.py"));
 
@@ -78,7 +78,7 @@ fn semgrep_sample_maps_levels_fixes_and_suppressions() {
 
 #[test]
 fn codeql_sample_maps_security_severity_and_extensions() {
-    let findings = findings_from_sarif(CODEQL).unwrap();
+    let findings = findings_from_sarif(CODEQL).unwrap().findings;
     let summary: Vec<(&str, Severity)> = findings.iter().map(|f| (f.rule.as_str(), f.severity)).collect();
     assert_eq!(
         summary,
@@ -160,7 +160,7 @@ fn rule_found_by_index_with_message_template_and_artifact_index() {
             ],
         }],
     });
-    let findings = findings_from_sarif(raw.to_string().as_bytes()).unwrap();
+    let findings = findings_from_sarif(raw.to_string().as_bytes()).unwrap().findings;
     let unused = &findings[0];
     assert_eq!(unused.rule, "py/unused-import");
     assert_eq!(unused.message, "Import of 'os' is not used (2 times).");
@@ -181,7 +181,7 @@ fn text_shared_by_reference_cannot_multiply_memory() {
     let rules =
         json!([{"id": "r1", "messageStrings": {"t": {"text": template}}, "help": {"text": "h".repeat(100_000)}}]);
     let result = json!({"message": {"id": "t", "arguments": ["a".repeat(1_000)]}});
-    let findings = findings_from_sarif(&log(rules, &vec![result; 50])).unwrap();
+    let findings = findings_from_sarif(&log(rules, &vec![result; 50])).unwrap().findings;
     assert_eq!(findings.len(), 50);
     for f in &findings {
         assert!(f.message.len() <= MAX_MESSAGE + '…'.len_utf8(), "{}", f.message.len());
@@ -220,7 +220,7 @@ fn non_failures_and_accepted_suppressions_are_skipped() {
             "suppressions": [{"kind": "external", "status": "rejected"}],
         }),
     ];
-    let findings = findings_from_sarif(&log(json!([]), &results)).unwrap();
+    let findings = findings_from_sarif(&log(json!([]), &results)).unwrap().findings;
     let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(messages, ["kept: under review", "kept: rejected"]);
 }
@@ -250,7 +250,7 @@ fn malformed_logs_say_what_is_wrong() {
     assert_eq!(error(br#"{"version": "2.1.0"}"#), "SARIF log has no runs");
     assert_eq!(error(br#"{"version": "2.1.0", "runs": {}}"#), "SARIF runs must be an array, not an object");
     assert!(error(br#"{"version": "2.1.0", "runs": [{}]}"#).starts_with("runs[0]: missing field `tool`"));
-    assert!(findings_from_sarif(br#"{"version": "2.1.0", "runs": []}"#).unwrap().is_empty());
+    assert!(findings_from_sarif(br#"{"version": "2.1.0", "runs": []}"#).unwrap().findings.is_empty());
 
     let second_without_location = log(json!([]), &[json!({}), json!({"locations": []})]);
     assert_eq!(error(&second_without_location), "runs[0].results[1] has no location");
@@ -290,4 +290,27 @@ fn bulk_in_unread_fields_is_skipped_and_lists_are_bounded() {
     assert!(e.starts_with("runs[0].results[0]: more than 1000 items"), "{e}");
     let long_help = json!([{"id": "r1", "help": {"text": "h".repeat(MAX_MESSAGE * 2)}}]);
     assert_eq!(one(long_help, json!({})).unwrap().suggestion.map(|s| s.len()), Some(MAX_MESSAGE + '…'.len_utf8()));
+}
+
+#[test]
+fn each_run_is_an_analysis_of_its_tool_and_category_and_its_findings_carry_it() {
+    let result = json!({"ruleId": "B602", "message": {"text": "shell"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "app.py"}, "region": {"startLine": 3}}}]});
+    let raw = json!({"version": "2.1.0", "runs": [
+        {"tool": {"driver": {"name": "Bandit"}}, "results": [result]},
+        {"tool": {"driver": {"name": "ruff"}}, "automationDetails": {"id": "ci/lint/2026-11-28"}, "results": []},
+        {"tool": {"driver": {"name": "semgrep"}}, "automationDetails": {"id": "run-7"}, "results": [result, result]},
+        // Its tool failed before producing results: it looked at nothing.
+        {"tool": {"driver": {"name": "crashed"}}},
+        {"tool": {"driver": {"name": "Bandit"}}, "results": [result]},
+    ]});
+    let report = findings_from_sarif(raw.to_string().as_bytes()).unwrap();
+    let analysis = |tool: &str, category: &str| Analysis { tool: tool.into(), category: category.into() };
+    assert_eq!(report.analyses, vec![analysis("Bandit", ""), analysis("ruff", "ci/lint"), analysis("semgrep", "")]);
+    let tools: Vec<&str> = report.findings.iter().map(|f| f.analysis.tool.as_str()).collect();
+    assert_eq!(tools, ["Bandit", "semgrep", "semgrep", "Bandit"]);
+
+    let long = "x".repeat(Analysis::MAX_NAME + 1);
+    let raw = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": long}}, "results": []}]});
+    assert_eq!(error(raw.to_string().as_bytes()), "runs[0].tool.driver.name is longer than 200 bytes");
 }

@@ -60,8 +60,9 @@ pub fn scan_report_json(body: &[u8]) {
 
 /// A SARIF 2.1.0 log (`application/sarif+json`), imported as the server imports it.
 pub fn sarif(log: &[u8]) {
-    let Ok(findings) = findings_from_sarif(log) else { return };
-    let _ = count(&distinct(findings));
+    let Ok(report) = findings_from_sarif(log) else { return };
+    assert!(report.findings.iter().all(|f| report.analyses.contains(&f.analysis)), "each finding's run is covered");
+    let _ = count(&distinct(report.findings));
 }
 
 /// An event pattern and an event type on two lines. Checks what a match means, not only
