@@ -355,6 +355,10 @@ pub struct Scan {
     pub files_scanned: Option<u64>,
     pub score: Option<u32>,
     pub grade: Option<String>,
+    /// The tool and category named when the scan started (empty when none was).
+    pub analysis: scanhook_core::scan::Analysis,
+    /// What the completed scan covered: the open violations it could resolve.
+    pub covered: Vec<scanhook_core::scan::Analysis>,
 }
 
 #[derive(Debug, Clone)]
@@ -376,6 +380,7 @@ pub struct Violation {
 pub struct ViolationFilter {
     pub open: Option<bool>,
     pub severity: Option<scanhook_core::scan::Severity>,
+    pub tool: Option<String>,
 }
 
 /// How far a running scan is.
@@ -392,6 +397,9 @@ pub struct ScanProgress {
 #[derive(Debug, Clone, Default)]
 pub struct ScanReport {
     pub findings: Vec<scanhook_core::scan::Finding>,
+    /// The analyses a SARIF log's runs cover; empty for scanhook's JSON, whose findings are
+    /// the scan's own analysis (`scanhook_core::scan::cover`).
+    pub analyses: Vec<scanhook_core::scan::Analysis>,
     pub files_scanned: Option<u64>,
     pub score: Option<u32>,
     pub grade: Option<String>,
@@ -418,6 +426,8 @@ pub struct NewScan {
     pub rules: Vec<String>,
     /// Defaults to the project's scan time limit.
     pub time_limit_secs: Option<u64>,
+    /// The tool and category whose findings the scan reports.
+    pub analysis: scanhook_core::scan::Analysis,
 }
 
 /// One management action in an account's audit log.

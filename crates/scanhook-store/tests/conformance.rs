@@ -285,6 +285,7 @@ async fn a_scan_ends_once_and_each_change_emits_its_event() {
             target: None,
             rules: vec!["soc2".into()],
             time_limit_secs: None,
+            analysis: Default::default(),
         };
         let other = account(s, "b").await;
         assert!(matches!(s.start_scan(&other, new(project.id.clone()), stamp).await, Err(StoreError::NotFound)));
@@ -316,6 +317,7 @@ fn findings(range: std::ops::Range<u32>, severity: scanhook_core::scan::Severity
                 message: message.into(),
                 suggestion: None,
                 fingerprint: scanhook_core::scan::fingerprint(rule, &file, message),
+                analysis: Default::default(),
             }
         })
         .collect()
@@ -343,6 +345,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
             target: None,
             rules: Vec::new(),
             time_limit_secs: None,
+            analysis: Default::default(),
         };
         // 5,000 findings (every one twice for the first 500) in several units of work.
         let mut report = findings(0..4_990, Severity::High);
@@ -371,7 +374,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
         assert_eq!(count("violation.detected"), 5_000, "{}: one event per distinct finding", b.name);
         assert_eq!(count("issue.critical"), 10, "{}", b.name);
         assert_eq!(count("violation.resolved"), 4_000, "{}", b.name);
-        let open = ViolationFilter { open: Some(true), severity: None };
+        let open = ViolationFilter { open: Some(true), ..Default::default() };
         assert_eq!(s.list_violations(&acc, &project.id, open, page).await.unwrap().items.len(), 1_000, "{}", b.name);
     }
 }

@@ -6,13 +6,40 @@
 use std::collections::HashSet;
 
 use super::events::SeverityCounts;
-use super::finding::Finding;
+use super::finding::{Analysis, Finding};
 
 /// A scan's findings, each fingerprint once per analysis (by its first finding: the same
 /// issue found at two places is one violation; found by two tools, two), in scan order.
 pub fn distinct(findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = HashSet::with_capacity(findings.len());
     findings.into_iter().filter(|f| seen.insert((f.analysis.clone(), f.fingerprint.clone()))).collect()
+}
+
+/// What a completing scan covers, and each finding's analysis: a report without analyses
+/// of its own (scanhook's JSON) is entirely the scan's (`tool` and `category` given when
+/// it started); a SARIF run that names no tool or category takes the scan's. Only open
+/// violations of the analyses returned may be resolved by this scan.
+pub fn cover(scan: &Analysis, reported: Vec<Analysis>, findings: &mut [Finding]) -> Vec<Analysis> {
+    let fill = |a: &mut Analysis| {
+        if a.tool.is_empty() {
+            a.tool.clone_from(&scan.tool);
+        }
+        if a.category.is_empty() {
+            a.category.clone_from(&scan.category);
+        }
+    };
+    findings.iter_mut().for_each(|f| fill(&mut f.analysis));
+    if reported.is_empty() {
+        return vec![scan.clone()];
+    }
+    let mut covered: Vec<Analysis> = Vec::with_capacity(reported.len());
+    for mut analysis in reported {
+        fill(&mut analysis);
+        if !covered.contains(&analysis) {
+            covered.push(analysis);
+        }
+    }
+    covered
 }
 
 /// Counts by severity, as `scan.completed` reports them.
@@ -51,6 +78,21 @@ mod tests {
         assert_eq!(once, found[..2].to_vec());
         let counts = count(&once);
         assert_eq!((counts.total(), counts.critical, counts.high), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_json_report_is_the_scans_analysis_and_sarif_runs_fill_in_what_they_do_not_name() {
+        let named = |tool: &str, category: &str| Analysis { tool: tool.into(), category: category.into() };
+        let mut json = vec![finding("r", "f", 1, "m", Severity::Low)];
+        assert_eq!(cover(&named("trivy", "images"), vec![], &mut json), vec![named("trivy", "images")]);
+        assert_eq!(json[0].analysis, named("trivy", "images"));
+        assert_eq!(cover(&Analysis::default(), vec![], &mut json), vec![Analysis::default()], "nothing named");
+
+        let mut sarif = vec![Finding { analysis: named("Bandit", ""), ..finding("r", "f", 1, "m", Severity::Low) }];
+        let reported = vec![named("Bandit", ""), named("ruff", "lint"), named("", "")];
+        let covered = cover(&named("", "backend"), reported, &mut sarif);
+        assert_eq!(covered, vec![named("Bandit", "backend"), named("ruff", "lint"), named("", "backend")]);
+        assert_eq!(sarif[0].analysis, named("Bandit", "backend"));
     }
 
     #[test]

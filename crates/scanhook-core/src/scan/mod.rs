@@ -8,7 +8,7 @@ pub mod finding;
 pub mod sarif;
 mod skim;
 
-pub use diff::{count, distinct};
+pub use diff::{count, cover, distinct};
 pub use finding::{Analysis, Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
 pub use sarif::{SarifReport, findings_from_sarif};
 

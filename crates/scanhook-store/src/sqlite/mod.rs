@@ -335,7 +335,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<ScanOutcome> {
         // Several units of work, none larger than a batch: a huge report never holds the
         // writer for long, and each unit can be repeated (see `scans::record_findings`).
-        let findings = scanhook_core::scan::distinct(report.findings);
+        let scan = self.get_scan(account, id).await?;
+        let mut findings = report.findings;
+        let covered = scanhook_core::scan::cover(&scan.analysis, report.analyses, &mut findings);
+        let findings = scanhook_core::scan::distinct(findings);
         let counts = scanhook_core::scan::count(&findings);
         let mut rest = findings;
         while !rest.is_empty() {
@@ -345,15 +348,20 @@ impl Store for SqliteStore {
             self.write(move |c| scans::record_findings(c, &account, &id, &batch, stamp)).await?;
         }
         loop {
-            let (account, id) = (account.clone(), id.clone());
+            let (account, id, covered) = (account.clone(), id.clone(), covered.clone());
             let limit = scans::FINDINGS_PER_BATCH;
-            if self.write(move |c| scans::resolve_unseen(c, &account, &id, limit, stamp)).await? < limit {
+            if self.write(move |c| scans::resolve_unseen(c, &account, &id, &covered, limit, stamp)).await? < limit {
                 break;
             }
         }
         let (account, id) = (account.clone(), id.clone());
-        let done =
-            scans::Finish { counts, files_scanned: report.files_scanned, score: report.score, grade: report.grade };
+        let done = scans::Finish {
+            counts,
+            covered,
+            files_scanned: report.files_scanned,
+            score: report.score,
+            grade: report.grade,
+        };
         self.write(move |c| scans::finish(c, &account, &id, done, stamp)).await
     }
 

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::scan::events::{self as derived, SeverityCounts};
-use scanhook_core::scan::{Finding, Severity};
+use scanhook_core::scan::{Analysis, Finding, Severity};
 use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
@@ -11,7 +11,7 @@ use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgr
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
-     error_code, error_message, files_scanned, score, grade";
+     error_code, error_message, files_scanned, score, grade, tool, category, covered";
 
 fn scan(row: &rusqlite::Row) -> rusqlite::Result<Scan> {
     let status: String = row.get(3)?;
@@ -34,6 +34,8 @@ fn scan(row: &rusqlite::Row) -> rusqlite::Result<Scan> {
         files_scanned: row.get(11)?,
         score: row.get(12)?,
         grade: row.get(13)?,
+        analysis: Analysis { tool: row.get(14)?, category: row.get(15)? },
+        covered: row.get::<_, Option<String>>(16)?.and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_default(),
     })
 }
 
@@ -43,8 +45,8 @@ pub fn start(c: &Connection, account: &AccountId, new: NewScan, stamp: EventStam
     let limit = new.time_limit_secs.unwrap_or(project.scan_time_limit_secs);
     let deadline = stamp.timestamp + chrono::Duration::seconds(i64::try_from(limit).unwrap_or(i64::MAX / 1000));
     c.execute(
-        "INSERT INTO scans (id, account_id, project_id, status, target, rules, started_at, deadline_at)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)",
+        "INSERT INTO scans (id, account_id, project_id, status, target, rules, started_at, deadline_at, tool, category)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             new.id.as_str(),
             account.as_str(),
@@ -52,7 +54,9 @@ pub fn start(c: &Connection, account: &AccountId, new: NewScan, stamp: EventStam
             target,
             serde_json::to_string(&new.rules)?,
             ms(stamp.timestamp),
-            ms(deadline)
+            ms(deadline),
+            new.analysis.tool,
+            new.analysis.category
         ],
     )?;
     let started = get(c, account, &new.id)?;
@@ -116,19 +120,23 @@ pub fn record_findings(
 ) -> StoreResult<()> {
     let scan = running(c, account, id)?;
     let now = ms(stamp.timestamp);
-    let mut open =
-        c.prepare_cached("SELECT id FROM violations WHERE project_id = ?1 AND fingerprint = ?2 AND status = 'open'")?;
+    let mut open = c.prepare_cached(
+        "SELECT id FROM violations
+         WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND fingerprint = ?4 AND status = 'open'",
+    )?;
     let mut seen = c.prepare_cached(
         "UPDATE violations SET line = ?1, file = ?2, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
     )?;
     let mut insert = c.prepare_cached(
         "INSERT INTO violations (id, account_id, project_id, fingerprint, rule, severity, file, line, message, suggestion,
-             status, first_scan_id, last_scan_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12)",
+             status, first_scan_id, last_scan_id, created_at, updated_at, tool, category)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12, ?13, ?14)",
     )?;
     for finding in findings {
-        let known: Option<String> =
-            open.query_row([scan.project_id.as_str(), &finding.fingerprint], |r| r.get(0)).optional()?;
+        let (project, analysis) = (scan.project_id.as_str(), &finding.analysis);
+        let known: Option<String> = open
+            .query_row([project, &analysis.tool, &analysis.category, &finding.fingerprint], |r| r.get(0))
+            .optional()?;
         if let Some(violation) = known {
             seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation])?;
             continue;
@@ -146,7 +154,9 @@ pub fn record_findings(
             finding.message,
             finding.suggestion,
             scan.id.as_str(),
-            now
+            now,
+            analysis.tool,
+            analysis.category
         ])?;
         let scope = EventScope::project(&scan.project_id).with_severity(finding.severity);
         emit(
@@ -164,12 +174,13 @@ pub fn record_findings(
 }
 
 /// Resolves (`violation.resolved`) up to `limit` open violations of the completing scan's
-/// project that its findings did not include; returns how many, so the caller repeats
-/// until fewer than `limit` were left.
+/// project, of the analyses it `covered`, that its findings did not include; returns how
+/// many, so the caller repeats until fewer than `limit` were left.
 pub fn resolve_unseen(
     c: &Connection,
     account: &AccountId,
     id: &ScanId,
+    covered: &[Analysis],
     limit: usize,
     stamp: EventStamp,
 ) -> StoreResult<usize> {
@@ -177,22 +188,36 @@ pub fn resolve_unseen(
     let now = ms(stamp.timestamp);
     let mut unseen = c.prepare_cached(
         "SELECT id, rule, severity FROM violations
-         WHERE project_id = ?1 AND status = 'open' AND last_scan_id <> ?2 LIMIT ?3",
+         WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND status = 'open' AND last_scan_id <> ?4 LIMIT ?5",
     )?;
-    let gone: Vec<(ViolationId, String, Severity)> = unseen
-        .query_map(params![scan.project_id.as_str(), scan.id.as_str(), limit as i64], |r| {
-            let severity: String = r.get(2)?;
-            Ok((ViolationId::from_trusted(r.get(0)?), r.get(1)?, Severity::parse(&severity).unwrap_or(Severity::Info)))
-        })?
-        .collect::<Result<_, _>>()?;
+    let mut gone: Vec<(ViolationId, String, Severity, &Analysis)> = Vec::new();
+    for analysis in covered {
+        let left = limit - gone.len();
+        if left == 0 {
+            break;
+        }
+        let project = scan.project_id.as_str();
+        let rows = unseen.query_map(
+            params![project, analysis.tool, analysis.category, scan.id.as_str(), left as i64],
+            |r| {
+                let severity: String = r.get(2)?;
+                let severity = Severity::parse(&severity).unwrap_or(Severity::Info);
+                Ok((ViolationId::from_trusted(r.get(0)?), r.get::<_, String>(1)?, severity, analysis))
+            },
+        )?;
+        for row in rows {
+            gone.push(row?);
+        }
+    }
     let mut resolve = c.prepare_cached(
         "UPDATE violations SET status = 'resolved', resolved_by = 'scan', resolved_at = ?1, last_scan_id = ?2, updated_at = ?1
          WHERE id = ?3",
     )?;
-    for (violation, rule, severity) in &gone {
+    for (violation, rule, severity, analysis) in &gone {
         resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
+        let what = (rule.as_str(), *analysis);
         let payload =
-            derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, rule, "scan", stamp.timestamp);
+            derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, what, "scan", stamp.timestamp);
         emit(c, account, payload, EventScope::project(&scan.project_id).with_severity(*severity), stamp)?;
     }
     Ok(gone.len())
@@ -202,6 +227,7 @@ pub fn resolve_unseen(
 /// and the counts of the distinct findings.
 pub struct Finish {
     pub counts: SeverityCounts,
+    pub covered: Vec<Analysis>,
     pub files_scanned: Option<u64>,
     pub score: Option<u32>,
     pub grade: Option<String>,
@@ -241,8 +267,9 @@ pub fn finish(
         )
         .optional()?;
     c.execute(
-        "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4 WHERE id = ?5",
-        params![now, done.files_scanned, done.score, done.grade, scan.id.as_str()],
+        "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4, covered = ?5
+         WHERE id = ?6",
+        params![now, done.files_scanned, done.score, done.grade, serde_json::to_string(&done.covered)?, scan.id.as_str()],
     )?;
     let completed = derived::Completed {
         rules: &scan.rules,
@@ -412,6 +439,7 @@ mod tests {
             target: None,
             rules: vec![],
             time_limit_secs: None,
+            analysis: Analysis::default(),
         };
         let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
         let findings: Vec<Finding> = (0..3)
@@ -423,6 +451,7 @@ mod tests {
                 message: "m".into(),
                 suggestion: None,
                 fingerprint: fingerprint("r", &format!("f{i}"), "m"),
+                analysis: Analysis::default(),
             })
             .collect();
 

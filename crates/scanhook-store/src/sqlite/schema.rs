@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_delivery_containment.sql"),
     include_str!("../../migrations/sqlite/0009_secrets_at_rest.sql"),
     include_str!("../../migrations/sqlite/0010_audit_log.sql"),
+    include_str!("../../migrations/sqlite/0011_violation_analyses.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

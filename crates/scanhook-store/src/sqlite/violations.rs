@@ -3,7 +3,7 @@
 use rusqlite::types::Type;
 use rusqlite::{Connection, params};
 use scanhook_core::scan::events as derived;
-use scanhook_core::scan::{Finding, Severity};
+use scanhook_core::scan::{Analysis, Finding, Severity};
 use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
@@ -12,7 +12,7 @@ use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationFilt
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
-     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at";
+     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at, tool, category";
 
 fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
     let severity: String = r.get(4)?;
@@ -29,6 +29,7 @@ fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
             line: r.get(6)?,
             message: r.get(7)?,
             suggestion: r.get(8)?,
+            analysis: Analysis { tool: r.get(15)?, category: r.get(16)? },
         },
         open: r.get::<_, String>(9)? == "open",
         first_scan_id: ScanId::from_trusted(r.get(10)?),
@@ -50,7 +51,7 @@ pub fn list(
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM violations
          WHERE project_id = ?1 AND account_id = ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR severity = ?4)
-           AND (?5 IS NULL OR id < ?5)
+           AND (?5 IS NULL OR id < ?5) AND (?7 IS NULL OR tool = ?7)
          ORDER BY id DESC LIMIT ?6"
     ))?;
     let status = filter.open.map(|open| if open { "open" } else { "resolved" });
@@ -62,7 +63,8 @@ pub fn list(
                 status,
                 filter.severity.map(Severity::as_str),
                 page.cursor,
-                page.limit + 1
+                page.limit + 1,
+                filter.tool
             ],
             violation,
         )?
@@ -94,7 +96,7 @@ pub fn resolve(
         id,
         Some(&current.last_scan_id),
         &current.project_id,
-        &current.finding.rule,
+        (&current.finding.rule, &current.finding.analysis),
         resolved_by,
         stamp.timestamp,
     );
