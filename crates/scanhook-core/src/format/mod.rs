@@ -3,6 +3,7 @@
 //! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
 //! these so their customers' receivers keep working unchanged.
 
+pub mod cloudevents;
 mod nesting;
 mod render;
 mod template;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::Invalid;
 use crate::webhook::is_header_name;
 
+pub use cloudevents::CloudEvents;
 pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
 
@@ -43,6 +45,9 @@ pub struct DeliveryFormat {
     /// deployment's `SCANHOOK_HEADER_PREFIX`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header_prefix: Option<String>,
+    /// Mode and source of `kind: cloudevents` (defaults when absent); no other kind has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudevents: Option<CloudEvents>,
 }
 
 /// How a delivery proves where it came from.
@@ -117,6 +122,8 @@ pub enum Kind {
     Discord,
     /// A Microsoft Teams MessageCard.
     Teams,
+    /// A CloudEvents 1.0 event (HTTP binding) whose data is the event's data.
+    Cloudevents,
 }
 
 impl DeliveryFormat {
@@ -162,6 +169,13 @@ impl DeliveryFormat {
         {
             return Err(("header_prefix", Invalid::new(format!("'{prefix}' is not a usable header prefix"))));
         }
+        match (&self.cloudevents, self.kind) {
+            (Some(settings), Kind::Cloudevents) => settings.validate().map_err(|e| ("cloudevents", e))?,
+            (Some(_), _) => {
+                return Err(("cloudevents", Invalid::new("cloudevents settings apply to kind cloudevents only")));
+            }
+            (None, _) => {}
+        }
         Ok(())
     }
 
@@ -178,15 +192,19 @@ impl DeliveryFormat {
         if self.bearer_token.is_some() {
             names.push("authorization".into());
         }
+        if self.kind == Kind::Cloudevents {
+            names.extend(cloudevents::HEADERS.map(String::from));
+            names.push(cloudevents::ORIGIN_HEADER.to_ascii_lowercase());
+        }
         names
     }
 
     /// The compiled program that shapes the body, if any: the endpoint's template, else
-    /// its chat format's built-in one.
+    /// its chat format's built-in one. (A CloudEvents endpoint's template shapes `data`.)
     pub fn program(&self) -> Option<ProgramSource<'_>> {
         match (&self.template, self.kind) {
             (Some(source), _) => Some(ProgramSource::Custom(source)),
-            (None, Kind::Generic) => None,
+            (None, Kind::Generic | Kind::Cloudevents) => None,
             (None, kind) => Some(ProgramSource::Builtin(kind)),
         }
     }
@@ -248,6 +266,15 @@ mod tests {
         assert_eq!(field(DeliveryFormat { timeout_secs: Some(31), ..Default::default() }), "timeout");
         assert_eq!(field(DeliveryFormat { template: Some("{a: ".into()), ..Default::default() }), "template");
         assert_eq!(field(DeliveryFormat { header_prefix: Some("X Y".into()), ..Default::default() }), "header_prefix");
+        let cloudevents = Some(CloudEvents::default());
+        assert_eq!(field(DeliveryFormat { cloudevents: cloudevents.clone(), ..Default::default() }), "cloudevents");
+        let bad_source = Some(CloudEvents { source: Some("a b".into()), ..Default::default() });
+        let kind = Kind::Cloudevents;
+        assert_eq!(field(DeliveryFormat { kind, cloudevents: bad_source, ..Default::default() }), "cloudevents");
+        let ce = DeliveryFormat { kind, cloudevents, ..Default::default() };
+        assert!(ce.validate().is_ok());
+        assert!(ce.own_headers("X-Scanhook").contains(&"ce-id".to_string()));
+        assert!(ce.own_headers("X-Scanhook").contains(&"webhook-request-origin".to_string()));
         let ok = DeliveryFormat {
             signature: hmac("X-Hub-Signature-256"),
             bearer_token: Some("t0k".into()),
