@@ -201,7 +201,7 @@ async fn validate_true_creates_only_endpoints_that_consent() {
 #[tokio::test]
 async fn the_wire_carries_encoded_headers_and_a_template_shapes_the_data() {
     let receiver = Receiver::start().await;
-    let server = Server::start(&[("SCANHOOK_PUBLIC_URL", "https://hooks.example.com")]).await;
+    let mut server = Server::start(&[("SCANHOOK_PUBLIC_URL", "https://hooks.example.com")]).await;
     server
         .create_webhook(json!({"url": receiver.url, "events": ["scan.completed"], "kind": "cloudevents",
                                "cloudevents": {"mode": "binary"}, "secret": SECRET}))
@@ -246,4 +246,13 @@ async fn the_wire_carries_encoded_headers_and_a_template_shapes_the_data() {
         )
         .await;
     assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("headers")), "{problem}");
+
+    // The public URL is checked at start; it is sent to every receiver, so never a secret.
+    assert!(server.terminate());
+    for bad in
+        ["hooks.example.com", "ftp://hooks.example.com", "https://u:hunter2@hooks.example.com", "https://h.example/?a"]
+    {
+        let log = server.start_fails_with(&[("SCANHOOK_PUBLIC_URL", bad)]);
+        assert!(log.contains("SCANHOOK_PUBLIC_URL") && !log.contains("hunter2"), "{bad}: {log}");
+    }
 }
