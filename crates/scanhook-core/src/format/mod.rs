@@ -1,7 +1,7 @@
 //! How an endpoint wants its deliveries: the signature scheme, an optional bearer token,
-//! the body's shape (canonical envelope, a chat format, or a jq template, plus an extra
-//! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
-//! these so their customers' receivers keep working unchanged.
+//! the body's shape (canonical envelope, a chat format, a CloudEvent, or a jq template,
+//! plus an extra payload merged in), its own timeout and header prefix. Platforms moving
+//! to scanhook set these so their customers' receivers keep working unchanged.
 
 pub mod cloudevents;
 mod nesting;
