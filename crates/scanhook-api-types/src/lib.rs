@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-pub use scanhook_core::format::{BodyJson, Encoding, Kind, Signature};
+pub use scanhook_core::format::cloudevents::Mode as CloudEventsMode;
+pub use scanhook_core::format::{BodyJson, CloudEvents, Encoding, Kind, Signature};
 use scanhook_core::{DeliveryStatus, whole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -124,7 +125,8 @@ pub struct WebhookIn {
     #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 30)]
     pub timeout: Option<u32>,
-    /// `generic` (the canonical envelope), or a chat format: `slack`, `discord`, `teams`.
+    /// `generic` (the canonical envelope), a chat format (`slack`, `discord`, `teams`), or
+    /// `cloudevents` (CloudEvents 1.0 over HTTP, its data the event's data).
     #[serde(default)]
     pub kind: Option<Kind>,
     /// A jq program over the envelope (`.`) and `$ctx` (`delivery_id`, `attempt`,
@@ -150,6 +152,14 @@ pub struct WebhookIn {
     /// `JSON.stringify(req.body)`.
     #[serde(default)]
     pub body_json: Option<BodyJson>,
+    /// `kind: cloudevents` only: the content mode and the `source` attribute.
+    #[serde(default)]
+    pub cloudevents: Option<CloudEvents>,
+    /// Ask the endpoint for consent first (the CloudEvents HTTP Web Hooks abuse-protection
+    /// handshake: `OPTIONS` with `WebHook-Request-Origin`); unless it answers 2xx with a
+    /// matching `WebHook-Allowed-Origin`, nothing is created (422 on `url`). Not stored.
+    #[serde(default)]
+    pub validate: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -212,6 +222,11 @@ pub struct WebhookPatch {
     pub header_prefix: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_json: Option<BodyJson>,
+    /// Replaces the CloudEvents settings; `null` returns to the defaults. A new `kind`
+    /// other than `cloudevents` drops them.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CloudEvents>)]
+    pub cloudevents: Option<Option<CloudEvents>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -245,6 +260,8 @@ pub struct WebhookOut {
     pub header_prefix: Option<String>,
     #[serde(default)]
     pub body_json: BodyJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudevents: Option<CloudEvents>,
     /// Until when deliveries are also signed with the secret the last rotation replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,

@@ -395,6 +395,7 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
             extra_payload: Some(serde_json::Map::from_iter([("k".to_string(), serde_json::json!(1))])),
             header_prefix: Some("X-Juro".into()),
             body_json: BodyJson::Javascript,
+            cloudevents: None,
         };
         let new = NewWebhook { format: format.clone(), ..new_webhook("https://example.com/h", &["*"]) };
         let w = s.create_webhook(&acc, new, 10, t0()).await.unwrap();

@@ -1,9 +1,10 @@
 //! How an endpoint wants its deliveries: the signature scheme, an optional bearer token,
-//! the body's shape (canonical envelope, a chat format, or a jq template, plus an extra
-//! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
-//! these so their customers' receivers keep working unchanged.
+//! the body's shape (canonical envelope, a chat format, a CloudEvent, or a jq template,
+//! plus an extra payload merged in), its own timeout and header prefix. Platforms moving
+//! to scanhook set these so their customers' receivers keep working unchanged.
 
 mod javascript;
+pub mod cloudevents;
 mod nesting;
 mod render;
 mod template;
@@ -17,6 +18,7 @@ use crate::Invalid;
 use crate::webhook::is_header_name;
 
 pub use javascript::{BodyJson, restringify};
+pub use cloudevents::CloudEvents;
 pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
 
@@ -49,6 +51,9 @@ pub struct DeliveryFormat {
     /// last, for receivers that sign `JSON.stringify(req.body)`.
     #[serde(skip_serializing_if = "BodyJson::is_verbatim")]
     pub body_json: BodyJson,
+    /// Mode and source of `kind: cloudevents` (defaults when absent); no other kind has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudevents: Option<CloudEvents>,
 }
 
 /// How a delivery proves where it came from.
@@ -126,6 +131,8 @@ pub enum Kind {
     Discord,
     /// A Microsoft Teams MessageCard.
     Teams,
+    /// A CloudEvents 1.0 event (HTTP binding) whose data is the event's data.
+    Cloudevents,
 }
 
 impl DeliveryFormat {
@@ -164,6 +171,13 @@ impl DeliveryFormat {
         {
             return Err(("header_prefix", Invalid::new(format!("'{prefix}' is not a usable header prefix"))));
         }
+        match (&self.cloudevents, self.kind) {
+            (Some(settings), Kind::Cloudevents) => settings.validate().map_err(|e| ("cloudevents", e))?,
+            (Some(_), _) => {
+                return Err(("cloudevents", Invalid::new("cloudevents settings apply to kind cloudevents only")));
+            }
+            (None, _) => {}
+        }
         Ok(())
     }
 
@@ -180,6 +194,10 @@ impl DeliveryFormat {
         if self.bearer_token.is_some() {
             names.push("authorization".into());
         }
+        if self.kind == Kind::Cloudevents {
+            names.extend(cloudevents::HEADERS.map(String::from));
+            names.push(cloudevents::ORIGIN_HEADER.to_ascii_lowercase());
+        }
         names
     }
 
@@ -190,11 +208,11 @@ impl DeliveryFormat {
     }
 
     /// The compiled program that shapes the body, if any: the endpoint's template, else
-    /// its chat format's built-in one.
+    /// its chat format's built-in one. (A CloudEvents endpoint's template shapes `data`.)
     pub fn program(&self) -> Option<ProgramSource<'_>> {
         match (&self.template, self.kind) {
             (Some(source), _) => Some(ProgramSource::Custom(source)),
-            (None, Kind::Generic) => None,
+            (None, Kind::Generic | Kind::Cloudevents) => None,
             (None, kind) => Some(ProgramSource::Builtin(kind)),
         }
     }
@@ -268,6 +286,15 @@ mod tests {
         assert_eq!(field(DeliveryFormat { timeout_secs: Some(31), ..Default::default() }), "timeout");
         assert_eq!(field(DeliveryFormat { template: Some("{a: ".into()), ..Default::default() }), "template");
         assert_eq!(field(DeliveryFormat { header_prefix: Some("X Y".into()), ..Default::default() }), "header_prefix");
+        let cloudevents = Some(CloudEvents::default());
+        assert_eq!(field(DeliveryFormat { cloudevents: cloudevents.clone(), ..Default::default() }), "cloudevents");
+        let bad_source = Some(CloudEvents { source: Some("a b".into()), ..Default::default() });
+        let kind = Kind::Cloudevents;
+        assert_eq!(field(DeliveryFormat { kind, cloudevents: bad_source, ..Default::default() }), "cloudevents");
+        let ce = DeliveryFormat { kind, cloudevents, ..Default::default() };
+        assert!(ce.validate().is_ok());
+        assert!(ce.own_headers("X-Scanhook").contains(&"ce-id".to_string()));
+        assert!(ce.own_headers("X-Scanhook").contains(&"webhook-request-origin".to_string()));
         let ok = DeliveryFormat {
             signature: hmac("X-Hub-Signature-256"),
             bearer_token: Some("t0k".into()),

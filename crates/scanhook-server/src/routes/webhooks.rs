@@ -12,12 +12,12 @@ use scanhook_api_types::{
 };
 use scanhook_core::audit::AuditAction;
 use scanhook_core::catalogue;
-use scanhook_core::format::DeliveryFormat;
+use scanhook_core::format::{DeliveryFormat, Kind};
 use scanhook_core::network;
 use scanhook_core::scan::Severity;
 use scanhook_core::webhook::REDACTED;
 use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
-use scanhook_engine::IncomingEvent;
+use scanhook_engine::{IncomingEvent, ValidateError};
 use scanhook_store::{DeliveryFilter, Missed, NewWebhook, Page, Webhook};
 use serde_json::{Map, Value};
 
@@ -47,6 +47,7 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         extra_payload: w.format.extra_payload.map(serde_json::Value::Object),
         header_prefix: w.format.header_prefix,
         body_json: w.format.body_json,
+        cloudevents: w.format.cloudevents,
         previous_secret_expires_at: w.previous_secret.map(|(_, until)| until).filter(|until| *until > now),
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
@@ -188,6 +189,7 @@ pub async fn create(
         extra_payload: input.extra_payload.map(parse_extra_payload).transpose()?,
         header_prefix: input.header_prefix,
         body_json: input.body_json.unwrap_or_default(),
+        cloudevents: input.cloudevents,
     };
     let format = checked(&state, format, &headers)?;
     let new = NewWebhook {
@@ -205,6 +207,13 @@ pub async fn create(
         min_severity: input.min_severity.map(parse_severity).transpose()?,
         format,
     };
+    // Last, once everything else is known to be valid: it makes a request.
+    if input.validate == Some(true) {
+        state.engine.validate_endpoint(new.url.as_str()).await.map_err(|e| match e {
+            ValidateError::Off => ApiError::invalid("validate", e.to_string()),
+            ValidateError::Refused(why) => ApiError::invalid("url", why),
+        })?;
+    }
     let webhook = state.store().create_webhook(&caller.account, new, state.limits.max_webhooks, state.now()).await?;
     let view = snapshot(&webhook_out(webhook.clone(), false, state.now()));
     audit::record(&state, &caller, AuditAction::WebhookCreated, webhook.id.as_str(), view).await;
@@ -256,6 +265,7 @@ pub async fn update(
         || input.extra_payload.is_some()
         || input.header_prefix.is_some()
         || input.body_json.is_some()
+        || input.cloudevents.is_some()
         || input.headers.is_some()
         || input.sensitive_headers.is_some();
     let current = if touches_format { Some(find(&state, &caller, &id).await?) } else { None };
@@ -277,7 +287,14 @@ pub async fn update(
             format.timeout_secs = timeout;
         }
         if let Some(kind) = input.kind {
+            // Settings of one kind do not carry over to another.
+            if kind != format.kind && kind != Kind::Cloudevents {
+                format.cloudevents = None;
+            }
             format.kind = kind;
+        }
+        if let Some(settings) = input.cloudevents {
+            format.cloudevents = settings;
         }
         if let Some(template) = input.template {
             format.template = template;

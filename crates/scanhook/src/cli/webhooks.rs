@@ -8,8 +8,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
 use scanhook_client::types::{
-    BodyJson, DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn,
-    WebhookOut, WebhookPatch,
+    BodyJson, CloudEvents, CloudEventsMode, DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn,
+    Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use scanhook_core::DeliveryStatus;
 
@@ -108,9 +108,15 @@ pub struct DeliveryArgs {
     /// Seconds one attempt may take, 1 to 30.
     #[arg(long)]
     timeout: Option<u32>,
-    /// Body format [generic, slack, discord, teams].
-    #[arg(long, value_parser = ["generic", "slack", "discord", "teams"])]
+    /// Body format [generic, slack, discord, teams, cloudevents].
+    #[arg(long, value_parser = ["generic", "slack", "discord", "teams", "cloudevents"])]
     kind: Option<String>,
+    /// cloudevents: content mode [structured, binary; default: structured].
+    #[arg(long, value_parser = ["structured", "binary"])]
+    cloudevents_mode: Option<String>,
+    /// cloudevents: the source attribute, a URI-reference [default: the server's public URL].
+    #[arg(long)]
+    cloudevents_source: Option<String>,
     /// A jq program that produces the body, inline or @file.
     #[arg(long, value_parser = parse::Source::parse)]
     template: Option<parse::Source>,
@@ -153,12 +159,25 @@ impl DeliveryArgs {
             "slack" => Kind::Slack,
             "discord" => Kind::Discord,
             "teams" => Kind::Teams,
+            "cloudevents" => Kind::Cloudevents,
             _ => Kind::Generic,
         })
     }
 
     fn body_json(&self) -> Option<BodyJson> {
         self.body_json.as_deref().map(|b| if b == "javascript" { BodyJson::Javascript } else { BodyJson::Verbatim })
+    }
+
+    /// The CloudEvents settings, when a flag sets one (together they replace the stored ones).
+    fn cloudevents(&self) -> Option<CloudEvents> {
+        if self.cloudevents_mode.is_none() && self.cloudevents_source.is_none() {
+            return None;
+        }
+        let mode = match self.cloudevents_mode.as_deref() {
+            Some("binary") => CloudEventsMode::Binary,
+            _ => CloudEventsMode::Structured,
+        };
+        Some(CloudEvents { mode, source: self.cloudevents_source.clone() })
     }
 
     fn template(&self) -> anyhow::Result<Option<String>> {
@@ -197,6 +216,10 @@ pub struct CreateArgs {
     /// Create it inactive: it receives nothing until enabled.
     #[arg(long)]
     disabled: bool,
+    /// Ask the endpoint for consent first (the CloudEvents webhook handshake: OPTIONS with
+    /// WebHook-Request-Origin); nothing is created unless it answers WebHook-Allowed-Origin.
+    #[arg(long)]
+    validate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +288,8 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 extra_payload: args.delivery.extra_payload()?,
                 header_prefix: args.delivery.header_prefix.clone(),
                 body_json: args.delivery.body_json(),
+                cloudevents: args.delivery.cloudevents(),
+                validate: args.validate.then_some(true),
             };
             let reply = client.create_webhook(&input).await?;
             emit(out, &reply, |w| format!("{}\nThe secret is shown only this once: keep it now.\n", render(w)));
@@ -304,6 +329,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 extra_payload: args.delivery.extra_payload()?.map(Some),
                 header_prefix: args.delivery.header_prefix.clone().map(Some),
                 body_json: args.delivery.body_json(),
+                cloudevents: args.delivery.cloudevents().map(Some),
             };
             emit(out, &client.update_webhook(&args.id, &patch).await?, render);
         }
@@ -356,6 +382,7 @@ fn render(w: &WebhookOut) -> String {
         ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),
         ("header prefix", opt(&w.header_prefix)),
         ("body json", format!("{:?}", w.body_json).to_lowercase()),
+        ("cloudevents", w.cloudevents.as_ref().map(cloudevents).unwrap_or_default()),
         ("old secret until", opt(&w.previous_secret_expires_at)),
         ("disabled", disabled),
         ("failures", w.consecutive_failures.to_string()),
@@ -363,6 +390,14 @@ fn render(w: &WebhookOut) -> String {
         ("updated", when(&w.updated_at)),
         ("secret", opt(&w.secret)),
     ])
+}
+
+fn cloudevents(c: &CloudEvents) -> String {
+    let mode = if c.mode == CloudEventsMode::Binary { "binary" } else { "structured" };
+    match &c.source {
+        Some(source) => format!("{mode}, source {source}"),
+        None => mode.into(),
+    }
 }
 
 fn signature(s: &Signature) -> String {

@@ -224,3 +224,40 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
         .fails(2, &["irc"]);
     cli.run(&["webhooks", "rotate-secret", "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV"]).await.fails(1, &["HTTP 404"]);
 }
+
+#[tokio::test]
+async fn cloudevents_flags_set_the_mode_and_source_and_validate_asks_first() {
+    let (server, cli, receiver, _) = with_receiver("scan.*").await;
+    let created = cli
+        .json(&[
+            "webhooks",
+            "create",
+            "--url",
+            &receiver.url,
+            "--events",
+            "scan.*",
+            "--kind",
+            "cloudevents",
+            "--cloudevents-mode",
+            "binary",
+            "--cloudevents-source",
+            "urn:scanhook:ci",
+        ])
+        .await;
+    assert_eq!(created["kind"], "cloudevents");
+    assert_eq!(created["cloudevents"], serde_json::json!({"mode": "binary", "source": "urn:scanhook:ci"}));
+    let id = s(&created, "id");
+    let shown = cli.run(&["webhooks", "get", &id]).await;
+    assert!(shown.ok().contains("binary, source urn:scanhook:ci"), "{}", shown.ok());
+    let changed = cli.json(&["webhooks", "update", &id, "--kind", "generic"]).await;
+    assert!(changed.get("cloudevents").is_none(), "another kind drops the settings: {changed}");
+
+    // The test receiver answers OPTIONS without WebHook-Allowed-Origin: no consent.
+    let before = receiver.received().len();
+    cli.run(&["webhooks", "create", "--url", &receiver.url, "--events", "scan.*", "--validate"])
+        .await
+        .fails(1, &["422", "no WebHook-Allowed-Origin"]);
+    assert_eq!(receiver.received().len(), before + 1, "one OPTIONS request");
+    let (_, listed) = server.get("/v1/webhooks").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2, "nothing stored: {listed}");
+}
