@@ -3,8 +3,8 @@
 //! plus an extra payload merged in), its own timeout and header prefix. Platforms moving
 //! to scanhook set these so their customers' receivers keep working unchanged.
 
-mod javascript;
 pub mod cloudevents;
+mod javascript;
 mod nesting;
 mod render;
 mod template;
@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::Invalid;
 use crate::webhook::is_header_name;
 
-pub use javascript::{BodyJson, restringify};
 pub use cloudevents::CloudEvents;
+pub use javascript::{BodyJson, restringify};
 pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
 
