@@ -254,10 +254,10 @@ pub async fn get(
 
 /// Change some fields of a webhook endpoint.
 ///
-/// A change of `signature` between
-/// `standard-ed25519` and a scheme with a shared secret replaces the secret with a new one
-/// of the right kind at once (a shared one is in this answer only) and ends a rotation's
-/// grace period: the old secret cannot sign under the new scheme.
+/// A change of `signature` between `standard-ed25519` and a scheme with a shared secret
+/// replaces the secret with a new one of the right kind at once (a shared one is in this
+/// answer only) and ends a rotation's grace period: the old secret cannot sign under the
+/// new scheme.
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = WebhookPatch,
     responses((status = 200, body = WebhookOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
