@@ -86,7 +86,10 @@ pub struct WebhookIn {
     /// Event types (`scan.completed`), prefix wildcards (`scan.*`) or `*`.
     #[schema(min_items = 1)]
     pub events: Vec<String>,
-    /// Signing secret; generated (`whsec_…`) when absent. 16 to 128 printable characters.
+    /// Signing secret; generated when absent (`whsec_…`, or a `whsk_…` Ed25519 key pair for
+    /// `standard-ed25519`). 16 to 128 printable characters; with `standard-ed25519` it must
+    /// be a `whsk_` key (one from another Standard Webhooks sender), and with the other
+    /// schemes it may not be one.
     #[serde(default)]
     #[schema(min_length = 16, max_length = 128, pattern = r#"^[^\s\x00-\x1f\x7f-\x9f]+$"#)]
     pub secret: Option<String>,
@@ -274,15 +277,25 @@ pub struct WebhookOut {
     pub consecutive_failures: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The signing secret, shown only in the create response.
+    /// The signing secret, shown only by the answer that made it: the create response, or
+    /// a change of `signature` that needed a new shared secret. Never for
+    /// `standard-ed25519`, whose secret key stays on the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// `standard-ed25519`: the public key receivers verify with (`whpk_…`), on every read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// `standard-ed25519`: the public key of the key the last rotation replaced, while it
+    /// still signs too (until `previous_secret_expires_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_public_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretIn {
-    /// The new secret; generated (`whsec_…`) when absent.
+    /// The new secret; generated when absent (of the kind the endpoint's scheme signs
+    /// with: `whsec_…`, or a `whsk_…` key pair for `standard-ed25519`).
     #[serde(default)]
     #[schema(min_length = 16, max_length = 128, pattern = r#"^[^\s\x00-\x1f\x7f-\x9f]+$"#)]
     pub secret: Option<String>,
@@ -295,8 +308,13 @@ pub struct RotateSecretIn {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RotateSecretOut {
-    /// The new secret, shown only here.
-    pub secret: String,
+    /// The new secret, shown only here; absent for `standard-ed25519`, whose secret key
+    /// stays on the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// `standard-ed25519`: the new public key (`whpk_…`) receivers verify with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     /// Until when the old secret also signs.
     pub previous_secret_expires_at: DateTime<Utc>,
 }

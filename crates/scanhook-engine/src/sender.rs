@@ -8,8 +8,9 @@ use scanhook_core::envelope::canonical_body;
 use scanhook_core::format::cloudevents::{self, Attributes, CloudEvents};
 use scanhook_core::format::{DeliveryContext, Encoding, Kind, Signature, TemplateCache, render, with_extra_payload};
 use scanhook_core::webhook::redact_sent_headers;
-use scanhook_core::{AttemptId, error_chain, json_bounds, network};
+use scanhook_core::{AttemptId, WebhookSecret, error_chain, json_bounds, network};
 use scanhook_store::{Attempt, Claimed};
+use scanhook_verify::ed25519::{self, SECRET_KEY_PREFIX};
 use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
 
@@ -193,17 +194,20 @@ impl Sender {
         Some((settings, attributes))
     }
 
-    /// The headers of attempt `number` of `item` carrying `body`, signed at `at`.
-    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>, body: Vec<u8>) -> Request {
+    /// The headers of attempt `number` of `item` carrying `body`, signed at `at`. An error
+    /// (no secret of its scheme's kind) says why nothing can be sent.
+    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>, body: Vec<u8>) -> Result<Request, String> {
         let (event, webhook) = (&item.event, &item.webhook);
         let format = &webhook.format;
 
         // The new secret first; the one a rotation replaced while its grace period lasts.
-        let mut secrets = vec![webhook.secret.expose()];
-        if let Some((old, until)) = &webhook.previous_secret
-            && *until > at
-        {
-            secrets.push(old.expose());
+        let previous = webhook.previous_secret.as_ref().filter(|(_, until)| *until > at).map(|(old, _)| old);
+        let live: Vec<&WebhookSecret> = std::iter::once(&webhook.secret).chain(previous).collect();
+        // An Ed25519 key never keys an HMAC: receivers of those schemes hold their secret.
+        let secrets: Vec<&str> =
+            live.iter().map(|s| s.expose()).filter(|s| !s.starts_with(SECRET_KEY_PREFIX)).collect();
+        if secrets.is_empty() && matches!(format.signature, Signature::Standard | Signature::HmacSha256 { .. }) {
+            return Err("the endpoint's secret is an Ed25519 key, which signs only with standard-ed25519".into());
         }
         let timestamp = at.timestamp();
         let header_prefix = format.header_prefix(&self.config.header_prefix);
@@ -241,6 +245,16 @@ impl Sender {
                 let header = header.clone().unwrap_or_else(|| format!("{header_prefix}-Signature"));
                 headers.push((header, hmac::sign_all(&secrets, prefix, encoding, &body)));
             }
+            Signature::StandardEd25519 => {
+                let keys: Vec<_> = live.iter().filter_map(|s| s.signing_key()).collect();
+                if keys.is_empty() {
+                    return Err("the endpoint's secret is not an Ed25519 key (rotate its secret)".into());
+                }
+                headers.push((
+                    "webhook-signature".to_string(),
+                    ed25519::sign_all(&keys, event.id.as_str(), timestamp, &body),
+                ));
+            }
             Signature::Bearer | Signature::None => {}
         }
         if let Some(token) = &format.bearer_token {
@@ -250,7 +264,7 @@ impl Sender {
         let timeout = format.timeout_secs.map_or(self.config.timeout, |s| Duration::from_secs(s.into()));
         // A request never outlives its lease, or another worker could send it meanwhile.
         let timeout = timeout.min(self.config.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1)));
-        Request { body, headers, timeout }
+        Ok(Request { body, headers, timeout })
     }
 
     /// Makes attempt `number` of `item` and records it.
@@ -276,8 +290,10 @@ impl Sender {
         // Signed when sent, not when started: rendering (and waiting for a template worker)
         // must not age the signature's timestamp.
         let signed_at = started_at + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+        let prepared =
+            prepared.and_then(|(url, body)| self.request(item, number, signed_at, body).map(|request| (url, request)));
         let (url, Request { body, headers, timeout }) = match prepared {
-            Ok((url, body)) => (url, self.request(item, number, signed_at, body)),
+            Ok(prepared) => prepared,
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());

@@ -64,6 +64,10 @@ pub enum Signature {
     /// plus `<prefix>-Signature: sha256=<hex>`.
     #[default]
     Standard,
+    /// Standard Webhooks' asymmetric signature: the same three headers, with
+    /// `webhook-signature: v1a,<base64 Ed25519>`. The endpoint's secret is an Ed25519 key
+    /// pair; receivers verify with its public key (`whpk_…`, in every read of the endpoint).
+    StandardEd25519,
     /// An HMAC-SHA256 of the raw body in a header of the endpoint's choosing; without one,
     /// in `<prefix>-Signature` (the endpoint's or the deployment's header prefix).
     HmacSha256 {
@@ -87,6 +91,7 @@ pub enum Signature {
 #[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
 enum SignatureWire {
     Standard {},
+    StandardEd25519 {},
     HmacSha256 {
         #[serde(default)]
         header: Option<String>,
@@ -103,6 +108,7 @@ impl From<SignatureWire> for Signature {
     fn from(wire: SignatureWire) -> Self {
         match wire {
             SignatureWire::Standard {} => Self::Standard,
+            SignatureWire::StandardEd25519 {} => Self::StandardEd25519,
             SignatureWire::HmacSha256 { header, prefix, encoding } => Self::HmacSha256 { header, prefix, encoding },
             SignatureWire::Bearer {} => Self::Bearer,
             SignatureWire::None {} => Self::None,
@@ -261,7 +267,7 @@ mod tests {
 
     #[test]
     fn unknown_signature_fields_are_refused_on_every_scheme() {
-        for scheme in ["standard", "bearer", "none", "hmac-sha256"] {
+        for scheme in ["standard", "standard-ed25519", "bearer", "none", "hmac-sha256"] {
             let header = if scheme == "hmac-sha256" { r#""header": "X-Sig", "# } else { "" };
             let json = format!(r#"{{"scheme": "{scheme}", {header}"algorithm": "ed25519"}}"#);
             let err = serde_json::from_str::<Signature>(&json).unwrap_err().to_string();
@@ -270,6 +276,9 @@ mod tests {
         let ok: Signature = serde_json::from_str(r#"{"scheme": "hmac-sha256", "header": "X-Sig"}"#).unwrap();
         assert!(matches!(ok, Signature::HmacSha256 { .. }));
         assert_eq!(serde_json::from_str::<Signature>(r#"{"scheme": "bearer"}"#).unwrap(), Signature::Bearer);
+        let ed25519 = r#"{"scheme":"standard-ed25519"}"#;
+        assert_eq!(serde_json::from_str::<Signature>(ed25519).unwrap(), Signature::StandardEd25519);
+        assert_eq!(serde_json::to_string(&Signature::StandardEd25519).unwrap(), ed25519);
     }
 
     #[test]

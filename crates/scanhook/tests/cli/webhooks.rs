@@ -261,3 +261,25 @@ async fn cloudevents_flags_set_the_mode_and_source_and_validate_asks_first() {
     let (_, listed) = server.get("/v1/webhooks").await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 2, "nothing stored: {listed}");
 }
+
+#[tokio::test]
+async fn ed25519_endpoints_print_their_public_key_and_never_the_secret_key() {
+    let server = Server::start(&[]).await;
+    let cli = Cli::of(&server);
+    let args = ["webhooks", "create", "--url", "https://example.com/h", "--events", "*"];
+    let created = cli.run(&[&args[..], &["--signature", "standard-ed25519"]].concat()).await;
+    let shown = created.ok();
+    assert!(shown.contains("public key") && shown.contains("whpk_"), "{shown}");
+    assert!(shown.contains("the secret key stays on the server") && !shown.contains("whsk_"), "{shown}");
+    let id = shown.lines().find_map(|l| l.strip_prefix("id")).unwrap().trim().to_string();
+    assert!(cli.run(&["webhooks", "get", &id]).await.ok().contains("standard-ed25519"));
+
+    let rotated = cli.run(&["webhooks", "rotate-secret", &id]).await;
+    let rotated = rotated.ok();
+    assert!(rotated.starts_with("public key  whpk_") && !rotated.contains("whsk_"), "{rotated}");
+    // Back to a shared secret: the new one is printed, once.
+    let changed = cli.run(&["webhooks", "update", &id, "--signature", "standard"]).await;
+    let changed = changed.ok();
+    assert!(changed.contains("whsec_") && changed.contains("shown only this once"), "{changed}");
+    assert!(!cli.run(&["webhooks", "get", &id]).await.ok().contains("whsec_"));
+}
