@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-pub use scanhook_core::format::{BodyJson, Encoding, Kind, Signature};
+pub use scanhook_core::format::cloudevents::Mode as CloudEventsMode;
+pub use scanhook_core::format::{BodyJson, CloudEvents, Encoding, Kind, Signature};
 use scanhook_core::{DeliveryStatus, whole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -85,7 +86,10 @@ pub struct WebhookIn {
     /// Event types (`scan.completed`), prefix wildcards (`scan.*`) or `*`.
     #[schema(min_items = 1)]
     pub events: Vec<String>,
-    /// Signing secret; generated (`whsec_…`) when absent. 16 to 128 printable characters.
+    /// Signing secret; generated when absent (`whsec_…`, or a `whsk_…` Ed25519 key pair for
+    /// `standard-ed25519`). 16 to 128 printable characters; with `standard-ed25519` it must
+    /// be a `whsk_` key (one from another Standard Webhooks sender), and with the other
+    /// schemes it may not be one.
     #[serde(default)]
     #[schema(min_length = 16, max_length = 128, pattern = r#"^[^\s\x00-\x1f\x7f-\x9f]+$"#)]
     pub secret: Option<String>,
@@ -124,7 +128,8 @@ pub struct WebhookIn {
     #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 30)]
     pub timeout: Option<u32>,
-    /// `generic` (the canonical envelope), or a chat format: `slack`, `discord`, `teams`.
+    /// `generic` (the canonical envelope), a chat format (`slack`, `discord`, `teams`), or
+    /// `cloudevents` (CloudEvents 1.0 over HTTP, its data the event's data).
     #[serde(default)]
     pub kind: Option<Kind>,
     /// A jq program over the envelope (`.`) and `$ctx` (`delivery_id`, `attempt`,
@@ -150,6 +155,14 @@ pub struct WebhookIn {
     /// `JSON.stringify(req.body)`.
     #[serde(default)]
     pub body_json: Option<BodyJson>,
+    /// `kind: cloudevents` only: the content mode and the `source` attribute.
+    #[serde(default)]
+    pub cloudevents: Option<CloudEvents>,
+    /// Ask the endpoint for consent first (the CloudEvents HTTP Web Hooks abuse-protection
+    /// handshake: `OPTIONS` with `WebHook-Request-Origin`); unless it answers 2xx with a
+    /// matching `WebHook-Allowed-Origin`, nothing is created (422 on `url`). Not stored.
+    #[serde(default)]
+    pub validate: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -212,6 +225,11 @@ pub struct WebhookPatch {
     pub header_prefix: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_json: Option<BodyJson>,
+    /// Replaces the CloudEvents settings; `null` returns to the defaults. A new `kind`
+    /// other than `cloudevents` drops them.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CloudEvents>)]
+    pub cloudevents: Option<Option<CloudEvents>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -245,6 +263,8 @@ pub struct WebhookOut {
     pub header_prefix: Option<String>,
     #[serde(default)]
     pub body_json: BodyJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudevents: Option<CloudEvents>,
     /// Until when deliveries are also signed with the secret the last rotation replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
@@ -257,15 +277,25 @@ pub struct WebhookOut {
     pub consecutive_failures: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The signing secret, shown only in the create response.
+    /// The signing secret, shown only by the answer that made it: the create response, or
+    /// a change of `signature` that needed a new shared secret. Never for
+    /// `standard-ed25519`, whose secret key stays on the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// `standard-ed25519`: the public key receivers verify with (`whpk_…`), on every read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// `standard-ed25519`: the public key of the key the last rotation replaced, while it
+    /// still signs too (until `previous_secret_expires_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_public_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretIn {
-    /// The new secret; generated (`whsec_…`) when absent.
+    /// The new secret; generated when absent (of the kind the endpoint's scheme signs
+    /// with: `whsec_…`, or a `whsk_…` key pair for `standard-ed25519`).
     #[serde(default)]
     #[schema(min_length = 16, max_length = 128, pattern = r#"^[^\s\x00-\x1f\x7f-\x9f]+$"#)]
     pub secret: Option<String>,
@@ -278,8 +308,13 @@ pub struct RotateSecretIn {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RotateSecretOut {
-    /// The new secret, shown only here.
-    pub secret: String,
+    /// The new secret, shown only here; absent for `standard-ed25519`, whose secret key
+    /// stays on the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// `standard-ed25519`: the new public key (`whpk_…`) receivers verify with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     /// Until when the old secret also signs.
     pub previous_secret_expires_at: DateTime<Utc>,
 }

@@ -22,7 +22,7 @@ pub use ids::{
     WebhookId,
 };
 pub use retry::RetrySchedule;
-pub use secret::{ApiKey, WebhookSecret};
+pub use secret::{ApiKey, SecretKind, WebhookSecret};
 pub use webhook::{DeliveryStatus, ExtraHeaders, WebhookUrl};
 
 /// A value that failed to parse; the message says what is wrong and is shown to users.

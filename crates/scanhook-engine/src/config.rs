@@ -51,6 +51,13 @@ pub struct DispatchConfig {
     pub max_expired_leases: u32,
     /// Response bodies (and request bodies in the log) are cut at this many bytes.
     pub max_logged_body: usize,
+    /// Where this deployment is reached (`SCANHOOK_PUBLIC_URL`, else `http://<listen
+    /// address>`): the default CloudEvents `source`, and its host is the origin of the
+    /// abuse-protection handshake.
+    pub public_url: reqwest::Url,
+    /// Whether this process sends requests at all (`SCANHOOK_DISPATCH`): false keeps every
+    /// request on the machine, the handshake of `validate` included.
+    pub sends: bool,
 }
 
 impl Default for DispatchConfig {
@@ -74,6 +81,8 @@ impl Default for DispatchConfig {
             sandbox_wait: Duration::from_secs(5),
             max_expired_leases: 3,
             max_logged_body: 64 * 1024,
+            public_url: reqwest::Url::parse("http://127.0.0.1:8080/").expect("a fixed valid URL"),
+            sends: true,
         }
     }
 }

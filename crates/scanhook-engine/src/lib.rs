@@ -42,17 +42,37 @@ pub struct IncomingEvent {
     pub scope: EventScope,
 }
 
+/// Why an endpoint is not taken as validated.
+#[derive(Debug)]
+pub enum ValidateError {
+    /// This process sends nothing (`SCANHOOK_DISPATCH=false`), so it cannot ask.
+    Off,
+    /// The endpoint did not consent: what came back instead.
+    Refused(String),
+}
+
+impl std::fmt::Display for ValidateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Off => f.write_str("this server sends no requests (SCANHOOK_DISPATCH=false), so it cannot validate"),
+            Self::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
 /// What the API needs from the engine: accepting events and the clock.
 pub struct Engine {
     store: Arc<dyn Store>,
     config: DispatchConfig,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    /// The delivery client that asks endpoints for consent, made on first use.
+    handshakes: std::sync::OnceLock<sender::Sender>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: DispatchConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, config, clock, wake: Arc::new(Notify::new()) }
+        Self { store, config, clock, wake: Arc::new(Notify::new()), handshakes: std::sync::OnceLock::new() }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -100,6 +120,23 @@ impl Engine {
     /// Tells the dispatcher that work may be due now (after a retry or replay by hand).
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Whether the endpoint at `url` agrees to receive deliveries from this deployment
+    /// (the abuse-protection handshake, [`sender::Sender::handshake`]); the error says why not.
+    pub async fn validate_endpoint(&self, url: &str) -> Result<(), ValidateError> {
+        if !self.config.sends {
+            return Err(ValidateError::Off);
+        }
+        let sender = match self.handshakes.get() {
+            Some(sender) => sender,
+            None => {
+                let sender =
+                    sender::Sender::new(self.config.clone()).map_err(|e| ValidateError::Refused(e.to_string()))?;
+                self.handshakes.get_or_init(|| sender)
+            }
+        };
+        sender.handshake(url).await.map_err(ValidateError::Refused)
     }
 
     /// A dispatcher that shares this engine's store, clock and wake-up signal.

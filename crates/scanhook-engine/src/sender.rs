@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
-use scanhook_core::format::{DeliveryContext, Encoding, Signature, TemplateCache, render, with_extra_payload};
+use scanhook_core::format::cloudevents::{self, Attributes, CloudEvents};
+use scanhook_core::format::{DeliveryContext, Encoding, Kind, Signature, TemplateCache, render, with_extra_payload};
 use scanhook_core::webhook::redact_sent_headers;
-use scanhook_core::{AttemptId, error_chain, json_bounds, network};
+use scanhook_core::{AttemptId, WebhookSecret, error_chain, json_bounds, network};
 use scanhook_store::{Attempt, Claimed};
+use scanhook_verify::ed25519::{self, SECRET_KEY_PREFIX};
 use scanhook_verify::{hmac, standard};
 use serde_json::value::RawValue;
 
@@ -27,6 +29,9 @@ pub struct Sender {
 
 /// Why an endpoint's template is not run when the deployment turned templates off.
 pub const TEMPLATES_OFF: &str = "templates are turned off on this server (SCANHOOK_TEMPLATES=false)";
+
+/// Longest wait for an answer to the abuse-protection handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What one attempt sends.
 pub struct Request {
@@ -76,8 +81,8 @@ impl Sender {
     /// The endpoint's URL, parsed once for both the guard and the request. The guard here
     /// covers hosts no resolver sees (IP literals, `localhost`); names are checked when
     /// resolved (`guard::PublicOnly`), or here when a proxy resolves them.
-    async fn target(&self, item: &Claimed) -> Result<reqwest::Url, String> {
-        let url = reqwest::Url::parse(item.webhook.url.as_str()).map_err(|e| e.to_string())?;
+    async fn target(&self, url: &str) -> Result<reqwest::Url, String> {
+        let url = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
         if !self.config.allow_private_networks {
             network::check_host(url.host_str().unwrap_or_default()).map_err(|e| e.0)?;
             if self.config.proxy.is_some()
@@ -87,6 +92,46 @@ impl Sender {
             }
         }
         Ok(url)
+    }
+
+    /// How this deployment names itself to receivers (`WebHook-Request-Origin`): the host
+    /// of its public URL.
+    pub fn origin(&self) -> &str {
+        self.config.public_url.host_str().unwrap_or_default()
+    }
+
+    /// The HTTP Web Hooks abuse-protection handshake: `OPTIONS url` with our origin. The
+    /// endpoint agrees with a 2xx answer whose `WebHook-Allowed-Origin` is that origin or
+    /// `*` (the status alone is no consent: any server may answer OPTIONS). The error says
+    /// what came back instead. Goes through the guard and proxy rules of deliveries.
+    pub async fn handshake(&self, url: &str) -> Result<(), String> {
+        let target = self.target(url).await?;
+        let origin = self.origin();
+        let timeout = self.config.timeout.min(HANDSHAKE_TIMEOUT);
+        let response = self
+            .client
+            .request(reqwest::Method::OPTIONS, target)
+            .header(cloudevents::ORIGIN_HEADER, origin)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| format!("the validation request (OPTIONS) got no answer: {}", describe(&e, timeout)))?;
+        let status = response.status().as_u16();
+        let allowed = response.headers().get("WebHook-Allowed-Origin").map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let allowed = allowed.as_deref().map(str::trim);
+        match allowed {
+            Some(a) if response.status().is_success() && (a == origin || a == "*") => Ok(()),
+            _ if !response.status().is_success() => {
+                Err(format!("the endpoint answered the validation request (OPTIONS) with HTTP {status}"))
+            }
+            None => Err(format!(
+                "the endpoint answered the validation request (OPTIONS) with HTTP {status} but no WebHook-Allowed-Origin header"
+            )),
+            Some(a) => {
+                let shown: String = a.chars().take(200).collect();
+                Err(format!("the endpoint allows the origin '{shown}', not '{origin}' (WebHook-Allowed-Origin)"))
+            }
+        }
     }
 
     /// The body of attempt `number` of `item`: the canonical envelope as the endpoint
@@ -105,42 +150,76 @@ impl Sender {
                 .map_err(|e| format!("the event cannot be rendered: {}", e.within("data")))?;
         }
         let envelope = canonical_body(&event.id, &event.event_type, event.timestamp, &data);
+        // A CloudEvent's data is the event's data, or what a template makes of the envelope.
+        let input = match format.kind {
+            Kind::Cloudevents if format.template.is_none() => data.get().as_bytes().to_vec(),
+            _ => envelope,
+        };
         let context = DeliveryContext {
             delivery_id: item.delivery_id.as_str(),
             attempt: number,
             endpoint: webhook.url.as_str(),
             webhook_id: webhook.id.as_str(),
         };
-        let body = match (&format.template, &self.sandbox) {
+        let shaped = match (&format.template, &self.sandbox) {
             (Some(_), _) if !self.config.allow_templates => Err(TEMPLATES_OFF.to_string()),
             // A user's template runs isolated; built-in formats are ours and run here.
             (Some(source), Some(sandbox)) => {
                 let context = serde_json::to_vec(&context).map_err(|e| e.to_string())?;
-                let shaped = sandbox.render(webhook.account_id.as_str(), source, &envelope, &context).await?;
+                let shaped = sandbox.render(webhook.account_id.as_str(), source, &input, &context).await?;
                 with_extra_payload(format, shaped)
             }
-            _ => render(format, envelope, &context, &self.templates),
+            _ => render(format, input, &context, &self.templates),
+        }?;
+        let body = match self.cloudevent(item) {
+            Some((settings, attributes)) => cloudevents::body(settings, &attributes, shaped),
+            None => Ok(shaped),
         }?;
         // Last, so the bytes a JavaScript receiver re-serialises are the bytes signed.
         format.body_json.apply(body)
     }
 
-    /// The headers of attempt `number` of `item` carrying `body`, signed at `at`.
-    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>, body: Vec<u8>) -> Request {
+    /// The CloudEvents settings and attributes of `item`'s deliveries, if its endpoint
+    /// wants CloudEvents.
+    fn cloudevent<'a>(&'a self, item: &'a Claimed) -> Option<(&'a CloudEvents, Attributes<'a>)> {
+        const DEFAULTS: CloudEvents = CloudEvents { mode: cloudevents::Mode::Structured, source: None };
+        let (event, format) = (&item.event, &item.webhook.format);
+        if format.kind != Kind::Cloudevents {
+            return None;
+        }
+        let settings = format.cloudevents.as_ref().unwrap_or(&DEFAULTS);
+        let source = settings.source.as_deref().unwrap_or(self.config.public_url.as_str());
+        let attributes =
+            Attributes::new(event.id.as_str(), event.event_type.as_str(), event.timestamp, source, &event.data);
+        Some((settings, attributes))
+    }
+
+    /// The headers of attempt `number` of `item` carrying `body`, signed at `at`. An error
+    /// (no secret of its scheme's kind) says why nothing can be sent.
+    pub fn request(&self, item: &Claimed, number: u32, at: DateTime<Utc>, body: Vec<u8>) -> Result<Request, String> {
         let (event, webhook) = (&item.event, &item.webhook);
         let format = &webhook.format;
 
         // The new secret first; the one a rotation replaced while its grace period lasts.
-        let mut secrets = vec![webhook.secret.expose()];
-        if let Some((old, until)) = &webhook.previous_secret
-            && *until > at
-        {
-            secrets.push(old.expose());
+        let previous = webhook.previous_secret.as_ref().filter(|(_, until)| *until > at).map(|(old, _)| old);
+        let live: Vec<&WebhookSecret> = std::iter::once(&webhook.secret).chain(previous).collect();
+        // An Ed25519 key never keys an HMAC: receivers of those schemes hold their secret.
+        let secrets: Vec<&str> =
+            live.iter().map(|s| s.expose()).filter(|s| !s.starts_with(SECRET_KEY_PREFIX)).collect();
+        if secrets.is_empty() && matches!(format.signature, Signature::Standard | Signature::HmacSha256 { .. }) {
+            return Err("the endpoint's secret is an Ed25519 key, which signs only with standard-ed25519".into());
         }
         let timestamp = at.timestamp();
         let header_prefix = format.header_prefix(&self.config.header_prefix);
-        let mut headers = vec![
-            ("Content-Type".to_string(), "application/json".to_string()),
+        let mut headers = match self.cloudevent(item) {
+            Some((settings, attributes)) => {
+                let mut headers = cloudevents::headers(settings, &attributes);
+                headers.push((cloudevents::ORIGIN_HEADER.to_string(), self.origin().to_string()));
+                headers
+            }
+            None => vec![("Content-Type".to_string(), "application/json".to_string())],
+        };
+        headers.extend([
             ("User-Agent".to_string(), self.config.user_agent.clone()),
             (format!("{header_prefix}-Event"), event.event_type.to_string()),
             (format!("{header_prefix}-Delivery"), item.delivery_id.to_string()),
@@ -148,7 +227,7 @@ impl Sender {
             // Every scheme gets the id (receivers deduplicate on it) and the time.
             ("webhook-id".to_string(), event.id.to_string()),
             ("webhook-timestamp".to_string(), timestamp.to_string()),
-        ];
+        ]);
         match &format.signature {
             Signature::Standard => {
                 let standard = standard::sign_all(&secrets, event.id.as_str(), timestamp, &body);
@@ -166,6 +245,16 @@ impl Sender {
                 let header = header.clone().unwrap_or_else(|| format!("{header_prefix}-Signature"));
                 headers.push((header, hmac::sign_all(&secrets, prefix, encoding, &body)));
             }
+            Signature::StandardEd25519 => {
+                let keys: Vec<_> = live.iter().filter_map(|s| s.signing_key()).collect();
+                if keys.is_empty() {
+                    return Err("the endpoint's secret is not an Ed25519 key (rotate its secret)".into());
+                }
+                headers.push((
+                    "webhook-signature".to_string(),
+                    ed25519::sign_all(&keys, event.id.as_str(), timestamp, &body),
+                ));
+            }
             Signature::Bearer | Signature::None => {}
         }
         if let Some(token) = &format.bearer_token {
@@ -175,7 +264,7 @@ impl Sender {
         let timeout = format.timeout_secs.map_or(self.config.timeout, |s| Duration::from_secs(s.into()));
         // A request never outlives its lease, or another worker could send it meanwhile.
         let timeout = timeout.min(self.config.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1)));
-        Request { body, headers, timeout }
+        Ok(Request { body, headers, timeout })
     }
 
     /// Makes attempt `number` of `item` and records it.
@@ -194,15 +283,17 @@ impl Sender {
             response_headers,
             response_body,
         };
-        let prepared = match self.target(item).await {
+        let prepared = match self.target(item.webhook.url.as_str()).await {
             Ok(url) => self.body(item, number).await.map(|body| (url, body)),
             Err(e) => Err(e),
         };
         // Signed when sent, not when started: rendering (and waiting for a template worker)
         // must not age the signature's timestamp.
         let signed_at = started_at + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+        let prepared =
+            prepared.and_then(|(url, body)| self.request(item, number, signed_at, body).map(|request| (url, request)));
         let (url, Request { body, headers, timeout }) = match prepared {
-            Ok((url, body)) => (url, self.request(item, number, signed_at, body)),
+            Ok(prepared) => prepared,
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());
@@ -211,9 +302,11 @@ impl Sender {
         };
         // The log rebuilds the canonical body from the event; a body shaped otherwise is kept.
         let format = &item.webhook.format;
-        let logged_body =
-            (format.program().is_some() || format.extra_payload.is_some() || !format.body_json.is_verbatim())
-                .then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
+        let reshaped = format.program().is_some()
+            || format.extra_payload.is_some()
+            || format.kind == Kind::Cloudevents
+            || !format.body_json.is_verbatim();
+        let logged_body = reshaped.then(|| lossy(body[..body.len().min(self.config.max_logged_body)].to_vec()));
         // What rendering took comes off the request's share of the lease.
         let left = self.config.lease.saturating_sub(Duration::from_secs(1) + clock.elapsed());
         let timeout = timeout.min(left).max(Duration::from_millis(1));

@@ -106,6 +106,10 @@ pub struct WebhookPatch {
     pub min_severity: Option<Option<Severity>>,
     /// Replaces the whole delivery format.
     pub format: Option<DeliveryFormat>,
+    /// Replaces the signing secret at once and drops a rotated-out one: for a change of
+    /// scheme between a shared secret and an Ed25519 key, where the old secret cannot sign
+    /// under the new scheme (a rotation with a grace period is `rotate_webhook_secret`).
+    pub secret: Option<WebhookSecret>,
 }
 
 #[derive(Debug, Clone)]

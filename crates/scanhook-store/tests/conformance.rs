@@ -398,6 +398,7 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
             extra_payload: Some(serde_json::Map::from_iter([("k".to_string(), serde_json::json!(1))])),
             header_prefix: Some("X-Juro".into()),
             body_json: BodyJson::Javascript,
+            cloudevents: None,
         };
         let new = NewWebhook { format: format.clone(), ..new_webhook("https://example.com/h", &["*"]) };
         let w = s.create_webhook(&acc, new, 10, t0()).await.unwrap();
@@ -413,6 +414,17 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
         assert_eq!(rotated.secret.expose(), fresh.expose(), "{}", b.name);
         let (old, old_until) = rotated.previous_secret.expect("the old secret is kept");
         assert_eq!((old.expose(), old_until), (w.secret.expose(), until), "{}", b.name);
+
+        // A patch that replaces the secret (a change between shared and Ed25519 schemes)
+        // ends the grace at once: the old secret cannot sign under the new scheme.
+        let key = WebhookSecret::generate_for(scanhook_core::SecretKind::Ed25519);
+        let format = DeliveryFormat { signature: Signature::StandardEd25519, ..format };
+        let patch = WebhookPatch { secret: Some(key.clone()), format: Some(format), ..Default::default() };
+        let switched = s.update_webhook(&acc, &w.id, patch, t0()).await.unwrap();
+        assert_eq!(switched.secret.expose(), key.expose(), "{}", b.name);
+        assert!(switched.previous_secret.is_none(), "{}", b.name);
+        let unchanged = s.update_webhook(&acc, &w.id, WebhookPatch::default(), t0()).await.unwrap();
+        assert_eq!(unchanged.secret.expose(), key.expose(), "a patch without a secret keeps it: {}", b.name);
     }
 }
 

@@ -7,13 +7,15 @@
 //! | scheme | headers | module |
 //! | --- | --- | --- |
 //! | `standard` (default) | `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` ([Standard Webhooks](https://www.standardwebhooks.com/)), plus `X-Scanhook-Signature: sha256=<hex>` | [`standard`], [`hmac_hex`] |
+//! | `standard-ed25519` | the same three headers, `webhook-signature: v1a,<base64>` (Standard Webhooks' asymmetric signature: Ed25519, verified with the endpoint's public key `whpk_…`) | [`ed25519`] |
 //! | `hmac-sha256` | a header the endpoint names, value = prefix + hex or base64 HMAC of the raw body | [`hmac`] |
 //! | `bearer` | `Authorization: Bearer <token>` | [`bearer`] |
 //!
 //! During a secret rotation a delivery carries one signature per secret (space-separated
 //! in `webhook-signature`, `", "`-separated in the HMAC headers); each check accepts the
-//! request if any of them matches. Only the Standard Webhooks scheme signs a timestamp, so
-//! only it can refuse replays: [`standard::Verifier`] allows 5 minutes of skew by default.
+//! request if any of them matches. Only the Standard Webhooks schemes sign a timestamp, so
+//! only they can refuse replays: [`standard::Verifier`] and [`ed25519::Verifier`] allow 5
+//! minutes of skew by default.
 //!
 //! A receiver checks the three `webhook-*` header values and the raw body, exactly as
 //! they arrived (parse the JSON only after the check):
@@ -39,6 +41,7 @@
 //! ```
 
 pub mod bearer;
+pub mod ed25519;
 pub mod hmac;
 pub mod hmac_hex;
 pub mod standard;

@@ -112,7 +112,7 @@ impl Verifier {
 
     /// How far the signed timestamp may be from the receiver's clock, either way.
     pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance_secs = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
+        self.tolerance_secs = whole_secs(tolerance);
         self
     }
 
@@ -126,26 +126,10 @@ impl Verifier {
         body: &[u8],
         now: i64,
     ) -> Result<(), VerifyError> {
-        if webhook_id.trim().is_empty() {
-            return Err(VerifyError::MissingHeader("webhook-id"));
-        }
-        let webhook_timestamp = webhook_timestamp.trim();
-        if webhook_timestamp.is_empty() {
-            return Err(VerifyError::MissingHeader("webhook-timestamp"));
-        }
-        let timestamp: i64 = webhook_timestamp.parse().map_err(|_| VerifyError::MalformedTimestamp)?;
-        let skew = now.saturating_sub(timestamp);
-        if skew.saturating_abs() > self.tolerance_secs {
-            return Err(VerifyError::TimestampOutOfTolerance(skew));
-        }
-        if webhook_signature.trim().is_empty() {
-            return Err(VerifyError::MissingSignature);
-        }
+        let timestamp = check_fresh(webhook_id, webhook_timestamp, webhook_signature, now, self.tolerance_secs)?;
         let expected = signed_tag(&self.key, webhook_id, timestamp, body);
         let mut any_v1 = false;
-        for entry in webhook_signature.split_whitespace() {
-            // Entries of other versions, or without one, are someone else's to read.
-            let Some(("v1", value)) = entry.split_once(',') else { continue };
+        for value in entries(webhook_signature, "v1") {
             any_v1 = true;
             if let Ok(candidate) = B64.decode(value)
                 && bool::from(candidate.as_slice().ct_eq(&expected))
@@ -164,9 +148,56 @@ impl Verifier {
         webhook_signature: &str,
         body: &[u8],
     ) -> Result<(), VerifyError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        self.verify(webhook_id, webhook_timestamp, webhook_signature, body, i64::try_from(now).unwrap_or(i64::MAX))
+        self.verify(webhook_id, webhook_timestamp, webhook_signature, body, unix_now())
     }
+}
+
+/// The checks every Standard Webhooks scheme makes before its signatures: the three
+/// headers are there, and the timestamp is within `tolerance_secs` of `now`. Returns the
+/// timestamp.
+pub(crate) fn check_fresh(
+    webhook_id: &str,
+    webhook_timestamp: &str,
+    webhook_signature: &str,
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<i64, VerifyError> {
+    if webhook_id.trim().is_empty() {
+        return Err(VerifyError::MissingHeader("webhook-id"));
+    }
+    let webhook_timestamp = webhook_timestamp.trim();
+    if webhook_timestamp.is_empty() {
+        return Err(VerifyError::MissingHeader("webhook-timestamp"));
+    }
+    let timestamp: i64 = webhook_timestamp.parse().map_err(|_| VerifyError::MalformedTimestamp)?;
+    let skew = now.saturating_sub(timestamp);
+    if skew.saturating_abs() > tolerance_secs {
+        return Err(VerifyError::TimestampOutOfTolerance(skew));
+    }
+    if webhook_signature.trim().is_empty() {
+        return Err(VerifyError::MissingSignature);
+    }
+    Ok(timestamp)
+}
+
+/// The values of the `webhook-signature` entries of one version (`v1`, `v1a`). Entries of
+/// other versions, or without one, are someone else's to read.
+pub(crate) fn entries<'a>(webhook_signature: &'a str, version: &'a str) -> impl Iterator<Item = &'a str> {
+    webhook_signature.split_whitespace().filter_map(move |entry| match entry.split_once(',') {
+        Some((v, value)) if v == version => Some(value),
+        _ => None,
+    })
+}
+
+/// A tolerance in whole seconds.
+pub(crate) fn whole_secs(tolerance: Duration) -> i64 {
+    i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The system clock in unix seconds, for the `verify_now` methods.
+pub(crate) fn unix_now() -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    i64::try_from(now).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use scanhook_verify::hmac::{self, Encoding};
 use scanhook_verify::standard::{self, Verifier};
-use scanhook_verify::{VerifyError, bearer, hmac_hex};
+use scanhook_verify::{VerifyError, bearer, ed25519, hmac_hex};
 use serde_json::Value;
 
 fn cases(kind: &str) -> Vec<Value> {
@@ -196,4 +196,100 @@ fn bearer_tokens() {
     assert_eq!(bearer::verify("tok_123", "Bearer tok_1234"), Err(VerifyError::Mismatch));
     assert_eq!(bearer::verify("tok_123", "Bearer "), Err(VerifyError::NotBearer));
     assert_eq!(bearer::verify("", "Bearer x"), Err(VerifyError::Mismatch), "an unset token never matches");
+}
+
+#[test]
+fn ed25519_published_vectors() {
+    for case in cases("standard_webhooks_ed25519") {
+        let (secret, public, id, ts, body) = (
+            field(&case, "secret_key"),
+            field(&case, "public_key"),
+            field(&case, "msg_id"),
+            field(&case, "timestamp"),
+            field(&case, "payload"),
+        );
+        let expected = field(&case, "expected");
+        let now: i64 = ts.parse().expect("timestamp");
+        let key = ed25519::SecretKey::parse(&secret).expect("the published whsk_ key reads");
+        assert_eq!(key.to_whsk(), secret, "written back as it was published");
+        assert_eq!(key.public_key().to_string(), public);
+        // Ed25519 is deterministic: the same key and content give the published bytes.
+        assert_eq!(key.sign(&id, now, body.as_bytes()), expected, "{}", field(&case, "source"));
+
+        let verifier = ed25519::Verifier::new(ed25519::PublicKey::parse(&public).expect("whpk_ reads"));
+        verifier.verify(&id, &ts, &expected, body.as_bytes(), now).expect("verifies");
+        // Beside a v1 entry, as the spec's example header has it.
+        let mixed = format!("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= {expected}");
+        verifier.verify(&id, &ts, &mixed, body.as_bytes(), now).expect("v1 entries are skipped");
+        assert_eq!(verifier.verify(&id, &ts, &expected, b"tampered", now), Err(VerifyError::Mismatch));
+        assert_eq!(verifier.verify("msg_other", &ts, &expected, body.as_bytes(), now), Err(VerifyError::Mismatch));
+        let other = ed25519::Verifier::new(ed25519::SecretKey::from_seed([3; 32]).public_key());
+        assert_eq!(other.verify(&id, &ts, &expected, body.as_bytes(), now), Err(VerifyError::Mismatch));
+    }
+    for case in cases("standard_webhooks_ed25519_keys") {
+        let key = ed25519::SecretKey::parse(&field(&case, "secret_key")).expect("reads");
+        assert_eq!(key.public_key().to_string(), field(&case, "public_key"), "{}", field(&case, "source"));
+    }
+}
+
+#[test]
+fn ed25519_rotation_and_bad_headers() {
+    let body = br#"{"type":"scan.completed"}"#;
+    let (old, new) = (ed25519::SecretKey::from_seed([1; 32]), ed25519::SecretKey::from_seed([2; 32]));
+    let header = ed25519::sign_all(&[new.clone(), old.clone()], "evt_1", 1000, body);
+    assert_eq!(header, format!("{} {}", new.sign("evt_1", 1000, body), old.sign("evt_1", 1000, body)));
+    for key in [&old, &new] {
+        ed25519::Verifier::new(key.public_key()).verify("evt_1", "1000", &header, body, 1000).expect("either verifies");
+    }
+    let third = ed25519::Verifier::new(ed25519::SecretKey::from_seed([3; 32]).public_key());
+    assert_eq!(third.verify("evt_1", "1000", &header, body, 1000), Err(VerifyError::Mismatch));
+
+    let v = ed25519::Verifier::new(new.public_key()).with_tolerance(Duration::from_secs(10));
+    let sig = new.sign("evt_1", 1000, body);
+    assert_eq!(v.verify("evt_1", "1000", &sig, body, 1010), Ok(()));
+    assert_eq!(v.verify("evt_1", "1000", &sig, body, 1011), Err(VerifyError::TimestampOutOfTolerance(11)));
+    assert_eq!(v.verify("", "1000", &sig, body, 1000), Err(VerifyError::MissingHeader("webhook-id")));
+    assert_eq!(v.verify("evt_1", "", &sig, body, 1000), Err(VerifyError::MissingHeader("webhook-timestamp")));
+    assert_eq!(v.verify("evt_1", "1e3", &sig, body, 1000), Err(VerifyError::MalformedTimestamp));
+    assert_eq!(v.verify("evt_1", "1000", " ", body, 1000), Err(VerifyError::MissingSignature));
+    // An HMAC signature is not an Ed25519 one, whatever its key.
+    let hmac_only = standard::sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "evt_1", 1000, body);
+    assert_eq!(v.verify("evt_1", "1000", &hmac_only, body, 1000), Err(VerifyError::MalformedSignature("no v1a entry")));
+    // Garbled, truncated or re-labelled entries never match and do not spoil a good one.
+    assert_eq!(v.verify("evt_1", "1000", "v1a,not-base64!", body, 1000), Err(VerifyError::Mismatch));
+    assert_eq!(v.verify("evt_1", "1000", &sig[..sig.len() - 4], body, 1000), Err(VerifyError::Mismatch));
+    v.verify("evt_1", "1000", &format!("v1a,AAAA {sig}"), body, 1000).expect("a garbled entry is skipped");
+    let relabelled = sig.replacen("v1a,", "v1,", 1);
+    assert_eq!(
+        v.verify("evt_1", "1000", &relabelled, body, 1000),
+        Err(VerifyError::MalformedSignature("no v1a entry"))
+    );
+}
+
+#[test]
+fn ed25519_keys_are_checked() {
+    use ed25519::{KeyError, PublicKey, SecretKey};
+    let key = SecretKey::from_seed([5; 32]);
+    assert_eq!(SecretKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap_err(), KeyError::Prefix("whsk_"));
+    assert_eq!(SecretKey::parse("whsk_***").unwrap_err(), KeyError::NotBase64);
+    assert_eq!(SecretKey::parse("whsk_AAAA").unwrap_err(), KeyError::Length(3, "64 (or 32)"));
+    // A key pair whose public half belongs to another seed.
+    let mut pair = key.to_whsk();
+    pair.replace_range(50..54, "AAAA");
+    assert_eq!(SecretKey::parse(&pair).unwrap_err(), KeyError::MismatchedPair);
+    // A public key is not a secret key, and the other way round.
+    let public = key.public_key().to_string();
+    assert_eq!(SecretKey::parse(&public).unwrap_err(), KeyError::Prefix("whsk_"));
+    assert_eq!(PublicKey::parse(&key.to_whsk()).unwrap_err(), KeyError::Prefix("whpk_"));
+    assert!(matches!(PublicKey::parse("whpk_AAAA").unwrap_err(), KeyError::Length(3, _)));
+    // 32 bytes that are no point of the curve (y = 2 has no x).
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    let text = format!("whpk_{}", base64_of(&not_a_point));
+    assert_eq!(PublicKey::parse(&text).unwrap_err(), KeyError::NotAPublicKey);
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{SecondsFormat, Utc};
 use scanhook_core::error_chain;
+use scanhook_verify::ed25519;
 use scanhook_verify::hmac::{self, Encoding};
 use scanhook_verify::standard::Verifier;
 
@@ -38,10 +39,27 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 struct Listener {
-    secret: Option<String>,
+    check: Option<Check>,
     token: Option<String>,
-    verifier: Option<Verifier>,
     forward: Option<(reqwest::Client, reqwest::Url)>,
+}
+
+/// What `--secret` checks signatures with.
+enum Check {
+    /// A shared secret: the Standard Webhooks `v1` signature and raw-body HMAC headers.
+    Shared { secret: String, verifier: Verifier },
+    /// A `standard-ed25519` endpoint's public key (`whpk_…`): its `v1a` signatures.
+    PublicKey(ed25519::Verifier),
+}
+
+impl Check {
+    fn new(secret: String, tolerance: std::time::Duration) -> anyhow::Result<Self> {
+        if secret.starts_with(ed25519::PUBLIC_KEY_PREFIX) {
+            let key = ed25519::PublicKey::parse(&secret).context("--secret is not a usable whpk_ public key")?;
+            return Ok(Self::PublicKey(ed25519::Verifier::new(key).with_tolerance(tolerance)));
+        }
+        Ok(Self::Shared { verifier: Verifier::new(&secret).with_tolerance(tolerance), secret })
+    }
 }
 
 pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
@@ -57,9 +75,9 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let verifier = args.secret.as_deref().map(|s| Verifier::new(s).with_tolerance(args.tolerance));
+    let check = args.secret.map(|s| Check::new(s, args.tolerance)).transpose()?;
     let forward_note = forward.as_ref().map(|(_, url)| format!(", forwarding to {url}"));
-    let state = Arc::new(Listener { secret: args.secret, token: args.token, verifier, forward });
+    let state = Arc::new(Listener { check, token: args.token, forward });
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -67,7 +85,7 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("the bound address")?;
     // Tests and scripts read this first line to learn the port chosen by --port 0.
     println!("scanhook listen: listening on http://{addr}{}", forward_note.unwrap_or_default());
-    if state.secret.is_none() {
+    if state.check.is_none() {
         println!("scanhook listen: no --secret, so signatures are not checked");
     }
 
@@ -171,26 +189,33 @@ fn header_like(headers: &HeaderMap, suffix: &str) -> Option<String> {
 }
 
 /// Checks every signature header present with `--secret`: the Standard Webhooks one, and
-/// raw-body HMACs in `X-…-Signature` headers (hex or base64, `sha256=` or no prefix).
+/// raw-body HMACs in `X-…-Signature` headers (hex or base64, `sha256=` or no prefix). A
+/// public key checks only the first (HMACs need the shared secret).
 fn signature_check(listener: &Listener, headers: &HeaderMap, body: &[u8]) -> String {
-    let (Some(secret), Some(verifier)) = (&listener.secret, &listener.verifier) else {
+    let Some(check) = &listener.check else {
         return "not checked (no --secret)".into();
     };
     let mut passed = Vec::new();
     let mut failed = Vec::new();
     if let Some(signature) = header(headers, "webhook-signature") {
         let value = |name| header(headers, name).unwrap_or_default();
-        match verifier.verify_now(value("webhook-id"), value("webhook-timestamp"), signature, body) {
+        let (id, timestamp) = (value("webhook-id"), value("webhook-timestamp"));
+        let verified = match check {
+            Check::Shared { verifier, .. } => verifier.verify_now(id, timestamp, signature, body),
+            Check::PublicKey(verifier) => verifier.verify_now(id, timestamp, signature, body),
+        };
+        match verified {
             Ok(()) => passed.push("webhook-signature".to_string()),
             Err(e) => failed.push(format!("webhook-signature: {e}")),
         }
     }
-    let hmac_headers = headers.iter().filter(|(name, _)| is_hmac_signature_header(name));
-    for (name, value) in hmac_headers {
-        let value = value.to_str().unwrap_or_default();
-        match verify_hmac_any_format(secret, value, body) {
-            Ok(()) => passed.push(name.to_string()),
-            Err(e) => failed.push(format!("{name}: {e}")),
+    if let Check::Shared { secret, .. } = check {
+        for (name, value) in headers.iter().filter(|(name, _)| is_hmac_signature_header(name)) {
+            let value = value.to_str().unwrap_or_default();
+            match verify_hmac_any_format(secret, value, body) {
+                Ok(()) => passed.push(name.to_string()),
+                Err(e) => failed.push(format!("{name}: {e}")),
+            }
         }
     }
     match (passed.is_empty(), failed.is_empty()) {

@@ -39,8 +39,12 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         bail!("SCANHOOK_USER_AGENT must be visible ASCII characters and spaces");
     }
     let proxy = args.proxy_url.as_deref().map(proxy_url).transpose()?;
+    // Unset, `run` sets it to the listen address once bound (port 0 picks one then).
+    let public_url = args.public_url.as_deref().map(public_url).transpose()?.unwrap_or(defaults.public_url.clone());
     Ok(DispatchConfig {
         proxy,
+        public_url,
+        sends: args.dispatch,
         retry,
         timeout: args.delivery_timeout,
         lease,
@@ -66,6 +70,21 @@ fn proxy_url(raw: &str) -> anyhow::Result<reqwest::Url> {
     let url = reqwest::Url::parse(raw).context("SCANHOOK_PROXY_URL is not a URL")?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         bail!("SCANHOOK_PROXY_URL must be an http:// or https:// URL with a host");
+    }
+    Ok(url)
+}
+
+fn public_url(raw: &str) -> anyhow::Result<reqwest::Url> {
+    let url = reqwest::Url::parse(raw).context("SCANHOOK_PUBLIC_URL is not a URL")?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("SCANHOOK_PUBLIC_URL must be an http:// or https:// URL with a host");
+    }
+    // It is sent to every receiver (the CloudEvents source): no credentials, nothing after the path.
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        bail!("SCANHOOK_PUBLIC_URL must not carry credentials, a query or a fragment");
+    }
+    if url.as_str().len() > scanhook_core::format::cloudevents::MAX_SOURCE_LEN {
+        bail!("SCANHOOK_PUBLIC_URL is longer than {} characters", scanhook_core::format::cloudevents::MAX_SOURCE_LEN);
     }
     Ok(url)
 }
@@ -133,7 +152,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .init();
 
     // Every setting is checked before anything touches the disk.
-    let config = dispatch_config(&args)?;
+    let mut config = dispatch_config(&args)?;
     let api_key = args.api_key.as_deref().map(ApiKey::parse).transpose().context("SCANHOOK_API_KEY")?;
     if args.allow_private_networks {
         tracing::info!("private and loopback endpoints are allowed");
@@ -148,6 +167,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
     bootstrap_admin(store.as_ref(), api_key.as_ref(), scanhook_engine::Clock::now(clock.as_ref())).await?;
 
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if args.public_url.is_none() {
+        config.public_url = reqwest::Url::parse(&format!("http://{addr}")).context("the listen address as a URL")?;
+    }
+
     let engine = Arc::new(Engine::new(store, config, clock));
     let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
     let state = AppState::new(
@@ -161,9 +187,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
 
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     println!("scanhook listening on http://{addr} (data in {})", args.data_dir.display());
 
     let shutdown = CancellationToken::new();

@@ -133,3 +133,30 @@ async fn through_a_proxy_a_name_of_a_private_address_is_still_refused() {
     assert!(error.contains("a private or loopback address"), "{list}");
     assert!(proxy.seen().is_empty() && receiver.received().is_empty());
 }
+
+/// `validate: true` asks the endpoint with the delivery client: through the proxy, and
+/// past the guard's name check first.
+#[tokio::test]
+async fn the_handshake_of_validate_follows_the_proxy_and_the_guard() {
+    let proxy = Proxy::start().await;
+    let receiver = Receiver::start().await;
+    let server = Server::start(&[("SCANHOOK_PROXY_URL", proxy.url.as_str())]).await;
+    let (code, problem) =
+        server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "validate": true})).await;
+    assert_eq!(code, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "the receiver does not consent: {problem}");
+    assert_eq!(proxy.seen(), [format!("OPTIONS {} HTTP/1.1", receiver.url)]);
+
+    let Some(name) = loopback_name() else {
+        eprintln!("skipped the guard half: this machine's name does not resolve to loopback only");
+        return;
+    };
+    let proxy = Proxy::start().await;
+    let guarded =
+        Server::start(&[("SCANHOOK_PROXY_URL", proxy.url.as_str()), ("SCANHOOK_ALLOW_PRIVATE_NETWORKS", "false")])
+            .await;
+    let url = receiver.url.replace("127.0.0.1", &name);
+    let (code, problem) = guarded.post("/v1/webhooks", json!({"url": url, "events": ["*"], "validate": true})).await;
+    assert_eq!((code, problem["field"].as_str()), (reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("url")));
+    assert!(problem["message"].as_str().unwrap().contains("a private or loopback address"), "{problem}");
+    assert!(proxy.seen().is_empty());
+}

@@ -1,8 +1,9 @@
 //! How an endpoint wants its deliveries: the signature scheme, an optional bearer token,
-//! the body's shape (canonical envelope, a chat format, or a jq template, plus an extra
-//! payload merged in), its own timeout and header prefix. Platforms moving to scanhook set
-//! these so their customers' receivers keep working unchanged.
+//! the body's shape (canonical envelope, a chat format, a CloudEvent, or a jq template,
+//! plus an extra payload merged in), its own timeout and header prefix. Platforms moving
+//! to scanhook set these so their customers' receivers keep working unchanged.
 
+pub mod cloudevents;
 mod javascript;
 mod nesting;
 mod render;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::Invalid;
 use crate::webhook::is_header_name;
 
+pub use cloudevents::CloudEvents;
 pub use javascript::{BodyJson, restringify};
 pub use render::{DeliveryContext, TemplateCache, builtin, render, with_extra_payload};
 pub use template::Template;
@@ -49,6 +51,9 @@ pub struct DeliveryFormat {
     /// last, for receivers that sign `JSON.stringify(req.body)`.
     #[serde(skip_serializing_if = "BodyJson::is_verbatim")]
     pub body_json: BodyJson,
+    /// Mode and source of `kind: cloudevents` (defaults when absent); no other kind has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudevents: Option<CloudEvents>,
 }
 
 /// How a delivery proves where it came from.
@@ -59,6 +64,10 @@ pub enum Signature {
     /// plus `<prefix>-Signature: sha256=<hex>`.
     #[default]
     Standard,
+    /// Standard Webhooks' asymmetric signature: the same three headers, with
+    /// `webhook-signature: v1a,<base64 Ed25519>`. The endpoint's secret is an Ed25519 key
+    /// pair; receivers verify with its public key (`whpk_…`, in every read of the endpoint).
+    StandardEd25519,
     /// An HMAC-SHA256 of the raw body in a header of the endpoint's choosing; without one,
     /// in `<prefix>-Signature` (the endpoint's or the deployment's header prefix).
     HmacSha256 {
@@ -82,6 +91,7 @@ pub enum Signature {
 #[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
 enum SignatureWire {
     Standard {},
+    StandardEd25519 {},
     HmacSha256 {
         #[serde(default)]
         header: Option<String>,
@@ -98,6 +108,7 @@ impl From<SignatureWire> for Signature {
     fn from(wire: SignatureWire) -> Self {
         match wire {
             SignatureWire::Standard {} => Self::Standard,
+            SignatureWire::StandardEd25519 {} => Self::StandardEd25519,
             SignatureWire::HmacSha256 { header, prefix, encoding } => Self::HmacSha256 { header, prefix, encoding },
             SignatureWire::Bearer {} => Self::Bearer,
             SignatureWire::None {} => Self::None,
@@ -126,6 +137,8 @@ pub enum Kind {
     Discord,
     /// A Microsoft Teams MessageCard.
     Teams,
+    /// A CloudEvents 1.0 event (HTTP binding) whose data is the event's data.
+    Cloudevents,
 }
 
 impl DeliveryFormat {
@@ -164,6 +177,13 @@ impl DeliveryFormat {
         {
             return Err(("header_prefix", Invalid::new(format!("'{prefix}' is not a usable header prefix"))));
         }
+        match (&self.cloudevents, self.kind) {
+            (Some(settings), Kind::Cloudevents) => settings.validate().map_err(|e| ("cloudevents", e))?,
+            (Some(_), _) => {
+                return Err(("cloudevents", Invalid::new("cloudevents settings apply to kind cloudevents only")));
+            }
+            (None, _) => {}
+        }
         Ok(())
     }
 
@@ -180,6 +200,10 @@ impl DeliveryFormat {
         if self.bearer_token.is_some() {
             names.push("authorization".into());
         }
+        if self.kind == Kind::Cloudevents {
+            names.extend(cloudevents::HEADERS.map(String::from));
+            names.push(cloudevents::ORIGIN_HEADER.to_ascii_lowercase());
+        }
         names
     }
 
@@ -190,11 +214,11 @@ impl DeliveryFormat {
     }
 
     /// The compiled program that shapes the body, if any: the endpoint's template, else
-    /// its chat format's built-in one.
+    /// its chat format's built-in one. (A CloudEvents endpoint's template shapes `data`.)
     pub fn program(&self) -> Option<ProgramSource<'_>> {
         match (&self.template, self.kind) {
             (Some(source), _) => Some(ProgramSource::Custom(source)),
-            (None, Kind::Generic) => None,
+            (None, Kind::Generic | Kind::Cloudevents) => None,
             (None, kind) => Some(ProgramSource::Builtin(kind)),
         }
     }
@@ -243,7 +267,7 @@ mod tests {
 
     #[test]
     fn unknown_signature_fields_are_refused_on_every_scheme() {
-        for scheme in ["standard", "bearer", "none", "hmac-sha256"] {
+        for scheme in ["standard", "standard-ed25519", "bearer", "none", "hmac-sha256"] {
             let header = if scheme == "hmac-sha256" { r#""header": "X-Sig", "# } else { "" };
             let json = format!(r#"{{"scheme": "{scheme}", {header}"algorithm": "ed25519"}}"#);
             let err = serde_json::from_str::<Signature>(&json).unwrap_err().to_string();
@@ -252,6 +276,9 @@ mod tests {
         let ok: Signature = serde_json::from_str(r#"{"scheme": "hmac-sha256", "header": "X-Sig"}"#).unwrap();
         assert!(matches!(ok, Signature::HmacSha256 { .. }));
         assert_eq!(serde_json::from_str::<Signature>(r#"{"scheme": "bearer"}"#).unwrap(), Signature::Bearer);
+        let ed25519 = r#"{"scheme":"standard-ed25519"}"#;
+        assert_eq!(serde_json::from_str::<Signature>(ed25519).unwrap(), Signature::StandardEd25519);
+        assert_eq!(serde_json::to_string(&Signature::StandardEd25519).unwrap(), ed25519);
     }
 
     #[test]
@@ -268,6 +295,15 @@ mod tests {
         assert_eq!(field(DeliveryFormat { timeout_secs: Some(31), ..Default::default() }), "timeout");
         assert_eq!(field(DeliveryFormat { template: Some("{a: ".into()), ..Default::default() }), "template");
         assert_eq!(field(DeliveryFormat { header_prefix: Some("X Y".into()), ..Default::default() }), "header_prefix");
+        let cloudevents = Some(CloudEvents::default());
+        assert_eq!(field(DeliveryFormat { cloudevents: cloudevents.clone(), ..Default::default() }), "cloudevents");
+        let bad_source = Some(CloudEvents { source: Some("a b".into()), ..Default::default() });
+        let kind = Kind::Cloudevents;
+        assert_eq!(field(DeliveryFormat { kind, cloudevents: bad_source, ..Default::default() }), "cloudevents");
+        let ce = DeliveryFormat { kind, cloudevents, ..Default::default() };
+        assert!(ce.validate().is_ok());
+        assert!(ce.own_headers("X-Scanhook").contains(&"ce-id".to_string()));
+        assert!(ce.own_headers("X-Scanhook").contains(&"webhook-request-origin".to_string()));
         let ok = DeliveryFormat {
             signature: hmac("X-Hub-Signature-256"),
             bearer_token: Some("t0k".into()),

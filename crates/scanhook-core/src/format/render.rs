@@ -34,7 +34,7 @@ pub fn builtin(kind: Kind) -> Option<&'static Template> {
         ]
     });
     match kind {
-        Kind::Generic => None,
+        Kind::Generic | Kind::Cloudevents => None,
         Kind::Slack => Some(slack),
         Kind::Discord => Some(discord),
         Kind::Teams => Some(teams),

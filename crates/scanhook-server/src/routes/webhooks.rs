@@ -12,12 +12,14 @@ use scanhook_api_types::{
 };
 use scanhook_core::audit::AuditAction;
 use scanhook_core::catalogue;
-use scanhook_core::format::DeliveryFormat;
+use scanhook_core::format::{DeliveryFormat, Kind, Signature};
 use scanhook_core::network;
 use scanhook_core::scan::Severity;
 use scanhook_core::webhook::REDACTED;
-use scanhook_core::{EventPattern, EventType, ExtraHeaders, ProjectId, WebhookId, WebhookSecret, WebhookUrl};
-use scanhook_engine::IncomingEvent;
+use scanhook_core::{
+    EventPattern, EventType, ExtraHeaders, ProjectId, SecretKind, WebhookId, WebhookSecret, WebhookUrl,
+};
+use scanhook_engine::{IncomingEvent, ValidateError};
 use scanhook_store::{DeliveryFilter, Missed, NewWebhook, Page, Webhook};
 use serde_json::{Map, Value};
 
@@ -29,6 +31,12 @@ use crate::extract::{ApiJson, ApiQuery, OptionalJson, path_id};
 use crate::state::AppState;
 
 pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> WebhookOut {
+    // An Ed25519 endpoint shows its public keys on every read and its secret key never.
+    let ed25519 = SecretKind::of(&w.format.signature) == SecretKind::Ed25519;
+    let previous = w.previous_secret.as_ref().filter(|(_, until)| *until > now).map(|(old, _)| old);
+    let public_key = ed25519.then(|| w.secret.public_key()).flatten();
+    let previous_public_key = previous.filter(|_| ed25519).and_then(WebhookSecret::public_key);
+    let secret = (show_secret && !ed25519).then(|| w.secret.expose().to_string());
     WebhookOut {
         id: w.id.to_string(),
         url: w.url.as_str().to_string(),
@@ -47,13 +55,16 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         extra_payload: w.format.extra_payload.map(serde_json::Value::Object),
         header_prefix: w.format.header_prefix,
         body_json: w.format.body_json,
+        cloudevents: w.format.cloudevents,
         previous_secret_expires_at: w.previous_secret.map(|(_, until)| until).filter(|until| *until > now),
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         consecutive_failures: w.consecutive_failures,
         created_at: w.created_at,
         updated_at: w.updated_at,
-        secret: show_secret.then(|| w.secret.expose().to_string()),
+        secret,
+        public_key,
+        previous_public_key,
     }
 }
 
@@ -165,6 +176,15 @@ fn parse_description(raw: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The user's secret for `signature`, checked to be of the kind it signs with, or a new one.
+fn secret_for(signature: &Signature, given: Option<String>) -> Result<WebhookSecret, ApiError> {
+    let kind = SecretKind::of(signature);
+    match given {
+        Some(s) => WebhookSecret::parse_for(&s, kind).map_err(|e| ApiError::invalid("secret", e.0)),
+        None => Ok(WebhookSecret::generate_for(kind)),
+    }
+}
+
 async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
     let webhook_id: WebhookId = path_id(id, "webhook")?;
     state.store().get_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", id))
@@ -188,16 +208,14 @@ pub async fn create(
         extra_payload: input.extra_payload.map(parse_extra_payload).transpose()?,
         header_prefix: input.header_prefix,
         body_json: input.body_json.unwrap_or_default(),
+        cloudevents: input.cloudevents,
     };
     let format = checked(&state, format, &headers)?;
     let new = NewWebhook {
         id: WebhookId::generate(),
         url: parse_url(&state, &input.url)?,
         events: parse_events(input.events)?,
-        secret: match input.secret {
-            Some(s) => WebhookSecret::parse(&s).map_err(|e| ApiError::invalid("secret", e.0))?,
-            None => WebhookSecret::generate(),
-        },
+        secret: secret_for(&format.signature, input.secret)?,
         description: parse_description(input.description)?,
         headers,
         active: input.active.unwrap_or(true),
@@ -205,6 +223,13 @@ pub async fn create(
         min_severity: input.min_severity.map(parse_severity).transpose()?,
         format,
     };
+    // Last, once everything else is known to be valid: it makes a request.
+    if input.validate == Some(true) {
+        state.engine.validate_endpoint(new.url.as_str()).await.map_err(|e| match e {
+            ValidateError::Off => ApiError::invalid("validate", e.to_string()),
+            ValidateError::Refused(why) => ApiError::invalid("url", why),
+        })?;
+    }
     let webhook = state.store().create_webhook(&caller.account, new, state.limits.max_webhooks, state.now()).await?;
     let view = snapshot(&webhook_out(webhook.clone(), false, state.now()));
     audit::record(&state, &caller, AuditAction::WebhookCreated, webhook.id.as_str(), view).await;
@@ -239,6 +264,11 @@ pub async fn get(
 }
 
 /// Change some fields of a webhook endpoint.
+///
+/// A change of `signature` between `standard-ed25519` and a scheme with a shared secret
+/// replaces the secret with a new one of the right kind at once (a shared one is in this
+/// answer only) and ends a rotation's grace period: the old secret cannot sign under the
+/// new scheme.
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = WebhookPatch,
     responses((status = 200, body = WebhookOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
@@ -256,6 +286,7 @@ pub async fn update(
         || input.extra_payload.is_some()
         || input.header_prefix.is_some()
         || input.body_json.is_some()
+        || input.cloudevents.is_some()
         || input.headers.is_some()
         || input.sensitive_headers.is_some();
     let current = if touches_format { Some(find(&state, &caller, &id).await?) } else { None };
@@ -265,9 +296,14 @@ pub async fn update(
         }
         _ => None,
     };
+    // A change between a shared secret's scheme and Ed25519 needs a secret of the new kind.
+    let mut secret = None;
     let format = if let Some(current) = current {
         let mut format = current.format;
         if let Some(signature) = input.signature {
+            if SecretKind::of(&signature) != current.secret.kind() {
+                secret = Some(WebhookSecret::generate_for(SecretKind::of(&signature)));
+            }
             format.signature = signature;
         }
         if let Some(token) = input.bearer_token {
@@ -277,7 +313,14 @@ pub async fn update(
             format.timeout_secs = timeout;
         }
         if let Some(kind) = input.kind {
+            // Settings of one kind do not carry over to another.
+            if kind != format.kind && kind != Kind::Cloudevents {
+                format.cloudevents = None;
+            }
             format.kind = kind;
+        }
+        if let Some(settings) = input.cloudevents {
+            format.cloudevents = settings;
         }
         if let Some(template) = input.template {
             format.template = template;
@@ -307,16 +350,20 @@ pub async fn update(
         },
         min_severity: input.min_severity.map(|m| m.map(parse_severity).transpose()).transpose()?,
         format,
+        secret,
     };
     apply(&state, &caller, &id, patch).await
 }
 
+/// Applies `patch`; its answer shows a new shared secret once (an Ed25519 one shows only
+/// its public key, as every read does).
 async fn apply(
     state: &AppState,
     caller: &Caller,
     id: &str,
     patch: scanhook_store::WebhookPatch,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    let show_secret = patch.secret.is_some();
     let webhook_id: WebhookId = path_id(id, "webhook")?;
     let before = find(state, caller, id).await?;
     let webhook = state
@@ -330,7 +377,7 @@ async fn apply(
         _ => AuditAction::WebhookUpdated,
     };
     audit::record(state, caller, action, id, webhook_changes(&before, &webhook, state.now())).await;
-    Ok(Json(webhook_out(webhook, false, state.now())))
+    Ok(Json(webhook_out(webhook, show_secret, state.now())))
 }
 
 /// What an update changed, for the audit log: the fields that differ as the API shows
@@ -472,9 +519,9 @@ pub async fn replay(
 /// Longest grace period of a rotation: a week.
 const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
 
-/// Replace the signing secret. The new one is shown only in this answer; for the grace
-/// period (default 24 h) deliveries are signed with both, so receivers can switch at any
-/// time within it.
+/// Replace the signing secret. The new one is shown only in this answer (for
+/// `standard-ed25519` its public key instead); for the grace period (default 24 h)
+/// deliveries are signed with both, so receivers can switch at any time within it.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
     request_body = Option<RotateSecretIn>,
     responses((status = 200, body = RotateSecretOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -485,10 +532,7 @@ pub async fn rotate_secret(
     OptionalJson(input): OptionalJson<RotateSecretIn>,
 ) -> Result<Json<RotateSecretOut>, ApiError> {
     let webhook_id: WebhookId = path_id(&id, "webhook")?;
-    let secret = match input.secret {
-        Some(s) => WebhookSecret::parse(&s).map_err(|e| ApiError::invalid("secret", e.0))?,
-        None => WebhookSecret::generate(),
-    };
+    let secret = secret_for(&find(&state, &caller, &id).await?.format.signature, input.secret)?;
     let grace = input.grace_period.unwrap_or(24 * 3600);
     if grace > MAX_GRACE_SECS {
         return Err(ApiError::invalid("grace_period", format!("grace_period is at most {MAX_GRACE_SECS} seconds")));
@@ -507,5 +551,6 @@ pub async fn rotate_secret(
         ("previous_secret_expires_at".to_string(), serde_json::to_value(until).unwrap_or_default()),
     ]);
     audit::record(&state, &caller, AuditAction::WebhookSecretRotated, &id, changes).await;
-    Ok(Json(RotateSecretOut { secret: webhook.secret.expose().to_string(), previous_secret_expires_at: until }))
+    let out = webhook_out(webhook, true, now);
+    Ok(Json(RotateSecretOut { secret: out.secret, public_key: out.public_key, previous_secret_expires_at: until }))
 }

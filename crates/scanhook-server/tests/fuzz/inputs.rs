@@ -41,7 +41,7 @@ pub fn event_ingest(body: &[u8]) {
     let context =
         DeliveryContext { delivery_id: "dlv_x", attempt: 1, endpoint: "https://example.com/", webhook_id: "wh_x" };
     let cache = TemplateCache::default();
-    for kind in [Kind::Generic, Kind::Slack, Kind::Discord, Kind::Teams] {
+    for kind in [Kind::Generic, Kind::Slack, Kind::Discord, Kind::Teams, Kind::Cloudevents] {
         let format = DeliveryFormat { kind, ..Default::default() };
         let _ = render(&format, envelope.clone(), &context, &cache);
     }

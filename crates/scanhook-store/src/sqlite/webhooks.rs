@@ -87,7 +87,10 @@ pub fn update(
              disabled_reason = CASE WHEN ?7 THEN NULL ELSE disabled_reason END,
              disabled_at = CASE WHEN ?7 THEN NULL ELSE disabled_at END,
              consecutive_failures = CASE WHEN ?7 AND ?5 THEN 0 ELSE consecutive_failures END,
-             projects = ?10, min_severity = ?11, format = scanhook_seal_format(?12), sensitive_headers = ?13
+             projects = ?10, min_severity = ?11, format = scanhook_seal_format(?12), sensitive_headers = ?13,
+             secret = COALESCE(scanhook_seal(?14), secret),
+             previous_secret = CASE WHEN ?14 IS NULL THEN previous_secret END,
+             previous_secret_expires_at = CASE WHEN ?14 IS NULL THEN previous_secret_expires_at END
          WHERE id = ?8 AND account_id = ?9",
         params![
             url.as_str(),
@@ -103,6 +106,7 @@ pub fn update(
             min_severity.map(|s| s.as_str()),
             serde_json::to_string(&format)?,
             serde_json::to_string(&headers.1)?,
+            patch.secret.as_ref().map(WebhookSecret::expose),
         ],
     )?;
     if deciding {

@@ -9,8 +9,9 @@ pub struct ListenArgs {
     /// Port on 127.0.0.1 to receive webhooks on, any path (0 picks a free port).
     #[arg(long, default_value_t = 9000)]
     pub port: u16,
-    /// The endpoint's signing secret (`whsec_…`): each request's Standard Webhooks
-    /// signature is checked with it. Without it, signatures are shown as not checked.
+    /// The endpoint's signing secret (`whsec_…`), or for `standard-ed25519` its public
+    /// key (`whpk_…`): each request's Standard Webhooks signature is checked with it.
+    /// Without it, signatures are shown as not checked.
     #[arg(long, env = "SCANHOOK_LISTEN_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
     /// The endpoint's bearer token: each request's `Authorization: Bearer` is checked

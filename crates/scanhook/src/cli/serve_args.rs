@@ -89,4 +89,9 @@ pub struct ServeArgs {
     /// User-Agent of deliveries (default: scanhook/<version>).
     #[arg(long, env = "SCANHOOK_USER_AGENT")]
     pub user_agent: Option<String>,
+    /// The URL at which this deployment is reached (http:// or https://): the default
+    /// CloudEvents source, and its host names scanhook in the webhook handshake
+    /// (default: http://<the listen address>).
+    #[arg(long, env = "SCANHOOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }

@@ -8,8 +8,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
 use scanhook_client::types::{
-    BodyJson, DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn, Signature, TestIn, WebhookIn,
-    WebhookOut, WebhookPatch,
+    BodyJson, CloudEvents, CloudEventsMode, DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn,
+    Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use scanhook_core::DeliveryStatus;
 
@@ -29,7 +29,8 @@ pub struct WebhooksArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum WebhooksCommand {
-    /// Subscribe an endpoint; prints its ID and signing secret (shown only this once).
+    /// Subscribe an endpoint; prints its ID and signing secret (shown only this once), or
+    /// for standard-ed25519 its public key.
     Create(CreateArgs),
     /// List endpoints, newest first.
     List(PageArgs),
@@ -49,11 +50,12 @@ pub enum WebhooksCommand {
         #[arg(long)]
         replay_missed: bool,
     },
-    /// Replace the signing secret; prints the new one (shown only this once). Deliveries
-    /// are signed with both until the grace period ends.
+    /// Replace the signing secret; prints the new one (shown only this once), or for
+    /// standard-ed25519 its public key. Deliveries are signed with both until the grace
+    /// period ends.
     RotateSecret {
         id: String,
-        /// The new secret [default: a generated whsec_… secret]
+        /// The new secret [default: a generated whsec_… secret, or whsk_… key for standard-ed25519]
         #[arg(long)]
         secret: Option<String>,
         /// How long the old secret keeps signing too, e.g. 24h or 0s.
@@ -90,8 +92,8 @@ pub struct Filters {
 /// How deliveries are signed and shaped, shared by `create` and `update`.
 #[derive(Debug, Args)]
 pub struct DeliveryArgs {
-    /// Signature scheme [standard, hmac-sha256, bearer, none]; --signature-header implies hmac-sha256.
-    #[arg(long, value_parser = ["standard", "hmac-sha256", "bearer", "none"])]
+    /// Signature scheme [standard, standard-ed25519, hmac-sha256, bearer, none]; --signature-header implies hmac-sha256.
+    #[arg(long, value_parser = ["standard", "standard-ed25519", "hmac-sha256", "bearer", "none"])]
     signature: Option<String>,
     /// hmac-sha256: the header carrying the signature, e.g. X-Hub-Signature-256 [default: <header prefix>-Signature]
     #[arg(long)]
@@ -108,9 +110,15 @@ pub struct DeliveryArgs {
     /// Seconds one attempt may take, 1 to 30.
     #[arg(long)]
     timeout: Option<u32>,
-    /// Body format [generic, slack, discord, teams].
-    #[arg(long, value_parser = ["generic", "slack", "discord", "teams"])]
+    /// Body format [generic, slack, discord, teams, cloudevents].
+    #[arg(long, value_parser = ["generic", "slack", "discord", "teams", "cloudevents"])]
     kind: Option<String>,
+    /// cloudevents: content mode [structured, binary; default: structured].
+    #[arg(long, value_parser = ["structured", "binary"])]
+    cloudevents_mode: Option<String>,
+    /// cloudevents: the source attribute, a URI-reference [default: the server's public URL].
+    #[arg(long)]
+    cloudevents_source: Option<String>,
     /// A jq program that produces the body, inline or @file.
     #[arg(long, value_parser = parse::Source::parse)]
     template: Option<parse::Source>,
@@ -142,6 +150,7 @@ impl DeliveryArgs {
                 };
                 Signature::HmacSha256 { header, prefix: self.signature_prefix.clone().unwrap_or_default(), encoding }
             }
+            "standard-ed25519" => Signature::StandardEd25519,
             "bearer" => Signature::Bearer,
             "none" => Signature::None,
             _ => Signature::Standard,
@@ -153,12 +162,25 @@ impl DeliveryArgs {
             "slack" => Kind::Slack,
             "discord" => Kind::Discord,
             "teams" => Kind::Teams,
+            "cloudevents" => Kind::Cloudevents,
             _ => Kind::Generic,
         })
     }
 
     fn body_json(&self) -> Option<BodyJson> {
         self.body_json.as_deref().map(|b| if b == "javascript" { BodyJson::Javascript } else { BodyJson::Verbatim })
+    }
+
+    /// The CloudEvents settings, when a flag sets one (together they replace the stored ones).
+    fn cloudevents(&self) -> Option<CloudEvents> {
+        if self.cloudevents_mode.is_none() && self.cloudevents_source.is_none() {
+            return None;
+        }
+        let mode = match self.cloudevents_mode.as_deref() {
+            Some("binary") => CloudEventsMode::Binary,
+            _ => CloudEventsMode::Structured,
+        };
+        Some(CloudEvents { mode, source: self.cloudevents_source.clone() })
     }
 
     fn template(&self) -> anyhow::Result<Option<String>> {
@@ -188,7 +210,7 @@ pub struct CreateArgs {
     filters: Filters,
     #[command(flatten)]
     delivery: DeliveryArgs,
-    /// Signing secret, 16 to 128 characters [default: a generated whsec_… secret]
+    /// Signing secret, 16 to 128 characters, or a whsk_… key for standard-ed25519 [default: generated]
     #[arg(long)]
     secret: Option<String>,
     /// A note for people.
@@ -197,6 +219,10 @@ pub struct CreateArgs {
     /// Create it inactive: it receives nothing until enabled.
     #[arg(long)]
     disabled: bool,
+    /// Ask the endpoint for consent first (the CloudEvents webhook handshake: OPTIONS with
+    /// WebHook-Request-Origin); nothing is created unless it answers WebHook-Allowed-Origin.
+    #[arg(long)]
+    validate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -265,9 +291,11 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 extra_payload: args.delivery.extra_payload()?,
                 header_prefix: args.delivery.header_prefix.clone(),
                 body_json: args.delivery.body_json(),
+                cloudevents: args.delivery.cloudevents(),
+                validate: args.validate.then_some(true),
             };
             let reply = client.create_webhook(&input).await?;
-            emit(out, &reply, |w| format!("{}\nThe secret is shown only this once: keep it now.\n", render(w)));
+            emit(out, &reply, |w| format!("{}\n{}\n", render(w), secret_note(w)));
         }
         WebhooksCommand::List(page) => {
             let header = ["ID", "URL", "EVENTS", "ACTIVE", "FAILURES", "CREATED"];
@@ -304,8 +332,12 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 extra_payload: args.delivery.extra_payload()?.map(Some),
                 header_prefix: args.delivery.header_prefix.clone().map(Some),
                 body_json: args.delivery.body_json(),
+                cloudevents: args.delivery.cloudevents().map(Some),
             };
-            emit(out, &client.update_webhook(&args.id, &patch).await?, render);
+            emit(out, &client.update_webhook(&args.id, &patch).await?, |w| match w.secret {
+                Some(_) => format!("{}\n{}\n", render(w), secret_note(w)),
+                None => render(w),
+            });
         }
         WebhooksCommand::Delete { id } => {
             client.delete_webhook(&id).await?;
@@ -321,11 +353,16 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
             let input = RotateSecretIn { secret, grace_period: grace_period.map(|g| g.as_secs()) };
             let reply = client.rotate_webhook_secret(&id, &input).await?;
             emit(out, &reply, |r| {
-                format!(
-                    "secret  {}\nThe old secret also signs until {}. The new one is shown only this once: keep it now.\n",
-                    r.secret,
-                    when(&r.previous_secret_expires_at)
-                )
+                let until = when(&r.previous_secret_expires_at);
+                match (&r.secret, &r.public_key) {
+                    (_, Some(public_key)) => format!(
+                        "public key  {public_key}\nThe old key also signs until {until}; receivers verify with the new public key.\n"
+                    ),
+                    (secret, None) => format!(
+                        "secret  {}\nThe old secret also signs until {until}. The new one is shown only this once: keep it now.\n",
+                        opt(secret)
+                    ),
+                }
             });
         }
         WebhooksCommand::Replay { id, since } => {
@@ -356,18 +393,39 @@ fn render(w: &WebhookOut) -> String {
         ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),
         ("header prefix", opt(&w.header_prefix)),
         ("body json", format!("{:?}", w.body_json).to_lowercase()),
+        ("cloudevents", w.cloudevents.as_ref().map(cloudevents).unwrap_or_default()),
         ("old secret until", opt(&w.previous_secret_expires_at)),
         ("disabled", disabled),
         ("failures", w.consecutive_failures.to_string()),
         ("created", when(&w.created_at)),
         ("updated", when(&w.updated_at)),
+        ("public key", opt(&w.public_key)),
+        ("old public key", opt(&w.previous_public_key)),
         ("secret", opt(&w.secret)),
     ])
+}
+
+fn cloudevents(c: &CloudEvents) -> String {
+    let mode = if c.mode == CloudEventsMode::Binary { "binary" } else { "structured" };
+    match &c.source {
+        Some(source) => format!("{mode}, source {source}"),
+        None => mode.into(),
+    }
+}
+
+/// What to keep of an answer that made a secret.
+fn secret_note(w: &WebhookOut) -> &'static str {
+    if w.public_key.is_some() {
+        "Receivers verify with the public key, shown on every read; the secret key stays on the server."
+    } else {
+        "The secret is shown only this once: keep it now."
+    }
 }
 
 fn signature(s: &Signature) -> String {
     match s {
         Signature::Standard => "standard".into(),
+        Signature::StandardEd25519 => "standard-ed25519".into(),
         Signature::HmacSha256 { header, prefix, encoding } => {
             let encoding = if *encoding == Encoding::Base64 { "base64" } else { "hex" };
             let header = header.as_deref().unwrap_or("<prefix>-Signature");

@@ -213,9 +213,11 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
     let json = cli.json(&["webhooks", "rotate-secret", &id]).await;
     assert!(s(&json, "secret").starts_with("whsec_"));
 
-    cli.run(&["webhooks", "create", "--url", "https://x.example", "--events", "a.b", "--signature", "hmac-sha256"])
-        .await
-        .fails(1, &["--signature-header"]);
+    // Without --signature-header, the signature goes in <prefix>-Signature.
+    let default_header = cli
+        .run(&["webhooks", "create", "--url", "https://x.example", "--events", "a.b", "--signature", "hmac-sha256"])
+        .await;
+    assert!(default_header.ok().contains("hmac-sha256 in <prefix>-Signature: <hex>"), "{}", default_header.ok());
     cli.run(&["webhooks", "create", "--url", "https://x.example", "--events", "a.b", "--template", "{a: .b"])
         .await
         .fails(1, &["HTTP 422", "jq syntax error"]);
@@ -223,4 +225,63 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
         .await
         .fails(2, &["irc"]);
     cli.run(&["webhooks", "rotate-secret", "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV"]).await.fails(1, &["HTTP 404"]);
+}
+
+#[tokio::test]
+async fn cloudevents_flags_set_the_mode_and_source_and_validate_asks_first() {
+    let (server, cli, receiver, _) = with_receiver("scan.*").await;
+    let created = cli
+        .json(&[
+            "webhooks",
+            "create",
+            "--url",
+            &receiver.url,
+            "--events",
+            "scan.*",
+            "--kind",
+            "cloudevents",
+            "--cloudevents-mode",
+            "binary",
+            "--cloudevents-source",
+            "urn:scanhook:ci",
+        ])
+        .await;
+    assert_eq!(created["kind"], "cloudevents");
+    assert_eq!(created["cloudevents"], serde_json::json!({"mode": "binary", "source": "urn:scanhook:ci"}));
+    let id = s(&created, "id");
+    let shown = cli.run(&["webhooks", "get", &id]).await;
+    assert!(shown.ok().contains("binary, source urn:scanhook:ci"), "{}", shown.ok());
+    let changed = cli.json(&["webhooks", "update", &id, "--kind", "generic"]).await;
+    assert!(changed.get("cloudevents").is_none(), "another kind drops the settings: {changed}");
+
+    // The test receiver answers OPTIONS without WebHook-Allowed-Origin: no consent.
+    let before = receiver.received().len();
+    cli.run(&["webhooks", "create", "--url", &receiver.url, "--events", "scan.*", "--validate"])
+        .await
+        .fails(1, &["422", "no WebHook-Allowed-Origin"]);
+    assert_eq!(receiver.received().len(), before + 1, "one OPTIONS request");
+    let (_, listed) = server.get("/v1/webhooks").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2, "nothing stored: {listed}");
+}
+
+#[tokio::test]
+async fn ed25519_endpoints_print_their_public_key_and_never_the_secret_key() {
+    let server = Server::start(&[]).await;
+    let cli = Cli::of(&server);
+    let args = ["webhooks", "create", "--url", "https://example.com/h", "--events", "*"];
+    let created = cli.run(&[&args[..], &["--signature", "standard-ed25519"]].concat()).await;
+    let shown = created.ok();
+    assert!(shown.contains("public key") && shown.contains("whpk_"), "{shown}");
+    assert!(shown.contains("the secret key stays on the server") && !shown.contains("whsk_"), "{shown}");
+    let id = shown.lines().find_map(|l| l.strip_prefix("id")).unwrap().trim().to_string();
+    assert!(cli.run(&["webhooks", "get", &id]).await.ok().contains("standard-ed25519"));
+
+    let rotated = cli.run(&["webhooks", "rotate-secret", &id]).await;
+    let rotated = rotated.ok();
+    assert!(rotated.starts_with("public key  whpk_") && !rotated.contains("whsk_"), "{rotated}");
+    // Back to a shared secret: the new one is printed, once.
+    let changed = cli.run(&["webhooks", "update", &id, "--signature", "standard"]).await;
+    let changed = changed.ok();
+    assert!(changed.contains("whsec_") && changed.contains("shown only this once"), "{changed}");
+    assert!(!cli.run(&["webhooks", "get", &id]).await.ok().contains("whsec_"));
 }
