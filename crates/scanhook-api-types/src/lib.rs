@@ -474,6 +474,17 @@ pub struct ScanIn {
     #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 604800)]
     pub time_limit_secs: Option<u64>,
+    /// The tool whose findings this scan reports (`bandit`, `trivy`, …). A completed scan
+    /// resolves only open violations of its own tool and category; a SARIF log names its
+    /// tools itself (each run's `tool.driver.name`).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
+    pub tool: Option<String>,
+    /// A part of the code base or a configuration the tool looked at (`backend`, `images`),
+    /// as GitHub code scanning's category; for SARIF runs without `automationDetails.id`.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
+    pub category: Option<String>,
 }
 
 /// What a scanner reports when a scan completes (as JSON; a SARIF 2.1.0 log is accepted
@@ -521,6 +532,11 @@ pub struct ViolationOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
     pub fingerprint: String,
+    /// The tool that found it, and its category (absent when the scan named none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     pub first_scan_id: String,
     pub last_scan_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -628,6 +644,15 @@ pub struct ScanOut {
     pub score: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade: Option<String>,
+    /// The tool and category named when the scan started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// What the completed scan covered: only open violations of these tools and categories
+    /// could be resolved by it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covered: Vec<scanhook_core::scan::Analysis>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -54,6 +54,7 @@ pub struct ViolationFilter {
     /// `open` or `resolved`.
     pub status: Option<String>,
     pub severity: Option<String>,
+    pub tool: Option<String>,
 }
 
 /// The findings of a completed scan, in one of the two formats the API takes.

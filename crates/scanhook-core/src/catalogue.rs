@@ -208,7 +208,14 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
                 ("tool", nullable_string()),
                 ("category", nullable_string()),
             ]),
-            ev::violation_resolved(&violation, Some(&scan), &project, (&finding.rule, &finding.analysis), "user_123456789", later),
+            ev::violation_resolved(
+                &violation,
+                Some(&scan),
+                &project,
+                (&finding.rule, &finding.analysis),
+                "user_123456789",
+                later,
+            ),
         ),
         entry(
             ev::ISSUE_CRITICAL,
@@ -303,6 +310,40 @@ mod tests {
     }
 }
 
+/// How a scan's findings become violations and which ones it resolves, in docs/events.md.
+const MATCHING: &str = r#"
+## How scans open and resolve violations
+
+Each violation belongs to the **analysis** that found it: a tool, and optionally a
+category (GitHub code scanning's word for the part of the code base or the configuration
+the tool looked at). A SARIF log names them itself: each run's `tool.driver.name`, and its
+`automationDetails.id` up to the last `/` as the category (`ci/backend/2026-11-28` is
+category `ci/backend`). For scanhook's JSON findings, `tool` and `category` are given when
+the scan starts (`POST /v1/scans {"project", "tool": "trivy", "category": "images"}`); a
+SARIF run without a category takes the scan's too.
+
+- A completed scan **covers** its analyses: every run of its SARIF log that has a
+  `results` array (an empty one included: the tool ran and found nothing; a run without
+  `results` covers nothing), or the scan's own tool and category for JSON findings. The
+  scan's `covered` lists them.
+- A finding opens a violation unless an open violation **of the same analysis** has its
+  fingerprint (then that one is marked as seen again, with the new line).
+- A completed scan **resolves only open violations of the analyses it covered** that it
+  did not find again. A linter's scan never resolves a SAST scanner's violations, and a
+  log with several runs (several tools) is one scan that covers each of them.
+- Scans that name no tool nor category form one analysis of their own (everything stored
+  before tools were told apart is in it), so they go on resolving each other as before.
+
+Example: a Bandit log completes a scan (its violations are tool `Bandit`'s); a Ruff log then
+completes the next scan of the same project: it opens Ruff's violations and resolves
+none of Bandit's, not even where both tools flag the same line (`B324` and `S324` are
+two violations, one per tool). Bandit's next log, after md5 was replaced, resolves
+exactly Bandit's `B324`.
+
+`violation.detected` and `violation.resolved` carry `tool` and `category` (`null` when
+none was named); `GET /v1/projects/{id}/violations?tool=…` lists one tool's.
+"#;
+
 /// The catalogue as Markdown (docs/events.md is this, checked by a test).
 pub fn markdown() -> String {
     let mut out = String::from(
@@ -310,6 +351,7 @@ pub fn markdown() -> String {
          `{\"id\", \"type\", \"timestamp\", \"data\"}`; below is `data`. Generated from \
          `scanhook-core/src/catalogue.rs`: regenerate with `UPDATE_DOCS=1 cargo test -p scanhook-core`.\n",
     );
+    out.push_str(MATCHING);
     for entry in catalogue() {
         let fields: Vec<String> = entry.schema["properties"]
             .as_object()

@@ -417,7 +417,7 @@ pub struct ScanOutcome {
     pub detected: u64,
     /// Open violations this scan no longer found.
     pub resolved: u64,
-    /// Violations open after the scan.
+    /// Violations open on the project after the scan (of every tool).
     pub open: u64,
 }
 

@@ -559,3 +559,55 @@ async fn held_deliveries_are_given_up_as_dead_without_replay_missed() {
         assert_eq!(s.replay_dead(&acc, &wh.id, None, t0()).await.unwrap(), 2, "{}", b.name);
     }
 }
+
+#[tokio::test]
+async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() {
+    use scanhook_core::scan::{Analysis, Severity};
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "tools".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = s.create_project(&acc, project, stamp).await.unwrap();
+        let analysis = |tool: &str| Analysis { tool: tool.into(), category: String::new() };
+        // Native findings take the scan's analysis; a SARIF report brings its own.
+        let complete = async |started_as: Analysis, report: ScanReport| {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.id.clone(),
+                target: None,
+                rules: Vec::new(),
+                time_limit_secs: None,
+                analysis: started_as,
+            };
+            let scan = s.start_scan(&acc, new, stamp).await.unwrap();
+            s.complete_scan(&acc, &scan.id, report, stamp).await.unwrap()
+        };
+        let native = |range| ScanReport { findings: findings(range, Severity::High), ..Default::default() };
+        let done = complete(analysis("a"), native(0..3)).await;
+        assert_eq!((done.detected, done.scan.covered.clone()), (3, vec![analysis("a")]), "{}", b.name);
+        // The same fingerprints from another tool are other violations.
+        let sarif = |range, tools: &[&str]| {
+            let mut found = findings(range, Severity::High);
+            found.iter_mut().for_each(|f| f.analysis = analysis(tools[0]));
+            ScanReport { findings: found, analyses: tools.iter().map(|t| analysis(t)).collect(), ..Default::default() }
+        };
+        let done = complete(Analysis::default(), sarif(0..3, &["b"])).await;
+        assert_eq!((done.detected, done.resolved, done.open), (3, 0, 6), "{}", b.name); // open: every tool's
+        // Tool a finds nothing: only its three are resolved; b's stay open.
+        let done = complete(analysis("a"), native(0..0)).await;
+        assert_eq!(done.resolved, 3, "{}", b.name);
+        // A log covering b and c with findings of b only: nothing of a's, b's one less.
+        let done = complete(Analysis::default(), sarif(0..2, &["b", "c"])).await;
+        assert_eq!((done.resolved, done.scan.covered.len()), (1, 2), "{}", b.name);
+        let page = Page { limit: 100, cursor: None };
+        let open = ViolationFilter { open: Some(true), tool: Some("b".into()), ..Default::default() };
+        assert_eq!(s.list_violations(&acc, &project.id, open, page).await.unwrap().items.len(), 2, "{}", b.name);
+    }
+}

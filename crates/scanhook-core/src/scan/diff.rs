@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn the_same_fingerprint_from_two_tools_is_two_findings() {
-        let bandit = Finding { analysis: Analysis { tool: "Bandit".into(), category: String::new() }, ..finding("r", "f", 1, "m", Severity::High) };
+        let bandit = Finding {
+            analysis: Analysis { tool: "Bandit".into(), category: String::new() },
+            ..finding("r", "f", 1, "m", Severity::High)
+        };
         let ruff = Finding { analysis: Analysis { tool: "ruff".into(), category: String::new() }, ..bandit.clone() };
         assert_eq!(distinct(vec![bandit.clone(), ruff.clone(), bandit.clone()]), vec![bandit, ruff]);
     }

@@ -72,7 +72,9 @@ pub struct Finding {
 /// category (SARIF `runs[].automationDetails.id` up to its last `/`, or `category` given
 /// when the scan starts). Empty strings mean none was named: what scans reported before
 /// tools were told apart, which therefore still resolve each other.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Analysis {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tool: String,
@@ -81,18 +83,17 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// Longest tool or category name, in bytes.
+    /// Longest tool or category name, in characters.
     pub const MAX_NAME: usize = 200;
 
-    /// An analysis named by a user: each name at most [`Self::MAX_NAME`] bytes, printable.
+    /// An analysis named by a user: each name 1 to [`Self::MAX_NAME`] characters, trimmed.
     pub fn parse(tool: Option<String>, category: Option<String>) -> Result<Self, (&'static str, Invalid)> {
-        let check = |field: &'static str, value: Option<String>| match value {
+        let check = |field: &'static str, value: Option<String>| match value.as_deref().map(str::trim) {
             None => Ok(String::new()),
-            Some(v) if v.trim().is_empty() || v.len() > Self::MAX_NAME || v.chars().any(char::is_control) => Err((
-                field,
-                Invalid::new(format!("{field} must be 1 to {} printable bytes", Self::MAX_NAME)),
-            )),
-            Some(v) => Ok(v),
+            Some(v) if v.is_empty() || v.chars().count() > Self::MAX_NAME => {
+                Err((field, Invalid::new(format!("{field} must be 1 to {} characters", Self::MAX_NAME))))
+            }
+            Some(v) => Ok(v.to_string()),
         };
         Ok(Self { tool: check("tool", tool)?, category: check("category", category)? })
     }

@@ -299,8 +299,8 @@ impl<'a> Run<'a> {
         let id = self.automation_details.as_ref().and_then(|d| d.id.as_deref()).unwrap_or("");
         let category = id.rsplit_once('/').map_or("", |(category, _)| category).trim();
         for (what, name) in [("tool.driver.name", tool), ("automationDetails.id", category)] {
-            if name.len() > Analysis::MAX_NAME {
-                return Err(Invalid::new(format!("{at}.{what} is longer than {} bytes", Analysis::MAX_NAME)));
+            if name.chars().count() > Analysis::MAX_NAME {
+                return Err(Invalid::new(format!("{at}.{what} is longer than {} characters", Analysis::MAX_NAME)));
             }
         }
         Ok(Analysis { tool: tool.to_string(), category: category.to_string() })
@@ -355,7 +355,16 @@ impl<'a> Run<'a> {
         };
         let rule = rule_id.to_string();
         let message = capped(&message);
-        Ok(Some(Finding { rule, severity, file, line, message, suggestion, fingerprint, analysis: Analysis::default() }))
+        Ok(Some(Finding {
+            rule,
+            severity,
+            file,
+            line,
+            message,
+            suggestion,
+            fingerprint,
+            analysis: Analysis::default(),
+        }))
     }
 
     /// The rule descriptor a result points at: by index in the driver or the extension its

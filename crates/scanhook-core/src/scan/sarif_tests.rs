@@ -312,5 +312,5 @@ fn each_run_is_an_analysis_of_its_tool_and_category_and_its_findings_carry_it() 
 
     let long = "x".repeat(Analysis::MAX_NAME + 1);
     let raw = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": long}}, "results": []}]});
-    assert_eq!(error(raw.to_string().as_bytes()), "runs[0].tool.driver.name is longer than 200 bytes");
+    assert_eq!(error(raw.to_string().as_bytes()), "runs[0].tool.driver.name is longer than 200 characters");
 }

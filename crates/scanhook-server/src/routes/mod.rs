@@ -30,6 +30,11 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     Ok(value.to_string())
 }
 
+/// A name that may be empty (a violation's tool, say), as an optional field.
+pub fn non_empty(name: String) -> Option<String> {
+    (!name.is_empty()).then_some(name)
+}
+
 /// Paging parameters shared by every list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

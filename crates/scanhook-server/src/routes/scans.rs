@@ -8,7 +8,7 @@ use scanhook_api_types::{
     Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut,
 };
-use scanhook_core::scan::{MAX_FINDINGS, findings_from_sarif, parse_findings};
+use scanhook_core::scan::{Analysis, MAX_FINDINGS, SarifReport, findings_from_sarif, parse_findings};
 use scanhook_core::{ProjectId, ScanId};
 use scanhook_store::{NewScan, Scan, ScanProgress, ScanReport};
 use tokio::sync::OwnedSemaphorePermit;
@@ -37,6 +37,9 @@ fn scan_out(s: Scan) -> ScanOut {
         files_scanned: s.files_scanned,
         score: s.score,
         grade: s.grade,
+        tool: super::non_empty(s.analysis.tool),
+        category: super::non_empty(s.analysis.category),
+        covered: s.covered,
     }
 }
 
@@ -81,6 +84,7 @@ pub async fn start(
         target: input.target.map(|t| text("target", &t, 2000)).transpose()?,
         rules: parse_rules(input.rules)?,
         time_limit_secs: input.time_limit_secs,
+        analysis: Analysis::parse(input.tool, input.category).map_err(|(field, e)| ApiError::invalid(field, e.0))?,
     };
     let scan = state
         .store()
@@ -162,8 +166,9 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("application/sarif+json") {
         check_depth(body)?;
-        let findings = findings_from_sarif(body).map_err(|e| ApiError::invalid("sarif", e.0))?;
-        return Ok(ScanReport { findings, ..Default::default() });
+        let SarifReport { findings, analyses } =
+            findings_from_sarif(body).map_err(|e| ApiError::invalid("sarif", e.0))?;
+        return Ok(ScanReport { findings, analyses, ..Default::default() });
     }
     let input: ScanCompleteIn = if body.iter().all(u8::is_ascii_whitespace) {
         ScanCompleteIn { findings: Vec::new(), score: None, grade: None, files_scanned: None }
@@ -180,7 +185,7 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
     }
     let grade = input.grade.map(|g| text("grade", &g, 10)).transpose()?;
     let files_scanned = parse_files_scanned(input.files_scanned)?;
-    Ok(ScanReport { findings, files_scanned, score: input.score, grade })
+    Ok(ScanReport { findings, analyses: Vec::new(), files_scanned, score: input.score, grade })
 }
 
 /// Complete a running scan with its findings: new findings become open violations

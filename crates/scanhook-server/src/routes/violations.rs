@@ -27,6 +27,8 @@ fn violation_out(v: Violation) -> ViolationOut {
         message: v.finding.message,
         suggestion: v.finding.suggestion,
         fingerprint: v.finding.fingerprint,
+        tool: super::non_empty(v.finding.analysis.tool),
+        category: super::non_empty(v.finding.analysis.category),
         first_scan_id: v.first_scan_id.to_string(),
         last_scan_id: v.last_scan_id.to_string(),
         resolved_by: v.resolved_by,
@@ -44,6 +46,9 @@ pub struct ViolationQuery {
     pub status: Option<String>,
     #[param(value_type = Option<Severity>)]
     pub severity: Option<String>,
+    /// Only violations found by this tool.
+    #[param(min_length = 1, max_length = 200)]
+    pub tool: Option<String>,
 }
 
 /// List a project's violations, newest first.
@@ -70,7 +75,7 @@ pub async fn list(
         query.severity.as_deref().map(Severity::parse).transpose().map_err(|e| ApiError::invalid("severity", e.0))?;
     let paged = state
         .store()
-        .list_violations(&caller.account, &project, ViolationFilter { open, severity }, page.page()?)
+        .list_violations(&caller.account, &project, ViolationFilter { open, severity, tool: query.tool }, page.page()?)
         .await
         .map_err(named("project", &id))?;
     Ok(Json(ListOut { data: paged.items.into_iter().map(violation_out).collect(), next_cursor: paged.next_cursor }))

@@ -269,7 +269,14 @@ pub fn finish(
     c.execute(
         "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4, covered = ?5
          WHERE id = ?6",
-        params![now, done.files_scanned, done.score, done.grade, serde_json::to_string(&done.covered)?, scan.id.as_str()],
+        params![
+            now,
+            done.files_scanned,
+            done.score,
+            done.grade,
+            serde_json::to_string(&done.covered)?,
+            scan.id.as_str()
+        ],
     )?;
     let completed = derived::Completed {
         rules: &scan.rules,
@@ -286,7 +293,13 @@ pub fn finish(
         stamp,
     )?;
     raise_alerts(c, account, &scan, previous_score, (done.score, done.grade.as_deref()), new_criticals, stamp)?;
-    Ok(ScanOutcome { scan: get(c, account, id)?, detected, resolved, open: done.counts.total() })
+    // Every tool's: the project's open violations, not only this scan's analyses'.
+    let open: u64 = c.query_row(
+        "SELECT COUNT(*) FROM violations WHERE project_id = ?1 AND status = 'open'",
+        [scan.project_id.as_str()],
+        |r| r.get(0),
+    )?;
+    Ok(ScanOutcome { scan: get(c, account, id)?, detected, resolved, open })
 }
 
 pub fn progress(

@@ -11,6 +11,7 @@ use scanhook_client::{Report, ViolationFilter};
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, emit, fields, line, list, opt, when};
 use super::parse::Source;
+use scanhook_core::scan::Analysis;
 
 #[derive(Debug, Args)]
 pub struct ScansArgs {
@@ -36,6 +37,13 @@ pub enum ScansCommand {
         /// Seconds before the scan times out [default: the project's limit]
         #[arg(long)]
         time_limit: Option<u64>,
+        /// The tool whose findings the scan reports: it resolves only that tool's violations
+        /// (a SARIF log names its own tools).
+        #[arg(long)]
+        tool: Option<String>,
+        /// The part of the code base the tool looked at, e.g. backend.
+        #[arg(long)]
+        category: Option<String>,
         /// Print only the scan's ID (for scripts).
         #[arg(long, short)]
         quiet: bool,
@@ -100,6 +108,9 @@ pub enum ViolationsCommand {
         status: Option<String>,
         #[arg(long, value_parser = ["critical", "high", "medium", "low", "info"])]
         severity: Option<String>,
+        /// Only violations found by this tool.
+        #[arg(long)]
+        tool: Option<String>,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -115,8 +126,9 @@ pub enum ViolationsCommand {
 pub async fn run(ctx: Ctx, command: ScansCommand) -> anyhow::Result<()> {
     let (client, out) = (&ctx.client, ctx.out);
     match command {
-        ScansCommand::Start { project, target, rules, time_limit, quiet } => {
-            let reply = client.start_scan(&ScanIn { project, target, rules, time_limit_secs: time_limit }).await?;
+        ScansCommand::Start { project, target, rules, time_limit, tool, category, quiet } => {
+            let input = ScanIn { project, target, rules, time_limit_secs: time_limit, tool, category };
+            let reply = client.start_scan(&input).await?;
             if quiet {
                 line(reply.value.id);
             } else {
@@ -163,14 +175,15 @@ fn report(args: &CompleteArgs) -> anyhow::Result<Report> {
 pub async fn run_violations(ctx: Ctx, command: ViolationsCommand) -> anyhow::Result<()> {
     let (client, out) = (&ctx.client, ctx.out);
     match command {
-        ViolationsCommand::List { project, status, severity, page } => {
-            let filter = ViolationFilter { status, severity };
-            let header = ["ID", "SEVERITY", "RULE", "LOCATION", "STATUS", "MESSAGE"];
+        ViolationsCommand::List { project, status, severity, tool, page } => {
+            let filter = ViolationFilter { status, severity, tool };
+            let header = ["ID", "SEVERITY", "TOOL", "RULE", "LOCATION", "STATUS", "MESSAGE"];
             let row = |v: &ViolationOut| {
                 let location = format!("{}:{}", v.file, v.line);
                 vec![
                     v.id.clone(),
                     v.severity.to_string(),
+                    opt(&v.tool),
                     v.rule.clone(),
                     location,
                     v.status.clone(),
@@ -203,7 +216,19 @@ fn render(s: &ScanOut) -> String {
         ("files scanned", opt(&s.files_scanned)),
         ("score", opt(&s.score)),
         ("grade", opt(&s.grade)),
+        ("tool", opt(&s.tool)),
+        ("category", opt(&s.category)),
+        ("covered", s.covered.iter().map(covered).collect::<Vec<_>>().join(", ")),
     ])
+}
+
+/// `tool` or `tool (category)`; `-` for an analysis that names nothing.
+fn covered(a: &Analysis) -> String {
+    match (a.tool.as_str(), a.category.as_str()) {
+        ("", "") => "-".into(),
+        (tool, "") => tool.into(),
+        (tool, category) => format!("{tool} ({category})"),
+    }
 }
 
 fn render_complete(c: &ScanCompleteOut) -> String {
