@@ -25,6 +25,8 @@ pub enum ApiError {
         message: String,
     },
     PayloadTooLarge(String),
+    /// 408: the body did not arrive in time (`extract::body_bytes`).
+    RequestTimeout(String),
     /// 414: the query string is longer than the server reads.
     QueryTooLong(String),
     /// 503 with `Retry-After`: the request was fine and may succeed later as it is.
@@ -99,6 +101,7 @@ impl IntoResponse for ApiError {
             }
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
+            Self::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, "request_timeout", m, None),
             Self::QueryTooLong(m) => (StatusCode::URI_TOO_LONG, "query_too_long", m, None),
             Self::Unavailable { code, message, .. } => (StatusCode::SERVICE_UNAVAILABLE, code, message, None),
             Self::Internal(e) => {

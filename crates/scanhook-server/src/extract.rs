@@ -22,13 +22,25 @@ pub struct OptionalJson<T>(pub T);
 /// they are written, and the body limit stops the writing.
 const MAX_RESERVED: usize = 64 * 1024 * 1024;
 
+/// Longest pause while a body arrives, and longest time for all of it: a client that
+/// trickles its body would otherwise hold its connection, and a large report its slot
+/// (`routes::scans::ReportSlot`), for as long as it likes.
+const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+const BODY_TOTAL: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The body in one buffer sized by its `Content-Length`: axum's own collection holds the
 /// chunks and a contiguous copy at once, twice a large report at its peak.
 async fn body_bytes<S: Send + Sync>(req: Request, _: &S) -> Result<Bytes, ApiError> {
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     let mut body = req.into_limited_body();
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_RESERVED));
-    while let Some(frame) = body.frame().await {
+    let deadline = tokio::time::Instant::now() + BODY_TOTAL;
+    loop {
+        let wait = deadline.min(tokio::time::Instant::now() + BODY_IDLE);
+        let Ok(frame) = tokio::time::timeout_at(wait, body.frame()).await else {
+            return Err(ApiError::RequestTimeout("the request body did not arrive in time".into()));
+        };
+        let Some(frame) = frame else { break };
         if let Ok(data) = frame.map_err(body_error)?.into_data() {
             buf.extend_from_slice(&data);
         }

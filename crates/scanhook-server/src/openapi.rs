@@ -77,7 +77,7 @@ const CLOSED_ENUMS: &[&str] = &["Signature"];
 
 /// The answers every route can give besides its own, added here so no annotation can
 /// forget them: 401 (authenticated routes), 422 and 414 (the query contract, see
-/// [`crate::query`]), and 400, 413 and 422 where there is a body. Every error is problem+json.
+/// [`crate::query`]), and 400, 408, 413 and 422 where there is a body. Every error is problem+json.
 fn complete(doc: &mut Value) {
     for item in doc["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
         for (method, op) in item.as_object_mut().into_iter().flat_map(|ops| ops.iter_mut()) {
@@ -96,6 +96,7 @@ fn complete(doc: &mut Value) {
             add("422", "A field or query parameter is invalid or unknown; `field` names it.");
             if has_body {
                 add("400", "The body is not valid JSON.");
+                add("408", "The body did not arrive in time: a pause of 30 s, or 5 minutes in all.");
                 add("413", "The body is larger than the server accepts.");
             }
             if method != "get" {

@@ -208,17 +208,21 @@ async fn start_request(server: &Server, path: &str, length: usize, first: &[u8])
 
 /// The status code and headers of the answer on `stream`.
 async fn read_head(stream: &mut tokio::net::TcpStream) -> (u16, String) {
+    read_head_within(stream, Duration::from_secs(30)).await.expect("an answer")
+}
+
+/// The answer's status code and headers, if one comes within `wait`.
+async fn read_head_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<(u16, String)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n =
-            tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await.expect("an answer").unwrap();
+        let n = tokio::time::timeout(wait, stream.read(&mut chunk)).await.ok()?.unwrap();
         assert!(n > 0, "the connection closed before an answer");
         buf.extend_from_slice(&chunk[..n]);
     }
     let head = String::from_utf8_lossy(&buf).to_lowercase();
     let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
-    (code, head)
+    Some((code, head))
 }
 
 #[tokio::test]
@@ -231,17 +235,19 @@ async fn large_reports_beyond_the_limit_get_503_with_retry_after() {
     let mut slow = start_request(&server, &format!("/v1/scans/{scan}/complete"), body.len(), first).await;
 
     // Another large report waits its bounded time, then gets 503. Until the slow one's
-    // head has arrived, the slot may still be free (then the answer is 404: no such scan).
+    // head has arrived, the slot may still be free: then this one takes it and waits for
+    // a body that never comes (or answers 404, no such scan); it is dropped, freeing the
+    // slot, and tried again.
     let mut busy = None;
     for _ in 0..100 {
         let mut other = start_request(&server, "/v1/scans/scan_nope/complete", 2 << 20, b"").await;
-        match read_head(&mut other).await {
-            (503, head) => {
+        match read_head_within(&mut other, Duration::from_secs(2)).await {
+            Some((503, head)) => {
                 busy = Some(head);
                 break;
             }
-            (404, _) => tokio::time::sleep(Duration::from_millis(20)).await,
-            (code, head) => panic!("unexpected answer {code}: {head}"),
+            Some((404, _)) | None => tokio::time::sleep(Duration::from_millis(20)).await,
+            Some((code, head)) => panic!("unexpected answer {code}: {head}"),
         }
     }
     let head = busy.expect("a 503 while the slot is taken");
@@ -255,4 +261,21 @@ async fn large_reports_beyond_the_limit_get_503_with_retry_after() {
         .post_raw("/v1/scans/scan_nope/complete", "application/json", format!("{{}}{}", " ".repeat(2 << 20)))
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "{problem}");
+}
+
+/// A client that sends a large report's head and then trickles nothing held its report
+/// slot (and connection) for good: every other large report got 503 meanwhile.
+#[tokio::test]
+async fn a_body_that_stops_arriving_gets_408_and_frees_its_report_slot() {
+    let server = Server::start(&[("SCANHOOK_MAX_CONCURRENT_REPORTS", "1"), ("SCANHOOK_REPORT_WAIT", "200ms")]).await;
+    let scan = running_scan(&server).await;
+    let path = format!("/v1/scans/{scan}/complete");
+    let started = std::time::Instant::now();
+    let mut stalled = start_request(&server, &path, 4 << 20, b"{\"findings\": [").await;
+    let (code, head) = read_head_within(&mut stalled, Duration::from_secs(60)).await.expect("an answer");
+    assert_eq!(code, 408, "{head}");
+    assert!(started.elapsed() >= Duration::from_secs(29), "after the 30 s pause: {:?}", started.elapsed());
+    let body = format!("{{\"findings\": []}}{}", " ".repeat(3 << 20));
+    let (code, done) = server.post_raw(&path, "application/json", body).await;
+    assert_eq!(code, StatusCode::OK, "the slot is free again: {done}");
 }
