@@ -485,6 +485,13 @@ pub struct ScanIn {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 200, pattern = r#"\S"#)]
     pub category: Option<String>,
+    /// Where the scanner ran the project (`/home/ci/work/app` or `file:///…`): absolute
+    /// paths of findings are made relative to it, so a finding matches its violation
+    /// whatever runner found it. Without it, a SARIF log's `%SRCROOT%` or the directory
+    /// its absolute paths share is used.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 1000, pattern = r#"^\s*(/|[A-Za-z]:[/\\]|file:/)"#)]
+    pub root: Option<String>,
 }
 
 /// What a scanner reports when a scan completes (as JSON; a SARIF 2.1.0 log is accepted
@@ -526,7 +533,11 @@ pub struct ViolationOut {
     pub status: String,
     pub rule: String,
     pub severity: scanhook_core::scan::Severity,
+    /// Relative to the project's root.
     pub file: String,
+    /// The file as the scanner named it, when that differs from `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     pub line: u32,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -653,6 +664,9 @@ pub struct ScanOut {
     /// could be resolved by it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covered: Vec<scanhook_core::scan::Analysis>,
+    /// The directory its absolute paths were made relative to, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -61,6 +61,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         rule: "gdpr".into(),
         severity: Severity::High,
         file: "src/auth.js".into(),
+        uri: None,
         line: 42,
         message: "Personal data stored without encryption".into(),
         suggestion: Some("Use encryption for storing personal data".into()),
@@ -187,6 +188,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
                 ("rule", string()),
                 ("severity", severity()),
                 ("file", string()),
+                ("uri", nullable_string()),
                 ("line", integer()),
                 ("message", string()),
                 ("suggestion", nullable_string()),
@@ -342,6 +344,21 @@ exactly Bandit's `B324`.
 
 `violation.detected` and `violation.resolved` carry `tool` and `category` (`null` when
 none was named); `GET /v1/projects/{id}/violations?tool=…` lists one tool's.
+
+### Paths
+
+`file` is relative to the project's root and `/`-separated, so a finding matches its
+violation whatever machine or checkout directory found it: `./`, `\` and percent escapes
+are normalised; SARIF `uriBaseId`s are resolved through the run's `originalUriBaseIds`
+(a base left undescribed, like `%SRCROOT%`, is the root); absolute paths and `file://`
+URIs are made relative to the `root` given when the scan started (`"root":
+"/home/ci/work/app"`), else to `%SRCROOT%` where the log says where it is, else to the
+deepest directory all of the log's absolute paths share. That last guess fails when the
+findings all sit in one subdirectory (`shop/a.py` would become `a.py`): give `root` when
+the scanner writes absolute URIs (Ruff does). When `file` differs from what the scanner
+wrote, `uri` keeps the original. The fingerprint uses `file`, so violations stored with
+absolute paths by earlier versions are resolved once and found again under their relative
+path.
 "#;
 
 /// The catalogue as Markdown (docs/events.md is this, checked by a test).

@@ -363,6 +363,8 @@ pub struct Scan {
     pub analysis: scanhook_core::scan::Analysis,
     /// What the completed scan covered: the open violations it could resolve.
     pub covered: Vec<scanhook_core::scan::Analysis>,
+    /// The directory its absolute paths are relative to (`scan::path::parse_root`).
+    pub root: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -432,6 +434,8 @@ pub struct NewScan {
     pub time_limit_secs: Option<u64>,
     /// The tool and category whose findings the scan reports.
     pub analysis: scanhook_core::scan::Analysis,
+    /// The directory the scan's absolute paths are made relative to.
+    pub root: Option<String>,
 }
 
 /// One management action in an account's audit log.

@@ -286,6 +286,7 @@ async fn a_scan_ends_once_and_each_change_emits_its_event() {
             rules: vec!["soc2".into()],
             time_limit_secs: None,
             analysis: Default::default(),
+            root: None,
         };
         let other = account(s, "b").await;
         assert!(matches!(s.start_scan(&other, new(project.id.clone()), stamp).await, Err(StoreError::NotFound)));
@@ -313,6 +314,7 @@ fn findings(range: std::ops::Range<u32>, severity: scanhook_core::scan::Severity
                 rule: rule.into(),
                 severity,
                 file: file.clone(),
+                uri: None,
                 line: 1,
                 message: message.into(),
                 suggestion: None,
@@ -346,6 +348,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
             rules: Vec::new(),
             time_limit_secs: None,
             analysis: Default::default(),
+            root: None,
         };
         // 5,000 findings (every one twice for the first 500) in several units of work.
         let mut report = findings(0..4_990, Severity::High);
@@ -585,6 +588,7 @@ async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() 
                 rules: Vec::new(),
                 time_limit_secs: None,
                 analysis: started_as,
+                root: None,
             };
             let scan = s.start_scan(&acc, new, stamp).await.unwrap();
             s.complete_scan(&acc, &scan.id, report, stamp).await.unwrap()

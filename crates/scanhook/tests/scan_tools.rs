@@ -128,3 +128,44 @@ async fn native_findings_belong_to_the_tool_and_category_named_at_start() {
     let (code, problem) = server.post("/v1/scans", json!({"project": project, "tool": " "})).await;
     assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("tool")), "{problem}");
 }
+
+/// The directory a log's absolute `file://` URIs start with (Ruff's: the runner's checkout).
+fn checkout_of(log: &[u8]) -> String {
+    let text = String::from_utf8_lossy(log);
+    let start = text.find("file://").expect("an absolute URI");
+    let end = start + text[start..].find("/work/app/").expect("the fixture's directory") + "/work/app/".len();
+    text[start..end].to_string()
+}
+
+#[tokio::test]
+async fn files_are_relative_to_the_checkout_so_findings_match_across_runners() {
+    let server = Server::start(&[]).await;
+    let (v1, v2) = (log("ruff-v1"), log("ruff-v2"));
+    assert_ne!(checkout_of(&v1), checkout_of(&v2), "the two logs come from different directories");
+    for root_given in [true, false] {
+        let project = project(&server).await;
+        let complete = async |log: Vec<u8>| {
+            let extra = if root_given { json!({"root": checkout_of(&log)}) } else { json!({}) };
+            scan(&server, &project, extra, "application/sarif+json", log).await
+        };
+        let first = complete(v1.clone()).await;
+        let (_, list) = server.get(&format!("/v1/projects/{project}/violations?limit=100")).await;
+        let mut files: Vec<&str> =
+            list["data"].as_array().unwrap().iter().map(|v| v["file"].as_str().unwrap()).collect();
+        files.sort();
+        files.dedup();
+        assert_eq!(files, ["app.py", "shop/handlers.py", "shop/storage.py"], "root given: {root_given}");
+        let uri = list["data"][0]["uri"].as_str().unwrap();
+        assert!(uri.starts_with("file:///") && uri.ends_with(list["data"][0]["file"].as_str().unwrap()), "{uri}");
+
+        // v2 ran in another directory: only what changed in the code changes.
+        let second = complete(v2.clone()).await;
+        assert_eq!((second["detected"].as_u64(), second["resolved"].as_u64()), (Some(1), Some(1)), "{first} {second}");
+        let (_, resolved) = server.get(&format!("/v1/projects/{project}/violations?status=resolved")).await;
+        assert_eq!(resolved["data"][0]["rule"], "S324");
+        assert_eq!(resolved["data"][0]["file"], "shop/storage.py");
+    }
+    let (_, project) = server.post("/v1/projects", json!({"name": "p"})).await;
+    let (code, problem) = server.post("/v1/scans", json!({"project": project["id"], "root": "work/app"})).await;
+    assert_eq!((code, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("root")), "{problem}");
+}

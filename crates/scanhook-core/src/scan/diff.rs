@@ -59,6 +59,7 @@ mod tests {
             rule: rule.into(),
             severity,
             file: file.into(),
+            uri: None,
             line,
             message: message.into(),
             suggestion: None,

@@ -164,6 +164,7 @@ pub fn violation_detected(
             "rule": f.rule,
             "severity": f.severity,
             "file": f.file,
+            "uri": f.uri,
             "line": f.line,
             "message": f.message,
             "suggestion": f.suggestion,

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::path;
 use crate::Invalid;
 use crate::secret::sha256_hex;
 
@@ -55,7 +56,12 @@ impl fmt::Display for Severity {
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,
+    /// Relative to the project's root, `/`-separated (`scan::path`).
     pub file: String,
+    /// The file as the scanner named it, when that differs from `file` (an absolute
+    /// `file://` URI of the machine that ran it, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     pub line: u32,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,11 +129,12 @@ pub struct FindingIn {
 
 impl FindingIn {
     pub fn parse(self) -> Result<Finding, Invalid> {
-        self.check().map_err(|(field, message)| Invalid::new(format!("{field}: {message}")))
+        self.check(None).map_err(|(field, message)| Invalid::new(format!("{field}: {message}")))
     }
 
-    /// The finding, or the field at fault and what is wrong with it.
-    fn check(self) -> Result<Finding, (&'static str, String)> {
+    /// The finding, or the field at fault and what is wrong with it. Its file is made
+    /// relative to `root` (the scan's) when it lies inside it.
+    fn check(self, root: Option<&str>) -> Result<Finding, (&'static str, String)> {
         let required = |field: &'static str, value: &str| {
             if value.trim().is_empty() { Err((field, "must not be empty".to_string())) } else { Ok(()) }
         };
@@ -135,18 +142,25 @@ impl FindingIn {
         required("file", &self.file)?;
         required("message", &self.message)?;
         let severity = Severity::parse(&self.severity).map_err(|e| ("severity", e.0))?;
+        let file = path::clean(&self.file);
+        let file = match root {
+            Some(root) => path::relative_to(&file, root),
+            None => file,
+        };
+        let uri = (file != self.file).then_some(self.file);
         let fingerprint = match self.fingerprint {
             Some(given) if given.trim().is_empty() => {
                 return Err(("fingerprint", "must not be empty (leave it out to have one derived)".to_string()));
             }
             Some(given) => given,
-            None => fingerprint(&self.rule, &self.file, &self.message),
+            None => fingerprint(&self.rule, &file, &self.message),
         };
         let suggestion = self.suggestion.filter(|s| !s.trim().is_empty());
         Ok(Finding {
             rule: self.rule,
             severity,
-            file: self.file,
+            file,
+            uri,
             line: self.line,
             message: self.message,
             suggestion,
@@ -165,12 +179,13 @@ pub struct FindingError {
     pub message: String,
 }
 
-/// Checks every finding of a posted list; the error names the first one at fault.
-pub fn parse_findings(findings: Vec<FindingIn>) -> Result<Vec<Finding>, FindingError> {
+/// Checks every finding of a posted list, making files relative to `root` (the scan's);
+/// the error names the first one at fault.
+pub fn parse_findings(findings: Vec<FindingIn>, root: Option<&str>) -> Result<Vec<Finding>, FindingError> {
     findings
         .into_iter()
         .enumerate()
-        .map(|(index, finding)| finding.check().map_err(|(field, message)| FindingError { index, field, message }))
+        .map(|(index, finding)| finding.check(root).map_err(|(field, message)| FindingError { index, field, message }))
         .collect()
 }
 
@@ -257,6 +272,18 @@ mod tests {
     }
 
     #[test]
+    fn files_are_made_relative_to_the_scans_root_and_match_relative_reports() {
+        let absolute = FindingIn { file: "C:\\ci\\work\\app\\db.py".into(), ..finding_in("r", "low", "m") };
+        let relative = FindingIn { file: "./app/db.py".into(), ..finding_in("r", "low", "m") };
+        let found = parse_findings(vec![absolute, relative], Some("C:/ci/work/")).unwrap();
+        assert_eq!((found[0].file.as_str(), found[0].uri.as_deref()), ("app/db.py", Some("C:\\ci\\work\\app\\db.py")));
+        assert_eq!((found[1].file.as_str(), found[1].uri.as_deref()), ("app/db.py", Some("./app/db.py")));
+        assert_eq!(found[0].fingerprint, found[1].fingerprint);
+        let plain = finding_in("r", "low", "m").parse().unwrap();
+        assert_eq!((plain.file.as_str(), plain.uri), ("app/db.py", None), "nothing kept when nothing changed");
+    }
+
+    #[test]
     fn given_fingerprint_is_kept() {
         let given = FindingIn { fingerprint: Some("scanner-id-1".to_string()), ..finding_in("r", "low", "m") };
         assert_eq!(given.parse().unwrap().fingerprint, "scanner-id-1");
@@ -266,21 +293,23 @@ mod tests {
 
     #[test]
     fn parse_findings_names_index_and_field() {
-        let ok = parse_findings(vec![finding_in("a", "low", "m"), finding_in("b", "info", "n")]).unwrap();
+        let ok = parse_findings(vec![finding_in("a", "low", "m"), finding_in("b", "info", "n")], None).unwrap();
         assert_eq!(ok.len(), 2);
 
-        let err = parse_findings(vec![finding_in("a", "low", "m"), finding_in("b", "urgent", "n")]).unwrap_err();
+        let err = parse_findings(vec![finding_in("a", "low", "m"), finding_in("b", "urgent", "n")], None).unwrap_err();
         assert_eq!((err.index, err.field), (1, "severity"));
         assert!(err.to_string().starts_with("findings[1].severity: 'urgent' is not a severity"), "{err}");
 
-        let err =
-            parse_findings(vec![finding_in("a", "low", "m"), finding_in("b", "low", "n"), finding_in(" ", "low", "o")])
-                .unwrap_err();
+        let err = parse_findings(
+            vec![finding_in("a", "low", "m"), finding_in("b", "low", "n"), finding_in(" ", "low", "o")],
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "findings[2].rule: must not be empty");
 
         let no_file = FindingIn { file: String::new(), ..finding_in("a", "low", "m") };
-        assert_eq!(parse_findings(vec![no_file]).unwrap_err().field, "file");
-        assert_eq!(parse_findings(vec![finding_in("a", "low", "")]).unwrap_err().field, "message");
+        assert_eq!(parse_findings(vec![no_file], None).unwrap_err().field, "file");
+        assert_eq!(parse_findings(vec![finding_in("a", "low", "")], None).unwrap_err().field, "message");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod events;
 pub mod finding;
+pub mod path;
 pub mod sarif;
 mod skim;
 

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 
 use super::MAX_FINDINGS;
 use super::finding::{self, Analysis, Finding, Severity};
+use super::path;
 use super::skim::{Any, AtMost, First, FirstNonEmpty, Test};
 use crate::Invalid;
 use crate::secret::sha256_hex;
@@ -23,6 +24,8 @@ const MAX_RUNS: usize = 1_000;
 const MAX_RULES: usize = 100_000;
 const MAX_EXTENSIONS: usize = 1_000;
 const MAX_ARTIFACTS: usize = 1_000_000;
+/// Longest `uriBaseId` chain followed.
+const MAX_BASE_CHAIN: usize = 8;
 /// Most message arguments of a result.
 const MAX_ARGUMENTS: usize = 1_000;
 
@@ -39,7 +42,13 @@ pub struct SarifReport {
 /// The findings of every run in a SARIF 2.1.0 log, in order, each with its run's analysis
 /// (tool and category). Results that are not failures (`kind` other than `fail`), whose
 /// suppression was accepted, or that a baseline comparison marks `absent` are left out.
-pub fn findings_from_sarif(log: &[u8]) -> Result<SarifReport, Invalid> {
+///
+/// Files come out relative to the project's root (`scan::path`): relative URIs as they are
+/// (resolved through `originalUriBaseIds`), absolute ones made relative to `root` (given
+/// when the scan started), else to the run's `%SRCROOT%` when SARIF says where it is, else
+/// to the deepest directory all of the log's absolute paths share. A finding keeps the
+/// URI as written in `uri` when it differs.
+pub fn findings_from_sarif(log: &[u8], root: Option<&str>) -> Result<SarifReport, Invalid> {
     // Runs and results are kept as borrowed raw JSON until each is decoded on its own: a
     // log is never held as a tree, and an error can say which result is at fault.
     let top: &RawValue =
@@ -63,9 +72,12 @@ pub fn findings_from_sarif(log: &[u8]) -> Result<SarifReport, Invalid> {
         serde_json::from_str(runs.get()).map_err(|e| Invalid::new(format!("runs: {e}")))?;
 
     let mut report = SarifReport::default();
+    // The scanner's own fingerprint of each finding, until its file is final.
+    let mut prints: Vec<Option<String>> = Vec::new();
     for (i, run) in runs.0.into_iter().enumerate() {
         let mut run: Run = serde_json::from_str(run.get()).map_err(|e| Invalid::new(format!("runs[{i}]: {e}")))?;
         let analysis = run.analysis(&format!("runs[{i}]"))?;
+        let run_root = root.map(str::to_string).or_else(|| run.source_root());
         let Some(results) = run.results.take() else { continue };
         if !report.analyses.contains(&analysis) {
             report.analyses.push(analysis.clone());
@@ -74,12 +86,36 @@ pub fn findings_from_sarif(log: &[u8]) -> Result<SarifReport, Invalid> {
             let at = format!("runs[{i}].results[{j}]");
             let result: SarifResult =
                 serde_json::from_str(result.get()).map_err(|e| Invalid::new(format!("{at}: {e}")))?;
-            if let Some(finding) = run.finding(&result, &at)? {
+            if let Some((finding, print)) = run.finding(&result, &at)? {
                 if report.findings.len() == MAX_FINDINGS {
                     return Err(Invalid::new(format!("SARIF log has more than {MAX_FINDINGS} findings")));
                 }
-                report.findings.push(Finding { analysis: analysis.clone(), ..finding });
+                let mut finding = Finding { analysis: analysis.clone(), ..finding };
+                if let Some(run_root) = &run_root {
+                    finding.file = path::relative_to(&finding.file, run_root);
+                }
+                report.findings.push(finding);
+                prints.push(print);
             }
+        }
+    }
+    if root.is_none() {
+        let absolute = report.findings.iter().map(|f| f.file.as_str()).filter(|f| path::is_absolute(f));
+        if let Some(common) = path::common_root(absolute) {
+            report.findings.iter_mut().for_each(|f| f.file = path::relative_to(&f.file, &common));
+        }
+    }
+    for (finding, print) in report.findings.iter_mut().zip(prints) {
+        // The scanner's own fingerprint survives edits around the finding better than ours.
+        // It is combined with rule and file because some (CodeQL's line hashes) only
+        // describe the line's text, which can repeat in another file.
+        let (rule, file) = (&finding.rule, &finding.file);
+        finding.fingerprint = match print {
+            Some(print) => sha256_hex(format!("{rule}\n{file}\n{print}").as_bytes()),
+            None => finding::fingerprint(rule, file, &finding.message),
+        };
+        if finding.uri.as_deref() == Some(file.as_str()) {
+            finding.uri = None;
         }
     }
     Ok(report)
@@ -118,6 +154,9 @@ struct Run<'a> {
     artifacts: AtMost<Artifact<'a>, MAX_ARTIFACTS>,
     #[serde(borrow)]
     automation_details: Option<AutomationDetails<'a>>,
+    /// Bases that artifact locations' `uriBaseId` name; few in any real log.
+    #[serde(default, borrow)]
+    original_uri_base_ids: BTreeMap<Str<'a>, ArtifactLocation<'a>>,
     // Absent when the tool failed before producing results: nothing to import.
     #[serde(borrow)]
     results: Option<AtMost<&'a RawValue, MAX_FINDINGS>>,
@@ -259,9 +298,12 @@ struct PhysicalLocation<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ArtifactLocation<'a> {
     #[serde(borrow)]
     uri: Option<Str<'a>>,
+    #[serde(borrow)]
+    uri_base_id: Option<Str<'a>>,
     index: Option<i64>,
 }
 
@@ -306,8 +348,9 @@ impl<'a> Run<'a> {
         Ok(Analysis { tool: tool.to_string(), category: category.to_string() })
     }
 
-    /// The finding `result` reports, or `None` when it is not an open failure.
-    fn finding(&self, result: &SarifResult<'_>, at: &str) -> Result<Option<Finding>, Invalid> {
+    /// The finding `result` reports (its fingerprint left to the caller, with the
+    /// scanner's own beside it), or `None` when it is not an open failure.
+    fn finding(&self, result: &SarifResult<'_>, at: &str) -> Result<Option<(Finding, Option<String>)>, Invalid> {
         if result.kind.as_deref().is_some_and(|kind| kind != "fail") || result.suppressions.0 {
             return Ok(None);
         }
@@ -326,7 +369,7 @@ impl<'a> Run<'a> {
             .filter(|id| !id.trim().is_empty())
             .ok_or_else(|| Invalid::new(format!("{at} has no rule (ruleId, rule.id or ruleIndex)")))?;
         let severity = severity(result, rule, at)?;
-        let (file, line) = self.place(result, at)?;
+        let (uri, file, line) = self.place(result, at)?;
         let message = message(&result.message, rule)
             .filter(|m| !m.trim().is_empty())
             .ok_or_else(|| Invalid::new(format!("{at} has no message text")))?;
@@ -340,31 +383,24 @@ impl<'a> Run<'a> {
             .map(capped);
         // Names a result can share by reference (a rule, an artifact) are copied into each
         // finding: bounded, so that sharing cannot multiply memory.
-        for (what, name) in [("rule ID", rule_id), ("file", file.as_str())] {
+        for (what, name) in [("rule ID", rule_id), ("file", file.as_str()), ("file", uri.as_str())] {
             if name.len() > MAX_NAME {
                 return Err(Invalid::new(format!("{at}: the {what} is longer than {MAX_NAME} bytes")));
             }
         }
-        // The scanner's own fingerprint survives edits around the finding better than ours.
-        // It is combined with rule and file because some (CodeQL's line hashes) only
-        // describe the line's text, which can repeat in another file.
-        let scanner_fingerprint = result.partial_fingerprints.0.as_ref().or(result.fingerprints.0.as_ref());
-        let fingerprint = match scanner_fingerprint {
-            Some(print) => sha256_hex(format!("{rule_id}\n{file}\n{print}").as_bytes()),
-            None => finding::fingerprint(rule_id, &file, &message),
-        };
-        let rule = rule_id.to_string();
-        let message = capped(&message);
-        Ok(Some(Finding {
-            rule,
+        let print = result.partial_fingerprints.0.as_ref().or(result.fingerprints.0.as_ref()).map(|p| p.to_string());
+        let finding = Finding {
+            rule: rule_id.to_string(),
             severity,
             file,
+            uri: Some(uri),
             line,
-            message,
+            message: capped(&message),
             suggestion,
-            fingerprint,
+            fingerprint: String::new(),
             analysis: Analysis::default(),
-        }))
+        };
+        Ok(Some((finding, print)))
     }
 
     /// The rule descriptor a result points at: by index in the driver or the extension its
@@ -390,27 +426,56 @@ impl<'a> Run<'a> {
         all.find(|r| r.id == id)
     }
 
-    /// File and line of the result's first location.
-    fn place(&self, result: &SarifResult<'_>, at: &str) -> Result<(String, u32), Invalid> {
+    /// The file a result is in (as written, and resolved) and its line.
+    fn place(&self, result: &SarifResult<'_>, at: &str) -> Result<(String, String, u32), Invalid> {
         let location = result.locations.0.as_ref().ok_or_else(|| Invalid::new(format!("{at} has no location")))?;
         let physical = location
             .physical_location
             .as_ref()
             .ok_or_else(|| Invalid::new(format!("{at}.locations[0] has no physicalLocation")))?;
-        let uri = physical
+        let location = physical
             .artifact_location
             .as_ref()
-            .and_then(|a| a.uri.as_deref().or_else(|| self.artifact_uri(a.index?)))
-            .filter(|uri| !uri.is_empty())
+            .and_then(|a| if a.uri.is_some() { Some(a) } else { self.artifact(a.index?) })
+            .filter(|a| a.uri.as_deref().is_some_and(|uri| !uri.is_empty()))
             .ok_or_else(|| Invalid::new(format!("{at}.locations[0].physicalLocation has no artifactLocation.uri")))?;
-        let file = uri.strip_prefix("file://").unwrap_or(uri).to_string();
+        let uri = location.uri.as_deref().unwrap_or_default().to_string();
+        let file = self.resolve(location);
         let line = physical.region.as_ref().and_then(|r| r.start_line).unwrap_or(1);
-        Ok((file, line))
+        Ok((uri, file, line))
     }
 
     /// A location may name its file only by index into `run.artifacts`.
-    fn artifact_uri(&self, index: i64) -> Option<&str> {
-        self.artifacts.0.get(to_index(index)?)?.location.as_ref()?.uri.as_deref()
+    fn artifact(&self, index: i64) -> Option<&ArtifactLocation<'a>> {
+        self.artifacts.0.get(to_index(index)?)?.location.as_ref()
+    }
+
+    /// The file `location` names, cleaned (`scan::path::clean`) and joined to the relative
+    /// bases its `uriBaseId` chain describes. The chain ends at a base SARIF leaves
+    /// undescribed (`%SRCROOT%`: the project's root) or describes with an absolute URI;
+    /// either is the root the path is relative to. Bounded: a cycle stops it.
+    fn resolve(&self, location: &ArtifactLocation<'_>) -> String {
+        let mut file = path::clean(location.uri.as_deref().unwrap_or_default());
+        let mut base = location.uri_base_id.as_deref();
+        for _ in 0..MAX_BASE_CHAIN {
+            let Some(described) = base.and_then(|id| self.original_uri_base_ids.get(id)) else { break };
+            let prefix = path::clean(described.uri.as_deref().unwrap_or_default());
+            if path::is_absolute(&file) || path::is_absolute(&prefix) {
+                break;
+            }
+            if !prefix.is_empty() {
+                file = format!("{}/{file}", prefix.trim_end_matches('/'));
+            }
+            base = described.uri_base_id.as_deref();
+        }
+        file
+    }
+
+    /// Where SARIF says the project's root is: `%SRCROOT%` (or `SRCROOT`) described with an
+    /// absolute `file://` URI.
+    fn source_root(&self) -> Option<String> {
+        let base = ["%SRCROOT%", "SRCROOT"].iter().find_map(|id| self.original_uri_base_ids.get(*id))?;
+        path::parse_root(base.uri.as_deref()?).ok()
     }
 }
 

@@ -36,18 +36,18 @@ fn log(rules: Value, results: &[Value]) -> Vec<u8> {
 }
 
 fn one(rules: Value, changes: Value) -> Result<Finding, Invalid> {
-    let mut findings = findings_from_sarif(&log(rules, &[changes]))?.findings;
+    let mut findings = findings_from_sarif(&log(rules, &[changes]), None)?.findings;
     assert_eq!(findings.len(), 1);
     Ok(findings.remove(0))
 }
 
 fn error(raw: &[u8]) -> String {
-    findings_from_sarif(raw).unwrap_err().0
+    findings_from_sarif(raw, None).unwrap_err().0
 }
 
 #[test]
 fn semgrep_sample_maps_levels_fixes_and_suppressions() {
-    let findings = findings_from_sarif(SEMGREP).unwrap().findings;
+    let findings = findings_from_sarif(SEMGREP, None).unwrap().findings;
     assert_eq!(findings.len(), 4, "the suppressed result is left out");
     assert!(findings.iter().all(|f| f.file != "app/reports.py"));
 
@@ -78,7 +78,7 @@ fn semgrep_sample_maps_levels_fixes_and_suppressions() {
 
 #[test]
 fn codeql_sample_maps_security_severity_and_extensions() {
-    let findings = findings_from_sarif(CODEQL).unwrap().findings;
+    let findings = findings_from_sarif(CODEQL, None).unwrap().findings;
     let summary: Vec<(&str, Severity)> = findings.iter().map(|f| (f.rule.as_str(), f.severity)).collect();
     assert_eq!(
         summary,
@@ -160,7 +160,7 @@ fn rule_found_by_index_with_message_template_and_artifact_index() {
             ],
         }],
     });
-    let findings = findings_from_sarif(raw.to_string().as_bytes()).unwrap().findings;
+    let findings = findings_from_sarif(raw.to_string().as_bytes(), None).unwrap().findings;
     let unused = &findings[0];
     assert_eq!(unused.rule, "py/unused-import");
     assert_eq!(unused.message, "Import of 'os' is not used (2 times).");
@@ -169,7 +169,54 @@ fn rule_found_by_index_with_message_template_and_artifact_index() {
     let pack = &findings[1];
     assert_eq!(
         (pack.rule.as_str(), pack.severity, pack.file.as_str()),
-        ("pack/q", Severity::Critical, "/srv/app/y.py")
+        ("pack/q", Severity::Critical, "y.py"),
+        "the log's only absolute path is relative to its own directory"
+    );
+    assert_eq!(pack.uri.as_deref(), Some("file:///srv/app/y.py"));
+    assert_eq!(unused.uri, None, "kept only where it differs");
+}
+
+#[test]
+fn files_are_relative_to_the_projects_root_however_the_log_names_them() {
+    let result = |uri: &str, base: Option<&str>| {
+        let mut location = json!({"uri": uri});
+        if let Some(base) = base {
+            location["uriBaseId"] = json!(base);
+        }
+        json!({"ruleId": "r", "message": {"text": "m"}, "locations": [{"physicalLocation": {"artifactLocation": location}}]})
+    };
+    let files = |run: Value, root: Option<&str>| -> Vec<String> {
+        let raw = json!({"version": "2.1.0", "runs": [run]}).to_string();
+        findings_from_sarif(raw.as_bytes(), root).unwrap().findings.into_iter().map(|f| f.file).collect()
+    };
+    // Relative to bases the log describes, up to the undescribed %SRCROOT%.
+    let bases = json!({"%SRCROOT%": {}, "SRC": {"uri": "src/", "uriBaseId": "%SRCROOT%"},
+                       "LIB": {"uri": "lib", "uriBaseId": "SRC"}, "LOOP": {"uri": "x/", "uriBaseId": "LOOP"}});
+    let run = json!({"tool": {"driver": {"name": "t"}}, "originalUriBaseIds": bases, "results": [
+        result("a.py", Some("%SRCROOT%")), result("b.py", Some("SRC")), result("c.py", Some("LIB")),
+        result("./d%20e.py", None), result("win\\f.py", None), result("g.py", Some("LOOP")),
+    ]});
+    let found = files(run, None);
+    assert_eq!(&found[..5], ["a.py", "src/b.py", "src/lib/c.py", "d e.py", "win/f.py"]);
+    assert!(found[5].ends_with("x/x/g.py"), "a cycle stops: {}", found[5]);
+    // Absolute URIs: relative to the root the scan gave, else to %SRCROOT% where SARIF
+    // says it is, else to the log's common directory.
+    let run = |with_root: bool| {
+        let mut run = json!({"tool": {"driver": {"name": "ruff"}}, "results": [
+            result("file:///tmp/ci-1/work/app/shop/handlers.py", None),
+            result("file:///tmp/ci-1/work/app/shop/storage.py", None),
+        ]});
+        if with_root {
+            run["originalUriBaseIds"] = json!({"%SRCROOT%": {"uri": "file:///tmp/ci-1/work/app/"}});
+        }
+        run
+    };
+    assert_eq!(files(run(false), Some("/tmp/ci-1/work/app/")), ["shop/handlers.py", "shop/storage.py"]);
+    assert_eq!(files(run(true), None), ["shop/handlers.py", "shop/storage.py"]);
+    assert_eq!(files(run(false), None), ["handlers.py", "storage.py"], "only what the log itself says");
+    assert_eq!(
+        files(run(true), Some("/elsewhere/")),
+        ["/tmp/ci-1/work/app/shop/handlers.py", "/tmp/ci-1/work/app/shop/storage.py"]
     );
 }
 
@@ -181,7 +228,7 @@ fn text_shared_by_reference_cannot_multiply_memory() {
     let rules =
         json!([{"id": "r1", "messageStrings": {"t": {"text": template}}, "help": {"text": "h".repeat(100_000)}}]);
     let result = json!({"message": {"id": "t", "arguments": ["a".repeat(1_000)]}});
-    let findings = findings_from_sarif(&log(rules, &vec![result; 50])).unwrap().findings;
+    let findings = findings_from_sarif(&log(rules, &vec![result; 50]), None).unwrap().findings;
     assert_eq!(findings.len(), 50);
     for f in &findings {
         assert!(f.message.len() <= MAX_MESSAGE + '…'.len_utf8(), "{}", f.message.len());
@@ -220,7 +267,7 @@ fn non_failures_and_accepted_suppressions_are_skipped() {
             "suppressions": [{"kind": "external", "status": "rejected"}],
         }),
     ];
-    let findings = findings_from_sarif(&log(json!([]), &results)).unwrap().findings;
+    let findings = findings_from_sarif(&log(json!([]), &results), None).unwrap().findings;
     let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(messages, ["kept: under review", "kept: rejected"]);
 }
@@ -250,7 +297,7 @@ fn malformed_logs_say_what_is_wrong() {
     assert_eq!(error(br#"{"version": "2.1.0"}"#), "SARIF log has no runs");
     assert_eq!(error(br#"{"version": "2.1.0", "runs": {}}"#), "SARIF runs must be an array, not an object");
     assert!(error(br#"{"version": "2.1.0", "runs": [{}]}"#).starts_with("runs[0]: missing field `tool`"));
-    assert!(findings_from_sarif(br#"{"version": "2.1.0", "runs": []}"#).unwrap().findings.is_empty());
+    assert!(findings_from_sarif(br#"{"version": "2.1.0", "runs": []}"#, None).unwrap().findings.is_empty());
 
     let second_without_location = log(json!([]), &[json!({}), json!({"locations": []})]);
     assert_eq!(error(&second_without_location), "runs[0].results[1] has no location");
@@ -304,7 +351,7 @@ fn each_run_is_an_analysis_of_its_tool_and_category_and_its_findings_carry_it() 
         {"tool": {"driver": {"name": "crashed"}}},
         {"tool": {"driver": {"name": "Bandit"}}, "results": [result]},
     ]});
-    let report = findings_from_sarif(raw.to_string().as_bytes()).unwrap();
+    let report = findings_from_sarif(raw.to_string().as_bytes(), None).unwrap();
     let analysis = |tool: &str, category: &str| Analysis { tool: tool.into(), category: category.into() };
     assert_eq!(report.analyses, vec![analysis("Bandit", ""), analysis("ruff", "ci/lint"), analysis("semgrep", "")]);
     let tools: Vec<&str> = report.findings.iter().map(|f| f.analysis.tool.as_str()).collect();

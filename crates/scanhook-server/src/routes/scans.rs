@@ -8,7 +8,7 @@ use scanhook_api_types::{
     Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut,
 };
-use scanhook_core::scan::{Analysis, MAX_FINDINGS, SarifReport, findings_from_sarif, parse_findings};
+use scanhook_core::scan::{Analysis, MAX_FINDINGS, SarifReport, findings_from_sarif, parse_findings, path};
 use scanhook_core::{ProjectId, ScanId};
 use scanhook_store::{NewScan, Scan, ScanProgress, ScanReport};
 use tokio::sync::OwnedSemaphorePermit;
@@ -40,6 +40,7 @@ fn scan_out(s: Scan) -> ScanOut {
         tool: super::non_empty(s.analysis.tool),
         category: super::non_empty(s.analysis.category),
         covered: s.covered,
+        root: s.root,
     }
 }
 
@@ -85,6 +86,11 @@ pub async fn start(
         rules: parse_rules(input.rules)?,
         time_limit_secs: input.time_limit_secs,
         analysis: Analysis::parse(input.tool, input.category).map_err(|(field, e)| ApiError::invalid(field, e.0))?,
+        root: input
+            .root
+            .map(|r| path::parse_root(&r).map(|_| r.trim().to_string()))
+            .transpose()
+            .map_err(|e| ApiError::invalid("root", e.0))?,
     };
     let scan = state
         .store()
@@ -162,12 +168,12 @@ impl FromRequestParts<AppState> for ReportSlot {
 
 /// The report in the body: scanhook's JSON, or a SARIF 2.1.0 log. Either's depth is
 /// checked before it is parsed (`parse_json` does it for JSON).
-fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
+fn report(headers: &HeaderMap, body: &[u8], root: Option<&str>) -> Result<ScanReport, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("application/sarif+json") {
         check_depth(body)?;
         let SarifReport { findings, analyses } =
-            findings_from_sarif(body).map_err(|e| ApiError::invalid("sarif", e.0))?;
+            findings_from_sarif(body, root).map_err(|e| ApiError::invalid("sarif", e.0))?;
         return Ok(ScanReport { findings, analyses, ..Default::default() });
     }
     let input: ScanCompleteIn = if body.iter().all(u8::is_ascii_whitespace) {
@@ -178,7 +184,7 @@ fn report(headers: &HeaderMap, body: &[u8]) -> Result<ScanReport, ApiError> {
     if input.findings.len() > MAX_FINDINGS {
         return Err(ApiError::invalid("findings", format!("a report holds at most {MAX_FINDINGS} findings")));
     }
-    let findings = parse_findings(input.findings)
+    let findings = parse_findings(input.findings, root)
         .map_err(|e| ApiError::invalid(&format!("findings[{}].{}", e.index, e.field), e.to_string()))?;
     if input.score.is_some_and(|s| s > 100) {
         return Err(ApiError::invalid("score", "score must be between 0 and 100"));
@@ -205,7 +211,11 @@ pub async fn complete(
     RawBody(body): RawBody,
 ) -> Result<Json<ScanCompleteOut>, ApiError> {
     let scan_id: ScanId = path_id(&id, "scan")?;
-    let report = report(&headers, &body)?;
+    // Its root makes the report's absolute paths relative; a scan that ended is refused
+    // by the store, which checks again in the unit of work.
+    let scan = state.store().get_scan(&caller.account, &scan_id).await.map_err(named("scan", &id))?;
+    let root = scan.root.as_deref().map(path::parse_root).transpose().map_err(|e| ApiError::invalid("root", e.0))?;
+    let report = report(&headers, &body, root.as_deref())?;
     let outcome = state
         .store()
         .complete_scan(&caller.account, &scan_id, report, state.engine.event_stamp())

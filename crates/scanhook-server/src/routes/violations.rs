@@ -23,6 +23,7 @@ fn violation_out(v: Violation) -> ViolationOut {
         rule: v.finding.rule,
         severity: v.finding.severity,
         file: v.finding.file,
+        uri: v.finding.uri,
         line: v.finding.line,
         message: v.finding.message,
         suggestion: v.finding.suggestion,

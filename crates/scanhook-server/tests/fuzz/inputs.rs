@@ -51,7 +51,7 @@ pub fn event_ingest(body: &[u8]) {
 /// parses it, then reduced to the distinct findings and counts the store records.
 pub fn scan_report_json(body: &[u8]) {
     let Ok(input) = parse_json::<ScanCompleteIn>(body) else { return };
-    let Ok(findings) = parse_findings(input.findings) else { return };
+    let Ok(findings) = parse_findings(input.findings, None) else { return };
     let total = findings.len();
     let findings = distinct(findings);
     assert!(findings.len() <= total);
@@ -60,7 +60,7 @@ pub fn scan_report_json(body: &[u8]) {
 
 /// A SARIF 2.1.0 log (`application/sarif+json`), imported as the server imports it.
 pub fn sarif(log: &[u8]) {
-    let Ok(report) = findings_from_sarif(log) else { return };
+    let Ok(report) = findings_from_sarif(log, None) else { return };
     assert!(report.findings.iter().all(|f| report.analyses.contains(&f.analysis)), "each finding's run is covered");
     let _ = count(&distinct(report.findings));
 }

@@ -11,7 +11,7 @@ use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgr
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
-     error_code, error_message, files_scanned, score, grade, tool, category, covered";
+     error_code, error_message, files_scanned, score, grade, tool, category, covered, root";
 
 fn scan(row: &rusqlite::Row) -> rusqlite::Result<Scan> {
     let status: String = row.get(3)?;
@@ -36,6 +36,7 @@ fn scan(row: &rusqlite::Row) -> rusqlite::Result<Scan> {
         grade: row.get(13)?,
         analysis: Analysis { tool: row.get(14)?, category: row.get(15)? },
         covered: row.get::<_, Option<String>>(16)?.and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_default(),
+        root: row.get(17)?,
     })
 }
 
@@ -45,8 +46,9 @@ pub fn start(c: &Connection, account: &AccountId, new: NewScan, stamp: EventStam
     let limit = new.time_limit_secs.unwrap_or(project.scan_time_limit_secs);
     let deadline = stamp.timestamp + chrono::Duration::seconds(i64::try_from(limit).unwrap_or(i64::MAX / 1000));
     c.execute(
-        "INSERT INTO scans (id, account_id, project_id, status, target, rules, started_at, deadline_at, tool, category)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO scans (id, account_id, project_id, status, target, rules, started_at, deadline_at, tool, category,
+             root)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             new.id.as_str(),
             account.as_str(),
@@ -56,7 +58,8 @@ pub fn start(c: &Connection, account: &AccountId, new: NewScan, stamp: EventStam
             ms(stamp.timestamp),
             ms(deadline),
             new.analysis.tool,
-            new.analysis.category
+            new.analysis.category,
+            new.root
         ],
     )?;
     let started = get(c, account, &new.id)?;
@@ -125,12 +128,12 @@ pub fn record_findings(
          WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND fingerprint = ?4 AND status = 'open'",
     )?;
     let mut seen = c.prepare_cached(
-        "UPDATE violations SET line = ?1, file = ?2, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
+        "UPDATE violations SET line = ?1, file = ?2, uri = ?6, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
     )?;
     let mut insert = c.prepare_cached(
         "INSERT INTO violations (id, account_id, project_id, fingerprint, rule, severity, file, line, message, suggestion,
-             status, first_scan_id, last_scan_id, created_at, updated_at, tool, category)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12, ?13, ?14)",
+             status, first_scan_id, last_scan_id, created_at, updated_at, tool, category, uri)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12, ?13, ?14, ?15)",
     )?;
     for finding in findings {
         let (project, analysis) = (scan.project_id.as_str(), &finding.analysis);
@@ -138,7 +141,7 @@ pub fn record_findings(
             .query_row([project, &analysis.tool, &analysis.category, &finding.fingerprint], |r| r.get(0))
             .optional()?;
         if let Some(violation) = known {
-            seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation])?;
+            seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation, finding.uri])?;
             continue;
         }
         let violation = ViolationId::generate();
@@ -156,7 +159,8 @@ pub fn record_findings(
             scan.id.as_str(),
             now,
             analysis.tool,
-            analysis.category
+            analysis.category,
+            finding.uri
         ])?;
         let scope = EventScope::project(&scan.project_id).with_severity(finding.severity);
         emit(
@@ -453,6 +457,7 @@ mod tests {
             rules: vec![],
             time_limit_secs: None,
             analysis: Analysis::default(),
+            root: None,
         };
         let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
         let findings: Vec<Finding> = (0..3)
@@ -460,6 +465,7 @@ mod tests {
                 rule: "r".into(),
                 severity: Severity::Critical,
                 file: format!("f{i}"),
+                uri: None,
                 line: 1,
                 message: "m".into(),
                 suggestion: None,

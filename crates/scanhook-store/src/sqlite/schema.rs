@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0009_secrets_at_rest.sql"),
     include_str!("../../migrations/sqlite/0010_audit_log.sql"),
     include_str!("../../migrations/sqlite/0011_violation_analyses.sql"),
+    include_str!("../../migrations/sqlite/0012_repository_paths.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

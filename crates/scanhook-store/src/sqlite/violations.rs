@@ -12,7 +12,7 @@ use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationFilt
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
-     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at, tool, category";
+     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at, tool, category, uri";
 
 fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
     let severity: String = r.get(4)?;
@@ -26,6 +26,7 @@ fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
             rule: r.get(3)?,
             severity,
             file: r.get(5)?,
+            uri: r.get(17)?,
             line: r.get(6)?,
             message: r.get(7)?,
             suggestion: r.get(8)?,

@@ -44,6 +44,10 @@ pub enum ScansCommand {
         /// The part of the code base the tool looked at, e.g. backend.
         #[arg(long)]
         category: Option<String>,
+        /// Where the scanner ran the project (absolute path or file:// URI): absolute
+        /// paths in the report are made relative to it.
+        #[arg(long)]
+        root: Option<String>,
         /// Print only the scan's ID (for scripts).
         #[arg(long, short)]
         quiet: bool,
@@ -126,8 +130,8 @@ pub enum ViolationsCommand {
 pub async fn run(ctx: Ctx, command: ScansCommand) -> anyhow::Result<()> {
     let (client, out) = (&ctx.client, ctx.out);
     match command {
-        ScansCommand::Start { project, target, rules, time_limit, tool, category, quiet } => {
-            let input = ScanIn { project, target, rules, time_limit_secs: time_limit, tool, category };
+        ScansCommand::Start { project, target, rules, time_limit, tool, category, root, quiet } => {
+            let input = ScanIn { project, target, rules, time_limit_secs: time_limit, tool, category, root };
             let reply = client.start_scan(&input).await?;
             if quiet {
                 line(reply.value.id);
@@ -218,6 +222,7 @@ fn render(s: &ScanOut) -> String {
         ("grade", opt(&s.grade)),
         ("tool", opt(&s.tool)),
         ("category", opt(&s.category)),
+        ("root", opt(&s.root)),
         ("covered", s.covered.iter().map(covered).collect::<Vec<_>>().join(", ")),
     ])
 }
