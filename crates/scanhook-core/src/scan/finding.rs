@@ -94,15 +94,23 @@ impl Analysis {
 
     /// An analysis named by a user: each name 1 to [`Self::MAX_NAME`] characters, trimmed.
     pub fn parse(tool: Option<String>, category: Option<String>) -> Result<Self, (&'static str, Invalid)> {
-        let check = |field: &'static str, value: Option<String>| match value.as_deref().map(str::trim) {
-            None => Ok(String::new()),
-            Some(v) if v.is_empty() || v.chars().count() > Self::MAX_NAME => {
-                Err((field, Invalid::new(format!("{field} must be 1 to {} characters", Self::MAX_NAME))))
-            }
-            Some(v) => Ok(v.to_string()),
-        };
+        let check =
+            |field: &'static str, value: Option<String>| match value.as_deref().map(|v| v.trim_matches(is_js_space)) {
+                None => Ok(String::new()),
+                Some(v) if v.is_empty() || v.chars().count() > Self::MAX_NAME => {
+                    Err((field, Invalid::new(format!("{field} must be 1 to {} characters", Self::MAX_NAME))))
+                }
+                Some(v) => Ok(v.to_string()),
+            };
         Ok(Self { tool: check("tool", tool)?, category: check("category", category)? })
     }
+}
+
+/// Whitespace as JSON Schema patterns (ECMAScript's `\s`) see it, so that a name the
+/// OpenAPI document's `\S` pattern accepts is never refused here, nor the reverse.
+fn is_js_space(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}')
 }
 
 /// A finding as a scanner posts it. Required fields are plain, so serde reports a missing
@@ -281,6 +289,14 @@ mod tests {
         assert_eq!(found[0].fingerprint, found[1].fingerprint);
         let plain = finding_in("r", "low", "m").parse().unwrap();
         assert_eq!((plain.file.as_str(), plain.uri), ("app/db.py", None), "nothing kept when nothing changed");
+    }
+
+    #[test]
+    fn analysis_names_are_blank_exactly_when_a_json_schema_pattern_says_so() {
+        assert!(Analysis::parse(Some("\u{3000}\u{feff} ".into()), None).is_err());
+        let nel = Analysis::parse(Some("\u{85}".into()), None).unwrap();
+        assert_eq!(nel.tool, "\u{85}", "not whitespace to ECMAScript");
+        assert_eq!(Analysis::parse(Some(" bandit\t".into()), Some("ci".into())).unwrap().tool, "bandit");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use scanhook_api_types::{ListOut, Problem, ViolationOut, ViolationResolveIn};
-use scanhook_core::scan::Severity;
+use scanhook_core::scan::{Analysis, Severity};
 use scanhook_core::{ProjectId, ViolationId};
 use scanhook_store::{Violation, ViolationFilter};
 use serde::Deserialize;
@@ -74,6 +74,11 @@ pub async fn list(
     };
     let severity =
         query.severity.as_deref().map(Severity::parse).transpose().map_err(|e| ApiError::invalid("severity", e.0))?;
+    if let Some(tool) = &query.tool
+        && (tool.is_empty() || tool.chars().count() > Analysis::MAX_NAME)
+    {
+        return Err(ApiError::invalid("tool", format!("tool must be 1 to {} characters", Analysis::MAX_NAME)));
+    }
     let paged = state
         .store()
         .list_violations(&caller.account, &project, ViolationFilter { open, severity, tool: query.tool }, page.page()?)
