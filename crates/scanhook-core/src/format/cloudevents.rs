@@ -178,18 +178,14 @@ pub fn headers(settings: &CloudEvents, attributes: &Attributes<'_>) -> Vec<(Stri
     }
 }
 
-/// A header value as the binding writes one: space, `"`, `%` and everything outside
-/// printable ASCII become `%XY` of their UTF-8 bytes (upper-case hex); the rest stays.
+/// What the binding percent-encodes in a header value besides everything outside ASCII:
+/// controls, space, `"` and `%`.
+const HEADER_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'%');
+
+/// A header value as the binding writes one: `%XY` of the UTF-8 bytes (upper-case hex) of
+/// what [`HEADER_UNSAFE`] names and of everything outside ASCII; the rest stays.
 fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b' ' | b'"' | b'%' => out.push_str(&format!("%{b:02X}")),
-            0x21..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, HEADER_UNSAFE).to_string()
 }
 
 #[cfg(test)]
