@@ -517,8 +517,10 @@ pub struct ScanCompleteIn {
 pub struct ScanCompleteOut {
     #[serde(flatten)]
     pub scan: ScanOut,
-    /// New violations this scan found.
+    /// Violations this scan opened: new ones, and resolved ones found again.
     pub detected: u64,
+    /// Of `detected`, the violations resolved earlier that this scan reopened.
+    pub reopened: u64,
     /// Open violations it no longer found, now resolved.
     pub resolved: u64,
     /// Violations open on the project after this scan.
@@ -555,6 +557,23 @@ pub struct ViolationOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// What happened to it, oldest first: only in `GET /v1/violations/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<ViolationChangeOut>>,
+}
+
+/// One thing that happened to a violation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ViolationChangeOut {
+    /// `detected`, `resolved` or `reopened`.
+    pub action: String,
+    pub at: DateTime<Utc>,
+    /// The scan that did it (absent for a resolution by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<String>,
+    /// Who resolved it: `scan`, or the name given by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -200,6 +200,10 @@ impl Client {
         self.send(self.request(Method::GET, &["v1", "projects", project, "violations"]).query(filter).query(page)).await
     }
 
+    pub async fn get_violation(&self, id: &str) -> Result<ViolationOut> {
+        self.send(self.request(Method::GET, &["v1", "violations", id])).await
+    }
+
     pub async fn resolve_violation(&self, id: &str, input: &ViolationResolveIn) -> Result<ViolationOut> {
         self.send(self.request(Method::POST, &["v1", "violations", id, "resolve"]).json(input)).await
     }

@@ -66,6 +66,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         message: "Personal data stored without encryption".into(),
         suggestion: Some("Use encryption for storing personal data".into()),
         fingerprint: fingerprint("gdpr", "src/auth.js", "Personal data stored without encryption"),
+        line_hash: None,
         analysis: Analysis { tool: "Semgrep OSS".into(), category: "backend".into() },
     };
     let critical = Finding {
@@ -180,7 +181,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         ),
         entry(
             ev::VIOLATION_DETECTED,
-            "A scan found a violation the project did not have open (matched by tool, category and fingerprint, not line).",
+            "A scan found a violation the project did not have open, or one resolved earlier came back (`reopened`, with the `resolvedAt` it had). Matched by tool, category, fingerprint and place: see above.",
             object(&[
                 ("violationId", string()),
                 ("scanId", string()),
@@ -194,8 +195,10 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
                 ("suggestion", nullable_string()),
                 ("tool", nullable_string()),
                 ("category", nullable_string()),
+                ("reopened", json!({"type": "boolean"})),
+                ("resolvedAt", json!({"type": ["string", "null"], "format": "date-time"})),
             ]),
-            ev::violation_detected(&violation, &scan, &project, &finding),
+            ev::violation_detected(&violation, &scan, &project, &finding, None),
         ),
         entry(
             ev::VIOLATION_RESOLVED,
@@ -221,7 +224,7 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         ),
         entry(
             ev::ISSUE_CRITICAL,
-            "A scan found a new critical violation.",
+            "A scan found a new critical violation, or one resolved earlier came back.",
             object(&[
                 ("scan_id", string()),
                 ("issue_id", string()),
@@ -328,8 +331,9 @@ SARIF run without a category takes the scan's too.
   `results` array (an empty one included: the tool ran and found nothing; a run without
   `results` covers nothing), or the scan's own tool and category for JSON findings. The
   scan's `covered` lists them.
-- A finding opens a violation unless an open violation **of the same analysis** has its
-  fingerprint (then that one is marked as seen again, with the new line).
+- A finding continues an open violation **of the same analysis** with its fingerprint and
+  place (below), which is marked as seen again at the finding's new line; else it reopens
+  a resolved one (below); else it opens a new violation.
 - A completed scan **resolves only open violations of the analyses it covered** that it
   did not find again. A linter's scan never resolves a SAST scanner's violations, and a
   log with several runs (several tools) is one scan that covers each of them.
@@ -344,6 +348,59 @@ exactly Bandit's `B324`.
 
 `violation.detected` and `violation.resolved` carry `tool` and `category` (`null` when
 none was named); `GET /v1/projects/{id}/violations?tool=…` lists one tool's.
+
+### Fingerprints, and findings that look alike
+
+A finding's **fingerprint** says what it is: the scanner's own (`partialFingerprints` or
+`fingerprints` in SARIF, `fingerprint` in scanhook's JSON) combined with the rule and file,
+or else a hash of the rule, the file and the message (case, whitespace and digits in the
+message do not count). The line is not part of it, so a finding that moved keeps it.
+
+Findings of one analysis with the same fingerprint **look alike** — Ruff's four "Missing
+docstring in public function" (`D103`) in one file, at four functions. Each is a violation
+of its own, told apart by where it is:
+
+1. **The flagged line's text**, when the scanner gives it (SARIF `region.snippet`, as
+   Bandit writes it, or `snippet` in scanhook's JSON; whitespace does not count): a finding
+   continues only a violation last seen on a line with the same text, in the spirit of
+   GitHub's `primaryLocationLineHash`. Violations stored before scanhook kept the text
+   are continued by place.
+2. **Order and place**, for the rest: the findings and the group's violations, each in line
+   order, are paired in order, as many as the shorter side has; the others are new or
+   resolved. Which ones is decided by how the code moved: of every way to leave the
+   surplus out, the one whose shifts (new line − old line) change least from one pair to
+   the next, then the one that moved least. Lines inserted above shift a finding and all
+   below it alike, so they change no shift; a fixed finding leaves a gap, not a shift.
+
+Example, from `testdata/scanners`: Ruff's v1 log has `D103` in `shop/handlers.py` at lines
+8, 13, 17 and 22. In v2 the function at 13 got a docstring (one line), so Ruff reports 8,
+18 and 23. Pairing 8→8, 17→18, 22→23 shifts by 0, 1, 1; every other choice shifts more
+unevenly, so exactly the violation at 13 is resolved and the other three are the same
+violations as before, now at 8, 18 and 23. Bandit's two `B101` at 9 and 18 flag the same
+text (`assert basket is not None`) and are told apart the same way.
+
+Limits: two look-alikes that swap places, or one fixed while another appears elsewhere in
+the file in the same scan, cannot be told apart from a log (the remaining one continues the
+fixed one's violation). Two findings of one group on the same line with the same text are
+one finding. When more than 16 findings of one group appear or go away at once, they pair
+in plain line order. A tool's own fingerprints are trusted: two findings that share one
+are look-alikes even when the tool meant them to be one.
+
+### Regressions
+
+A finding that continues no open violation is compared the same way with the group's
+**resolved** violations (most recently resolved first). If it pairs with one, that
+violation **reopens** rather than a new one being opened: `violation.detected` carries
+`"reopened": true` and the `resolvedAt` it had (for a new violation `reopened` is `false`
+and `resolvedAt` `null`); a critical one also sends `issue.critical` again. Whether a
+violation was resolved by a scan or by hand, a scan that finds it again reopens it.
+`GET /v1/violations/{id}` (`scanhook violations show`) returns it with its `history` —
+`detected`, `resolved` (`by` `scan` or the name given), `reopened` — each with the time
+and the scan. A completed scan's `detected` counts what it opened, `reopened` how many of
+those came back.
+
+Example: after Ruff's v2 resolved `S324` (md5, `shop/storage.py:22`), a v1 log — md5 back —
+reopens that same violation, with the `resolvedAt` of the v2 scan.
 
 ### Paths
 

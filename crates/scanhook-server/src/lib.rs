@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects", post(projects::create).get(projects::list))
         .route("/v1/projects/{id}", get(projects::get).patch(projects::update).delete(projects::delete))
         .route("/v1/projects/{id}/violations", get(violations::list))
+        .route("/v1/violations/{id}", get(violations::get_one))
         .route("/v1/violations/{id}/resolve", post(violations::resolve))
         .route("/v1/alerts", post(alerts::raise))
         .route("/v1/scans", post(scans::start))

@@ -44,6 +44,7 @@ use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, pr
         scans::progress,
         scans::complete,
         violations::list,
+        violations::get_one,
         violations::resolve,
         alerts::raise,
         event_types::list,

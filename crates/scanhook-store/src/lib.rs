@@ -148,9 +148,10 @@ pub trait Store: Send + Sync + 'static {
         stamp: EventStamp,
     ) -> StoreResult<Scan>;
 
-    /// Completes a running scan: diffs its findings with the project's open violations,
-    /// opens and resolves violations, and emits `violation.detected`, `issue.critical`,
-    /// `violation.resolved` and `scan.completed`. A large report is written in several
+    /// Completes a running scan: pairs its findings with the project's violations
+    /// (`scanhook_core::scan::matching`), continues, reopens, opens and resolves
+    /// violations, records each change in the violation's history, and emits
+    /// `violation.detected`, `issue.critical`, `violation.resolved` and `scan.completed`. A large report is written in several
     /// units of work of bounded size, `scan.completed` in the last; if a completion is cut
     /// off (an error, a crash), the scan is still running and sending the same report again
     /// finishes it without emitting anything twice.
@@ -181,6 +182,12 @@ pub trait Store: Send + Sync + 'static {
         filter: ViolationFilter,
         page: Page,
     ) -> StoreResult<Paged<Violation>>;
+    /// One violation, with what happened to it, oldest first.
+    async fn get_violation(
+        &self,
+        account: &AccountId,
+        id: &ViolationId,
+    ) -> StoreResult<(Violation, Vec<ViolationChange>)>;
     /// Resolves an open violation by hand and emits `violation.resolved`; one already
     /// resolved gets [`StoreError::Conflict`].
     async fn resolve_violation(

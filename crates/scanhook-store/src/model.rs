@@ -382,6 +382,18 @@ pub struct Violation {
     pub created_at: DateTime<Utc>,
 }
 
+/// One thing that happened to a violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViolationChange {
+    /// `detected`, `resolved` or `reopened`.
+    pub action: String,
+    pub at: DateTime<Utc>,
+    /// The scan that did it (none for a resolution by hand).
+    pub scan_id: Option<ScanId>,
+    /// Who resolved it: `"scan"`, or the name given by hand.
+    pub by: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ViolationFilter {
     pub open: Option<bool>,
@@ -415,8 +427,10 @@ pub struct ScanReport {
 #[derive(Debug, Clone)]
 pub struct ScanOutcome {
     pub scan: Scan,
-    /// New violations.
+    /// Violations this scan opened: new ones, and resolved ones it found again.
     pub detected: u64,
+    /// Of `detected`, those resolved earlier and reopened.
+    pub reopened: u64,
     /// Open violations this scan no longer found.
     pub resolved: u64,
     /// Violations open on the project after the scan (of every tool).

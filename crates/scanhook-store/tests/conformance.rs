@@ -319,6 +319,7 @@ fn findings(range: std::ops::Range<u32>, severity: scanhook_core::scan::Severity
                 message: message.into(),
                 suggestion: None,
                 fingerprint: scanhook_core::scan::fingerprint(rule, &file, message),
+                line_hash: None,
                 analysis: Default::default(),
             }
         })
@@ -379,6 +380,94 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
         assert_eq!(count("violation.resolved"), 4_000, "{}", b.name);
         let open = ViolationFilter { open: Some(true), ..Default::default() };
         assert_eq!(s.list_violations(&acc, &project.id, open, page).await.unwrap().items.len(), 1_000, "{}", b.name);
+    }
+}
+
+/// Four findings alike but for their line: one fixed while the others moved, then back.
+#[tokio::test]
+async fn look_alikes_are_violations_of_their_own_and_a_fixed_one_that_returns_reopens() {
+    use scanhook_core::scan::Severity;
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["violation.*"]).await;
+        let stamp = |secs: i64| {
+            let at = t0() + Duration::seconds(secs);
+            EventStamp { timestamp: at, first_attempt_at: at }
+        };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "shop".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = s.create_project(&acc, project, stamp(0)).await.unwrap().id;
+        let at_lines = |lines: &[u32]| -> Vec<_> {
+            let one = findings(0..1, Severity::Low).remove(0);
+            lines.iter().map(|&line| scanhook_core::scan::Finding { line, ..one.clone() }).collect()
+        };
+        let complete = async |lines: &[u32], secs: i64| {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.clone(),
+                target: None,
+                rules: Vec::new(),
+                time_limit_secs: None,
+                analysis: Default::default(),
+                root: None,
+            };
+            let scan = s.start_scan(&acc, new, stamp(secs)).await.unwrap();
+            let report = ScanReport { findings: at_lines(lines), ..Default::default() };
+            s.complete_scan(&acc, &scan.id, report, stamp(secs)).await.unwrap()
+        };
+        let page = Page { limit: 100, cursor: None };
+        let by_line = async |open: bool| -> std::collections::BTreeMap<u32, scanhook_core::ViolationId> {
+            let filter = ViolationFilter { open: Some(open), ..Default::default() };
+            let listed = s.list_violations(&acc, &project, filter, page.clone()).await.unwrap().items;
+            listed.into_iter().map(|v| (v.finding.line, v.id)).collect()
+        };
+
+        let done = complete(&[8, 13, 17, 22], 1).await;
+        assert_eq!((done.detected, done.open), (4, 4), "{}: four look-alikes, four violations", b.name);
+        let first = by_line(true).await;
+
+        // The second is fixed; a line added above the third moved it and the fourth.
+        let done = complete(&[8, 18, 23], 2).await;
+        assert_eq!((done.detected, done.resolved, done.open), (0, 1, 3), "{}", b.name);
+        let resolved = by_line(false).await;
+        assert_eq!(resolved.keys().collect::<Vec<_>>(), [&13], "{}: exactly the fixed one", b.name);
+        let moved = by_line(true).await;
+        let ids = |m: &std::collections::BTreeMap<u32, scanhook_core::ViolationId>,
+                   lines: &[u32]|
+         -> Vec<scanhook_core::ViolationId> { lines.iter().map(|l| m[l].clone()).collect() };
+        assert_eq!(ids(&moved, &[8, 18, 23]), ids(&first, &[8, 17, 22]), "{}: the same violations", b.name);
+
+        // The fix is undone: the same violation reopens, and keeps its history.
+        let done = complete(&[8, 13, 17, 22], 3).await;
+        assert_eq!((done.detected, done.reopened, done.resolved, done.open), (1, 1, 0, 4), "{}", b.name);
+        assert_eq!(by_line(true).await, first, "{}: every violation as it was", b.name);
+        let (reopened, history) = s.get_violation(&acc, &first[&13]).await.unwrap();
+        assert!(reopened.open && reopened.resolved_at.is_none(), "{}", b.name);
+        let actions: Vec<_> = history.iter().map(|c| (c.action.as_str(), c.at, c.by.as_deref())).collect();
+        let expected = [
+            ("detected", stamp(1).timestamp, None),
+            ("resolved", stamp(2).timestamp, Some("scan")),
+            ("reopened", stamp(3).timestamp, None),
+        ];
+        assert_eq!(actions, expected, "{}", b.name);
+
+        let filter =
+            EventFilter { event_type: Some(EventType::parse("violation.detected").unwrap()), ..Default::default() };
+        let events = s.list_events(&acc, filter, page.clone()).await.unwrap().items;
+        let data: Vec<serde_json::Value> = events.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
+        let reopening: Vec<_> = data.iter().filter(|d| d["reopened"] == true).collect();
+        assert_eq!((data.len(), reopening.len()), (5, 1), "{}", b.name);
+        assert_eq!(reopening[0]["violationId"], first[&13].as_str(), "{}", b.name);
+        let resolved_at = scanhook_core::envelope::format_timestamp(stamp(2).timestamp);
+        assert_eq!(reopening[0]["resolvedAt"], resolved_at.as_str(), "{}", b.name);
+        let other = account(s, "b").await;
+        assert!(matches!(s.get_violation(&other, &first[&13]).await, Err(StoreError::NotFound)), "{}", b.name);
     }
 }
 

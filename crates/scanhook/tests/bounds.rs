@@ -229,28 +229,27 @@ async fn read_head_within(stream: &mut tokio::net::TcpStream, wait: Duration) ->
 async fn large_reports_beyond_the_limit_get_503_with_retry_after() {
     let server = Server::start(&[("SCANHOOK_MAX_CONCURRENT_REPORTS", "1"), ("SCANHOOK_REPORT_WAIT", "200ms")]).await;
     let scan = running_scan(&server).await;
-    // A report larger than an ordinary body, sent slowly: it holds the one slot.
+    // A report larger than an ordinary body, sent slowly: it holds the one slot, and
+    // another large report waits its bounded time, then gets 503. The server may take the
+    // second one's head first: then that one holds the slot (waiting for a body that never
+    // comes) and the slow one gets the 503. Both are dropped, freeing the slot, and tried again.
     let body = format!("{{\"findings\": []}}{}", " ".repeat(2 << 20));
     let (first, rest) = body.as_bytes().split_at(1024);
-    let mut slow = start_request(&server, &format!("/v1/scans/{scan}/complete"), body.len(), first).await;
-
-    // Another large report waits its bounded time, then gets 503. Until the slow one's
-    // head has arrived, the slot may still be free: then this one takes it and waits for
-    // a body that never comes (or answers 404, no such scan); it is dropped, freeing the
-    // slot, and tried again.
     let mut busy = None;
-    for _ in 0..100 {
+    for _ in 0..20 {
+        let slow = start_request(&server, &format!("/v1/scans/{scan}/complete"), body.len(), first).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let mut other = start_request(&server, "/v1/scans/scan_nope/complete", 2 << 20, b"").await;
         match read_head_within(&mut other, Duration::from_secs(2)).await {
             Some((503, head)) => {
-                busy = Some(head);
+                busy = Some((slow, head));
                 break;
             }
-            Some((404, _)) | None => tokio::time::sleep(Duration::from_millis(20)).await,
+            None => {}
             Some((code, head)) => panic!("unexpected answer {code}: {head}"),
         }
     }
-    let head = busy.expect("a 503 while the slot is taken");
+    let (mut slow, head) = busy.expect("a 503 while the slot is taken");
     assert!(head.contains("retry-after: 1"), "{head}");
     assert!(head.contains("application/problem+json"), "{head}");
 

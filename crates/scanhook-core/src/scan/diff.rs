@@ -1,19 +1,11 @@
-//! The pure half of diffing a scan against a project's open violations: a scan's findings
-//! once per fingerprint, and their counts by severity. The other half — looking each
-//! fingerprint up among the open violations — is the store's, which does it in batches so
-//! a report of any size never becomes one huge write.
-
-use std::collections::HashSet;
+//! The pure half of diffing a scan against a project's violations: what the scan covers,
+//! and its findings' counts by severity (grouping look-alikes and pairing them with known
+//! violations is `super::matching`). The other half — looking each group up among the
+//! project's violations — is the store's, which does it in batches so a report of any size
+//! never becomes one huge write.
 
 use super::events::SeverityCounts;
 use super::finding::{Analysis, Finding};
-
-/// A scan's findings, each fingerprint once per analysis (by its first finding: the same
-/// issue found at two places is one violation; found by two tools, two), in scan order.
-pub fn distinct(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut seen = HashSet::with_capacity(findings.len());
-    findings.into_iter().filter(|f| seen.insert((f.analysis.clone(), f.fingerprint.clone()))).collect()
-}
 
 /// What a completing scan covers, and each finding's analysis: a report without analyses
 /// of its own (scanhook's JSON) is entirely the scan's (`tool` and `category` given when
@@ -64,20 +56,15 @@ mod tests {
             message: message.into(),
             suggestion: None,
             fingerprint: fingerprint(rule, file, message),
+            line_hash: None,
             analysis: Default::default(),
         }
     }
 
     #[test]
-    fn a_repeated_fingerprint_counts_once_by_its_first_finding() {
-        let found = vec![
-            finding("r", "f", 1, "m", Severity::High),
-            finding("s", "g", 2, "n", Severity::Critical),
-            finding("r", "f", 9, "m", Severity::High),
-        ];
-        let once = distinct(found.clone());
-        assert_eq!(once, found[..2].to_vec());
-        let counts = count(&once);
+    fn counts_are_by_severity() {
+        let found = vec![finding("r", "f", 1, "m", Severity::High), finding("s", "g", 2, "n", Severity::Critical)];
+        let counts = count(&found);
         assert_eq!((counts.total(), counts.critical, counts.high), (2, 1, 1));
     }
 
@@ -94,15 +81,5 @@ mod tests {
         let covered = cover(&named("", "backend"), reported, &mut sarif);
         assert_eq!(covered, vec![named("Bandit", "backend"), named("ruff", "lint"), named("", "backend")]);
         assert_eq!(sarif[0].analysis, named("Bandit", "backend"));
-    }
-
-    #[test]
-    fn the_same_fingerprint_from_two_tools_is_two_findings() {
-        let bandit = Finding {
-            analysis: Analysis { tool: "Bandit".into(), category: String::new() },
-            ..finding("r", "f", 1, "m", Severity::High)
-        };
-        let ruff = Finding { analysis: Analysis { tool: "ruff".into(), category: String::new() }, ..bandit.clone() };
-        assert_eq!(distinct(vec![bandit.clone(), ruff.clone(), bandit.clone()]), vec![bandit, ruff]);
     }
 }

@@ -148,12 +148,14 @@ pub fn scan_completed(
     )
 }
 
-/// `violation.detected`, exactly Juro's fields.
+/// `violation.detected`: Juro's fields, and ours after them. `reopened_from` is when the
+/// violation had been resolved, for a finding that came back (`"reopened": true`).
 pub fn violation_detected(
     violation: &ViolationId,
     scan: &ScanId,
     project: &ProjectId,
     f: &Finding,
+    reopened_from: Option<DateTime<Utc>>,
 ) -> (EventType, Value) {
     typed(
         VIOLATION_DETECTED,
@@ -170,6 +172,8 @@ pub fn violation_detected(
             "suggestion": f.suggestion,
             "tool": named(&f.analysis.tool),
             "category": named(&f.analysis.category),
+            "reopened": reopened_from.is_some(),
+            "resolvedAt": reopened_from.map(format_timestamp),
         }),
     )
 }
@@ -203,7 +207,7 @@ pub fn violation_resolved(
     )
 }
 
-/// `issue.critical`, in Cortex's shape (snake_case), for a new critical violation.
+/// `issue.critical`, in Cortex's shape (snake_case), for a new or reopened critical violation.
 pub fn issue_critical(violation: &ViolationId, scan: &ScanId, f: &Finding) -> (EventType, Value) {
     typed(
         ISSUE_CRITICAL,

@@ -67,6 +67,10 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
     pub fingerprint: String,
+    /// Hash of the flagged line's text ([`line_hash`]), when the scanner gave the text:
+    /// tells look-alike findings apart (`scan::matching`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_hash: Option<String>,
     /// The tool that found it, and the part of the code base it looked at: a scan
     /// resolves only open violations of the analyses it covers.
     #[serde(flatten)]
@@ -133,6 +137,10 @@ pub struct FindingIn {
     /// when absent.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// The flagged source line (or snippet), as text. Optional: when given, findings that
+    /// otherwise look alike (same rule, file and message) are told apart by it.
+    #[serde(default)]
+    pub snippet: Option<String>,
 }
 
 impl FindingIn {
@@ -164,6 +172,7 @@ impl FindingIn {
             None => fingerprint(&self.rule, &file, &self.message),
         };
         let suggestion = self.suggestion.filter(|s| !s.trim().is_empty());
+        let line_hash = self.snippet.as_deref().and_then(line_hash);
         Ok(Finding {
             rule: self.rule,
             severity,
@@ -173,6 +182,7 @@ impl FindingIn {
             message: self.message,
             suggestion,
             fingerprint,
+            line_hash,
             analysis: Analysis::default(),
         })
     }
@@ -202,6 +212,13 @@ pub fn parse_findings(findings: Vec<FindingIn>, root: Option<&str>) -> Result<Ve
 /// a line number or a count) keeps its fingerprint.
 pub fn fingerprint(rule: &str, file: &str, message: &str) -> String {
     sha256_hex(format!("{rule}\n{file}\n{}", normalise(message)).as_bytes())
+}
+
+/// Hex SHA-256 of a flagged line's text with its whitespace runs as one space and trimmed,
+/// so that re-indenting the line keeps it; `None` for a blank text.
+pub fn line_hash(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (!words.is_empty()).then(|| sha256_hex(words.join(" ").as_bytes()))
 }
 
 /// Lowercase, whitespace runs as one space, trimmed, digit runs as `0`.
@@ -239,6 +256,7 @@ mod tests {
             message: message.to_string(),
             suggestion: None,
             fingerprint: None,
+            snippet: None,
         }
     }
 
@@ -297,6 +315,17 @@ mod tests {
         let nel = Analysis::parse(Some("\u{85}".into()), None).unwrap();
         assert_eq!(nel.tool, "\u{85}", "not whitespace to ECMAScript");
         assert_eq!(Analysis::parse(Some(" bandit\t".into()), Some("ci".into())).unwrap().tool, "bandit");
+    }
+
+    #[test]
+    fn a_snippet_is_kept_as_the_hash_of_its_words() {
+        let with = |snippet: &str| FindingIn { snippet: Some(snippet.into()), ..finding_in("r", "low", "m") };
+        let hash = with("    assert basket is not None\n").parse().unwrap().line_hash;
+        assert_eq!(hash.as_deref().map(str::len), Some(64));
+        assert_eq!(with("assert  basket is not None").parse().unwrap().line_hash, hash, "re-indented");
+        assert_ne!(with("assert basket").parse().unwrap().line_hash, hash);
+        assert_eq!(with(" \n").parse().unwrap().line_hash, None);
+        assert_eq!(finding_in("r", "low", "m").parse().unwrap().line_hash, None);
     }
 
     #[test]

@@ -5,12 +5,14 @@
 pub mod diff;
 pub mod events;
 pub mod finding;
+pub mod matching;
 pub mod path;
 pub mod sarif;
 mod skim;
 
-pub use diff::{count, cover, distinct};
-pub use finding::{Analysis, Finding, FindingError, FindingIn, Severity, fingerprint, parse_findings};
+pub use diff::{count, cover};
+pub use finding::{Analysis, Finding, FindingError, FindingIn, Severity, fingerprint, line_hash, parse_findings};
+pub use matching::{Group, Place, group, pair};
 pub use sarif::{SarifReport, findings_from_sarif};
 
 /// Most findings one report may hold (JSON or SARIF).

@@ -294,7 +294,8 @@ struct Location<'a> {
 struct PhysicalLocation<'a> {
     #[serde(borrow)]
     artifact_location: Option<ArtifactLocation<'a>>,
-    region: Option<Region>,
+    #[serde(borrow)]
+    region: Option<Region<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -309,8 +310,11 @@ struct ArtifactLocation<'a> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Region {
+struct Region<'a> {
     start_line: Option<u32>,
+    /// The flagged text (Bandit gives the line): tells look-alikes apart.
+    #[serde(borrow)]
+    snippet: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -369,7 +373,7 @@ impl<'a> Run<'a> {
             .filter(|id| !id.trim().is_empty())
             .ok_or_else(|| Invalid::new(format!("{at} has no rule (ruleId, rule.id or ruleIndex)")))?;
         let severity = severity(result, rule, at)?;
-        let (uri, file, line) = self.place(result, at)?;
+        let (uri, file, line, line_hash) = self.place(result, at)?;
         let message = message(&result.message, rule)
             .filter(|m| !m.trim().is_empty())
             .ok_or_else(|| Invalid::new(format!("{at} has no message text")))?;
@@ -398,6 +402,7 @@ impl<'a> Run<'a> {
             message: capped(&message),
             suggestion,
             fingerprint: String::new(),
+            line_hash,
             analysis: Analysis::default(),
         };
         Ok(Some((finding, print)))
@@ -426,8 +431,9 @@ impl<'a> Run<'a> {
         all.find(|r| r.id == id)
     }
 
-    /// The file a result is in (as written, and resolved) and its line.
-    fn place(&self, result: &SarifResult<'_>, at: &str) -> Result<(String, String, u32), Invalid> {
+    /// The file a result is in (as written, and resolved), its line, and the hash of the
+    /// flagged text when the log carries it.
+    fn place(&self, result: &SarifResult<'_>, at: &str) -> Result<(String, String, u32, Option<String>), Invalid> {
         let location = result.locations.0.as_ref().ok_or_else(|| Invalid::new(format!("{at} has no location")))?;
         let physical = location
             .physical_location
@@ -441,8 +447,10 @@ impl<'a> Run<'a> {
             .ok_or_else(|| Invalid::new(format!("{at}.locations[0].physicalLocation has no artifactLocation.uri")))?;
         let uri = location.uri.as_deref().unwrap_or_default().to_string();
         let file = self.resolve(location);
-        let line = physical.region.as_ref().and_then(|r| r.start_line).unwrap_or(1);
-        Ok((uri, file, line))
+        let region = physical.region.as_ref();
+        let line = region.and_then(|r| r.start_line).unwrap_or(1);
+        let line_hash = region.and_then(|r| r.snippet.as_ref()?.text.as_deref()).and_then(finding::line_hash);
+        Ok((uri, file, line, line_hash))
     }
 
     /// A location may name its file only by index into `run.artifacts`.

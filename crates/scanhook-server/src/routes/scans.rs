@@ -225,6 +225,7 @@ pub async fn complete(
     Ok(Json(ScanCompleteOut {
         scan: scan_out(outcome.scan),
         detected: outcome.detected,
+        reopened: outcome.reopened,
         resolved: outcome.resolved,
         open: outcome.open,
     }))

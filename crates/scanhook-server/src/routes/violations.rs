@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use scanhook_api_types::{ListOut, Problem, ViolationOut, ViolationResolveIn};
+use scanhook_api_types::{ListOut, Problem, ViolationChangeOut, ViolationOut, ViolationResolveIn};
 use scanhook_core::scan::{Analysis, Severity};
 use scanhook_core::{ProjectId, ViolationId};
-use scanhook_store::{Violation, ViolationFilter};
+use scanhook_store::{Violation, ViolationChange, ViolationFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -35,7 +35,12 @@ fn violation_out(v: Violation) -> ViolationOut {
         resolved_by: v.resolved_by,
         resolved_at: v.resolved_at,
         created_at: v.created_at,
+        history: None,
     }
+}
+
+fn change_out(c: ViolationChange) -> ViolationChangeOut {
+    ViolationChangeOut { action: c.action, at: c.at, scan_id: c.scan_id.map(|s| s.to_string()), by: c.by }
 }
 
 /// Filters of the violation list.
@@ -85,6 +90,20 @@ pub async fn list(
         .await
         .map_err(named("project", &id))?;
     Ok(Json(ListOut { data: paged.items.into_iter().map(violation_out).collect(), next_cursor: paged.next_cursor }))
+}
+
+/// One violation, with its history: when it was detected, resolved and reopened.
+#[utoipa::path(get, path = "/v1/violations/{id}", tag = "violations", params(("id" = String, Path)),
+    responses((status = 200, body = ViolationOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ViolationOut>, ApiError> {
+    let violation: ViolationId = path_id(&id, "violation")?;
+    let (found, history) =
+        state.store().get_violation(&caller.account, &violation).await.map_err(named("violation", &id))?;
+    Ok(Json(ViolationOut { history: Some(history.into_iter().map(change_out).collect()), ..violation_out(found) }))
 }
 
 /// Resolve an open violation by hand; emits `violation.resolved`.

@@ -7,7 +7,7 @@
 use scanhook_api_types::{EventIn, ScanCompleteIn};
 use scanhook_core::envelope::canonical_body;
 use scanhook_core::format::{DeliveryContext, DeliveryFormat, Kind, TemplateCache, render};
-use scanhook_core::scan::{count, distinct, findings_from_sarif, parse_findings};
+use scanhook_core::scan::{Finding, Place, count, findings_from_sarif, group, pair, parse_findings};
 use scanhook_core::{EventId, EventPattern, EventType};
 use scanhook_server::extract::parse_json;
 use serde_json::value::RawValue;
@@ -48,21 +48,31 @@ pub fn event_ingest(body: &[u8]) {
 }
 
 /// A scan report in scanhook's JSON (`POST /v1/scans/{id}/complete`), parsed as the server
-/// parses it, then reduced to the distinct findings and counts the store records.
+/// parses it, then grouped into look-alikes and paired as the store pairs them.
 pub fn scan_report_json(body: &[u8]) {
     let Ok(input) = parse_json::<ScanCompleteIn>(body) else { return };
     let Ok(findings) = parse_findings(input.findings, None) else { return };
+    groups_pair_with_themselves(findings);
+}
+
+/// Groups look-alikes; each group, paired with the violations it would open, continues
+/// every one of them.
+fn groups_pair_with_themselves(findings: Vec<Finding>) {
     let total = findings.len();
-    let findings = distinct(findings);
-    assert!(findings.len() <= total);
-    let _ = count(&findings);
+    let groups = group(findings);
+    assert!(groups.iter().map(|g| g.findings.len()).sum::<usize>() <= total);
+    for g in &groups {
+        let places: Vec<Place> = g.findings.iter().map(Place::from).collect();
+        assert!(pair(&places, &places).iter().all(Option::is_some), "a group continues itself");
+        let _ = count(&g.findings);
+    }
 }
 
 /// A SARIF 2.1.0 log (`application/sarif+json`), imported as the server imports it.
 pub fn sarif(log: &[u8]) {
     let Ok(report) = findings_from_sarif(log, None) else { return };
     assert!(report.findings.iter().all(|f| report.analyses.contains(&f.analysis)), "each finding's run is covered");
-    let _ = count(&distinct(report.findings));
+    groups_pair_with_themselves(report.findings);
 }
 
 /// An event pattern and an event type on two lines. Checks what a match means, not only

@@ -338,12 +338,19 @@ impl Store for SqliteStore {
         let scan = self.get_scan(account, id).await?;
         let mut findings = report.findings;
         let covered = scanhook_core::scan::cover(&scan.analysis, report.analyses, &mut findings);
-        let findings = scanhook_core::scan::distinct(findings);
-        let counts = scanhook_core::scan::count(&findings);
-        let mut rest = findings;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(scans::FINDINGS_PER_BATCH));
-            let batch = std::mem::replace(&mut rest, tail);
+        let mut groups = scanhook_core::scan::group(findings).into_iter().peekable();
+        let mut counts = scanhook_core::scan::events::SeverityCounts::default();
+        // Whole groups of look-alikes per unit: they are paired with violations together.
+        while groups.peek().is_some() {
+            let mut batch = Vec::new();
+            let mut size = 0;
+            while size < scans::FINDINGS_PER_BATCH
+                && let Some(group) = groups.next()
+            {
+                size += group.findings.len();
+                group.findings.iter().for_each(|f| counts.add(f.severity));
+                batch.push(group);
+            }
             let (account, id) = (account.clone(), id.clone());
             self.write(move |c| scans::record_findings(c, &account, &id, &batch, stamp)).await?;
         }
@@ -389,6 +396,15 @@ impl Store for SqliteStore {
     ) -> StoreResult<Paged<Violation>> {
         let (account, project) = (account.clone(), project.clone());
         self.read(move |c| violations::list(c, &account, &project, filter, page)).await
+    }
+
+    async fn get_violation(
+        &self,
+        account: &AccountId,
+        id: &ViolationId,
+    ) -> StoreResult<(Violation, Vec<ViolationChange>)> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| violations::get_with_history(c, &account, &id)).await
     }
 
     async fn resolve_violation(

@@ -2,7 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::scan::events::{self as derived, SeverityCounts};
-use scanhook_core::scan::{Analysis, Finding, Severity};
+use scanhook_core::scan::matching::MAX_SKIPPED;
+use scanhook_core::scan::{Analysis, Group, Place, Severity, pair};
 use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
@@ -110,66 +111,151 @@ pub fn fail(
 /// the writer (and how much one transaction carries), whatever the report's size.
 pub const FINDINGS_PER_BATCH: usize = 2000;
 
-/// One batch of a completing scan's distinct findings: a finding no open violation has
-/// becomes one (`violation.detected`, and `issue.critical` when critical); an open one found
-/// again is marked as seen by this scan. Repeating a batch changes nothing more, so a
+/// One batch of a completing scan's findings, as groups of look-alikes (never split across
+/// batches). Each group is paired with the project's open violations of its analysis and
+/// fingerprint (`scan::matching`): a paired one is marked as seen by this scan, at its new
+/// place. The rest are paired the same way with the group's resolved violations, which
+/// reopen (`violation.detected` with `reopened`); what is left opens new violations
+/// (`violation.detected`). Each opened critical one also emits `issue.critical`. A group
+/// that already has a violation seen by this scan was recorded by an earlier try, so a
 /// completion cut off half-way can simply be sent again.
 pub fn record_findings(
     c: &Connection,
     account: &AccountId,
     id: &ScanId,
-    findings: &[Finding],
+    groups: &[Group],
     stamp: EventStamp,
 ) -> StoreResult<()> {
     let scan = running(c, account, id)?;
-    let now = ms(stamp.timestamp);
-    let mut open = c.prepare_cached(
-        "SELECT id FROM violations
-         WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND fingerprint = ?4 AND status = 'open'",
+    for group in groups {
+        record_group(c, account, &scan, group, stamp)?;
+    }
+    Ok(())
+}
+
+/// A violation of a group as the pairing sees it.
+struct Known {
+    id: ViolationId,
+    line: u32,
+    line_hash: Option<String>,
+    last_scan: String,
+    resolved_at: Option<i64>,
+}
+
+impl Known {
+    fn place(&self) -> Place<'_> {
+        Place { line: self.line, line_hash: self.line_hash.as_deref() }
+    }
+}
+
+/// The group's violations with `status`; resolved ones most recently resolved first, at
+/// most `limit`.
+fn known(c: &Connection, project: &str, group: &Group, status: &str, limit: usize) -> StoreResult<Vec<Known>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, line, line_hash, last_scan_id, resolved_at FROM violations
+         WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND fingerprint = ?4 AND status = ?5
+         ORDER BY resolved_at DESC, id LIMIT ?6",
     )?;
+    let (tool, category) = (&group.analysis.tool, &group.analysis.category);
+    let rows = stmt.query_map(
+        params![project, tool, category, group.fingerprint, status, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| {
+            Ok(Known {
+                id: ViolationId::from_trusted(r.get(0)?),
+                line: r.get(1)?,
+                line_hash: r.get(2)?,
+                last_scan: r.get(3)?,
+                resolved_at: r.get(4)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn record_group(c: &Connection, account: &AccountId, scan: &Scan, group: &Group, stamp: EventStamp) -> StoreResult<()> {
+    let (project, now) = (scan.project_id.as_str(), ms(stamp.timestamp));
+    let open = known(c, project, group, "open", usize::MAX)?;
+    if open.iter().any(|v| v.last_scan == scan.id.as_str()) {
+        return Ok(());
+    }
+    let found: Vec<Place> = group.findings.iter().map(Place::from).collect();
+    let places: Vec<Place> = open.iter().map(Known::place).collect();
     let mut seen = c.prepare_cached(
-        "UPDATE violations SET line = ?1, file = ?2, uri = ?6, last_scan_id = ?3, updated_at = ?4 WHERE id = ?5",
+        "UPDATE violations SET line = ?1, file = ?2, uri = ?3, line_hash = ?4, last_scan_id = ?5, updated_at = ?6
+         WHERE id = ?7",
+    )?;
+    let mut rest = Vec::new();
+    for (finding, paired) in group.findings.iter().zip(pair(&found, &places)) {
+        match paired {
+            Some(k) => {
+                let place = (finding.line, &finding.file, &finding.uri, &finding.line_hash);
+                seen.execute(params![place.0, place.1, place.2, place.3, scan.id.as_str(), now, open[k].id.as_str()])?;
+            }
+            None => rest.push(finding),
+        }
+    }
+    if rest.is_empty() {
+        return Ok(());
+    }
+    // Regressions: the findings left may be violations resolved earlier, come back.
+    let resolved = known(c, project, group, "resolved", rest.len() + MAX_SKIPPED)?;
+    let found: Vec<Place> = rest.iter().map(|f| Place::from(*f)).collect();
+    let places: Vec<Place> = resolved.iter().map(Known::place).collect();
+    let mut reopen = c.prepare_cached(
+        "UPDATE violations SET status = 'open', resolved_by = NULL, resolved_at = NULL, severity = ?1, line = ?2,
+             file = ?3, uri = ?4, line_hash = ?5, message = ?6, suggestion = ?7, last_scan_id = ?8, updated_at = ?9
+         WHERE id = ?10",
     )?;
     let mut insert = c.prepare_cached(
         "INSERT INTO violations (id, account_id, project_id, fingerprint, rule, severity, file, line, message, suggestion,
-             status, first_scan_id, last_scan_id, created_at, updated_at, tool, category, uri)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12, ?13, ?14, ?15)",
+             status, first_scan_id, last_scan_id, created_at, updated_at, tool, category, uri, line_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
     )?;
-    for finding in findings {
-        let (project, analysis) = (scan.project_id.as_str(), &finding.analysis);
-        let known: Option<String> = open
-            .query_row([project, &analysis.tool, &analysis.category, &finding.fingerprint], |r| r.get(0))
-            .optional()?;
-        if let Some(violation) = known {
-            seen.execute(params![finding.line, finding.file, scan.id.as_str(), now, violation, finding.uri])?;
-            continue;
-        }
-        let violation = ViolationId::generate();
-        insert.execute(params![
-            violation.as_str(),
-            account.as_str(),
-            scan.project_id.as_str(),
-            finding.fingerprint,
-            finding.rule,
-            finding.severity.as_str(),
-            finding.file,
-            finding.line,
-            finding.message,
-            finding.suggestion,
-            scan.id.as_str(),
-            now,
-            analysis.tool,
-            analysis.category,
-            finding.uri
-        ])?;
+    for (finding, paired) in rest.into_iter().zip(pair(&found, &places)) {
+        let (violation, reopened_from, action) = match paired {
+            Some(k) => {
+                let violation = resolved[k].id.clone();
+                reopen.execute(params![
+                    finding.severity.as_str(),
+                    finding.line,
+                    finding.file,
+                    finding.uri,
+                    finding.line_hash,
+                    finding.message,
+                    finding.suggestion,
+                    scan.id.as_str(),
+                    now,
+                    violation.as_str()
+                ])?;
+                (violation, resolved[k].resolved_at.map(time), "reopened")
+            }
+            None => {
+                let violation = ViolationId::generate();
+                insert.execute(params![
+                    violation.as_str(),
+                    account.as_str(),
+                    project,
+                    finding.fingerprint,
+                    finding.rule,
+                    finding.severity.as_str(),
+                    finding.file,
+                    finding.line,
+                    finding.message,
+                    finding.suggestion,
+                    scan.id.as_str(),
+                    now,
+                    group.analysis.tool,
+                    group.analysis.category,
+                    finding.uri,
+                    finding.line_hash
+                ])?;
+                (violation, None, "detected")
+            }
+        };
+        super::violations::record_change(c, &violation, action, now, Some(&scan.id), None)?;
         let scope = EventScope::project(&scan.project_id).with_severity(finding.severity);
-        emit(
-            c,
-            account,
-            derived::violation_detected(&violation, &scan.id, &scan.project_id, finding),
-            scope.clone(),
-            stamp,
-        )?;
+        let detected = derived::violation_detected(&violation, &scan.id, &scan.project_id, finding, reopened_from);
+        emit(c, account, detected, scope.clone(), stamp)?;
         if finding.severity == Severity::Critical {
             emit(c, account, derived::issue_critical(&violation, &scan.id, finding), scope, stamp)?;
         }
@@ -219,6 +305,7 @@ pub fn resolve_unseen(
     )?;
     for (violation, rule, severity, analysis) in &gone {
         resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
+        super::violations::record_change(c, violation, "resolved", now, Some(&scan.id), Some("scan"))?;
         let what = (rule.as_str(), *analysis);
         let payload =
             derived::violation_resolved(violation, Some(&scan.id), &scan.project_id, what, "scan", stamp.timestamp);
@@ -248,19 +335,15 @@ pub fn finish(
 ) -> StoreResult<ScanOutcome> {
     let scan = running(c, account, id)?;
     let now = ms(stamp.timestamp);
-    // Counted from the rows rather than carried along, so a completion that was sent again
-    // after being cut off reports what the whole scan changed.
-    let (detected, new_criticals): (u64, u64) = c.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(severity = 'critical'), 0) FROM violations
-         WHERE project_id = ?1 AND first_scan_id = ?2",
-        [scan.project_id.as_str(), scan.id.as_str()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let resolved: u64 = c.query_row(
-        "SELECT COUNT(*) FROM violations WHERE project_id = ?1 AND last_scan_id = ?2 AND status = 'resolved'
-             AND resolved_by = 'scan'",
-        [scan.project_id.as_str(), scan.id.as_str()],
-        |r| r.get(0),
+    // Counted from the history rather than carried along, so a completion that was sent
+    // again after being cut off reports what the whole scan changed.
+    let (detected, reopened, new_criticals, resolved): (u64, u64, u64, u64) = c.query_row(
+        "SELECT COALESCE(SUM(h.action IN ('detected', 'reopened')), 0), COALESCE(SUM(h.action = 'reopened'), 0),
+                COALESCE(SUM(h.action IN ('detected', 'reopened') AND v.severity = 'critical'), 0),
+                COALESCE(SUM(h.action = 'resolved'), 0)
+         FROM violation_history h JOIN violations v ON v.id = h.violation_id WHERE h.scan_id = ?1",
+        [scan.id.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let previous_score: Option<u32> = c
         .query_row(
@@ -303,7 +386,7 @@ pub fn finish(
         [scan.project_id.as_str()],
         |r| r.get(0),
     )?;
-    Ok(ScanOutcome { scan: get(c, account, id)?, detected, resolved, open })
+    Ok(ScanOutcome { scan: get(c, account, id)?, detected, reopened, resolved, open })
 }
 
 pub fn progress(
@@ -427,7 +510,7 @@ fn raise_alerts(
 #[cfg(test)]
 mod tests {
     use scanhook_core::ApiKeyId;
-    use scanhook_core::scan::fingerprint;
+    use scanhook_core::scan::{Finding, fingerprint, group};
 
     use super::*;
     use crate::model::{EventFilter, NewAccount, NewApiKey, NewProject, Page, ScanReport};
@@ -470,12 +553,13 @@ mod tests {
                 message: "m".into(),
                 suggestion: None,
                 fingerprint: fingerprint("r", &format!("f{i}"), "m"),
+                line_hash: None,
                 analysis: Analysis::default(),
             })
             .collect();
 
         // The first unit of work commits; then the server stops before the rest.
-        let (a, s, first) = (acc.clone(), scan.clone(), findings[..2].to_vec());
+        let (a, s, first) = (acc.clone(), scan.clone(), group(findings[..2].to_vec()));
         store.write(move |c| record_findings(c, &a, &s, &first, stamp)).await.unwrap();
         assert_eq!(store.get_scan(&acc, &scan).await.unwrap().status, ScanStatus::Running);
 

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0010_audit_log.sql"),
     include_str!("../../migrations/sqlite/0011_violation_analyses.sql"),
     include_str!("../../migrations/sqlite/0012_repository_paths.sql"),
+    include_str!("../../migrations/sqlite/0013_lookalikes_and_history.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -8,11 +8,11 @@ use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{self, ms, time};
-use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationFilter};
+use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationFilter};
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
-     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at, tool, category, uri";
+     first_scan_id, last_scan_id, resolved_by, resolved_at, created_at, tool, category, uri, line_hash";
 
 fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
     let severity: String = r.get(4)?;
@@ -30,6 +30,7 @@ fn violation(r: &rusqlite::Row) -> rusqlite::Result<Violation> {
             line: r.get(6)?,
             message: r.get(7)?,
             suggestion: r.get(8)?,
+            line_hash: r.get(18)?,
             analysis: Analysis { tool: r.get(15)?, category: r.get(16)? },
         },
         open: r.get::<_, String>(9)? == "open",
@@ -78,6 +79,44 @@ fn get(c: &Connection, account: &AccountId, id: &ViolationId) -> StoreResult<Vio
     Ok(stmt.query_row([id.as_str(), account.as_str()], violation)?)
 }
 
+/// The violation and what happened to it, oldest first.
+pub fn get_with_history(
+    c: &Connection,
+    account: &AccountId,
+    id: &ViolationId,
+) -> StoreResult<(Violation, Vec<ViolationChange>)> {
+    let found = get(c, account, id)?;
+    let mut stmt =
+        c.prepare_cached("SELECT action, at, scan_id, by FROM violation_history WHERE violation_id = ?1 ORDER BY seq")?;
+    let history = stmt
+        .query_map([id.as_str()], |r| {
+            Ok(ViolationChange {
+                action: r.get(0)?,
+                at: time(r.get(1)?),
+                scan_id: r.get::<_, Option<String>>(2)?.map(ScanId::from_trusted),
+                by: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok((found, history))
+}
+
+/// Appends to a violation's history.
+pub fn record_change(
+    c: &Connection,
+    id: &ViolationId,
+    action: &str,
+    at: i64,
+    scan: Option<&ScanId>,
+    by: Option<&str>,
+) -> StoreResult<()> {
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO violation_history (violation_id, action, at, scan_id, by) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    stmt.execute(params![id.as_str(), action, at, scan.map(ScanId::as_str), by])?;
+    Ok(())
+}
+
 pub fn resolve(
     c: &Connection,
     account: &AccountId,
@@ -93,6 +132,7 @@ pub fn resolve(
         "UPDATE violations SET status = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2 WHERE id = ?3",
         params![resolved_by, ms(stamp.timestamp), id.as_str()],
     )?;
+    record_change(c, id, "resolved", ms(stamp.timestamp), None, Some(resolved_by))?;
     let payload = derived::violation_resolved(
         id,
         Some(&current.last_scan_id),

@@ -118,6 +118,8 @@ pub enum ViolationsCommand {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// Show one violation and its history (detected, resolved, reopened).
+    Show { id: String },
     /// Resolve an open violation by hand (emits violation.resolved).
     Resolve {
         id: String,
@@ -196,6 +198,10 @@ pub async fn run_violations(ctx: Ctx, command: ViolationsCommand) -> anyhow::Res
             };
             list(out, &page, &header, row, async |p| client.list_violations(&project, &filter, &p).await).await?;
         }
+        ViolationsCommand::Show { id } => {
+            let reply = client.get_violation(&id).await?;
+            emit(out, &reply, render_violation);
+        }
         ViolationsCommand::Resolve { id, by } => {
             let resolved_by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
             let reply = client.resolve_violation(&id, &ViolationResolveIn { resolved_by }).await?;
@@ -238,10 +244,34 @@ fn covered(a: &Analysis) -> String {
 
 fn render_complete(c: &ScanCompleteOut) -> String {
     format!(
-        "{}\n{} new violations, {} resolved, {} open on the project\n",
+        "{}\n{} new violations ({} of them reopened), {} resolved, {} open on the project\n",
         render(&c.scan),
         c.detected,
+        c.reopened,
         c.resolved,
         c.open
     )
+}
+
+fn render_violation(v: &ViolationOut) -> String {
+    let mut out = fields(&[
+        ("id", v.id.clone()),
+        ("project", v.project_id.clone()),
+        ("status", v.status.clone()),
+        ("severity", v.severity.to_string()),
+        ("tool", opt(&v.tool)),
+        ("category", opt(&v.category)),
+        ("rule", v.rule.clone()),
+        ("location", format!("{}:{}", v.file, v.line)),
+        ("uri", opt(&v.uri)),
+        ("message", v.message.clone()),
+        ("fingerprint", v.fingerprint.clone()),
+    ]);
+    out.push_str("history:\n");
+    for change in v.history.iter().flatten() {
+        let by = change.by.as_deref().map(|by| format!(" by {by}")).unwrap_or_default();
+        let scan = change.scan_id.as_deref().map(|s| format!(" in {s}")).unwrap_or_default();
+        out.push_str(&format!("  {}  {}{scan}{by}\n", when(&change.at), change.action));
+    }
+    out
 }

@@ -40,6 +40,11 @@ async fn a_scan_is_reported_from_start_to_violations() {
     let shown = cli.json(&["violations", "list", "--project", &project, "--status", "resolved"]).await;
     assert_eq!(shown["data"][0]["resolved_by"], "alice");
     cli.run(&["violations", "resolve", &violation]).await.fails(1, &["HTTP 409"]);
+    let history = cli.run(&["violations", "show", &violation]).await;
+    let history = history.ok();
+    let detected = history.find("detected in scan_").unwrap_or_else(|| panic!("{history}"));
+    assert!(history[detected..].contains("resolved by alice"), "{history}");
+    assert_eq!(cli.json(&["violations", "show", &violation]).await["history"][1]["by"], "alice");
 
     // A scan ends once.
     cli.run(&["scans", "fail", &scan, "--code", "late", "--message", "too late"]).await.fails(1, &["HTTP 409"]);
@@ -72,6 +77,7 @@ async fn scan_errors_are_clear() {
     cli.run(&["scans", "complete", unknown, "--findings", "[]"]).await.fails(1, &["HTTP 404"]);
     cli.run(&["scans", "fail", unknown, "--code", "c", "--message", "m"]).await.fails(1, &["HTTP 404"]);
     cli.run(&["violations", "resolve", "viol_01J0000000000000000000000"]).await.fails(1, &["HTTP 404"]);
+    cli.run(&["violations", "show", "viol_01J0000000000000000000000"]).await.fails(1, &["HTTP 404"]);
     cli.run(&["violations", "list", "--project", "proj_01J0000000000000000000000"]).await.fails(1, &["HTTP 404"]);
     cli.run(&["projects", "delete", "proj_01J0000000000000000000000"]).await.fails(1, &["HTTP 404"]);
     // Usage errors.
