@@ -104,3 +104,17 @@ fn colours_follow_severity_and_text_carries_the_scan_and_counts() {
     let medium = json!({"severity": "medium", "message": "m", "rule": "r", "file": "f", "line": 3});
     assert_eq!(rendered(Kind::Teams, "violation.detected", &medium)["themeColor"], "F9A825");
 }
+
+#[test]
+fn a_reopened_violation_says_so_in_every_chat_format() {
+    let mut data = example("violation.detected");
+    data["reopened"] = json!(true);
+    data["resolvedAt"] = json!("2024-01-14T09:00:00.000Z");
+    for kind in [Kind::Slack, Kind::Discord, Kind::Teams] {
+        let body = rendered(kind, "violation.detected", &data).to_string();
+        assert!(body.contains("Reopened high violation: Personal data stored"), "{kind:?}: {body}");
+        assert!(body.contains("Semgrep OSS (backend)"), "{kind:?}: the tool: {body}");
+        let new = rendered(kind, "violation.detected", &example("violation.detected")).to_string();
+        assert!(new.contains("New high violation") && !new.contains("Reopened"), "{kind:?}: {new}");
+    }
+}

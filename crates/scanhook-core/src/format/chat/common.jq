@@ -32,6 +32,7 @@ def title:
     elif .type == "scan.completed" then "Scan completed: \(counts)"
     elif .type == "scan.failed" then "Scan failed: \($d.error.message // "unknown error")"
     elif .type == "scan.timeout" then "Scan timed out after \($d.timeLimit | n | floor) s"
+    elif .type == "violation.detected" and $d.reopened == true then "Reopened \($d.severity) violation: \($d.message)"
     elif .type == "violation.detected" then "New \($d.severity) violation: \($d.message)"
     elif .type == "violation.resolved" then "Violation resolved (\($d.rule)) by \($d.resolvedBy)"
     elif .type == "issue.critical" then "Critical issue: \($d.title)"
@@ -48,6 +49,7 @@ def facts:
       ["Scan", ($d.scanId // $d.scan_id)],
       ["Severity", (if level == "ok" or level == "info" then null else level end)],
       ["Rule", $d.rule],
+      ["Tool", (if $d.tool and $d.category then "\($d.tool) (\($d.category))" else $d.tool end)],
       ["Location", (if $d.file then "\($d.file):\($d.line // 1)" else null end)],
       ["Score", $d.score],
       ["Grade", $d.grade],
