@@ -25,18 +25,47 @@ pub use model::*;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    #[error("this account already has {limit} webhooks, the most it may have")]
-    WebhookLimit { limit: u32 },
-    #[error("the idempotency key was already used with a different request")]
-    IdempotencyMismatch,
+    /// The write was refused because of the state it found; nothing was written.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(#[from] Conflict),
     /// The database's disk is full: nothing was written, and the same write can succeed
     /// once there is room again (the store recovers by itself, without a restart).
     #[error("the database's disk is full")]
     StorageFull,
     #[error("storage failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a write was refused, decided by the state it found. Every backend returns these,
+/// never text of its own; each has a stable code the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("this account already has {limit} webhooks, the most it may have")]
+    WebhookLimit { limit: u32 },
+    #[error("the idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("scan {scan} already ended ({})", status.as_str())]
+    ScanEnded { scan: ScanId, status: ScanStatus },
+    #[error("violation {violation} is already resolved")]
+    ViolationResolved { violation: ViolationId },
+    #[error("the delivery is still pending: it is attempted on its schedule")]
+    DeliveryPending,
+    #[error("that key belongs to another account")]
+    KeyOfAnotherAccount,
+}
+
+impl Conflict {
+    /// The stable code of the API's 409 answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WebhookLimit { .. } => "webhook_limit_reached",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::ScanEnded { .. } => "scan_ended",
+            Self::ViolationResolved { .. } => "violation_resolved",
+            Self::DeliveryPending => "delivery_pending",
+            Self::KeyOfAnotherAccount => "key_of_another_account",
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -39,6 +39,8 @@ async fn a_scan_starts_fails_once_and_tells_its_subscribers() {
     // A scan ends once: a second end is refused and emits nothing.
     let (code, problem) = server.post(&format!("/v1/scans/{scan_id}/fail"), fail).await;
     assert_eq!(code, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "scan_ended", "a stable code, whatever the backend");
+    assert!(problem["message"].as_str().unwrap().contains("already ended (failed)"), "{problem}");
     let (_, events) = server.get("/v1/events?type=scan.failed").await;
     assert_eq!(events["data"].as_array().unwrap().len(), 1);
     assert_eq!(server.get(&format!("/v1/scans/{scan_id}")).await.1["error"]["code"], "SCAN_FAILED");
@@ -161,7 +163,8 @@ async fn completed_scans_open_move_and_resolve_violations() {
         (manual["type"].as_str(), manual["data"]["resolvedBy"].as_str()),
         (Some("violation.resolved"), Some("user_123456789"))
     );
-    assert_eq!(server.post(&by_hand, json!({"resolved_by": "someone"})).await.0, StatusCode::CONFLICT);
+    let (code, problem) = server.post(&by_hand, json!({"resolved_by": "someone"})).await;
+    assert_eq!((code, problem["code"].as_str()), (StatusCode::CONFLICT, Some("violation_resolved")), "{problem}");
     let (_, open) = server.get(&format!("{violations}?status=open")).await;
     assert_eq!(count_events(&open), 1);
 

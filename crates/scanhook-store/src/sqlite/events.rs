@@ -8,7 +8,7 @@ use scanhook_core::{AccountId, DeliveryId, EventId, EventPattern, EventType, Web
 
 use super::rows::{self, EVENT_COLUMNS, ms};
 use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEvent, Page, Paged};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreResult};
 
 pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
     if let Some((key, hash)) = &new.idempotency {
@@ -20,7 +20,7 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
             .optional()?;
         if let Some((event, seen_hash)) = seen {
             if seen_hash.as_deref() != Some(hash) {
-                return Err(StoreError::IdempotencyMismatch);
+                return Err(Conflict::IdempotencyKeyReused.into());
             }
             return Ok(Ingested::Replayed(event));
         }

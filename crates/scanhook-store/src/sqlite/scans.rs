@@ -9,7 +9,7 @@ use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
 use super::events::emit;
 use super::rows::{ms, time};
 use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanStatus};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
      error_code, error_message, files_scanned, score, grade, tool, category, covered, root";
@@ -84,7 +84,7 @@ pub fn get(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan
 fn running(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan> {
     let current = get(c, account, id)?;
     if current.status != ScanStatus::Running {
-        return Err(StoreError::Conflict(format!("scan {id} already ended ({})", current.status.as_str())));
+        return Err(Conflict::ScanEnded { scan: id.clone(), status: current.status }.into());
     }
     Ok(current)
 }
