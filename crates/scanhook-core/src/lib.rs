@@ -13,6 +13,7 @@ pub mod network;
 pub mod retry;
 pub mod scan;
 pub mod secret;
+pub mod subscription;
 pub mod webhook;
 pub mod whole;
 

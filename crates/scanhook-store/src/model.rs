@@ -140,23 +140,7 @@ pub struct NewEvent {
     pub scope: EventScope,
 }
 
-/// The project and severity an event concerns, for endpoints that filter on them.
-#[derive(Debug, Clone, Default)]
-pub struct EventScope {
-    pub project: Option<ProjectId>,
-    pub severity: Option<Severity>,
-}
-
-impl EventScope {
-    pub fn project(project: &ProjectId) -> Self {
-        Self { project: Some(project.clone()), severity: None }
-    }
-
-    pub fn with_severity(mut self, severity: Severity) -> Self {
-        self.severity = Some(severity);
-        self
-    }
-}
+pub use scanhook_core::subscription::EventScope;
 
 #[derive(Debug, Clone)]
 pub enum Ingested {
