@@ -7,6 +7,7 @@
 //! transactions and `FOR UPDATE SKIP LOCKED`. Nothing backend-specific leaks out: callers
 //! pass `now` in, IDs are made by the caller, and errors are [`StoreError`].
 
+pub mod completion;
 pub mod crypto;
 pub mod model;
 pub mod sqlite;
@@ -180,15 +181,50 @@ pub trait Store: Send + Sync + 'static {
     /// Completes a running scan: pairs its findings with the project's violations
     /// (`scanhook_core::scan::matching`), continues, reopens, opens and resolves
     /// violations, records each change in the violation's history, and emits
-    /// `violation.detected`, `issue.critical`, `violation.resolved` and `scan.completed`. A large report is written in several
-    /// units of work of bounded size, `scan.completed` in the last; if a completion is cut
-    /// off (an error, a crash), the scan is still running and sending the same report again
-    /// finishes it without emitting anything twice.
+    /// `violation.detected`, `issue.critical`, `violation.resolved` and `scan.completed`.
+    /// Written in several units of work of bounded size ([`completion`], the same for
+    /// every backend), `scan.completed` in the last; if a completion is cut off (an error,
+    /// a crash), the scan is still running and sending the same report again finishes it
+    /// without emitting anything twice.
     async fn complete_scan(
         &self,
         account: &AccountId,
         id: &ScanId,
         report: ScanReport,
+        stamp: EventStamp,
+    ) -> StoreResult<ScanOutcome> {
+        completion::complete_scan(self, account, id, report, stamp).await
+    }
+    /// One unit of a completing scan: each group of look-alike findings is paired with
+    /// its open violations (`scan::matching::pair`), which are marked as seen by the scan
+    /// at their new place; the rest with its resolved ones, which reopen; what is left
+    /// opens new violations. A group that already has a violation seen by this scan was
+    /// recorded before and is skipped, so repeating a unit changes nothing. A scan that
+    /// is not running gets [`Conflict::ScanEnded`].
+    async fn record_findings(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        groups: Vec<scanhook_core::scan::Group>,
+        stamp: EventStamp,
+    ) -> StoreResult<()>;
+    /// Resolves up to `limit` open violations of the `covered` analyses of the scan's
+    /// project that the scan did not see; returns how many.
+    async fn resolve_unseen(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        covered: Vec<scanhook_core::scan::Analysis>,
+        limit: usize,
+        stamp: EventStamp,
+    ) -> StoreResult<usize>;
+    /// Ends a running scan as completed: emits `scan.completed` and what the alert policy
+    /// raises (`scan::alerts::after_completion`), with counts read from the history.
+    async fn finish_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        finish: ScanFinish,
         stamp: EventStamp,
     ) -> StoreResult<ScanOutcome>;
 

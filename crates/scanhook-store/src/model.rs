@@ -407,6 +407,17 @@ pub struct ScanReport {
     pub grade: Option<String>,
 }
 
+/// What the last unit of a completion needs besides the database: the scanner's figures
+/// and the counts of the distinct findings.
+#[derive(Debug, Clone)]
+pub struct ScanFinish {
+    pub counts: scanhook_core::scan::events::SeverityCounts,
+    pub covered: Vec<scanhook_core::scan::Analysis>,
+    pub files_scanned: Option<u64>,
+    pub score: Option<u32>,
+    pub grade: Option<String>,
+}
+
 /// A completed scan and what it changed on its project.
 #[derive(Debug, Clone)]
 pub struct ScanOutcome {
