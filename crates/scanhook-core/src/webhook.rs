@@ -165,6 +165,12 @@ pub fn redact_logged_headers(headers: Vec<(String, String)>) -> Vec<(String, Str
         .collect()
 }
 
+/// Why scanhook disabled an endpoint whose deliveries kept failing (shown on the endpoint
+/// and in the dashboard): after `after` consecutive dead deliveries, the last with `error`.
+pub fn auto_disable_reason(after: u32, error: Option<&str>) -> String {
+    format!("disabled after {after} consecutive failed deliveries; last error: {}", error.unwrap_or("unknown"))
+}
+
 /// Where a delivery stands. `Pending` covers both "waiting for its next attempt" and
 /// "being attempted now" (a worker holds its lease). `Held`: made while its endpoint was
 /// disabled after failures, kept until the endpoint is enabled again.

@@ -15,6 +15,7 @@ mod guard;
 pub mod sandbox;
 pub mod sender;
 pub mod sweeper;
+mod usecases;
 
 use std::sync::Arc;
 

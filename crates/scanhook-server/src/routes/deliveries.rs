@@ -133,12 +133,7 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
     let delivery_id: DeliveryId = path_id(&id, "delivery")?;
-    let delivery = state
-        .store()
-        .retry_delivery(&caller.account, &delivery_id, state.now())
-        .await
-        .map_err(named("delivery", &id))?;
-    state.engine.wake();
+    let delivery = state.engine.retry_delivery(&caller.account, &delivery_id).await.map_err(named("delivery", &id))?;
     let changes = serde_json::Map::from_iter([
         ("webhook_id".to_string(), delivery.webhook_id.to_string().into()),
         ("event_id".to_string(), delivery.event_id.to_string().into()),

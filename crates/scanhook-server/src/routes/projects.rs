@@ -74,8 +74,7 @@ pub async fn create(
         score_drop_threshold: parse_threshold(input.score_drop_threshold.unwrap_or(DEFAULT_SCORE_DROP))?,
         scan_time_limit_secs: parse_time_limit(input.scan_time_limit_secs.unwrap_or(DEFAULT_TIME_LIMIT_SECS))?,
     };
-    let project = state.store().create_project(&caller.account, new, state.engine.event_stamp()).await?;
-    state.engine.wake();
+    let project = state.engine.create_project(&caller.account, new).await?;
     Ok((StatusCode::CREATED, Json(project_out(project))))
 }
 
@@ -137,11 +136,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let project_id: ProjectId = path_id(&id, "project")?;
-    state
-        .store()
-        .delete_project(&caller.account, &project_id, state.engine.event_stamp())
-        .await
-        .map_err(named("project", &id))?;
-    state.engine.wake();
+    state.engine.delete_project(&caller.account, &project_id).await.map_err(named("project", &id))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -92,12 +92,7 @@ pub async fn start(
             .transpose()
             .map_err(|e| ApiError::invalid("root", e.0))?,
     };
-    let scan = state
-        .store()
-        .start_scan(&caller.account, new, state.engine.event_stamp())
-        .await
-        .map_err(named("project", &input.project))?;
-    state.engine.wake();
+    let scan = state.engine.start_scan(&caller.account, new).await.map_err(named("project", &input.project))?;
     Ok((StatusCode::CREATED, Json(scan_out(scan))))
 }
 
@@ -125,12 +120,7 @@ pub async fn fail(
 ) -> Result<Json<ScanOut>, ApiError> {
     let scan_id: ScanId = path_id(&id, "scan")?;
     let error = (text("error.code", &input.error.code, 100)?, text("error.message", &input.error.message, 2000)?);
-    let scan = state
-        .store()
-        .fail_scan(&caller.account, &scan_id, error, state.engine.event_stamp())
-        .await
-        .map_err(named("scan", &id))?;
-    state.engine.wake();
+    let scan = state.engine.fail_scan(&caller.account, &scan_id, error).await.map_err(named("scan", &id))?;
     Ok(Json(scan_out(scan)))
 }
 
@@ -216,12 +206,7 @@ pub async fn complete(
     let scan = state.store().get_scan(&caller.account, &scan_id).await.map_err(named("scan", &id))?;
     let root = scan.root.as_deref().map(path::parse_root).transpose().map_err(|e| ApiError::invalid("root", e.0))?;
     let report = report(&headers, &body, root.as_deref())?;
-    let outcome = state
-        .store()
-        .complete_scan(&caller.account, &scan_id, report, state.engine.event_stamp())
-        .await
-        .map_err(named("scan", &id))?;
-    state.engine.wake();
+    let outcome = state.engine.complete_scan(&caller.account, &scan_id, report).await.map_err(named("scan", &id))?;
     Ok(Json(ScanCompleteOut {
         scan: scan_out(outcome.scan),
         detected: outcome.detected,
@@ -251,13 +236,7 @@ pub async fn progress(
         message: input.message.map(|m| text("message", &m, 2000)).transpose()?,
         min_interval: chrono::Duration::seconds(PROGRESS_INTERVAL_SECS),
     };
-    let (scan, sent) = state
-        .store()
-        .record_progress(&caller.account, &scan_id, progress, state.engine.event_stamp())
-        .await
-        .map_err(named("scan", &id))?;
-    if sent {
-        state.engine.wake();
-    }
+    let (scan, sent) =
+        state.engine.record_progress(&caller.account, &scan_id, progress).await.map_err(named("scan", &id))?;
     Ok(Json(ScanProgressOut { scan: scan_out(scan), percent: input.percent, sent }))
 }

@@ -119,11 +119,7 @@ pub async fn resolve(
 ) -> Result<Json<ViolationOut>, ApiError> {
     let violation: ViolationId = path_id(&id, "violation")?;
     let by = text("resolved_by", &input.resolved_by, 200)?;
-    let resolved = state
-        .store()
-        .resolve_violation(&caller.account, &violation, by, state.engine.event_stamp())
-        .await
-        .map_err(named("violation", &id))?;
-    state.engine.wake();
+    let resolved =
+        state.engine.resolve_violation(&caller.account, &violation, by).await.map_err(named("violation", &id))?;
     Ok(Json(violation_out(resolved)))
 }

@@ -434,14 +434,8 @@ pub async fn enable(
     } else {
         Missed::GiveUp(scanhook_store::NOT_SENT_WHILE_DISABLED.into())
     };
-    let webhook = state
-        .store()
-        .enable_webhook(&caller.account, &webhook_id, missed, state.now())
-        .await
-        .map_err(named("webhook", &id))?;
-    if input.replay_missed {
-        state.engine.wake();
-    }
+    let webhook =
+        state.engine.enable_webhook(&caller.account, &webhook_id, missed).await.map_err(named("webhook", &id))?;
     let mut changes = webhook_changes(&before, &webhook, state.now());
     changes.insert("replay_missed".into(), Value::Bool(input.replay_missed));
     audit::record(&state, &caller, AuditAction::WebhookEnabled, &id, changes).await;
@@ -500,14 +494,8 @@ pub async fn replay(
     OptionalJson(input): OptionalJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
     let webhook_id: WebhookId = path_id(&id, "webhook")?;
-    let requeued = state
-        .store()
-        .replay_dead(&caller.account, &webhook_id, input.since, state.now())
-        .await
-        .map_err(named("webhook", &id))?;
-    if requeued > 0 {
-        state.engine.wake();
-    }
+    let requeued =
+        state.engine.replay_dead(&caller.account, &webhook_id, input.since).await.map_err(named("webhook", &id))?;
     let changes = Map::from_iter([
         ("requeued".to_string(), Value::from(requeued)),
         ("since".to_string(), serde_json::to_value(input.since).unwrap_or_default()),

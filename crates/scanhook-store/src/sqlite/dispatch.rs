@@ -118,10 +118,7 @@ pub fn complete(
             c.prepare_cached("UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = ?1")?
                 .execute([webhook])?;
             if disable_after > 0 {
-                let reason = format!(
-                    "disabled after {disable_after} consecutive failed deliveries; last error: {}",
-                    error.unwrap_or("unknown")
-                );
+                let reason = scanhook_core::webhook::auto_disable_reason(disable_after, error);
                 c.prepare_cached(
                     "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
                      WHERE id = ?3 AND active = 1 AND consecutive_failures >= ?4",
