@@ -704,3 +704,116 @@ async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() 
         assert_eq!(s.list_violations(&acc, &project.id, open, page).await.unwrap().items.len(), 2, "{}", b.name);
     }
 }
+
+/// The operations the contract says behave as if serialised, run concurrently: each
+/// holds without help from a single writer.
+#[tokio::test]
+async fn concurrent_writes_behave_as_if_serialised() {
+    use scanhook_core::ScanId;
+    for b in backends() {
+        let store = b.store.clone();
+        // Nodes starting at once: one default account, created once.
+        let starts = (0..8).map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.ensure_default_account(t0()).await })
+        });
+        let mut defaults = Vec::new();
+        for start in starts {
+            defaults.push(start.await.unwrap().unwrap());
+        }
+        assert_eq!(defaults.iter().filter(|(_, new)| *new).count(), 1, "{}", b.name);
+        assert!(defaults.iter().all(|(a, _)| a.id == defaults[0].0.id && a.is_admin), "{}", b.name);
+
+        let acc = account(store.as_ref(), "a").await;
+        webhook(store.as_ref(), &acc, &["*"]).await;
+
+        // One idempotency key, sixteen requests at once: one event, fifteen replays.
+        let ingests = (0..16).map(|_| {
+            let (s, acc) = (store.clone(), acc.clone());
+            tokio::spawn(async move { s.ingest_event(&acc, event("scan.completed", Some(("k", "h"))), t0()).await })
+        });
+        let mut created = 0;
+        for ingest in ingests {
+            match ingest.await.unwrap() {
+                Ok(Ingested::Created(_)) => created += 1,
+                Ok(Ingested::Replayed(_)) => {}
+                Err(e) => panic!("{}: a replay, never an error: {e}", b.name),
+            }
+        }
+        let page = Page { limit: 100, cursor: None };
+        assert_eq!(created, 1, "{}", b.name);
+        assert_eq!(store.list_events(&acc, EventFilter::default(), page.clone()).await.unwrap().items.len(), 1);
+
+        // Ten creates at a limit of three: three endpoints, never four.
+        let other = account(store.as_ref(), "b").await;
+        let creates = (0..10).map(|i| {
+            let (s, other) = (store.clone(), other.clone());
+            let new = new_webhook(&format!("https://example.com/{i}"), &["*"]);
+            tokio::spawn(async move { s.create_webhook(&other, new, 3, t0()).await })
+        });
+        let mut made = 0;
+        for create in creates {
+            match create.await.unwrap() {
+                Ok(_) => made += 1,
+                Err(StoreError::Conflict(Conflict::WebhookLimit { limit: 3 })) => {}
+                Err(e) => panic!("{}: {e}", b.name),
+            }
+        }
+        assert_eq!(made, 3, "{}", b.name);
+        assert_eq!(store.list_webhooks(&other, page.clone()).await.unwrap().items.len(), 3, "{}", b.name);
+
+        // Two claimers never get the same delivery.
+        for _ in 0..40 {
+            store.ingest_event(&acc, event("scan.started", None), t0()).await.unwrap();
+        }
+        let lease = t0() + Duration::seconds(60);
+        let claims = ["w1", "w2"].map(|owner| {
+            let s = store.clone();
+            tokio::spawn(async move { s.claim_due(owner, t0(), lease, 15).await })
+        });
+        let mut seen = std::collections::HashSet::new();
+        for claim in claims {
+            for claimed in claim.await.unwrap().unwrap() {
+                assert!(seen.insert(claimed.delivery_id), "{}: claimed twice", b.name);
+            }
+        }
+        assert_eq!(seen.len(), 30, "{}", b.name);
+
+        // A scan completed, failed and timed out at once ends once, with one event.
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "p".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 1,
+        };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = store.create_project(&acc, project, stamp).await.unwrap();
+        let new = NewScan {
+            id: ScanId::generate(),
+            project_id: project.id,
+            target: None,
+            rules: Vec::new(),
+            time_limit_secs: None,
+            analysis: Default::default(),
+            root: None,
+        };
+        let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
+        let late = EventStamp { timestamp: t0() + Duration::seconds(5), first_attempt_at: t0() + Duration::seconds(5) };
+        let (s1, s2, s3) = (store.clone(), store.clone(), store.clone());
+        let (a1, a2, id1, id2) = (acc.clone(), acc.clone(), scan.clone(), scan.clone());
+        let (completed, failed, timed_out) = tokio::join!(
+            tokio::spawn(async move { s1.complete_scan(&a1, &id1, ScanReport::default(), late).await }),
+            tokio::spawn(async move { s2.fail_scan(&a2, &id2, ("E".into(), "m".into()), late).await }),
+            tokio::spawn(async move { s3.time_out_scans(late, 10).await }),
+        );
+        let ends = [completed.unwrap().is_ok(), failed.unwrap().is_ok(), timed_out.unwrap().unwrap() == 1];
+        assert_eq!(ends.iter().filter(|e| **e).count(), 1, "{}: {ends:?}", b.name);
+        let events = store.list_events(&acc, EventFilter::default(), Page { limit: 200, cursor: None }).await.unwrap();
+        let ended = events.items.iter().filter(|e| {
+            e.data.contains(scan.as_str())
+                && matches!(e.event_type.as_str(), "scan.completed" | "scan.failed" | "scan.timeout")
+        });
+        assert_eq!(ended.count(), 1, "{}", b.name);
+    }
+}

@@ -18,22 +18,17 @@ fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
 }
 
 pub fn ensure_default(c: &Connection, now: DateTime<Utc>) -> StoreResult<(Account, bool)> {
-    let existing = c
-        .query_row(
-            "SELECT id, name, is_admin, created_at FROM accounts WHERE is_admin = 1 ORDER BY id LIMIT 1",
-            [],
-            account_row,
-        )
-        .optional()?;
-    if let Some(account) = existing {
-        return Ok((account, false));
-    }
-    let account = Account { id: AccountId::generate(), name: "default".into(), is_admin: true, created_at: now };
-    c.execute(
-        "INSERT INTO accounts (id, name, is_admin, created_at) VALUES (?1, ?2, 1, ?3)",
-        params![account.id.as_str(), account.name, ms(now)],
+    // Guarded by the unique index on the admin flag: of several nodes starting at once,
+    // one inserts and the others find its account.
+    let candidate = AccountId::generate();
+    let created = c.execute(
+        "INSERT INTO accounts (id, name, is_admin, created_at) VALUES (?1, 'default', 1, ?2)
+         ON CONFLICT (is_admin) WHERE is_admin = 1 DO NOTHING",
+        params![candidate.as_str(), ms(now)],
     )?;
-    Ok((account, true))
+    let account =
+        c.query_row("SELECT id, name, is_admin, created_at FROM accounts WHERE is_admin = 1", [], account_row)?;
+    Ok((account, created == 1))
 }
 
 pub fn create(c: &Connection, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account> {

@@ -78,14 +78,16 @@ const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at
      lease_until = NULL, claims_since_outcome = 0, updated_at = ?1";
 
 pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
-    let current = get(c, account, id)?;
-    if current.status == scanhook_core::DeliveryStatus::Pending {
-        return Err(Conflict::DeliveryPending.into());
-    }
-    c.execute(
-        &format!("UPDATE deliveries SET {NEW_ROUND} WHERE id = ?2 AND account_id = ?3"),
+    // Guarded: a pending delivery is attempted on its schedule (of two concurrent retries,
+    // the second finds it pending).
+    let changed = c.execute(
+        &format!("UPDATE deliveries SET {NEW_ROUND} WHERE id = ?2 AND account_id = ?3 AND status <> 'pending'"),
         params![ms(now), id.as_str(), account.as_str()],
     )?;
+    if changed == 0 {
+        get(c, account, id)?;
+        return Err(Conflict::DeliveryPending.into());
+    }
     get(c, account, id)
 }
 

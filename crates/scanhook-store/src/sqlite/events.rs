@@ -9,22 +9,13 @@ use scanhook_core::{AccountId, DeliveryId, EventId, EventType, WebhookId};
 
 use super::rows::{self, EVENT_COLUMNS, ms};
 use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEvent, Page, Paged};
-use crate::{Conflict, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
-    if let Some((key, hash)) = &new.idempotency {
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS}, e.request_hash FROM events e WHERE e.account_id = ?1 AND e.idempotency_key = ?2"
-        ))?;
-        let seen = stmt
-            .query_row([account.as_str(), key], |r| Ok((rows::event(r, 0)?, r.get::<_, Option<String>>(7)?)))
-            .optional()?;
-        if let Some((event, seen_hash)) = seen {
-            if seen_hash.as_deref() != Some(hash) {
-                return Err(Conflict::IdempotencyKeyReused.into());
-            }
-            return Ok(Ingested::Replayed(event));
-        }
+    if let Some((key, hash)) = &new.idempotency
+        && let Some(seen) = replay(c, account, key, hash)?
+    {
+        return Ok(seen);
     }
 
     let targets = match &new.target {
@@ -36,12 +27,17 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
         None => matching_webhooks(c, account, &new)?,
     };
 
+    // Guarded by the key's unique index: of two concurrent requests with one key, the
+    // second inserts nothing and replays the first (the check above is only a shortcut).
     let (key, hash) = new.idempotency.clone().unzip();
-    c.prepare_cached(
-        "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key, request_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key,
+                 request_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+        )?
+        .execute(params![
         new.id.as_str(),
         account.as_str(),
         new.event_type.as_str(),
@@ -49,9 +45,14 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
         new.data,
         new.target.as_ref().map(|t| t.as_str()),
         targets.len() as u32,
-        key,
-        hash,
-    ])?;
+            key,
+            hash,
+        ])?;
+    if inserted == 0 {
+        // Only an idempotency key can conflict, and the event it names exists.
+        let (key, hash) = new.idempotency.as_ref().ok_or(StoreError::NotFound)?;
+        return replay(c, account, key, hash)?.ok_or(StoreError::NotFound);
+    }
 
     let mut insert = c.prepare_cached(
         "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at, created_at, updated_at)
@@ -81,6 +82,22 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
         target: new.target,
         delivery_count: targets.len() as u32,
     }))
+}
+
+/// The event an idempotency key already made: replayed if the request is the same, a
+/// conflict if it differs; `None` if the key is new.
+fn replay(c: &Connection, account: &AccountId, key: &str, hash: &str) -> StoreResult<Option<Ingested>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS}, e.request_hash FROM events e WHERE e.account_id = ?1 AND e.idempotency_key = ?2"
+    ))?;
+    let seen = stmt
+        .query_row([account.as_str(), key], |r| Ok((rows::event(r, 0)?, r.get::<_, Option<String>>(7)?)))
+        .optional()?;
+    match seen {
+        Some((_, seen_hash)) if seen_hash.as_deref() != Some(hash) => Err(Conflict::IdempotencyKeyReused.into()),
+        Some((event, _)) => Ok(Some(Ingested::Replayed(event))),
+        None => Ok(None),
+    }
 }
 
 /// Emits an event the store derived itself (from a project or scan change), in the

@@ -10,7 +10,7 @@ use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 use super::events::emit;
 use super::rows::{ms, time};
 use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanFinish, ScanOutcome, ScanProgress, ScanStatus};
-use crate::{Conflict, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
      error_code, error_message, files_scanned, score, grade, tool, category, covered, root";
@@ -81,13 +81,39 @@ pub fn get(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan
     Ok(stmt.query_row([id.as_str(), account.as_str()], scan)?)
 }
 
-/// The scan, if it is still running; a scan ends once.
+/// Takes a running scan for the rest of the unit of work: a guarded write, which a scan
+/// that ended fails (a scan ends once), and which holds the scan's row against concurrent
+/// ends where the backend has row locks (PostgreSQL: the same UPDATE … RETURNING).
 fn running(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan> {
-    let current = get(c, account, id)?;
-    if current.status != ScanStatus::Running {
-        return Err(Conflict::ScanEnded { scan: id.clone(), status: current.status }.into());
+    let mut take = c.prepare_cached(&format!(
+        "UPDATE scans SET status = status WHERE id = ?1 AND account_id = ?2 AND status = 'running' RETURNING {COLUMNS}"
+    ))?;
+    match take.query_row([id.as_str(), account.as_str()], scan).optional()? {
+        Some(scan) => Ok(scan),
+        None => Err(ended(c, account, id)),
     }
-    Ok(current)
+}
+
+/// Why a scan could not be taken: it does not exist (in this account), or it ended.
+fn ended(c: &Connection, account: &AccountId, id: &ScanId) -> StoreError {
+    match get(c, account, id) {
+        Ok(current) => Conflict::ScanEnded { scan: id.clone(), status: current.status }.into(),
+        Err(e) => e,
+    }
+}
+
+/// Ends a running scan with `status` (and `ended_at`): the guarded transition every end
+/// goes through, so that of two concurrent ends exactly one wins.
+fn end(c: &Connection, account: &AccountId, id: &ScanId, status: ScanStatus, at: i64) -> StoreResult<()> {
+    let changed = c
+        .prepare_cached(
+            "UPDATE scans SET status = ?1, ended_at = ?2 WHERE id = ?3 AND account_id = ?4 AND status = 'running'",
+        )?
+        .execute(params![status.as_str(), at, id.as_str(), account.as_str()])?;
+    if changed == 0 {
+        return Err(ended(c, account, id));
+    }
+    Ok(())
 }
 
 pub fn fail(
@@ -97,10 +123,11 @@ pub fn fail(
     (code, message): (String, String),
     stamp: EventStamp,
 ) -> StoreResult<Scan> {
-    let current = running(c, account, id)?;
+    let current = get(c, account, id)?;
+    end(c, account, id, ScanStatus::Failed, ms(stamp.timestamp))?;
     c.execute(
-        "UPDATE scans SET status = 'failed', ended_at = ?1, error_code = ?2, error_message = ?3 WHERE id = ?4",
-        params![ms(stamp.timestamp), code, message, id.as_str()],
+        "UPDATE scans SET error_code = ?1, error_message = ?2 WHERE id = ?3",
+        params![code, message, id.as_str()],
     )?;
     let payload =
         derived::scan_failed(&current.id, &current.project_id, &code, &message, current.started_at, stamp.timestamp);
@@ -201,7 +228,7 @@ fn record_group(c: &Connection, account: &AccountId, scan: &Scan, group: &Group,
     let mut reopen = c.prepare_cached(
         "UPDATE violations SET status = 'open', resolved_by = NULL, resolved_at = NULL, severity = ?1, line = ?2,
              file = ?3, uri = ?4, line_hash = ?5, message = ?6, suggestion = ?7, last_scan_id = ?8, updated_at = ?9
-         WHERE id = ?10",
+         WHERE id = ?10 AND status = 'resolved'",
     )?;
     let mut insert = c.prepare_cached(
         "INSERT INTO violations (id, account_id, project_id, fingerprint, rule, severity, file, line, message, suggestion,
@@ -298,10 +325,12 @@ pub fn resolve_unseen(
     }
     let mut resolve = c.prepare_cached(
         "UPDATE violations SET status = 'resolved', resolved_by = 'scan', resolved_at = ?1, last_scan_id = ?2, updated_at = ?1
-         WHERE id = ?3",
+         WHERE id = ?3 AND status = 'open'",
     )?;
     for (violation, rule, severity, analysis) in &gone {
-        resolve.execute(params![now, scan.id.as_str(), violation.as_str()])?;
+        if resolve.execute(params![now, scan.id.as_str(), violation.as_str()])? == 0 {
+            continue;
+        }
         super::violations::record_change(c, violation, "resolved", now, Some(&scan.id), Some("scan"))?;
         let what = (rule.as_str(), *analysis);
         let payload =
@@ -340,17 +369,10 @@ pub fn finish(
             |r| r.get(0),
         )
         .optional()?;
+    end(c, account, id, ScanStatus::Completed, now)?;
     c.execute(
-        "UPDATE scans SET status = 'completed', ended_at = ?1, files_scanned = ?2, score = ?3, grade = ?4, covered = ?5
-         WHERE id = ?6",
-        params![
-            now,
-            done.files_scanned,
-            done.score,
-            done.grade,
-            serde_json::to_string(&done.covered)?,
-            scan.id.as_str()
-        ],
+        "UPDATE scans SET files_scanned = ?1, score = ?2, grade = ?3, covered = ?4 WHERE id = ?5",
+        params![done.files_scanned, done.score, done.grade, serde_json::to_string(&done.covered)?, scan.id.as_str()],
     )?;
     let completed = derived::Completed {
         rules: &scan.rules,
@@ -428,9 +450,14 @@ pub fn time_out(c: &Connection, stamp: EventStamp, limit: u32) -> StoreResult<u6
         "SELECT {COLUMNS} FROM scans WHERE status = 'running' AND deadline_at <= ?1 ORDER BY deadline_at LIMIT ?2"
     ))?;
     let expired: Vec<Scan> = due.query_map(params![ms(stamp.timestamp), limit], scan)?.collect::<Result<_, _>>()?;
-    let mut end = c.prepare_cached("UPDATE scans SET status = 'timed_out', ended_at = ?1 WHERE id = ?2")?;
+    let mut timed_out = 0;
     for s in &expired {
-        end.execute(params![ms(stamp.timestamp), s.id.as_str()])?;
+        // Guarded: a scan that ended meanwhile (or that another node timed out) is skipped.
+        match end(c, &s.account_id, &s.id, ScanStatus::TimedOut, ms(stamp.timestamp)) {
+            Ok(()) => timed_out += 1,
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
         emit(
             c,
             &s.account_id,
@@ -439,7 +466,7 @@ pub fn time_out(c: &Connection, stamp: EventStamp, limit: u32) -> StoreResult<u6
             stamp,
         )?;
     }
-    Ok(expired.len() as u64)
+    Ok(timed_out)
 }
 
 #[cfg(test)]

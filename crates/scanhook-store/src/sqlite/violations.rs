@@ -125,13 +125,15 @@ pub fn resolve(
     stamp: EventStamp,
 ) -> StoreResult<Violation> {
     let current = get(c, account, id)?;
-    if !current.open {
+    // Guarded: of two concurrent resolutions exactly one wins.
+    let changed = c.execute(
+        "UPDATE violations SET status = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2
+         WHERE id = ?3 AND account_id = ?4 AND status = 'open'",
+        params![resolved_by, ms(stamp.timestamp), id.as_str(), account.as_str()],
+    )?;
+    if changed == 0 {
         return Err(Conflict::ViolationResolved { violation: id.clone() }.into());
     }
-    c.execute(
-        "UPDATE violations SET status = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2 WHERE id = ?3",
-        params![resolved_by, ms(stamp.timestamp), id.as_str()],
-    )?;
     record_change(c, id, "resolved", ms(stamp.timestamp), None, Some(resolved_by))?;
     let payload = derived::violation_resolved(
         id,

@@ -15,16 +15,15 @@ pub fn create(
     limit: u32,
     now: DateTime<Utc>,
 ) -> StoreResult<Webhook> {
-    let count: u32 =
-        c.query_row("SELECT COUNT(*) FROM webhooks WHERE account_id = ?1", [account.as_str()], |r| r.get(0))?;
-    if count >= limit {
-        return Err(Conflict::WebhookLimit { limit }.into());
-    }
-    c.execute(
+    // Guarded: the row is written only while the account is under its limit, so the
+    // check and the insert are one statement (PostgreSQL also takes the account's row lock
+    // first, so that concurrent creates count each other).
+    let created = c.execute(
         "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,
              projects, min_severity, format, sensitive_headers)
-         VALUES (?1, ?2, ?3, ?4, ?5, scanhook_seal(?6), scanhook_seal_headers(?7, ?13), ?8, ?9, ?9, ?10, ?11,
-             scanhook_seal_format(?12), ?13)",
+         SELECT ?1, ?2, ?3, ?4, ?5, scanhook_seal(?6), scanhook_seal_headers(?7, ?13), ?8, ?9, ?9, ?10, ?11,
+             scanhook_seal_format(?12), ?13
+         WHERE (SELECT COUNT(*) FROM webhooks WHERE account_id = ?2) < ?14",
         params![
             new.id.as_str(),
             account.as_str(),
@@ -39,8 +38,12 @@ pub fn create(
             new.min_severity.map(|s| s.as_str()),
             serde_json::to_string(&new.format)?,
             serde_json::to_string(&new.headers.1)?,
+            limit,
         ],
     )?;
+    if created == 0 {
+        return Err(Conflict::WebhookLimit { limit }.into());
+    }
     get(c, account, &new.id)
 }
 
