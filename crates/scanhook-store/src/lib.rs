@@ -71,13 +71,56 @@ impl Conflict {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything scanhook persists. Every method that names an account only ever sees that
-/// account's rows: this is where tenant isolation is enforced.
+/// Everything scanhook persists. A backend only persists: what the rows mean — which
+/// endpoints an event reaches (`scanhook_core::subscription`), how findings pair with
+/// violations (`scan::matching`), what a completed scan raises (`scan::alerts`), how a
+/// completion is cut into units ([`completion`]) — is decided in backend-independent code
+/// that every backend calls.
+///
+/// # The contract every backend keeps
+///
+/// - **Tenancy.** Every method that names an account only ever sees that account's rows:
+///   an ID of another account is [`StoreError::NotFound`], exactly like an unknown one.
+///   Related lookups are NotFound too: a scan of another account's project, an event
+///   targeted at another account's endpoint, a violation of another account.
+/// - **Atomicity.** Each method is one unit of work: all of its writes and the events it
+///   emits commit together or not at all. A refusal ([`Conflict`], NotFound) writes
+///   nothing. The exceptions are said where they are: [`Store::complete_scan`] is several
+///   units, each repeatable; [`Store::complete`] records each outcome on its own.
+/// - **As if serialised.** Several nodes may call the same method at once. These must
+///   behave as if run one after the other (tested in the conformance suite's
+///   `concurrent_writes_behave_as_if_serialised`): idempotent ingest (one key: one event,
+///   every other request a replay, never an error); the webhook limit (never exceeded;
+///   PostgreSQL takes the account's row lock before counting); every scan end (`fail`,
+///   `finish`, time-out: a guarded transition from `running`, exactly one wins, one event);
+///   every violation transition (resolved by hand or by a scan, reopened: guarded on the
+///   status it leaves; the units of one scan's completion hold the scan's row, and
+///   PostgreSQL also holds the project's row, so two scans of one project pair findings
+///   one after the other); the scan time-out sweep (a scan times out once across nodes);
+///   the default account (one, whoever starts first); claims (a delivery leased to one
+///   owner at a time). SQLite's single writer gives this by itself; its SQL is written as
+///   guarded statements anyway (`UPDATE … WHERE status = 'running'`, `INSERT … ON CONFLICT
+///   DO NOTHING`, conditional inserts), so that translating it is correct.
+/// - **Time.** Times are stored with millisecond precision (UTC); callers pass `now` or
+///   an [`EventStamp`] already truncated to milliseconds, so what a method returns equals
+///   what a later read returns. A backend never reads its own clock.
+/// - **Lists.** Newest first by ID (IDs are ULIDs, so by creation time), paged with an
+///   opaque cursor ([`Page`], [`Paged`]); a page is at most `limit` items and
+///   `next_cursor` is set exactly when more remain. [`Store::list_api_keys`] returns all.
+///   History ([`Store::get_violation`]) and attempts ([`Store::get_delivery`]) are oldest
+///   first.
+/// - **Deletes cascade.** An account takes everything of its own; a webhook its
+///   deliveries and their attempts (outcomes in flight are dropped when recorded); a
+///   project its scans, violations and their history. Events are never deleted by a
+///   delete (only by retention).
+/// - **Errors.** Refusals are [`Conflict`] variants, never text a backend wrote; a full
+///   disk is [`StoreError::StorageFull`]; anything else is [`StoreError::Backend`].
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // --- accounts and API keys ---
 
     /// Creates the default (admin) account on first start; returns it and whether it is new.
+    /// As if serialised: of nodes starting at once, exactly one creates it.
     async fn ensure_default_account(&self, now: DateTime<Utc>) -> StoreResult<(Account, bool)>;
     async fn create_account(&self, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account>;
     /// Adds a key, or with `replace_named` first removes the account's keys of that name
@@ -95,7 +138,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- webhooks ---
 
-    /// Fails with [`StoreError::WebhookLimit`] when the account already has `limit`.
+    /// Fails with [`Conflict::WebhookLimit`] when the account already has `limit`; as if
+    /// serialised per account, so concurrent creates never exceed it.
     async fn create_webhook(
         &self,
         account: &AccountId,
@@ -141,7 +185,11 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the event and one pending delivery per active endpoint whose patterns match
     /// (or only for `event.target`), atomically and durably. An endpoint disabled after
     /// failures (it has a `disabled_reason`) gets a `held` delivery instead, settled when
-    /// it is enabled again ([`Store::enable_webhook`]); one a user switched off gets none.
+    /// it is enabled again ([`Store::enable_webhook`]); one a user switched off gets none
+    /// (`scanhook_core::subscription::reaches` decides). With an idempotency key: the
+    /// event that key made is returned as [`Ingested::Replayed`] (a different request
+    /// hash is [`Conflict::IdempotencyKeyReused`]); as if serialised per key. A targeted
+    /// event's endpoint must be the account's (else NotFound).
     async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested>;
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
@@ -169,7 +217,8 @@ pub trait Store: Send + Sync + 'static {
     async fn start_scan(&self, account: &AccountId, scan: NewScan, stamp: EventStamp) -> StoreResult<Scan>;
     async fn get_scan(&self, account: &AccountId, id: &ScanId) -> StoreResult<Scan>;
     /// Ends a running scan as failed and emits `scan.failed`; a scan that already ended
-    /// gets [`StoreError::Conflict`] and emits nothing.
+    /// gets [`Conflict::ScanEnded`] and emits nothing. As if serialised with every other
+    /// end of the scan.
     async fn fail_scan(
         &self,
         account: &AccountId,
@@ -239,6 +288,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Scan, bool)>;
     /// Ends every running scan (of any account) whose deadline is at or before `stamp`'s
     /// time as timed out, emitting `scan.timeout` for each; at most `limit` per call.
+    /// Returns how many it ended: a scan that ended meanwhile (another node's sweep, a
+    /// completion) is skipped, so each scan times out once.
     async fn time_out_scans(&self, stamp: EventStamp, limit: u32) -> StoreResult<u64>;
     async fn list_violations(
         &self,
@@ -254,7 +305,8 @@ pub trait Store: Send + Sync + 'static {
         id: &ViolationId,
     ) -> StoreResult<(Violation, Vec<ViolationChange>)>;
     /// Resolves an open violation by hand and emits `violation.resolved`; one already
-    /// resolved gets [`StoreError::Conflict`].
+    /// resolved gets [`Conflict::ViolationResolved`] (of two concurrent resolutions, one
+    /// wins).
     async fn resolve_violation(
         &self,
         account: &AccountId,
@@ -272,7 +324,7 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> StoreResult<Paged<Delivery>>;
     async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)>;
-    /// Starts a new round of attempts now. A pending delivery gets [`StoreError::Conflict`].
+    /// Starts a new round of attempts now. A pending delivery gets [`Conflict::DeliveryPending`].
     async fn retry_delivery(&self, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery>;
     /// Starts a new round for the endpoint's dead deliveries (created at or after `since`).
     async fn replay_dead(
