@@ -13,6 +13,7 @@ pub mod config;
 pub mod dispatcher;
 mod guard;
 pub mod sandbox;
+pub mod retention;
 pub mod sender;
 pub mod sweeper;
 

@@ -55,10 +55,12 @@ impl Query {
         query
     }
 
+    #[cfg(test)]
     pub fn sql(&self) -> &str {
         &self.sql
     }
 
+    #[cfg(test)]
     pub fn values(&self) -> &[Value] {
         &self.values
     }
