@@ -12,8 +12,8 @@ pub mod clock;
 pub mod config;
 pub mod dispatcher;
 mod guard;
-pub mod sandbox;
 pub mod retention;
+pub mod sandbox;
 pub mod sender;
 pub mod sweeper;
 
