@@ -358,7 +358,7 @@ pub fn parked_reason(expired_leases: u32) -> String {
 /// Fault injection for tests, compiled into debug builds only (release builds do not have
 /// it): with `SCANHOOK_FAULT_ABORT_ON_DELIVERY_DATA=<marker>` set, the process aborts when it
 /// starts on a delivery whose event data contains the marker, as a bug that crashes a
-/// sender would. The poison-pill test (`tests/containment.rs`) uses it.
+/// sender would. The poison-pill test (`crates/scanhook/tests/it/containment.rs`) uses it.
 #[cfg(debug_assertions)]
 mod fault {
     use std::sync::OnceLock;

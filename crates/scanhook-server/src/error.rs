@@ -52,13 +52,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound("not found".into()),
-            e @ StoreError::WebhookLimit { .. } => {
-                Self::Conflict { code: "webhook_limit_reached", message: e.to_string() }
-            }
-            e @ StoreError::IdempotencyMismatch => {
-                Self::Conflict { code: "idempotency_key_reused", message: e.to_string() }
-            }
-            StoreError::Conflict(message) => Self::Conflict { code: "conflict", message },
+            StoreError::Conflict(conflict) => Self::Conflict { code: conflict.code(), message: conflict.to_string() },
             e @ StoreError::StorageFull => {
                 tracing::warn!("refused a write: the database's disk is full");
                 Self::Unavailable {

@@ -7,6 +7,7 @@
 //! transactions and `FOR UPDATE SKIP LOCKED`. Nothing backend-specific leaks out: callers
 //! pass `now` in, IDs are made by the caller, and errors are [`StoreError`].
 
+pub mod completion;
 pub mod crypto;
 pub mod model;
 pub mod sqlite;
@@ -25,18 +26,47 @@ pub use model::*;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    #[error("this account already has {limit} webhooks, the most it may have")]
-    WebhookLimit { limit: u32 },
-    #[error("the idempotency key was already used with a different request")]
-    IdempotencyMismatch,
+    /// The write was refused because of the state it found; nothing was written.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(#[from] Conflict),
     /// The database's disk is full: nothing was written, and the same write can succeed
     /// once there is room again (the store recovers by itself, without a restart).
     #[error("the database's disk is full")]
     StorageFull,
     #[error("storage failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a write was refused, decided by the state it found. Every backend returns these,
+/// never text of its own; each has a stable code the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("this account already has {limit} webhooks, the most it may have")]
+    WebhookLimit { limit: u32 },
+    #[error("the idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("scan {scan} already ended ({})", status.as_str())]
+    ScanEnded { scan: ScanId, status: ScanStatus },
+    #[error("violation {violation} is already resolved")]
+    ViolationResolved { violation: ViolationId },
+    #[error("the delivery is still pending: it is attempted on its schedule")]
+    DeliveryPending,
+    #[error("that key belongs to another account")]
+    KeyOfAnotherAccount,
+}
+
+impl Conflict {
+    /// The stable code of the API's 409 answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WebhookLimit { .. } => "webhook_limit_reached",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::ScanEnded { .. } => "scan_ended",
+            Self::ViolationResolved { .. } => "violation_resolved",
+            Self::DeliveryPending => "delivery_pending",
+            Self::KeyOfAnotherAccount => "key_of_another_account",
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -151,15 +181,50 @@ pub trait Store: Send + Sync + 'static {
     /// Completes a running scan: pairs its findings with the project's violations
     /// (`scanhook_core::scan::matching`), continues, reopens, opens and resolves
     /// violations, records each change in the violation's history, and emits
-    /// `violation.detected`, `issue.critical`, `violation.resolved` and `scan.completed`. A large report is written in several
-    /// units of work of bounded size, `scan.completed` in the last; if a completion is cut
-    /// off (an error, a crash), the scan is still running and sending the same report again
-    /// finishes it without emitting anything twice.
+    /// `violation.detected`, `issue.critical`, `violation.resolved` and `scan.completed`.
+    /// Written in several units of work of bounded size ([`completion`], the same for
+    /// every backend), `scan.completed` in the last; if a completion is cut off (an error,
+    /// a crash), the scan is still running and sending the same report again finishes it
+    /// without emitting anything twice.
     async fn complete_scan(
         &self,
         account: &AccountId,
         id: &ScanId,
         report: ScanReport,
+        stamp: EventStamp,
+    ) -> StoreResult<ScanOutcome> {
+        completion::complete_scan(self, account, id, report, stamp).await
+    }
+    /// One unit of a completing scan: each group of look-alike findings is paired with
+    /// its open violations (`scan::matching::pair`), which are marked as seen by the scan
+    /// at their new place; the rest with its resolved ones, which reopen; what is left
+    /// opens new violations. A group that already has a violation seen by this scan was
+    /// recorded before and is skipped, so repeating a unit changes nothing. A scan that
+    /// is not running gets [`Conflict::ScanEnded`].
+    async fn record_findings(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        groups: Vec<scanhook_core::scan::Group>,
+        stamp: EventStamp,
+    ) -> StoreResult<()>;
+    /// Resolves up to `limit` open violations of the `covered` analyses of the scan's
+    /// project that the scan did not see; returns how many.
+    async fn resolve_unseen(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        covered: Vec<scanhook_core::scan::Analysis>,
+        limit: usize,
+        stamp: EventStamp,
+    ) -> StoreResult<usize>;
+    /// Ends a running scan as completed: emits `scan.completed` and what the alert policy
+    /// raises (`scan::alerts::after_completion`), with counts read from the history.
+    async fn finish_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        finish: ScanFinish,
         stamp: EventStamp,
     ) -> StoreResult<ScanOutcome>;
 

@@ -140,23 +140,7 @@ pub struct NewEvent {
     pub scope: EventScope,
 }
 
-/// The project and severity an event concerns, for endpoints that filter on them.
-#[derive(Debug, Clone, Default)]
-pub struct EventScope {
-    pub project: Option<ProjectId>,
-    pub severity: Option<Severity>,
-}
-
-impl EventScope {
-    pub fn project(project: &ProjectId) -> Self {
-        Self { project: Some(project.clone()), severity: None }
-    }
-
-    pub fn with_severity(mut self, severity: Severity) -> Self {
-        self.severity = Some(severity);
-        self
-    }
-}
+pub use scanhook_core::subscription::EventScope;
 
 #[derive(Debug, Clone)]
 pub enum Ingested {
@@ -418,6 +402,17 @@ pub struct ScanReport {
     /// The analyses a SARIF log's runs cover; empty for scanhook's JSON, whose findings are
     /// the scan's own analysis (`scanhook_core::scan::cover`).
     pub analyses: Vec<scanhook_core::scan::Analysis>,
+    pub files_scanned: Option<u64>,
+    pub score: Option<u32>,
+    pub grade: Option<String>,
+}
+
+/// What the last unit of a completion needs besides the database: the scanner's figures
+/// and the counts of the distinct findings.
+#[derive(Debug, Clone)]
+pub struct ScanFinish {
+    pub counts: scanhook_core::scan::events::SeverityCounts,
+    pub covered: Vec<scanhook_core::scan::Analysis>,
     pub files_scanned: Option<u64>,
     pub score: Option<u32>,
     pub grade: Option<String>,

@@ -119,7 +119,7 @@ async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
             Ingested::Created(_) => panic!("{}: a repeat must not create", b.name),
         }
         let err = s.ingest_event(&acc, event("scan.completed", Some(("k1", "h2"))), t0()).await.unwrap_err();
-        assert!(matches!(err, StoreError::IdempotencyMismatch), "{}: {err}", b.name);
+        assert!(matches!(err, StoreError::Conflict(Conflict::IdempotencyKeyReused)), "{}: {err}", b.name);
         // Keys are per account.
         let other = account(s, "b").await;
         assert!(matches!(
@@ -232,7 +232,7 @@ async fn accounts_are_isolated_and_limits_hold() {
         s.create_webhook(&other, new(1), 2, t0()).await.unwrap();
         s.create_webhook(&other, new(2), 2, t0()).await.unwrap();
         let err = s.create_webhook(&other, new(3), 2, t0()).await.unwrap_err();
-        assert!(matches!(err, StoreError::WebhookLimit { limit: 2 }), "{}: {err}", b.name);
+        assert!(matches!(err, StoreError::Conflict(Conflict::WebhookLimit { limit: 2 })), "{}: {err}", b.name);
     }
 }
 
@@ -298,7 +298,7 @@ async fn a_scan_ends_once_and_each_change_emits_its_event() {
         let failed = s.fail_scan(&acc, &scan.id, error.clone(), stamp).await.unwrap();
         assert_eq!((failed.status, failed.error.clone()), (ScanStatus::Failed, Some(error.clone())), "{}", b.name);
         let again = s.fail_scan(&acc, &scan.id, error, stamp).await.unwrap_err();
-        assert!(matches!(again, StoreError::Conflict(_)), "{}: {again}", b.name);
+        assert!(matches!(again, StoreError::Conflict(Conflict::ScanEnded { .. })), "{}: {again}", b.name);
         let filter = |t: &str| EventFilter { event_type: Some(EventType::parse(t).unwrap()), ..Default::default() };
         let page = Page { limit: 10, cursor: None };
         assert_eq!(s.list_events(&acc, filter("scan.started"), page.clone()).await.unwrap().items.len(), 1);

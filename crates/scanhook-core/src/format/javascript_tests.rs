@@ -1,5 +1,5 @@
 //! `restringify` against what Node prints (values checked with Node 20), and properties; the
-//! comparison with Node itself over generated bodies is `crates/scanhook/tests/javascript_bodies.rs`.
+//! comparison with Node itself over generated bodies is `crates/scanhook/tests/it/javascript_bodies.rs`.
 
 use proptest::prelude::*;
 

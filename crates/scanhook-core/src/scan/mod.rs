@@ -2,6 +2,7 @@
 //! each with a fingerprint that identifies it across scans, and a scan's distinct findings.
 //! Pure: no I/O.
 
+pub mod alerts;
 pub mod diff;
 pub mod events;
 pub mod finding;

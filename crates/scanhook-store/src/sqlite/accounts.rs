@@ -6,7 +6,7 @@ use scanhook_core::{AccountId, ApiKeyId};
 
 use super::rows::{ms, time};
 use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -65,7 +65,7 @@ pub fn create_key(
     let owner: Option<String> =
         c.query_row("SELECT account_id FROM api_keys WHERE key_hash = ?1", [&key.key_hash], |r| r.get(0)).optional()?;
     if owner.is_some_and(|o| o != account.as_str()) {
-        return Err(StoreError::Conflict("that key belongs to another account".into()));
+        return Err(Conflict::KeyOfAnotherAccount.into());
     }
     if replace_named {
         c.execute(

@@ -7,7 +7,7 @@ use scanhook_core::{AccountId, AttemptId, DeliveryId, WebhookId};
 use super::query::Query;
 use super::rows::{self, DELIVERY_COLUMNS, ms, time};
 use crate::model::{Attempt, Delivery, DeliveryFilter, Page, Paged};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreResult};
 
 pub fn list(c: &Connection, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>> {
     let items = list_query(account, &filter, &page).rows(c, rows::delivery)?;
@@ -71,7 +71,7 @@ const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at
 pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
     let current = get(c, account, id)?;
     if current.status == scanhook_core::DeliveryStatus::Pending {
-        return Err(StoreError::Conflict("the delivery is still pending: it is attempted on its schedule".into()));
+        return Err(Conflict::DeliveryPending.into());
     }
     c.execute(
         &format!("UPDATE deliveries SET {NEW_ROUND} WHERE id = ?2 AND account_id = ?3"),

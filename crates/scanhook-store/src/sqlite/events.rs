@@ -4,12 +4,13 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::scan::Severity;
-use scanhook_core::{AccountId, DeliveryId, EventId, EventPattern, EventType, WebhookId};
+use scanhook_core::subscription::{Held, Subscription, reaches};
+use scanhook_core::{AccountId, DeliveryId, EventId, EventType, WebhookId};
 
 use super::query::Query;
 use super::rows::{self, EVENT_COLUMNS, ms};
 use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEvent, Page, Paged};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreResult};
 
 pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
     if let Some((key, hash)) = &new.idempotency {
@@ -21,7 +22,7 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
             .optional()?;
         if let Some((event, seen_hash)) = seen {
             if seen_hash.as_deref() != Some(hash) {
-                return Err(StoreError::IdempotencyMismatch);
+                return Err(Conflict::IdempotencyKeyReused.into());
             }
             return Ok(Ingested::Replayed(event));
         }
@@ -105,39 +106,30 @@ pub fn emit(
     Ok(ingest(c, account, new, stamp.timestamp)?.into_event())
 }
 
-/// The endpoints an event reaches, each with whether its delivery is held: active ones, and
-/// ones scanhook disabled after failures (held, so nothing is lost while the receiver is
-/// down); not ones a user switched off.
+/// The endpoints an event reaches, each with whether its delivery is held
+/// (`scanhook_core::subscription::reaches` decides).
 fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, events, projects, min_severity, active = 0 FROM webhooks
-         WHERE account_id = ?1 AND (active = 1 OR disabled_reason IS NOT NULL)",
+        "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL FROM webhooks
+         WHERE account_id = ?1",
     )?;
     let mut rows = stmt.query([account.as_str()])?;
     let mut matched = Vec::new();
     while let Some(row) = rows.next()? {
-        let patterns: Vec<String> = serde_json::from_str(&row.get::<_, String>(1)?)?;
+        let events: Vec<String> = serde_json::from_str(&row.get::<_, String>(1)?)?;
         let projects: Vec<String> = serde_json::from_str(&row.get::<_, String>(2)?)?;
-        let min_severity = row.get::<_, Option<String>>(3)?.and_then(|s| Severity::parse(&s).ok());
-        if EventPattern::any_matches(patterns.iter().map(String::as_str), &new.event_type)
-            && in_scope(&projects, min_severity, &new.scope)
-        {
-            matched.push((WebhookId::from_trusted(row.get(0)?), row.get(4)?));
+        let endpoint = Subscription {
+            events: &events,
+            projects: &projects,
+            min_severity: row.get::<_, Option<String>>(3)?.and_then(|s| Severity::parse(&s).ok()),
+            active: row.get(4)?,
+            disabled_by_failures: row.get(5)?,
+        };
+        if let Some(Held(held)) = reaches(&endpoint, &new.event_type, &new.scope) {
+            matched.push((WebhookId::from_trusted(row.get(0)?), held));
         }
     }
     Ok(matched)
-}
-
-/// An endpoint limited to some projects takes only their events; one with a minimum
-/// severity takes only the violation and issue events at or above it.
-fn in_scope(projects: &[String], min_severity: Option<Severity>, scope: &EventScope) -> bool {
-    let project_ok =
-        projects.is_empty() || scope.project.as_ref().is_some_and(|p| projects.iter().any(|x| x == p.as_str()));
-    let severity_ok = match (min_severity, scope.severity) {
-        (Some(min), Some(severity)) => severity >= min,
-        _ => true,
-    };
-    project_ok && severity_ok
 }
 
 pub fn get(c: &Connection, account: &AccountId, id: &EventId) -> StoreResult<Event> {

@@ -334,50 +334,38 @@ impl Store for SqliteStore {
         self.write(move |c| scans::fail(c, &account, &id, error, stamp)).await
     }
 
-    async fn complete_scan(
+    async fn record_findings(
         &self,
         account: &AccountId,
         id: &ScanId,
-        report: ScanReport,
+        groups: Vec<scanhook_core::scan::Group>,
+        stamp: EventStamp,
+    ) -> StoreResult<()> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| scans::record_findings(c, &account, &id, &groups, stamp)).await
+    }
+
+    async fn resolve_unseen(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        covered: Vec<scanhook_core::scan::Analysis>,
+        limit: usize,
+        stamp: EventStamp,
+    ) -> StoreResult<usize> {
+        let (account, id) = (account.clone(), id.clone());
+        self.write(move |c| scans::resolve_unseen(c, &account, &id, &covered, limit, stamp)).await
+    }
+
+    async fn finish_scan(
+        &self,
+        account: &AccountId,
+        id: &ScanId,
+        finish: ScanFinish,
         stamp: EventStamp,
     ) -> StoreResult<ScanOutcome> {
-        // Several units of work, none larger than a batch: a huge report never holds the
-        // writer for long, and each unit can be repeated (see `scans::record_findings`).
-        let scan = self.get_scan(account, id).await?;
-        let mut findings = report.findings;
-        let covered = scanhook_core::scan::cover(&scan.analysis, report.analyses, &mut findings);
-        let mut groups = scanhook_core::scan::group(findings).into_iter().peekable();
-        let mut counts = scanhook_core::scan::events::SeverityCounts::default();
-        // Whole groups of look-alikes per unit: they are paired with violations together.
-        while groups.peek().is_some() {
-            let mut batch = Vec::new();
-            let mut size = 0;
-            while size < scans::FINDINGS_PER_BATCH
-                && let Some(group) = groups.next()
-            {
-                size += group.findings.len();
-                group.findings.iter().for_each(|f| counts.add(f.severity));
-                batch.push(group);
-            }
-            let (account, id) = (account.clone(), id.clone());
-            self.write(move |c| scans::record_findings(c, &account, &id, &batch, stamp)).await?;
-        }
-        loop {
-            let (account, id, covered) = (account.clone(), id.clone(), covered.clone());
-            let limit = scans::FINDINGS_PER_BATCH;
-            if self.write(move |c| scans::resolve_unseen(c, &account, &id, &covered, limit, stamp)).await? < limit {
-                break;
-            }
-        }
         let (account, id) = (account.clone(), id.clone());
-        let done = scans::Finish {
-            counts,
-            covered,
-            files_scanned: report.files_scanned,
-            score: report.score,
-            grade: report.grade,
-        };
-        self.write(move |c| scans::finish(c, &account, &id, done, stamp)).await
+        self.write(move |c| scans::finish(c, &account, &id, finish, stamp)).await
     }
 
     async fn record_progress(

@@ -1,15 +1,16 @@
 //! Scans and the lifecycle events they emit.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use scanhook_core::scan::events::{self as derived, SeverityCounts};
+use scanhook_core::scan::alerts::{CompletedScan, ProjectFacts, after_completion, progress_due};
+use scanhook_core::scan::events as derived;
 use scanhook_core::scan::matching::MAX_SKIPPED;
 use scanhook_core::scan::{Analysis, Group, Place, Severity, pair};
-use scanhook_core::{AccountId, AlertId, ProjectId, ScanId, ViolationId};
+use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
 use super::rows::{ms, time};
-use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanOutcome, ScanProgress, ScanStatus};
-use crate::{StoreError, StoreResult};
+use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanFinish, ScanOutcome, ScanProgress, ScanStatus};
+use crate::{Conflict, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
      error_code, error_message, files_scanned, score, grade, tool, category, covered, root";
@@ -84,7 +85,7 @@ pub fn get(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan
 fn running(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan> {
     let current = get(c, account, id)?;
     if current.status != ScanStatus::Running {
-        return Err(StoreError::Conflict(format!("scan {id} already ended ({})", current.status.as_str())));
+        return Err(Conflict::ScanEnded { scan: id.clone(), status: current.status }.into());
     }
     Ok(current)
 }
@@ -106,10 +107,6 @@ pub fn fail(
     emit(c, account, payload, EventScope::project(&current.project_id), stamp)?;
     get(c, account, id)
 }
-
-/// Findings per unit of work while a scan completes: bounds how long one completion holds
-/// the writer (and how much one transaction carries), whatever the report's size.
-pub const FINDINGS_PER_BATCH: usize = 2000;
 
 /// One batch of a completing scan's findings, as groups of look-alikes (never split across
 /// batches). Each group is paired with the project's open violations of its analysis and
@@ -314,23 +311,13 @@ pub fn resolve_unseen(
     Ok(gone.len())
 }
 
-/// What the last unit of a completion needs besides the database: the scanner's figures
-/// and the counts of the distinct findings.
-pub struct Finish {
-    pub counts: SeverityCounts,
-    pub covered: Vec<Analysis>,
-    pub files_scanned: Option<u64>,
-    pub score: Option<u32>,
-    pub grade: Option<String>,
-}
-
 /// The last unit of a completion, once every finding was recorded and every unseen
 /// violation resolved: ends the scan, emits `scan.completed`, and raises the alerts.
 pub fn finish(
     c: &Connection,
     account: &AccountId,
     id: &ScanId,
-    done: Finish,
+    done: ScanFinish,
     stamp: EventStamp,
 ) -> StoreResult<ScanOutcome> {
     let scan = running(c, account, id)?;
@@ -379,7 +366,24 @@ pub fn finish(
         EventScope::project(&scan.project_id),
         stamp,
     )?;
-    raise_alerts(c, account, &scan, previous_score, (done.score, done.grade.as_deref()), new_criticals, stamp)?;
+    let project = super::projects::get(c, account, &scan.project_id)?;
+    let facts = ProjectFacts {
+        id: &project.id,
+        name: &project.name,
+        target: project.target.as_deref(),
+        score_drop_threshold: project.score_drop_threshold,
+    };
+    let completed = CompletedScan {
+        id: &scan.id,
+        previous_score,
+        score: done.score,
+        grade: done.grade.as_deref(),
+        criticals_opened: new_criticals,
+        at: stamp.timestamp,
+    };
+    for raised in after_completion(&facts, &completed) {
+        emit(c, account, raised, EventScope::project(&project.id), stamp)?;
+    }
     // Every tool's: the project's open violations, not only this scan's analyses'.
     let open: u64 = c.query_row(
         "SELECT COUNT(*) FROM violations WHERE project_id = ?1 AND status = 'open'",
@@ -399,7 +403,7 @@ pub fn progress(
     let scan = running(c, account, id)?;
     let last_sent: Option<i64> =
         c.query_row("SELECT progress_sent_at FROM scans WHERE id = ?1", [id.as_str()], |r| r.get(0))?;
-    let send = last_sent.is_none_or(|at| stamp.timestamp - time(at) >= progress.min_interval);
+    let send = progress_due(last_sent.map(time), stamp.timestamp, progress.min_interval);
     c.execute(
         "UPDATE scans SET percent = ?1, files_scanned = COALESCE(?2, files_scanned), progress_message = ?3,
              progress_sent_at = CASE WHEN ?4 THEN ?5 ELSE progress_sent_at END
@@ -436,75 +440,6 @@ pub fn time_out(c: &Connection, stamp: EventStamp, limit: u32) -> StoreResult<u6
         )?;
     }
     Ok(expired.len() as u64)
-}
-
-/// `score.changed` and `alert.triggered` (score_drop, critical_issue) against the project's
-/// previous completed scan.
-fn raise_alerts(
-    c: &Connection,
-    account: &AccountId,
-    scan: &Scan,
-    previous_score: Option<u32>,
-    (score, grade): (Option<u32>, Option<&str>),
-    new_criticals: u64,
-    stamp: EventStamp,
-) -> StoreResult<()> {
-    let project = super::projects::get(c, account, &scan.project_id)?;
-    let alert = |alert_type, severity, title: &str, message: &str, old_value, new_value| -> StoreResult<()> {
-        let id = AlertId::generate();
-        let payload = derived::alert_triggered(&derived::Alert {
-            id: &id,
-            alert_type,
-            severity,
-            project: &project.id,
-            domain: project.target.as_deref(),
-            title,
-            message,
-            old_value,
-            new_value,
-            score,
-            grade,
-            at: stamp.timestamp,
-        });
-        emit(c, account, payload, EventScope::project(&project.id), stamp).map(|_| ())
-    };
-    if let (Some(old), Some(new)) = (previous_score, score)
-        && old != new
-    {
-        emit(
-            c,
-            account,
-            derived::score_changed(&scan.id, &project.id, old, new, grade),
-            EventScope::project(&project.id),
-            stamp,
-        )?;
-        let drop = old.saturating_sub(new);
-        if drop >= project.score_drop_threshold {
-            // Twice the threshold or more is an emergency.
-            let severity = if drop >= 2 * project.score_drop_threshold { Severity::Critical } else { Severity::High };
-            let message = derived::score_drop_message(old, new);
-            alert(
-                "score_drop",
-                severity,
-                "Security Score Dropped",
-                &message,
-                Some(old.to_string()),
-                Some(new.to_string()),
-            )?;
-        }
-    }
-    if new_criticals > 0 {
-        let message = format!("{new_criticals} new critical issue(s) in {}", project.name);
-        alert(
-            "critical_issue",
-            Severity::Critical,
-            "Critical Issues Detected",
-            &message,
-            None,
-            Some(new_criticals.to_string()),
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

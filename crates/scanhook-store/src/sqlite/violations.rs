@@ -10,7 +10,7 @@ use super::events::emit;
 use super::query::Query;
 use super::rows::{self, ms, time};
 use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationFilter};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
      first_scan_id, last_scan_id, resolved_by, resolved_at, created_at, tool, category, uri, line_hash";
@@ -117,7 +117,7 @@ pub fn resolve(
 ) -> StoreResult<Violation> {
     let current = get(c, account, id)?;
     if !current.open {
-        return Err(StoreError::Conflict(format!("violation {id} is already resolved")));
+        return Err(Conflict::ViolationResolved { violation: id.clone() }.into());
     }
     c.execute(
         "UPDATE violations SET status = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2 WHERE id = ?3",

@@ -7,7 +7,7 @@ use scanhook_core::{AccountId, WebhookId, WebhookSecret};
 use super::query::Query;
 use super::rows::{self, WEBHOOK_COLUMNS, ms};
 use crate::model::{Missed, NewWebhook, Page, Paged, Webhook, WebhookPatch};
-use crate::{StoreError, StoreResult};
+use crate::{Conflict, StoreError, StoreResult};
 
 pub fn create(
     c: &Connection,
@@ -19,7 +19,7 @@ pub fn create(
     let count: u32 =
         c.query_row("SELECT COUNT(*) FROM webhooks WHERE account_id = ?1", [account.as_str()], |r| r.get(0))?;
     if count >= limit {
-        return Err(StoreError::WebhookLimit { limit });
+        return Err(Conflict::WebhookLimit { limit }.into());
     }
     c.execute(
         "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,

@@ -264,7 +264,7 @@ mod tests {
         let half_done = w
             .write(|c| {
                 c.execute("INSERT INTO t VALUES (1)", [])?;
-                Err::<(), _>(StoreError::Conflict("changed its mind".into()))
+                Err::<(), _>(StoreError::from(crate::Conflict::DeliveryPending))
             })
             .await;
         assert!(half_done.is_err());
