@@ -3,12 +3,10 @@
 //! sooner, and keeps deliveries still to be sent (and their events) however old; a dead
 //! delivery is kept for the retention counted from its death.
 
-mod common;
-
 use std::time::Duration;
 
-use common::receiver::status;
-use common::{Receiver, Server};
+use crate::common::receiver::status;
+use crate::common::{Receiver, Server};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
