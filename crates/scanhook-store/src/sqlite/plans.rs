@@ -154,8 +154,12 @@ thread_local! {
     static TRACED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn traced(sql: &str) {
-    TRACED.with(|t| t.borrow_mut().push(sql.to_string()));
+fn traced(event: rusqlite::trace::TraceEvent<'_>) {
+    if let rusqlite::trace::TraceEvent::Stmt(statement, _) = event
+        && let Some(sql) = statement.expanded_sql()
+    {
+        TRACED.with(|t| t.borrow_mut().push(sql));
+    }
 }
 
 /// The delivery path and the writes around it (ingest with a key, claim, outcomes, a retry
@@ -167,8 +171,8 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
     use scanhook_core::scan::{Analysis, Finding};
     use scanhook_core::{ApiKeyId, AttemptId, ExtraHeaders, ScanId, WebhookSecret, WebhookUrl};
 
-    let mut c = database();
-    c.trace(Some(traced));
+    let c = database();
+    c.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(traced));
     let now = at();
     let stamp = EventStamp { timestamp: now, first_attempt_at: now };
     let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
@@ -282,12 +286,12 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
         super::retention::prune(&c, step, now + chrono::Duration::days(1), 500).unwrap();
     }
     super::projects::delete(&c, &account, &project, stamp).unwrap();
-    c.trace(None);
+    c.trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
 
     let statements: std::collections::BTreeSet<String> = TRACED.with(|t| t.borrow().iter().cloned().collect());
     let mut planned = 0;
     for sql in &statements {
-        let verb = sql.trim_start().split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let verb = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         if !matches!(verb.as_str(), "SELECT" | "UPDATE" | "DELETE" | "INSERT" | "WITH") {
             continue;
         }
