@@ -1,6 +1,9 @@
 //! Retention's batches (the rule of what goes and when is `scanhook_core::retention`):
 //! each call removes or blanks at most `limit` rows older than `before`, found through an
-//! index of migration 0014, in one short write.
+//! index of migration 0014, in one short write. The outer statement states the condition
+//! again, so that the same SQL on a backend without a single writer (PostgreSQL, READ
+//! COMMITTED) never deletes a row that stopped qualifying (a dead delivery replayed)
+//! between the candidate query and the delete.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -31,7 +34,8 @@ pub(super) fn sql(step: Prune) -> &'static str {
         Prune::Deliveries => {
             "DELETE FROM deliveries WHERE id IN (
                  SELECT id FROM deliveries WHERE status IN ('succeeded', 'dead') AND updated_at < ?1
-                 ORDER BY updated_at LIMIT ?2)"
+                 ORDER BY updated_at LIMIT ?2)
+               AND status IN ('succeeded', 'dead') AND updated_at < ?1"
         }
         // Any delivery left is one retention keeps (it ran first), so the event stays.
         // Account by account, through events_time: the accounts are few.
@@ -39,7 +43,8 @@ pub(super) fn sql(step: Prune) -> &'static str {
             "DELETE FROM events WHERE id IN (
                  SELECT e.id FROM accounts a CROSS JOIN events e ON e.account_id = a.id
                  WHERE e.timestamp < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
-                 LIMIT ?2)"
+                 LIMIT ?2)
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)"
         }
         Prune::IdempotencyKeys => {
             "UPDATE events SET idempotency_key = NULL, request_hash = NULL
