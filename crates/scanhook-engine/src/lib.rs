@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod dispatcher;
 mod guard;
+pub mod retention;
 pub mod sandbox;
 pub mod sender;
 pub mod sweeper;

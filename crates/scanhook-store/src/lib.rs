@@ -377,4 +377,13 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest time a pending delivery is due (for a leased one: when its lease ends),
     /// to sleep until then.
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Carries out one retention step ([`scanhook_core::retention::Prune`], which says
+    /// what each takes) on at most `limit` rows older than `before`, as one short unit of
+    /// work; returns how many rows it removed or blanked. Fewer than `limit`: the step is
+    /// done for this cut-off. Rows the step must keep (a delivery still to be sent, the
+    /// event it belongs to) are never touched, whatever their age. Safe to run on several
+    /// nodes at once: each batch only removes rows that still qualify when it runs.
+    async fn prune(&self, step: scanhook_core::retention::Prune, before: DateTime<Utc>, limit: u32)
+    -> StoreResult<u64>;
 }

@@ -817,3 +817,155 @@ async fn concurrent_writes_behave_as_if_serialised() {
         assert_eq!(ended.count(), 1, "{}", b.name);
     }
 }
+
+#[tokio::test]
+async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_still_to_send() {
+    use scanhook_core::retention::Prune;
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["scan.completed"]).await;
+        webhook(s, &acc, &["scan.failed"]).await;
+        webhook(s, &acc, &["scan.started"]).await;
+        let ok = created(s.ingest_event(&acc, event("scan.completed", Some(("k1", "h1"))), t0()).await.unwrap());
+        let dead = created(s.ingest_event(&acc, event("scan.failed", None), t0()).await.unwrap());
+        let pending = created(s.ingest_event(&acc, event("scan.started", Some(("k2", "h2"))), t0()).await.unwrap());
+        let unsent = created(s.ingest_event(&acc, event("violation.detected", None), t0()).await.unwrap());
+        assert_eq!(unsent.delivery_count, 0);
+        let claimed = s.claim_due("w", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+        assert_eq!(claimed.len(), 3, "{}", b.name);
+        let mut ids = std::collections::HashMap::new();
+        for c in &claimed {
+            let (outcome, status, at) = match c.event.event_type.as_str() {
+                "scan.completed" => (Outcome::Succeeded, 200, t0() + Duration::seconds(1)),
+                "scan.failed" => (Outcome::Dead { counts_as_failure: true }, 500, t0() + Duration::seconds(10)),
+                _ => (Outcome::RetryAt(t0() + Duration::days(1)), 503, t0() + Duration::seconds(1)),
+            };
+            let mut logged = attempt(c, status);
+            if status == 500 {
+                logged.request_body = Some("a body of its own".into());
+            }
+            let done = Completion {
+                delivery_id: c.delivery_id.clone(),
+                webhook_id: c.webhook.id.clone(),
+                attempt: Some(logged),
+                outcome,
+                note: None,
+            };
+            s.complete("w", vec![done], 10, at).await.unwrap();
+            ids.insert(c.event.event_type.as_str().to_string(), c.delivery_id.clone());
+        }
+        let delivery = |t: &str| ids[t].clone();
+
+        // Bodies go first and alone; NULL (the envelope) stays NULL, a stored body becomes "".
+        assert_eq!(s.prune(Prune::AttemptBodies, t0() + Duration::seconds(1), 500).await.unwrap(), 3, "{}", b.name);
+        assert_eq!(s.prune(Prune::AttemptBodies, t0() + Duration::seconds(1), 500).await.unwrap(), 0);
+        let (_, attempts) = s.get_delivery(&acc, &delivery("scan.failed")).await.unwrap();
+        assert_eq!((attempts[0].request_body.as_deref(), attempts[0].response_body.as_deref()), (Some(""), None));
+        assert_eq!(attempts[0].status_code, Some(500), "{}: the outcome stays", b.name);
+        let (_, attempts) = s.get_delivery(&acc, &delivery("scan.started")).await.unwrap();
+        assert_eq!((attempts[0].request_body.as_deref(), attempts[0].response_body.as_deref()), (None, None));
+
+        // At t0+5s only the success is past retention; the dead one died at t0+10s.
+        let cut = t0() + Duration::seconds(5);
+        assert_eq!(s.prune(Prune::Deliveries, cut, 500).await.unwrap(), 1, "{}", b.name);
+        let gone = s.get_delivery(&acc, &delivery("scan.completed")).await.unwrap_err();
+        assert!(matches!(gone, StoreError::NotFound), "{}: {gone}", b.name);
+        // Batches: one row per call here.
+        assert_eq!(s.prune(Prune::Events, cut, 1).await.unwrap(), 1, "{}", b.name);
+        assert_eq!(s.prune(Prune::Events, cut, 1).await.unwrap(), 1, "{}", b.name);
+        assert_eq!(s.prune(Prune::Events, cut, 1).await.unwrap(), 0, "{}: the rest have deliveries", b.name);
+        for e in [&ok, &unsent] {
+            assert!(matches!(s.get_event(&acc, &e.id).await, Err(StoreError::NotFound)), "{}", b.name);
+        }
+        for e in [&dead, &pending] {
+            s.get_event(&acc, &e.id).await.unwrap();
+        }
+        assert_eq!(s.prune(Prune::IdempotencyKeys, cut, 500).await.unwrap(), 1, "{}: the pending event's", b.name);
+        assert_eq!(s.prune(Prune::IdempotencyKeys, cut, 500).await.unwrap(), 0);
+        // Forgotten keys: a repeat is a new event, even with another request behind it.
+        for (key, hash) in [("k1", "h1"), ("k2", "another request")] {
+            let again = s.ingest_event(&acc, event("scan.completed", Some((key, hash))), t0()).await.unwrap();
+            assert!(matches!(again, Ingested::Created(_)), "{}: {key} was forgotten", b.name);
+        }
+
+        // Past the dead delivery's retention it goes, and its event with it; the pending one
+        // stays however old.
+        let later = t0() + Duration::days(365);
+        let (_, pending_attempts) = s.get_delivery(&acc, &delivery("scan.started")).await.unwrap();
+        assert_eq!(s.prune(Prune::Deliveries, t0() + Duration::seconds(11), 500).await.unwrap(), 1, "{}", b.name);
+        assert!(matches!(s.get_delivery(&acc, &delivery("scan.failed")).await, Err(StoreError::NotFound)));
+        s.prune(Prune::Events, later, 500).await.unwrap();
+        assert!(matches!(s.get_event(&acc, &dead.id).await, Err(StoreError::NotFound)), "{}", b.name);
+        let (d, attempts) = s.get_delivery(&acc, &delivery("scan.started")).await.unwrap();
+        assert_eq!((d.status, attempts.len()), (DeliveryStatus::Pending, pending_attempts.len()), "{}", b.name);
+        s.get_event(&acc, &pending.id).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn retention_prunes_finished_scans_that_nothing_names_and_keeps_the_score_baseline() {
+    use scanhook_core::retention::Prune;
+    use scanhook_core::scan::Severity;
+    for b in backends() {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let stamp = |secs: i64| EventStamp {
+            timestamp: t0() + Duration::seconds(secs),
+            first_attempt_at: t0() + Duration::seconds(secs),
+        };
+        let project = async |name: &str| {
+            let new = NewProject {
+                id: scanhook_core::ProjectId::generate(),
+                name: name.into(),
+                target: None,
+                score_drop_threshold: 10,
+                scan_time_limit_secs: 600,
+            };
+            s.create_project(&acc, new, stamp(0)).await.unwrap().id
+        };
+        let start = async |project: &scanhook_core::ProjectId, secs: i64| {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.clone(),
+                target: None,
+                rules: vec![],
+                time_limit_secs: Some(86_400),
+                analysis: Default::default(),
+                root: None,
+            };
+            s.start_scan(&acc, new, stamp(secs)).await.unwrap().id
+        };
+        let complete = async |project: &scanhook_core::ProjectId, secs: i64, found: u32, score: Option<u32>| {
+            let id = start(project, secs).await;
+            let report = ScanReport { findings: findings(0..found, Severity::High), score, ..Default::default() };
+            s.complete_scan(&acc, &id, report, stamp(secs)).await.unwrap();
+            id
+        };
+        let web = project("web").await;
+        let detects = complete(&web, 0, 1, None).await; // first (and history) of the violation
+        let sees_again = complete(&web, 1, 1, None).await; // its last scan, until the next
+        let resolves = complete(&web, 2, 0, None).await; // resolves it: last scan and history
+        let failed = start(&web, 3).await;
+        s.fail_scan(&acc, &failed, ("E".into(), "boom".into()), stamp(3)).await.unwrap();
+        let running = start(&web, 4).await;
+        let api = project("api").await;
+        let older_score = complete(&api, 0, 0, Some(70)).await;
+        let baseline = complete(&api, 1, 0, Some(60)).await;
+
+        let cut = t0() + Duration::hours(1);
+        assert_eq!(s.prune(Prune::Scans, cut, 500).await.unwrap(), 3, "{}", b.name);
+        assert_eq!(s.prune(Prune::Scans, cut, 500).await.unwrap(), 0, "{}", b.name);
+        for gone in [&sees_again, &failed, &older_score] {
+            assert!(matches!(s.get_scan(&acc, gone).await, Err(StoreError::NotFound)), "{}: {gone}", b.name);
+        }
+        for kept in [&detects, &resolves, &running, &baseline] {
+            s.get_scan(&acc, kept).await.unwrap_or_else(|e| panic!("{}: {kept}: {e}", b.name));
+        }
+        let open = ViolationFilter::default();
+        let violations = s.list_violations(&acc, &web, open, Page { limit: 10, cursor: None }).await.unwrap();
+        assert_eq!(violations.items.len(), 1, "{}: violations are never pruned", b.name);
+        let (_, history) = s.get_violation(&acc, &violations.items[0].id).await.unwrap();
+        assert_eq!(history.len(), 2, "{}", b.name);
+    }
+}

@@ -65,6 +65,11 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     })
 }
 
+fn retention(args: &ServeArgs) -> anyhow::Result<scanhook_core::retention::Retention> {
+    scanhook_core::retention::Retention::new(args.retention, args.attempt_body_retention)
+        .context("SCANHOOK_RETENTION, SCANHOOK_ATTEMPT_BODY_RETENTION")
+}
+
 fn proxy_url(raw: &str) -> anyhow::Result<reqwest::Url> {
     // The URL may carry the proxy's credentials: errors do not repeat it.
     let url = reqwest::Url::parse(raw).context("SCANHOOK_PROXY_URL is not a URL")?;
@@ -153,6 +158,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     // Every setting is checked before anything touches the disk.
     let mut config = dispatch_config(&args)?;
+    let retention = retention(&args)?;
     let api_key = args.api_key.as_deref().map(ApiKey::parse).transpose().context("SCANHOOK_API_KEY")?;
     if args.allow_private_networks {
         tracing::info!("private and loopback endpoints are allowed");
@@ -199,9 +205,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let sweeper = tokio::spawn(scanhook_engine::sweeper::run(state.engine.clone(), shutdown.clone()));
+    let pruner = tokio::spawn(scanhook_engine::retention::run(state.engine.clone(), retention, shutdown.clone()));
     scanhook_server::serve(listener, state, shutdown.clone()).await?;
     worker.await.context("the dispatcher stopped abnormally")?;
     sweeper.await.context("the scan sweeper stopped abnormally")?;
+    pruner.await.context("the retention job stopped abnormally")?;
     tracing::info!("stopped");
     Ok(())
 }

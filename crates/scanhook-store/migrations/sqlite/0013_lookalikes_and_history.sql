@@ -3,7 +3,7 @@
 -- open violations may share a fingerprint. line_hash is the hash of the flagged line's
 -- text where the scanner gave it.
 DROP INDEX violations_open;
-CREATE INDEX violations_group ON violations(project_id, tool, category, fingerprint, status);
+CREATE INDEX violations_group ON violations(project_id, tool, category, status, fingerprint);
 ALTER TABLE violations ADD COLUMN line_hash TEXT;
 
 -- What happened to each violation, oldest first: detected, resolved (by a scan or by

@@ -4,6 +4,7 @@ use rusqlite::{Connection, params};
 use scanhook_core::audit::AuditAction;
 use scanhook_core::{AccountId, ApiKeyId, AuditEntryId};
 
+use super::query::Query;
 use super::rows::{self, ms, time};
 use crate::StoreResult;
 use crate::model::{AuditEntry, AuditFilter, Page, Paged};
@@ -42,17 +43,17 @@ fn entry(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {
 }
 
 pub fn list(c: &Connection, account: &AccountId, filter: AuditFilter, page: Page) -> StoreResult<Paged<AuditEntry>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, account_id, key_id, at, action, target_id, changes FROM audit_log
-         WHERE account_id = ?1 AND (?2 IS NULL OR id < ?2) AND (?3 IS NULL OR action = ?3)
-           AND (?4 IS NULL OR target_id = ?4)
-         ORDER BY id DESC LIMIT ?5",
-    )?;
-    let items = stmt
-        .query_map(
-            params![account.as_str(), page.cursor, filter.action.map(|a| a.as_str()), filter.target_id, page.limit + 1],
-            entry,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = list_query(account, &filter, &page).rows(c, entry)?;
     Ok(rows::paged(items, page.limit, |e| e.id.to_string()))
+}
+
+pub(super) fn list_query(account: &AccountId, filter: &AuditFilter, page: &Page) -> Query {
+    Query::new(
+        "SELECT id, account_id, key_id, at, action, target_id, changes FROM audit_log",
+        "account_id = ?",
+        account.to_string(),
+    )
+    .and_some("action = ?", filter.action.map(|a| a.as_str().to_string()))
+    .and_some("target_id = ?", filter.target_id.clone())
+    .page("id", page)
 }

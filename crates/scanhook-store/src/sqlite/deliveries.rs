@@ -4,31 +4,22 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use scanhook_core::{AccountId, AttemptId, DeliveryId, WebhookId};
 
+use super::query::Query;
 use super::rows::{self, DELIVERY_COLUMNS, ms, time};
 use crate::model::{Attempt, Delivery, DeliveryFilter, Page, Paged};
 use crate::{Conflict, StoreResult};
 
 pub fn list(c: &Connection, account: &AccountId, filter: DeliveryFilter, page: Page) -> StoreResult<Paged<Delivery>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries d
-         WHERE d.account_id = ?1 AND (?2 IS NULL OR d.id < ?2) AND (?3 IS NULL OR d.webhook_id = ?3)
-           AND (?4 IS NULL OR d.event_id = ?4) AND (?5 IS NULL OR d.status = ?5)
-         ORDER BY d.id DESC LIMIT ?6"
-    ))?;
-    let items = stmt
-        .query_map(
-            params![
-                account.as_str(),
-                page.cursor,
-                filter.webhook_id.as_ref().map(|w| w.as_str()),
-                filter.event_id.as_ref().map(|e| e.as_str()),
-                filter.status.map(|s| s.as_str()),
-                page.limit + 1
-            ],
-            rows::delivery,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = list_query(account, &filter, &page).rows(c, rows::delivery)?;
     Ok(rows::paged(items, page.limit, |d| d.id.to_string()))
+}
+
+pub(super) fn list_query(account: &AccountId, filter: &DeliveryFilter, page: &Page) -> Query {
+    Query::new(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries d"), "d.account_id = ?", account.to_string())
+        .and_some("d.webhook_id = ?", filter.webhook_id.as_ref().map(|w| w.to_string()))
+        .and_some("d.event_id = ?", filter.event_id.as_ref().map(|e| e.to_string()))
+        .and_some("d.status = ?", filter.status.map(|s| s.as_str().to_string()))
+        .page("d.id", page)
 }
 
 pub fn get(c: &Connection, account: &AccountId, id: &DeliveryId) -> StoreResult<Delivery> {

@@ -7,6 +7,7 @@ use scanhook_core::scan::Severity;
 use scanhook_core::subscription::{Held, Subscription, reaches};
 use scanhook_core::{AccountId, DeliveryId, EventId, EventType, WebhookId};
 
+use super::query::Query;
 use super::rows::{self, EVENT_COLUMNS, ms};
 use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEvent, Page, Paged};
 use crate::{Conflict, StoreError, StoreResult};
@@ -155,24 +156,14 @@ pub fn get(c: &Connection, account: &AccountId, id: &EventId) -> StoreResult<Eve
 }
 
 pub fn list(c: &Connection, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events e
-         WHERE e.account_id = ?1 AND (?2 IS NULL OR e.id < ?2) AND (?3 IS NULL OR e.type = ?3)
-           AND (?4 IS NULL OR e.timestamp >= ?4) AND (?5 IS NULL OR e.timestamp < ?5)
-         ORDER BY e.id DESC LIMIT ?6"
-    ))?;
-    let items = stmt
-        .query_map(
-            params![
-                account.as_str(),
-                page.cursor,
-                filter.event_type.as_ref().map(|t| t.as_str()),
-                filter.since.map(ms),
-                filter.until.map(ms),
-                page.limit + 1
-            ],
-            |r| rows::event(r, 0),
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = list_query(account, &filter, &page).rows(c, |r| rows::event(r, 0))?;
     Ok(rows::paged(items, page.limit, |e| e.id.to_string()))
+}
+
+pub(super) fn list_query(account: &AccountId, filter: &EventFilter, page: &Page) -> Query {
+    Query::new(&format!("SELECT {EVENT_COLUMNS} FROM events e"), "e.account_id = ?", account.to_string())
+        .and_some("e.type = ?", filter.event_type.as_ref().map(|t| t.to_string()))
+        .and_some("e.timestamp >= ?", filter.since.map(ms))
+        .and_some("e.timestamp < ?", filter.until.map(ms))
+        .page("e.id", page)
 }

@@ -10,8 +10,12 @@ mod checkpointer;
 mod deliveries;
 mod dispatch;
 mod events;
+#[cfg(test)]
+mod plans;
 mod projects;
+mod query;
 mod reserve;
+mod retention;
 mod rows;
 mod scans;
 mod schema;
@@ -36,6 +40,8 @@ use crate::model::*;
 use crate::{SecretBox, Store, StoreError, StoreResult};
 
 const READERS: usize = 4;
+/// Prepared statements each reader keeps: every list's filter combinations fit.
+const READER_STATEMENTS: usize = 128;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -108,6 +114,8 @@ impl SqliteStore {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
             )?;
             reader.busy_timeout(Duration::from_secs(5))?;
+            // Each combination of list filters is its own statement (`query.rs`).
+            reader.set_prepared_statement_cache_capacity(READER_STATEMENTS);
             sealed::register(&reader, &key, false)?;
             readers.push(reader);
         }
@@ -491,5 +499,14 @@ impl Store for SqliteStore {
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.read(dispatch::next_due_at).await
+    }
+
+    async fn prune(
+        &self,
+        step: scanhook_core::retention::Prune,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        self.write(move |c| retention::prune(c, step, before, limit)).await
     }
 }

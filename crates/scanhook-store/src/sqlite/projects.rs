@@ -5,6 +5,7 @@ use scanhook_core::scan::events::{self as derived, PROJECT_CREATED, PROJECT_DELE
 use scanhook_core::{AccountId, ProjectId};
 
 use super::events::emit;
+use super::query::Query;
 use super::rows::{self, ms, time};
 use crate::StoreResult;
 use crate::model::{EventScope, EventStamp, NewProject, Page, Paged, Project, ProjectPatch};
@@ -52,13 +53,12 @@ pub fn get(c: &Connection, account: &AccountId, id: &ProjectId) -> StoreResult<P
 }
 
 pub fn list(c: &Connection, account: &AccountId, page: Page) -> StoreResult<Paged<Project>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM projects WHERE account_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
-    ))?;
-    let items = stmt
-        .query_map(params![account.as_str(), page.cursor, page.limit + 1], project)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = list_query(account, &page).rows(c, project)?;
     Ok(rows::paged(items, page.limit, |p| p.id.to_string()))
+}
+
+pub(super) fn list_query(account: &AccountId, page: &Page) -> Query {
+    Query::new(&format!("SELECT {COLUMNS} FROM projects"), "account_id = ?", account.to_string()).page("id", page)
 }
 
 pub fn update(

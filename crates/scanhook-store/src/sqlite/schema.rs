@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_violation_analyses.sql"),
     include_str!("../../migrations/sqlite/0012_repository_paths.sql"),
     include_str!("../../migrations/sqlite/0013_lookalikes_and_history.sql"),
+    include_str!("../../migrations/sqlite/0014_retention_and_list_indexes.sql"),
     include_str!("../../migrations/sqlite/0015_one_default_account.sql"),
 ];
 

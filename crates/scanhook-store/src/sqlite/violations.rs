@@ -7,6 +7,7 @@ use scanhook_core::scan::{Analysis, Finding, Severity};
 use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
+use super::query::Query;
 use super::rows::{self, ms, time};
 use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationFilter};
 use crate::{Conflict, StoreResult};
@@ -50,28 +51,18 @@ pub fn list(
     page: Page,
 ) -> StoreResult<Paged<Violation>> {
     super::projects::get(c, account, project)?;
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM violations
-         WHERE project_id = ?1 AND account_id = ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR severity = ?4)
-           AND (?5 IS NULL OR id < ?5) AND (?7 IS NULL OR tool = ?7)
-         ORDER BY id DESC LIMIT ?6"
-    ))?;
-    let status = filter.open.map(|open| if open { "open" } else { "resolved" });
-    let items = stmt
-        .query_map(
-            params![
-                project.as_str(),
-                account.as_str(),
-                status,
-                filter.severity.map(Severity::as_str),
-                page.cursor,
-                page.limit + 1,
-                filter.tool
-            ],
-            violation,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = list_query(account, project, &filter, &page).rows(c, violation)?;
     Ok(rows::paged(items, page.limit, |v| v.id.to_string()))
+}
+
+pub(super) fn list_query(account: &AccountId, project: &ProjectId, filter: &ViolationFilter, page: &Page) -> Query {
+    let status = filter.open.map(|open| if open { "open" } else { "resolved" });
+    Query::new(&format!("SELECT {COLUMNS} FROM violations"), "project_id = ?", project.to_string())
+        .and("account_id = ?", account.to_string())
+        .and_some("status = ?", status.map(str::to_string))
+        .and_some("severity = ?", filter.severity.map(|s| s.as_str().to_string()))
+        .and_some("tool = ?", filter.tool.clone())
+        .page("id", page)
 }
 
 fn get(c: &Connection, account: &AccountId, id: &ViolationId) -> StoreResult<Violation> {

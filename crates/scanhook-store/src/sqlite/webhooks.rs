@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use scanhook_core::{AccountId, WebhookId, WebhookSecret};
 
+use super::query::Query;
 use super::rows::{self, WEBHOOK_COLUMNS, ms};
 use crate::model::{Missed, NewWebhook, Page, Paged, Webhook, WebhookPatch};
 use crate::{Conflict, StoreError, StoreResult};
@@ -54,15 +55,13 @@ pub fn get(c: &Connection, account: &AccountId, id: &WebhookId) -> StoreResult<W
 }
 
 pub fn list(c: &Connection, account: &AccountId, page: Page) -> StoreResult<Paged<Webhook>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks w
-         WHERE w.account_id = ?1 AND (?2 IS NULL OR w.id < ?2)
-         ORDER BY w.id DESC LIMIT ?3"
-    ))?;
-    let items = stmt
-        .query_map(params![account.as_str(), page.cursor, page.limit + 1], |r| rows::webhook(r, 0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = list_query(account, &page).rows(c, |r| rows::webhook(r, 0))?;
     Ok(rows::paged(items, page.limit, |w| w.id.to_string()))
+}
+
+pub(super) fn list_query(account: &AccountId, page: &Page) -> Query {
+    Query::new(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks w"), "w.account_id = ?", account.to_string())
+        .page("w.id", page)
 }
 
 pub fn update(

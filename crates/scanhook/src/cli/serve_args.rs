@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// (default: the timeout plus 30 s).
     #[arg(long, env = "SCANHOOK_LEASE", value_parser = duration)]
     pub lease: Option<Duration>,
+    /// How long history is kept: succeeded and dead deliveries with their attempts,
+    /// events with no delivery left to send, idempotency keys, and finished scans no
+    /// violation names. Deliveries still to be sent are kept, however old.
+    #[arg(long, env = "SCANHOOK_RETENTION", default_value = "30days", value_parser = duration)]
+    pub retention: Duration,
+    /// How long attempts' logged request and response bodies are kept (default: the
+    /// retention); at most the retention.
+    #[arg(long, env = "SCANHOOK_ATTEMPT_BODY_RETENTION", value_parser = duration)]
+    pub attempt_body_retention: Option<Duration>,
     /// Longest wait between looks for due deliveries.
     #[arg(long, env = "SCANHOOK_POLL_INTERVAL", default_value = "1s", value_parser = duration)]
     pub poll_interval: Duration,

@@ -31,6 +31,7 @@ mod platforms;
 mod projects;
 mod proxy;
 mod receivers;
+mod retention;
 mod scan_tools;
 mod scans;
 mod secrets;
