@@ -70,11 +70,14 @@ pub struct Engine {
     wake: Arc<Notify>,
     /// The delivery client that asks endpoints for consent, made on first use.
     handshakes: std::sync::OnceLock<sender::Sender>,
+    /// This process among the nodes sharing the database: owner of its leases.
+    node: String,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: DispatchConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, config, clock, wake: Arc::new(Notify::new()), handshakes: std::sync::OnceLock::new() }
+        let node = format!("node-{}", ulid::Ulid::new());
+        Self { store, config, clock, wake: Arc::new(Notify::new()), handshakes: std::sync::OnceLock::new(), node }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -87,6 +90,27 @@ impl Engine {
 
     pub fn config(&self) -> &DispatchConfig {
         &self.config
+    }
+
+    /// This process's name among the nodes sharing the database (the owner of its
+    /// delivery and job leases).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether this node runs the periodic job `name` now: it takes or renews the job's
+    /// lease for `hold` (`Store::lease_job`). A node that died gives the job up when its
+    /// lease expires. A store error counts as not holding it (the next pass asks again).
+    pub async fn leads(&self, name: &str, hold: std::time::Duration) -> bool {
+        let now = self.clock.now().trunc_subsecs(3);
+        let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(1));
+        match self.store.lease_job(name, &self.node, now, until).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(job = name, error = %e, "could not take the job's lease");
+                false
+            }
+        }
     }
 
     /// Stores the event and its deliveries durably, then wakes the dispatcher.

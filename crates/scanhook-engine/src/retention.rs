@@ -11,10 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
 
-/// Runs until `shutdown`, a pass every [`Retention::interval`].
+/// Runs until `shutdown`, a pass every [`Retention::interval`] on the node that holds the
+/// job's lease (each batch is safe on several nodes; the lease saves the duplicate work).
 pub async fn run(engine: Arc<Engine>, retention: Retention, shutdown: CancellationToken) {
+    // Held across a pass and the wait before the next, with room for a slow pass.
+    let hold = retention.interval() * 3 + std::time::Duration::from_secs(60);
     loop {
-        if !pass(&engine, &retention, &shutdown).await {
+        if engine.leads("retention", hold).await && !pass(&engine, &retention, &shutdown).await {
             return;
         }
         tokio::select! {

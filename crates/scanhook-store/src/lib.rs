@@ -386,4 +386,13 @@ pub trait Store: Send + Sync + 'static {
     /// nodes at once: each batch only removes rows that still qualify when it runs.
     async fn prune(&self, step: scanhook_core::retention::Prune, before: DateTime<Utc>, limit: u32)
     -> StoreResult<u64>;
+
+    // --- periodic jobs ---
+
+    /// Takes or renews the lease on the periodic job `name` for `owner` until `until`,
+    /// unless another owner holds it past `now`; returns whether `owner` holds it now. As
+    /// if serialised: at most one owner holds a job at a time, so each periodic job (the
+    /// scan sweeper, retention) runs on one node at once, and another node takes over
+    /// once the holder's lease expires.
+    async fn lease_job(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool>;
 }

@@ -969,3 +969,34 @@ async fn retention_prunes_finished_scans_that_nothing_names_and_keeps_the_score_
         assert_eq!(history.len(), 2, "{}", b.name);
     }
 }
+
+/// A periodic job runs on one node at a time: its lease has one holder, who renews it,
+/// and another node takes over only once it expired.
+#[tokio::test]
+async fn a_job_lease_has_one_holder_at_a_time() {
+    for b in backends() {
+        let store = b.store.clone();
+        let at = |secs: i64| t0() + Duration::seconds(secs);
+        let asks = (0..8).map(|i| {
+            let s = store.clone();
+            tokio::spawn(async move { s.lease_job("sweeper", &format!("node-{i}"), at(0), at(10)).await })
+        });
+        let mut holders = 0;
+        for ask in asks {
+            holders += usize::from(ask.await.unwrap().unwrap());
+        }
+        assert_eq!(holders, 1, "{}", b.name);
+        let mut holder = None;
+        for node in (0..8).map(|i| format!("node-{i}")) {
+            if store.lease_job("sweeper", &node, at(5), at(15)).await.unwrap() {
+                assert!(holder.replace(node).is_none(), "{}: one holder renews", b.name);
+            }
+        }
+        let holder = holder.expect("the holder renews its lease");
+        let other = if holder == "node-0" { "node-1" } else { "node-0" };
+        assert!(!store.lease_job("sweeper", other, at(14), at(24)).await.unwrap(), "{}: still held", b.name);
+        assert!(store.lease_job("retention", other, at(14), at(24)).await.unwrap(), "{}: jobs are apart", b.name);
+        assert!(store.lease_job("sweeper", other, at(15), at(25)).await.unwrap(), "{}: expired, taken over", b.name);
+        assert!(!store.lease_job("sweeper", &holder, at(16), at(26)).await.unwrap(), "{}: lost it", b.name);
+    }
+}

@@ -181,7 +181,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let engine = Arc::new(Engine::new(store, config, clock));
-    let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
+    let dispatcher = Arc::new(engine.dispatcher(engine.node().to_string())?);
     let state = AppState::new(
         engine,
         Limits {

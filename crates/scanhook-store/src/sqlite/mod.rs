@@ -10,6 +10,7 @@ mod checkpointer;
 mod deliveries;
 mod dispatch;
 mod events;
+mod jobs;
 #[cfg(test)]
 mod plans;
 mod projects;
@@ -499,6 +500,11 @@ impl Store for SqliteStore {
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.read(dispatch::next_due_at).await
+    }
+
+    async fn lease_job(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        self.write(move |c| jobs::lease(c, &name, &owner, now, until)).await
     }
 
     async fn prune(
