@@ -61,6 +61,14 @@ impl From<StoreError> for ApiError {
                     retry_after_secs: STORAGE_FULL_RETRY_SECS,
                 }
             }
+            e @ StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "the database is unavailable");
+                Self::Unavailable {
+                    code: "database_unavailable",
+                    message: "the database cannot be reached right now; nothing was changed".into(),
+                    retry_after_secs: DATABASE_RETRY_SECS,
+                }
+            }
             e @ StoreError::Backend(_) => Self::Internal(Box::new(e)),
         }
     }
@@ -69,6 +77,10 @@ impl From<StoreError> for ApiError {
 /// When a client may try a write again after the disk was full: room is usually made by
 /// an operator, so minutes rather than seconds.
 const STORAGE_FULL_RETRY_SECS: u64 = 60;
+
+/// When a client may try again while the database is away (a restart, a fail-over): the
+/// store reconnects by itself within seconds.
+const DATABASE_RETRY_SECS: u64 = 2;
 
 /// Maps a store "not found" to one that names what was looked for.
 pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> ApiError + 'a {

@@ -33,6 +33,10 @@ pub enum StoreError {
     /// once there is room again (the store recovers by itself, without a restart).
     #[error("the database's disk is full")]
     StorageFull,
+    /// The database cannot be reached (a restart, a fail-over, the network): nothing was
+    /// written, and the store reconnects by itself, so the same call can succeed later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("storage failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -114,7 +118,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   project its scans, violations and their history. Events are never deleted by a
 ///   delete (only by retention).
 /// - **Errors.** Refusals are [`Conflict`] variants, never text a backend wrote; a full
-///   disk is [`StoreError::StorageFull`]; anything else is [`StoreError::Backend`].
+///   disk is [`StoreError::StorageFull`]; a database that cannot be reached is
+///   [`StoreError::Unavailable`] (the API answers 503 with `Retry-After`); anything else
+///   is [`StoreError::Backend`].
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // --- accounts and API keys ---
