@@ -10,6 +10,7 @@
 pub mod completion;
 pub mod crypto;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,5 +1,5 @@
 //! The contract every `Store` backend must honour, written once against `dyn Store`.
-//! A new backend adds one line to `backends()` and passes the same suite.
+//! A new backend adds itself to `backends()` and passes the same suite.
 
 use std::sync::Arc;
 
@@ -8,19 +8,86 @@ use scanhook_core::{
     AccountId, ApiKeyId, AttemptId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId, WebhookSecret,
     WebhookUrl,
 };
+use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::*;
 
 struct Backend {
     name: &'static str,
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<TestDatabase>,
 }
 
-fn backends() -> Vec<Backend> {
+/// SQLite always; PostgreSQL too when a server answers at `SCANHOOK_TEST_POSTGRES_URL`
+/// (default: this machine's, trust auth), each call on a database of its own.
+async fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(&dir.path().join("conformance.db"), scanhook_store::SecretBox::random()).unwrap();
-    vec![Backend { name: "sqlite", store: Arc::new(sqlite), _dir: dir }]
+    let mut all = vec![Backend { name: "sqlite", store: Arc::new(sqlite), _dir: Some(dir), _database: None }];
+    if let Some(database) = TestDatabase::create().await {
+        let store = PostgresStore::connect_config(database.config.clone(), 8, scanhook_store::SecretBox::random())
+            .await
+            .unwrap();
+        all.push(Backend { name: "postgres", store: Arc::new(store), _dir: None, _database: Some(database) });
+    }
+    all
+}
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fresh database on the test server, dropped (best effort) with the backend.
+struct TestDatabase {
+    server: tokio_postgres::Config,
+    name: String,
+    config: tokio_postgres::Config,
+}
+
+impl TestDatabase {
+    async fn create() -> Option<Self> {
+        static SKIPPED: std::sync::Once = std::sync::Once::new();
+        let url = std::env::var("SCANHOOK_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+        let mut server: tokio_postgres::Config = url.parse().expect("SCANHOOK_TEST_POSTGRES_URL is a postgres:// URL");
+        server.connect_timeout(std::time::Duration::from_secs(3));
+        let client = match server.connect(tokio_postgres::NoTls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(connection);
+                client
+            }
+            Err(_) => {
+                // Straight to stderr: the test harness captures `eprintln!`, and this must be seen.
+                SKIPPED.call_once(|| {
+                    use std::io::Write as _;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "PostgreSQL tests SKIPPED: no server at {url}; set SCANHOOK_TEST_POSTGRES_URL or start PostgreSQL"
+                    );
+                });
+                return None;
+            }
+        };
+        let name = format!("scanhook_test_{}", AccountId::generate().as_str().to_lowercase().replace("acc_", ""));
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let mut config = server.clone();
+        config.dbname(&name);
+        Some(Self { server, name, config })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Dropped inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async move {
+                let (client, connection) = server.connect(tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(connection);
+                client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
 }
 
 fn t0() -> DateTime<Utc> {
@@ -90,7 +157,7 @@ fn attempt(claimed: &Claimed, status: u16) -> Attempt {
 
 #[tokio::test]
 async fn ingest_fans_out_to_matching_active_endpoints_only() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let scans = webhook(s, &acc, &["scan.*"]).await;
@@ -109,7 +176,7 @@ async fn ingest_fans_out_to_matching_active_endpoints_only() {
 
 #[tokio::test]
 async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["*"]).await;
@@ -133,7 +200,7 @@ async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
 
 #[tokio::test]
 async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["*"]).await;
@@ -175,7 +242,7 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
 
 #[tokio::test]
 async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let wh = webhook(s, &acc, &["*"]).await;
@@ -216,7 +283,7 @@ async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
 
 #[tokio::test]
 async fn accounts_are_isolated_and_limits_hold() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let (a, other) = (account(s, "a").await, account(s, "b").await);
         let wh = webhook(s, &a, &["*"]).await;
@@ -238,7 +305,7 @@ async fn accounts_are_isolated_and_limits_hold() {
 
 #[tokio::test]
 async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["project.*"]).await;
@@ -266,7 +333,7 @@ async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
 
 #[tokio::test]
 async fn a_scan_ends_once_and_each_change_emits_its_event() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["scan.*"]).await;
@@ -329,7 +396,7 @@ fn findings(range: std::ops::Range<u32>, severity: scanhook_core::scan::Severity
 #[tokio::test]
 async fn a_report_larger_than_a_unit_of_work_completes_whole() {
     use scanhook_core::scan::Severity;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["violation.*", "issue.*"]).await;
@@ -387,7 +454,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
 #[tokio::test]
 async fn look_alikes_are_violations_of_their_own_and_a_fixed_one_that_returns_reopens() {
     use scanhook_core::scan::Severity;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["violation.*"]).await;
@@ -474,7 +541,7 @@ async fn look_alikes_are_violations_of_their_own_and_a_fixed_one_that_returns_re
 #[tokio::test]
 async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its_grace_period() {
     use scanhook_core::format::{BodyJson, DeliveryFormat, Encoding, Kind, Signature};
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let format = DeliveryFormat {
@@ -532,7 +599,7 @@ fn succeeded(c: &Claimed) -> Completion {
 
 #[tokio::test]
 async fn complete_drops_outcomes_of_deleted_endpoints_and_keeps_the_rest() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.clone();
         let acc = account(s.as_ref(), "a").await;
         let (gone, kept) = (webhook(s.as_ref(), &acc, &["*"]).await, webhook(s.as_ref(), &acc, &["*"]).await);
@@ -565,7 +632,7 @@ async fn complete_drops_outcomes_of_deleted_endpoints_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn expired_leases_are_counted_until_an_outcome() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["*"]).await;
@@ -591,7 +658,7 @@ async fn expired_leases_are_counted_until_an_outcome() {
 
 #[tokio::test]
 async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let (failing, off) = (webhook(s, &acc, &["*"]).await, webhook(s, &acc, &["*"]).await);
@@ -633,7 +700,7 @@ async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
 
 #[tokio::test]
 async fn held_deliveries_are_given_up_as_dead_without_replay_missed() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let wh = webhook(s, &acc, &["*"]).await;
@@ -655,7 +722,7 @@ async fn held_deliveries_are_given_up_as_dead_without_replay_missed() {
 #[tokio::test]
 async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() {
     use scanhook_core::scan::{Analysis, Severity};
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
@@ -710,7 +777,7 @@ async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() 
 #[tokio::test]
 async fn concurrent_writes_behave_as_if_serialised() {
     use scanhook_core::ScanId;
-    for b in backends() {
+    for b in backends().await {
         let store = b.store.clone();
         // Nodes starting at once: one default account, created once.
         let starts = (0..8).map(|_| {
@@ -821,7 +888,7 @@ async fn concurrent_writes_behave_as_if_serialised() {
 #[tokio::test]
 async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_still_to_send() {
     use scanhook_core::retention::Prune;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["scan.completed"]).await;
@@ -907,7 +974,7 @@ async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_st
 async fn retention_prunes_finished_scans_that_nothing_names_and_keeps_the_score_baseline() {
     use scanhook_core::retention::Prune;
     use scanhook_core::scan::Severity;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let stamp = |secs: i64| EventStamp {
