@@ -142,21 +142,38 @@ fn database(args: &ServeArgs) -> anyhow::Result<Database> {
     }
 }
 
-/// Opens (and migrates) the store `database` names, sealing secrets with `key`.
-async fn open_store(args: &ServeArgs, database: &Database, key: SecretBox) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens (and migrates) the store `database` names, sealing secrets with `key`; with it,
+/// for PostgreSQL, the same store as itself, to listen for other nodes' work.
+async fn open_store(
+    args: &ServeArgs,
+    database: &Database,
+    key: SecretBox,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<PostgresStore>>)> {
     Ok(match database {
         Database::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
-            Arc::new(SqliteStore::open(path, key).with_context(|| format!("opening {}", path.display()))?)
+            let store = SqliteStore::open(path, key).with_context(|| format!("opening {}", path.display()))?;
+            (Arc::new(store), None)
         }
-        Database::Postgres(url) => Arc::new(
-            PostgresStore::connect(url, args.database_pool_size.into(), key)
+        Database::Postgres(url) => {
+            let store = PostgresStore::connect(url, args.database_pool_size.into(), key)
                 .await
-                .context("connecting to PostgreSQL (SCANHOOK_DATABASE_URL)")?,
-        ),
+                .context("connecting to PostgreSQL (SCANHOOK_DATABASE_URL)")?;
+            let store = Arc::new(store);
+            (store.clone(), Some(store))
+        }
     })
+}
+
+/// Stops a background task when the value goes out of scope.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn is_header_value(value: &str) -> bool {
@@ -207,7 +224,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let database = database(&args)?;
     let key = encryption_key(&args)?;
-    let store = open_store(&args, &database, key).await?;
+    let (store, shared) = open_store(&args, &database, key).await?;
 
     let clock = Arc::new(SystemClock);
     bootstrap_admin(store.as_ref(), api_key.as_ref(), scanhook_engine::Clock::now(clock.as_ref())).await?;
@@ -220,6 +237,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let engine = Arc::new(Engine::new(store, config, clock));
+    // Nodes sharing PostgreSQL wake each other when they make deliveries due (LISTEN/NOTIFY);
+    // the poll interval stays the backstop.
+    let _listener = match (&shared, args.dispatch) {
+        (Some(pg), true) => {
+            let engine = engine.clone();
+            Some(AbortOnDrop(pg.listen_for_work(move || engine.wake())))
+        }
+        _ => None,
+    };
     let dispatcher = Arc::new(engine.dispatcher(format!("node-{}", ulid::Ulid::new()))?);
     let state = AppState::new(
         engine,

@@ -86,6 +86,7 @@ pub async fn retry(c: &Tx<'_>, account: &AccountId, id: &DeliveryId, now: DateTi
         get(c, account, id).await?;
         return Err(Conflict::DeliveryPending.into());
     }
+    super::listen::announce(c).await?;
     get(c, account, id).await
 }
 
@@ -97,7 +98,7 @@ pub async fn replay_dead(
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
     super::webhooks::exists(c, account, webhook).await?;
-    exec(
+    let replayed = exec(
         c,
         &format!(
             "UPDATE deliveries SET {NEW_ROUND}
@@ -105,5 +106,9 @@ pub async fn replay_dead(
         ),
         &[&ms(now), &webhook.as_str(), &account.as_str(), &since.map(ms)],
     )
-    .await
+    .await?;
+    if replayed > 0 {
+        super::listen::announce(c).await?;
+    }
+    Ok(replayed)
 }

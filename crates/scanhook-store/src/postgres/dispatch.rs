@@ -148,7 +148,7 @@ pub async fn complete(
 pub async fn release(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {
     // A release takes its claim back: giving work back at shutdown is not a crash.
     let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
-    exec(
+    let released = exec(
         c,
         "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = $3,
              claims_since_outcome = GREATEST(claims_since_outcome - 1, 0)
@@ -156,6 +156,10 @@ pub async fn release(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], now: DateTime<
         &[&ids, &owner, &ms(now)],
     )
     .await?;
+    // Given back at shutdown: due now, for the nodes that go on.
+    if released > 0 {
+        super::listen::announce(c).await?;
+    }
     Ok(())
 }
 

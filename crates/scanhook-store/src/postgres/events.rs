@@ -58,6 +58,9 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
         return replay(c, account, key, hash).await?.ok_or(StoreError::NotFound);
     }
 
+    if targets.iter().any(|(_, held)| !held) {
+        super::listen::announce(c).await?;
+    }
     for (webhook, held) in &targets {
         // A held delivery is not due until its endpoint is enabled again.
         let (status, due) = if *held { ("held", None) } else { ("pending", Some(ms(new.first_attempt_at))) };

@@ -18,6 +18,7 @@ mod audit;
 mod deliveries;
 mod dispatch;
 mod events;
+mod listen;
 mod projects;
 mod query;
 mod retention;
@@ -92,6 +93,8 @@ async fn exec(c: &Tx<'_>, sql: &str, params: &[Param<'_>]) -> StoreResult<u64> {
 pub struct PostgresStore {
     pool: Pool,
     key: SecretBox,
+    /// For the work listener's own connection.
+    config: tokio_postgres::Config,
 }
 
 impl PostgresStore {
@@ -114,13 +117,23 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("scanhook");
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool =
             Pool::builder(manager).max_size(pool_size.max(1)).build().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        let store = Self { pool, key };
+        let store = Self { pool, key, config };
         let mut client = store.pool.get().await?;
         schema::migrate(&mut client, &store.key).await?;
         Ok(store)
+    }
+}
+
+impl PostgresStore {
+    /// Calls `wake` whenever a unit of work on any node sharing this database made
+    /// deliveries due (`listen.rs`), and once on each (re)connection; stops when the
+    /// returned task is aborted.
+    pub fn listen_for_work(&self, wake: impl Fn() + Send + Sync + 'static) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(listen::run(self.config.clone(), std::sync::Arc::new(wake)))
     }
 }
 

@@ -172,14 +172,18 @@ pub async fn enable(
 async fn settle_held(c: &Tx<'_>, id: &WebhookId, missed: &Missed, now: DateTime<Utc>) -> StoreResult<()> {
     match missed {
         Missed::Replay => {
-            exec(
+            let replayed = exec(
                 c,
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = created_at, round_attempts = 0,
                      updated_at = $1
                  WHERE webhook_id = $2 AND status = 'held'",
                 &[&ms(now), &id.as_str()],
             )
-            .await?
+            .await?;
+            if replayed > 0 {
+                super::listen::announce(c).await?;
+            }
+            replayed
         }
         Missed::GiveUp(note) => {
             exec(

@@ -110,3 +110,22 @@ async fn two_nodes_on_postgresql_deliver_every_event_once() {
     assert!(db.count("SELECT COUNT(*) FROM webhooks WHERE secret LIKE 'enc:v1:%'").await == 1, "sealed at rest");
     assert!(!one.data_dir.join("scanhook.db").exists() && !two.data_dir.join("scanhook.db").exists());
 }
+
+/// A node that only serves the API accepts an event; the node that dispatches, idle with a
+/// poll interval of a minute, is woken by PostgreSQL (LISTEN/NOTIFY) and sends it at once.
+#[tokio::test]
+async fn an_idle_node_is_woken_by_an_event_another_node_accepted() {
+    let Some(db) = Database::create("an_idle_node_is_woken_by_an_event_another_node_accepted").await else { return };
+    let key = scanhook_store::SecretBox::generate_key();
+    let shared = [("SCANHOOK_DATABASE_URL", db.url.as_str()), ("SCANHOOK_ENCRYPTION_KEY", key.as_str())];
+    let api = Server::start(&[&shared[..], &[("SCANHOOK_DISPATCH", "false")]].concat()).await;
+    let sender = Server::start(&[&shared[..], &[("SCANHOOK_POLL_INTERVAL", "60s")]].concat()).await;
+    let receiver = Receiver::start().await;
+    api.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
+    // Long enough for the sender's first look (at start) to be over: it now sleeps a minute.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let accepted = api.send_event("scan.completed", json!({})).await;
+    let got = receiver.wait_for(1, 10).await;
+    assert_eq!(got[0].header("webhook-id"), accepted["id"].as_str().unwrap());
+    drop(sender);
+}
