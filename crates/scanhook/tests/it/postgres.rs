@@ -24,7 +24,10 @@ impl Database {
         let mut server: tokio_postgres::Config = base.parse().expect("SCANHOOK_TEST_POSTGRES_URL is a postgres:// URL");
         server.connect_timeout(std::time::Duration::from_secs(3));
         let Ok((client, connection)) = server.connect(tokio_postgres::NoTls).await else {
-            eprintln!(
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no PostgreSQL server at {base}; set SCANHOOK_TEST_POSTGRES_URL or start PostgreSQL"
             );
             return None;
