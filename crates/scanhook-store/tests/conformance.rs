@@ -832,6 +832,49 @@ async fn concurrent_writes_behave_as_if_serialised() {
     }
 }
 
+/// Units of two scans of one project recording the same findings at once pair them one
+/// after the other: the first opens the violations, the second finds them open (never a
+/// second violation for one finding).
+#[tokio::test]
+async fn concurrent_units_of_scans_of_one_project_pair_findings_one_after_the_other() {
+    use scanhook_core::scan::{Severity, group};
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "p".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = store.create_project(&acc, project, stamp).await.unwrap().id;
+        let mut units = Vec::new();
+        for _ in 0..4 {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.clone(),
+                target: None,
+                rules: Vec::new(),
+                time_limit_secs: None,
+                analysis: Default::default(),
+                root: None,
+            };
+            let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
+            let (s, acc) = (store.clone(), acc.clone());
+            let groups = group(findings(0..300, Severity::High));
+            units.push(tokio::spawn(async move { s.record_findings(&acc, &scan, groups, stamp).await }));
+        }
+        for unit in units {
+            unit.await.unwrap().unwrap();
+        }
+        let page = Page { limit: 1_000, cursor: None };
+        let all = store.list_violations(&acc, &project, ViolationFilter::default(), page).await.unwrap();
+        assert_eq!(all.items.len(), 300, "{}: one violation per finding", b.name);
+    }
+}
+
 #[tokio::test]
 async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_still_to_send() {
     use scanhook_core::retention::Prune;
