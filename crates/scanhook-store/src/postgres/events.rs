@@ -61,23 +61,28 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
     if targets.iter().any(|(_, held)| !held) {
         super::listen::announce(c).await?;
     }
-    for (webhook, held) in &targets {
-        // A held delivery is not due until its endpoint is enabled again.
-        let (status, due) = if *held { ("held", None) } else { ("pending", Some(ms(new.first_attempt_at))) };
+    // One statement for all of them, however many endpoints the event reaches. A held
+    // delivery is not due until its endpoint is enabled again.
+    let ids: Vec<String> = targets.iter().map(|_| DeliveryId::generate().to_string()).collect();
+    let webhooks: Vec<&str> = targets.iter().map(|(w, _)| w.as_str()).collect();
+    let statuses: Vec<&str> = targets.iter().map(|(_, held)| if *held { "held" } else { "pending" }).collect();
+    let due: Vec<Option<i64>> = targets.iter().map(|(_, held)| (!held).then(|| ms(new.first_attempt_at))).collect();
+    if !targets.is_empty() {
         exec(
             c,
             "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at,
                  created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             SELECT d.id, $1, $2, $3, d.webhook_id, d.status, d.due, $4, $4
+             FROM UNNEST($5::TEXT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[]) AS d(id, webhook_id, status, due)",
             &[
-                &DeliveryId::generate().as_str(),
                 &account.as_str(),
                 &new.id.as_str(),
                 &new.event_type.as_str(),
-                &webhook.as_str(),
-                &status,
-                &due,
                 &ms(now),
+                &ids,
+                &webhooks,
+                &statuses,
+                &due,
             ],
         )
         .await?;
