@@ -875,6 +875,40 @@ async fn concurrent_units_of_scans_of_one_project_pair_findings_one_after_the_ot
     }
 }
 
+/// Concurrent patches of different fields of one endpoint all land: a patch is read,
+/// merged and written as one step.
+#[tokio::test]
+async fn concurrent_patches_of_one_endpoint_all_land() {
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let hook = webhook(store.as_ref(), &acc, &["*"]).await.id;
+        let patches = (0..8).map(|i| match i % 4 {
+            0 => WebhookPatch { description: Some(Some(format!("d{i}"))), ..Default::default() },
+            1 => WebhookPatch { events: Some(vec![format!("scan.e{i}")]), ..Default::default() },
+            2 => WebhookPatch {
+                url: Some(WebhookUrl::parse(&format!("https://example.com/{i}")).unwrap()),
+                ..Default::default()
+            },
+            _ => WebhookPatch { projects: Some(vec![format!("proj_{i}")]), ..Default::default() },
+        });
+        let tasks: Vec<_> = patches
+            .map(|patch| {
+                let (s, acc, hook) = (store.clone(), acc.clone(), hook.clone());
+                tokio::spawn(async move { s.update_webhook(&acc, &hook, patch, t0()).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let got = store.get_webhook(&acc, &hook).await.unwrap();
+        assert!(got.description.is_some(), "{}: the description landed", b.name);
+        assert_ne!(got.events, vec!["*".to_string()], "{}: the events landed", b.name);
+        assert_ne!(got.url.as_str(), "https://example.com/hook", "{}: the URL landed", b.name);
+        assert!(!got.projects.is_empty(), "{}: the projects landed", b.name);
+    }
+}
+
 #[tokio::test]
 async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_still_to_send() {
     use scanhook_core::retention::Prune;

@@ -84,7 +84,13 @@ pub async fn create_key(
         &[&key.key_hash],
     )
     .await?;
-    key_row(&row)
+    let record = key_row(&row)?;
+    // Another account's request with the same key may have inserted it since the check
+    // above (this insert then did nothing): refused all the same, and rolled back.
+    if record.account_id != *account {
+        return Err(Conflict::KeyOfAnotherAccount.into());
+    }
+    Ok(record)
 }
 
 fn key_row(row: &Row) -> StoreResult<ApiKeyRecord> {

@@ -76,6 +76,13 @@ pub async fn update(
     patch: ProjectPatch,
     now: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<Project> {
+    // Read, merged and written with the row held from the read on (see `webhooks::update`).
+    row_of(
+        c,
+        "SELECT 1 FROM projects WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE",
+        &[&id.as_str(), &account.as_str()],
+    )
+    .await?;
     let current = get(c, account, id).await?;
     exec(
         c,

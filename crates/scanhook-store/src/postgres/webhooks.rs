@@ -93,6 +93,14 @@ pub async fn update(
     patch: WebhookPatch,
     now: DateTime<Utc>,
 ) -> StoreResult<Webhook> {
+    // A patch is read, merged and written: the row is held from the read on, so that two
+    // concurrent patches of different fields both land (the second merges onto the first).
+    row_of(
+        c,
+        "SELECT 1 FROM webhooks WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE",
+        &[&id.as_str(), &account.as_str()],
+    )
+    .await?;
     let current = get(c, key, account, id).await?;
     let url = patch.url.unwrap_or(current.url);
     let description = patch.description.unwrap_or(current.description);
