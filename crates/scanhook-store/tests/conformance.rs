@@ -909,6 +909,38 @@ async fn concurrent_patches_of_one_endpoint_all_land() {
     }
 }
 
+/// Endpoints deleted while events come in: every ingest succeeds (its deliveries to a
+/// deleted endpoint go with it), none fails for an endpoint that vanished under it.
+#[tokio::test]
+async fn ingests_succeed_while_endpoints_are_deleted() {
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let mut hooks = Vec::new();
+        for _ in 0..6 {
+            hooks.push(webhook(store.as_ref(), &acc, &["*"]).await.id);
+        }
+        let mut ingests = Vec::new();
+        let mut deletes = Vec::new();
+        for i in 0..36 {
+            let (s, a) = (store.clone(), acc.clone());
+            ingests.push(tokio::spawn(async move { s.ingest_event(&a, event("scan.started", None), t0()).await }));
+            if i % 6 == 0 {
+                let (s, a, hook) = (store.clone(), acc.clone(), hooks.pop().unwrap());
+                deletes.push(tokio::spawn(async move { s.delete_webhook(&a, &hook).await }));
+            }
+        }
+        for ingest in ingests {
+            ingest.await.unwrap().unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        }
+        for delete in deletes {
+            delete.await.unwrap().unwrap();
+        }
+        let left = store.list_deliveries(&acc, DeliveryFilter::default(), Page { limit: 500, cursor: None });
+        assert!(left.await.unwrap().items.is_empty(), "{}: the deliveries went with their endpoints", b.name);
+    }
+}
+
 #[tokio::test]
 async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_still_to_send() {
     use scanhook_core::retention::Prune;

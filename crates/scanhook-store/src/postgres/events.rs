@@ -141,12 +141,15 @@ pub async fn emit(
 }
 
 /// The endpoints an event reaches, each with whether its delivery is held
-/// (`scanhook_core::subscription::reaches` decides).
+/// (`scanhook_core::subscription::reaches` decides). Held in key-share mode until the unit
+/// commits: an endpoint deleted meanwhile goes after this event's deliveries were made
+/// (and takes them along), instead of failing them for a missing endpoint. Other ingests
+/// and patches are not held up.
 async fn matching_webhooks(c: &Tx<'_>, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool)>> {
     let rows = rows_of(
         c,
         "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL FROM webhooks
-         WHERE account_id = $1",
+         WHERE account_id = $1 FOR KEY SHARE",
         &[&account.as_str()],
     )
     .await?;

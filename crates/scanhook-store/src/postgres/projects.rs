@@ -104,8 +104,14 @@ pub async fn update(
 }
 
 pub async fn delete(c: &Tx<'_>, account: &AccountId, id: &ProjectId, stamp: EventStamp) -> StoreResult<()> {
-    let gone = get(c, account, id).await?;
-    exec(c, "DELETE FROM projects WHERE id = $1 AND account_id = $2", &[&id.as_str(), &account.as_str()]).await?;
+    // What it deleted, or NotFound: of two concurrent deletions one emits the event.
+    let row = row_of(
+        c,
+        &format!("DELETE FROM projects WHERE id = $1 AND account_id = $2 RETURNING {COLUMNS}"),
+        &[&id.as_str(), &account.as_str()],
+    )
+    .await?;
+    let gone = project(&row)?;
     let payload = derived::project(PROJECT_DELETED, &gone.id, &gone.name, gone.target.as_deref(), stamp.timestamp);
     emit(c, account, payload, EventScope::project(&gone.id), stamp).await?;
     Ok(())

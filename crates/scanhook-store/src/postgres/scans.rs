@@ -48,6 +48,13 @@ fn scan(row: &Row) -> StoreResult<Scan> {
 }
 
 pub async fn start(c: &Tx<'_>, account: &AccountId, new: NewScan, stamp: EventStamp) -> StoreResult<Scan> {
+    // The project stays until the unit commits (a deletion waits, then takes the scan along).
+    row_of(
+        c,
+        "SELECT 1 FROM projects WHERE id = $1 AND account_id = $2 FOR KEY SHARE",
+        &[&new.project_id.as_str(), &account.as_str()],
+    )
+    .await?;
     let project = super::projects::get(c, account, &new.project_id).await?;
     let target = new.target.or(project.target);
     let limit = new.time_limit_secs.unwrap_or(project.scan_time_limit_secs);

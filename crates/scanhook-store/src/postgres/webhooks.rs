@@ -70,9 +70,15 @@ pub async fn get(c: &Tx<'_>, key: &SecretBox, account: &AccountId, id: &WebhookI
     rows::webhook(&row, 0, key)
 }
 
-/// Whether the endpoint exists in the account (NotFound if not), without opening secrets.
+/// Whether the endpoint exists in the account (NotFound if not), without opening secrets;
+/// it then stays until the unit commits (key-share lock: a deletion waits).
 pub async fn exists(c: &Tx<'_>, account: &AccountId, id: &WebhookId) -> StoreResult<()> {
-    row_of(c, "SELECT 1 FROM webhooks WHERE id = $1 AND account_id = $2", &[&id.as_str(), &account.as_str()]).await?;
+    row_of(
+        c,
+        "SELECT 1 FROM webhooks WHERE id = $1 AND account_id = $2 FOR KEY SHARE",
+        &[&id.as_str(), &account.as_str()],
+    )
+    .await?;
     Ok(())
 }
 
