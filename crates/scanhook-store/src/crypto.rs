@@ -3,12 +3,14 @@
 //! and opens it again. Backend-independent: a backend stores only sealed text for endpoint
 //! secrets, bearer tokens and sensitive header values, and opens it when it reads them.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use scanhook_core::ExtraHeaders;
 
 /// What every sealed value starts with; the version names the cipher and layout.
 pub const SEALED_PREFIX: &str = "enc:v1:";
@@ -78,6 +80,63 @@ impl SecretBox {
     pub fn is_sealed(text: &str) -> bool {
         text.starts_with(SEALED_PREFIX)
     }
+}
+
+/// Why a stored document could not be sealed or opened: it is not the JSON it should be,
+/// or a value in it does not open.
+pub type DocumentError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The documents whose secret parts are sealed, for every backend: SQLite calls these from
+/// SQL functions (`sqlite/sealed.rs`), PostgreSQL before and after its queries, so both
+/// store the same sealed text.
+impl SecretBox {
+    /// A stored `DeliveryFormat` document with its `bearer_token` sealed.
+    pub fn seal_format(&self, raw: &str) -> Result<String, DocumentError> {
+        map_token(raw, |token| Ok(self.seal(token)))
+    }
+
+    /// A stored `DeliveryFormat` document with its `bearer_token` opened.
+    pub fn open_format(&self, raw: &str) -> Result<String, DocumentError> {
+        map_token(raw, |token| Ok(self.open(token)?))
+    }
+
+    /// Extra headers (a JSON object) with the values of sensitive ones sealed
+    /// (`ExtraHeaders::is_sensitive`; `marked` is the JSON list of names the user marked).
+    /// A value that happens to look sealed is sealed too, so opening never mistakes
+    /// plaintext for ciphertext.
+    pub fn seal_headers(&self, raw: &str, marked: &str) -> Result<String, DocumentError> {
+        let headers: BTreeMap<String, String> = serde_json::from_str(raw)?;
+        let marked: BTreeSet<String> = serde_json::from_str(marked)?;
+        let rules = ExtraHeaders(BTreeMap::new(), marked);
+        let sealed: BTreeMap<String, String> = headers
+            .into_iter()
+            .map(|(name, value)| {
+                let seal = rules.is_sensitive(&name) || SecretBox::is_sealed(&value);
+                let value = if seal { self.seal(&value) } else { value };
+                (name, value)
+            })
+            .collect();
+        Ok(serde_json::to_string(&sealed)?)
+    }
+
+    /// Extra headers (a JSON object) with every sealed value opened.
+    pub fn open_headers(&self, raw: &str) -> Result<String, DocumentError> {
+        let mut headers: BTreeMap<String, String> = serde_json::from_str(raw)?;
+        for value in headers.values_mut() {
+            if SecretBox::is_sealed(value) {
+                *value = self.open(value)?;
+            }
+        }
+        Ok(serde_json::to_string(&headers)?)
+    }
+}
+
+fn map_token(raw: &str, f: impl Fn(&str) -> Result<String, DocumentError>) -> Result<String, DocumentError> {
+    let mut doc: serde_json::Value = serde_json::from_str(raw)?;
+    if let Some(serde_json::Value::String(token)) = doc.get_mut("bearer_token") {
+        *token = f(token)?;
+    }
+    Ok(serde_json::to_string(&doc)?)
 }
 
 impl fmt::Debug for SecretBox {

@@ -10,6 +10,7 @@
 pub mod completion;
 pub mod crypto;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -264,7 +265,9 @@ pub trait Store: Send + Sync + 'static {
         stamp: EventStamp,
     ) -> StoreResult<()>;
     /// Resolves up to `limit` open violations of the `covered` analyses of the scan's
-    /// project that the scan did not see; returns how many.
+    /// project that neither this scan nor a newer one (by ID: scan IDs are ULIDs) saw;
+    /// returns how many. A violation's last scan only ever moves to a newer scan, so when
+    /// scans of one project complete at once, the newest one's view decides.
     async fn resolve_unseen(
         &self,
         account: &AccountId,

@@ -1,5 +1,5 @@
 //! The contract every `Store` backend must honour, written once against `dyn Store`.
-//! A new backend adds one line to `backends()` and passes the same suite.
+//! A new backend adds itself to `backends()` and passes the same suite.
 
 use std::sync::Arc;
 
@@ -8,19 +8,33 @@ use scanhook_core::{
     AccountId, ApiKeyId, AttemptId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId, WebhookSecret,
     WebhookUrl,
 };
+use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::*;
+
+mod support;
+use support::TestDatabase;
 
 struct Backend {
     name: &'static str,
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<TestDatabase>,
 }
 
-fn backends() -> Vec<Backend> {
+/// SQLite always; PostgreSQL too when a server answers at `SCANHOOK_TEST_POSTGRES_URL`
+/// (default: this machine's, trust auth), each call on a database of its own.
+async fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(&dir.path().join("conformance.db"), scanhook_store::SecretBox::random()).unwrap();
-    vec![Backend { name: "sqlite", store: Arc::new(sqlite), _dir: dir }]
+    let mut all = vec![Backend { name: "sqlite", store: Arc::new(sqlite), _dir: Some(dir), _database: None }];
+    if let Some(database) = TestDatabase::create().await {
+        let store = PostgresStore::connect_config(database.config.clone(), 8, scanhook_store::SecretBox::random())
+            .await
+            .unwrap();
+        all.push(Backend { name: "postgres", store: Arc::new(store), _dir: None, _database: Some(database) });
+    }
+    all
 }
 
 fn t0() -> DateTime<Utc> {
@@ -90,7 +104,7 @@ fn attempt(claimed: &Claimed, status: u16) -> Attempt {
 
 #[tokio::test]
 async fn ingest_fans_out_to_matching_active_endpoints_only() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let scans = webhook(s, &acc, &["scan.*"]).await;
@@ -109,7 +123,7 @@ async fn ingest_fans_out_to_matching_active_endpoints_only() {
 
 #[tokio::test]
 async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["*"]).await;
@@ -133,7 +147,7 @@ async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
 
 #[tokio::test]
 async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["*"]).await;
@@ -175,7 +189,7 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
 
 #[tokio::test]
 async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let wh = webhook(s, &acc, &["*"]).await;
@@ -216,7 +230,7 @@ async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
 
 #[tokio::test]
 async fn accounts_are_isolated_and_limits_hold() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let (a, other) = (account(s, "a").await, account(s, "b").await);
         let wh = webhook(s, &a, &["*"]).await;
@@ -238,7 +252,7 @@ async fn accounts_are_isolated_and_limits_hold() {
 
 #[tokio::test]
 async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["project.*"]).await;
@@ -266,7 +280,7 @@ async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
 
 #[tokio::test]
 async fn a_scan_ends_once_and_each_change_emits_its_event() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["scan.*"]).await;
@@ -329,7 +343,7 @@ fn findings(range: std::ops::Range<u32>, severity: scanhook_core::scan::Severity
 #[tokio::test]
 async fn a_report_larger_than_a_unit_of_work_completes_whole() {
     use scanhook_core::scan::Severity;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["violation.*", "issue.*"]).await;
@@ -387,7 +401,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
 #[tokio::test]
 async fn look_alikes_are_violations_of_their_own_and_a_fixed_one_that_returns_reopens() {
     use scanhook_core::scan::Severity;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["violation.*"]).await;
@@ -474,7 +488,7 @@ async fn look_alikes_are_violations_of_their_own_and_a_fixed_one_that_returns_re
 #[tokio::test]
 async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its_grace_period() {
     use scanhook_core::format::{BodyJson, DeliveryFormat, Encoding, Kind, Signature};
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let format = DeliveryFormat {
@@ -532,7 +546,7 @@ fn succeeded(c: &Claimed) -> Completion {
 
 #[tokio::test]
 async fn complete_drops_outcomes_of_deleted_endpoints_and_keeps_the_rest() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.clone();
         let acc = account(s.as_ref(), "a").await;
         let (gone, kept) = (webhook(s.as_ref(), &acc, &["*"]).await, webhook(s.as_ref(), &acc, &["*"]).await);
@@ -565,7 +579,7 @@ async fn complete_drops_outcomes_of_deleted_endpoints_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn expired_leases_are_counted_until_an_outcome() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["*"]).await;
@@ -591,7 +605,7 @@ async fn expired_leases_are_counted_until_an_outcome() {
 
 #[tokio::test]
 async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let (failing, off) = (webhook(s, &acc, &["*"]).await, webhook(s, &acc, &["*"]).await);
@@ -633,7 +647,7 @@ async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
 
 #[tokio::test]
 async fn held_deliveries_are_given_up_as_dead_without_replay_missed() {
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let wh = webhook(s, &acc, &["*"]).await;
@@ -655,7 +669,7 @@ async fn held_deliveries_are_given_up_as_dead_without_replay_missed() {
 #[tokio::test]
 async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() {
     use scanhook_core::scan::{Analysis, Severity};
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
@@ -710,7 +724,7 @@ async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() 
 #[tokio::test]
 async fn concurrent_writes_behave_as_if_serialised() {
     use scanhook_core::ScanId;
-    for b in backends() {
+    for b in backends().await {
         let store = b.store.clone();
         // Nodes starting at once: one default account, created once.
         let starts = (0..8).map(|_| {
@@ -818,10 +832,119 @@ async fn concurrent_writes_behave_as_if_serialised() {
     }
 }
 
+/// Units of two scans of one project recording the same findings at once pair them one
+/// after the other: the first opens the violations, the second finds them open (never a
+/// second violation for one finding).
+#[tokio::test]
+async fn concurrent_units_of_scans_of_one_project_pair_findings_one_after_the_other() {
+    use scanhook_core::scan::{Severity, group};
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "p".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = store.create_project(&acc, project, stamp).await.unwrap().id;
+        let mut units = Vec::new();
+        for _ in 0..4 {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.clone(),
+                target: None,
+                rules: Vec::new(),
+                time_limit_secs: None,
+                analysis: Default::default(),
+                root: None,
+            };
+            let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
+            let (s, acc) = (store.clone(), acc.clone());
+            let groups = group(findings(0..300, Severity::High));
+            units.push(tokio::spawn(async move { s.record_findings(&acc, &scan, groups, stamp).await }));
+        }
+        for unit in units {
+            unit.await.unwrap().unwrap();
+        }
+        let page = Page { limit: 1_000, cursor: None };
+        let all = store.list_violations(&acc, &project, ViolationFilter::default(), page).await.unwrap();
+        assert_eq!(all.items.len(), 300, "{}: one violation per finding", b.name);
+    }
+}
+
+/// Concurrent patches of different fields of one endpoint all land: a patch is read,
+/// merged and written as one step.
+#[tokio::test]
+async fn concurrent_patches_of_one_endpoint_all_land() {
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let hook = webhook(store.as_ref(), &acc, &["*"]).await.id;
+        let patches = (0..8).map(|i| match i % 4 {
+            0 => WebhookPatch { description: Some(Some(format!("d{i}"))), ..Default::default() },
+            1 => WebhookPatch { events: Some(vec![format!("scan.e{i}")]), ..Default::default() },
+            2 => WebhookPatch {
+                url: Some(WebhookUrl::parse(&format!("https://example.com/{i}")).unwrap()),
+                ..Default::default()
+            },
+            _ => WebhookPatch { projects: Some(vec![format!("proj_{i}")]), ..Default::default() },
+        });
+        let tasks: Vec<_> = patches
+            .map(|patch| {
+                let (s, acc, hook) = (store.clone(), acc.clone(), hook.clone());
+                tokio::spawn(async move { s.update_webhook(&acc, &hook, patch, t0()).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let got = store.get_webhook(&acc, &hook).await.unwrap();
+        assert!(got.description.is_some(), "{}: the description landed", b.name);
+        assert_ne!(got.events, vec!["*".to_string()], "{}: the events landed", b.name);
+        assert_ne!(got.url.as_str(), "https://example.com/hook", "{}: the URL landed", b.name);
+        assert!(!got.projects.is_empty(), "{}: the projects landed", b.name);
+    }
+}
+
+/// Endpoints deleted while events come in: every ingest succeeds (its deliveries to a
+/// deleted endpoint go with it), none fails for an endpoint that vanished under it.
+#[tokio::test]
+async fn ingests_succeed_while_endpoints_are_deleted() {
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let mut hooks = Vec::new();
+        for _ in 0..6 {
+            hooks.push(webhook(store.as_ref(), &acc, &["*"]).await.id);
+        }
+        let mut ingests = Vec::new();
+        let mut deletes = Vec::new();
+        for i in 0..36 {
+            let (s, a) = (store.clone(), acc.clone());
+            ingests.push(tokio::spawn(async move { s.ingest_event(&a, event("scan.started", None), t0()).await }));
+            if i % 6 == 0 {
+                let (s, a, hook) = (store.clone(), acc.clone(), hooks.pop().unwrap());
+                deletes.push(tokio::spawn(async move { s.delete_webhook(&a, &hook).await }));
+            }
+        }
+        for ingest in ingests {
+            ingest.await.unwrap().unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        }
+        for delete in deletes {
+            delete.await.unwrap().unwrap();
+        }
+        let left = store.list_deliveries(&acc, DeliveryFilter::default(), Page { limit: 500, cursor: None });
+        assert!(left.await.unwrap().items.is_empty(), "{}: the deliveries went with their endpoints", b.name);
+    }
+}
+
 #[tokio::test]
 async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_still_to_send() {
     use scanhook_core::retention::Prune;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["scan.completed"]).await;
@@ -907,7 +1030,7 @@ async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_st
 async fn retention_prunes_finished_scans_that_nothing_names_and_keeps_the_score_baseline() {
     use scanhook_core::retention::Prune;
     use scanhook_core::scan::Severity;
-    for b in backends() {
+    for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         let stamp = |secs: i64| EventStamp {
@@ -974,7 +1097,7 @@ async fn retention_prunes_finished_scans_that_nothing_names_and_keeps_the_score_
 /// and another node takes over only once it expired.
 #[tokio::test]
 async fn a_job_lease_has_one_holder_at_a_time() {
-    for b in backends() {
+    for b in backends().await {
         let store = b.store.clone();
         let at = |secs: i64| t0() + Duration::seconds(secs);
         let asks = (0..8).map(|i| {
@@ -998,5 +1121,55 @@ async fn a_job_lease_has_one_holder_at_a_time() {
         assert!(store.lease_job("retention", other, at(14), at(24)).await.unwrap(), "{}: jobs are apart", b.name);
         assert!(store.lease_job("sweeper", other, at(15), at(25)).await.unwrap(), "{}: expired, taken over", b.name);
         assert!(!store.lease_job("sweeper", &holder, at(16), at(26)).await.unwrap(), "{}: lost it", b.name);
+    }
+}
+
+/// Scans of one project completed at once, all finding the same violations (more than a
+/// unit's worth, so their units interleave): none of them resolves what the others saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_completions_of_one_project_resolve_nothing_that_was_found() {
+    use scanhook_core::scan::Severity;
+    for b in backends().await {
+        let store = b.store.clone();
+        let acc = account(store.as_ref(), "a").await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "p".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = store.create_project(&acc, project, stamp).await.unwrap().id;
+        let start = async || {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.clone(),
+                target: None,
+                rules: Vec::new(),
+                time_limit_secs: None,
+                analysis: Default::default(),
+                root: None,
+            };
+            store.start_scan(&acc, new, stamp).await.unwrap().id
+        };
+        let first = start().await;
+        let report = || ScanReport { findings: findings(0..3_000, Severity::Low), ..Default::default() };
+        store.complete_scan(&acc, &first, report(), stamp).await.unwrap();
+        let mut scans = Vec::new();
+        for _ in 0..3 {
+            scans.push(start().await);
+        }
+        let completions = scans.into_iter().map(|scan| {
+            let (s, acc, report) = (store.clone(), acc.clone(), report());
+            tokio::spawn(async move { s.complete_scan(&acc, &scan, report, stamp).await })
+        });
+        for done in completions {
+            assert_eq!(done.await.unwrap().unwrap().resolved, 0, "{}", b.name);
+        }
+        let open = ViolationFilter { open: Some(true), ..Default::default() };
+        let page = Page { limit: 5_000, cursor: None };
+        let listed = store.list_violations(&acc, &project, open, page).await.unwrap().items.len();
+        assert_eq!(listed, 3_000, "{}", b.name);
     }
 }

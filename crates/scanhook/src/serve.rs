@@ -1,12 +1,14 @@
 //! `scanhook serve`: validate the configuration, open the store, bootstrap the admin
 //! account, then run the API and the dispatcher until SIGTERM or Ctrl-C.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use scanhook_core::{ApiKey, ApiKeyId, RetrySchedule};
 use scanhook_engine::{DispatchConfig, Engine, SystemClock};
 use scanhook_server::{AppState, Limits};
+use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::{NewApiKey, SecretBox, Store};
 use tokio_util::sync::CancellationToken;
@@ -119,6 +121,61 @@ fn encryption_key(args: &ServeArgs) -> anyhow::Result<SecretBox> {
     }
 }
 
+/// The backend `SCANHOOK_DATABASE_URL` names: the one place a backend is picked.
+#[derive(Debug, PartialEq, Eq)]
+enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+fn database(args: &ServeArgs) -> anyhow::Result<Database> {
+    let Some(url) = args.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(Database::Sqlite(args.data_dir.join("scanhook.db")));
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Database::Postgres(url.to_string()));
+    }
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
+        // Not echoed back: a URL may carry a password.
+        _ => bail!("SCANHOOK_DATABASE_URL must start with postgres:// or sqlite:// (then the file's path)"),
+    }
+}
+
+/// Opens (and migrates) the store `database` names, sealing secrets with `key`; with it,
+/// for PostgreSQL, the same store as itself, to listen for other nodes' work.
+async fn open_store(
+    args: &ServeArgs,
+    database: &Database,
+    key: SecretBox,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<PostgresStore>>)> {
+    Ok(match database {
+        Database::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let store = SqliteStore::open(path, key).with_context(|| format!("opening {}", path.display()))?;
+            (Arc::new(store), None)
+        }
+        Database::Postgres(url) => {
+            let store = PostgresStore::connect(url, args.database_pool_size.into(), key)
+                .await
+                .context("connecting to PostgreSQL (SCANHOOK_DATABASE_URL)")?;
+            let store = Arc::new(store);
+            (store.clone(), Some(store))
+        }
+    })
+}
+
+/// Stops a background task when the value goes out of scope.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn is_header_value(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
 }
@@ -165,10 +222,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
-    let db_path = args.data_dir.join("scanhook.db");
+    let database = database(&args)?;
     let key = encryption_key(&args)?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&db_path, key).with_context(|| format!("opening {}", db_path.display()))?);
+    let (store, shared) = open_store(&args, &database, key).await?;
 
     let clock = Arc::new(SystemClock);
     bootstrap_admin(store.as_ref(), api_key.as_ref(), scanhook_engine::Clock::now(clock.as_ref())).await?;
@@ -181,6 +237,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let engine = Arc::new(Engine::new(store, config, clock));
+    // Nodes sharing PostgreSQL wake each other when they make deliveries due (LISTEN/NOTIFY);
+    // the poll interval stays the backstop.
+    let _listener = match (&shared, args.dispatch) {
+        (Some(pg), true) => {
+            let engine = engine.clone();
+            Some(AbortOnDrop(pg.listen_for_work(move || engine.wake())))
+        }
+        _ => None,
+    };
     let dispatcher = Arc::new(engine.dispatcher(engine.node().to_string())?);
     let state = AppState::new(
         engine,
@@ -193,7 +258,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
 
-    println!("scanhook listening on http://{addr} (data in {})", args.data_dir.display());
+    match &database {
+        Database::Sqlite(_) if args.database_url.is_none() => {
+            println!("scanhook listening on http://{addr} (data in {})", args.data_dir.display())
+        }
+        Database::Sqlite(path) => println!("scanhook listening on http://{addr} (data in {})", path.display()),
+        Database::Postgres(_) => println!("scanhook listening on http://{addr} (data in PostgreSQL)"),
+    }
 
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -236,4 +307,32 @@ async fn wait_for_signal(shutdown: CancellationToken) {
     let _ = ctrl_c.await;
     tracing::info!("shutting down: no new work; finishing deliveries in flight");
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn database_of(flags: &[&str]) -> anyhow::Result<Database> {
+        let args = Cli::try_parse_from([&["scanhook", "--data-dir", "/d"], flags].concat()).unwrap().serve;
+        database(&args)
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend_and_sqlite_in_the_data_dir_is_the_default() {
+        assert_eq!(database_of(&[]).unwrap(), Database::Sqlite("/d/scanhook.db".into()));
+        assert_eq!(database_of(&["--database-url", "sqlite:///x/s.db"]).unwrap(), Database::Sqlite("/x/s.db".into()));
+        let pg = "postgres://u:pw@db:5432/hooks";
+        assert_eq!(database_of(&["--database-url", pg]).unwrap(), Database::Postgres(pg.into()));
+        let wrong = database_of(&["--database-url", "mysql://u:secret@db/x"]).unwrap_err().to_string();
+        assert!(wrong.contains("postgres://") && !wrong.contains("secret"), "{wrong}");
+    }
 }

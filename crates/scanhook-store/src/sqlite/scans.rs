@@ -205,8 +205,10 @@ fn record_group(c: &Connection, account: &AccountId, scan: &Scan, group: &Group,
     let found: Vec<Place> = group.findings.iter().map(Place::from).collect();
     let places: Vec<Place> = open.iter().map(Known::place).collect();
     let mut seen = c.prepare_cached(
+        // Never back to an older scan: when scans of one project complete at once, a
+        // violation is the newest scan's to resolve (scan IDs are ULIDs: later is larger).
         "UPDATE violations SET line = ?1, file = ?2, uri = ?3, line_hash = ?4, last_scan_id = ?5, updated_at = ?6
-         WHERE id = ?7",
+         WHERE id = ?7 AND status = 'open' AND last_scan_id <= ?5",
     )?;
     let mut rest = Vec::new();
     for (finding, paired) in group.findings.iter().zip(pair(&found, &places)) {
@@ -302,7 +304,7 @@ pub fn resolve_unseen(
     let now = ms(stamp.timestamp);
     let mut unseen = c.prepare_cached(
         "SELECT id, rule, severity FROM violations
-         WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND status = 'open' AND last_scan_id <> ?4 LIMIT ?5",
+         WHERE project_id = ?1 AND tool = ?2 AND category = ?3 AND status = 'open' AND last_scan_id < ?4 LIMIT ?5",
     )?;
     let mut gone: Vec<(ViolationId, String, Severity, &Analysis)> = Vec::new();
     for analysis in covered {

@@ -13,13 +13,9 @@
 //! - `scanhook_redact_logged(json)`: attempt-log headers of older versions, redacted
 //!   (`webhook::redact_logged_headers`), for migration 0009.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
-use scanhook_core::ExtraHeaders;
 use scanhook_core::webhook::redact_logged_headers;
-use serde_json::Value;
 
 use crate::crypto::{KEY_CHECK, SecretBox};
 use crate::{StoreError, StoreResult};
@@ -78,44 +74,19 @@ pub fn register(conn: &Connection, key: &SecretBox, writer: bool) -> rusqlite::R
 }
 
 fn seal_format(key: &SecretBox, raw: &str) -> FnResult<String> {
-    map_token(raw, |token| Ok(key.seal(token)))
+    key.seal_format(raw).map_err(rusqlite::Error::UserFunctionError)
 }
 
 fn open_format(key: &SecretBox, raw: &str) -> FnResult<String> {
-    map_token(raw, |token| key.open(token).map_err(fail))
-}
-
-fn map_token(raw: &str, f: impl Fn(&str) -> FnResult<String>) -> FnResult<String> {
-    let mut doc: Value = serde_json::from_str(raw).map_err(fail)?;
-    if let Some(Value::String(token)) = doc.get_mut("bearer_token") {
-        *token = f(token)?;
-    }
-    serde_json::to_string(&doc).map_err(fail)
+    key.open_format(raw).map_err(rusqlite::Error::UserFunctionError)
 }
 
 fn seal_headers(key: &SecretBox, raw: &str, marked: &str) -> FnResult<String> {
-    let headers: BTreeMap<String, String> = serde_json::from_str(raw).map_err(fail)?;
-    let marked: BTreeSet<String> = serde_json::from_str(marked).map_err(fail)?;
-    let rules = ExtraHeaders(BTreeMap::new(), marked);
-    let sealed: BTreeMap<String, String> = headers
-        .into_iter()
-        .map(|(name, value)| {
-            let seal = rules.is_sensitive(&name) || SecretBox::is_sealed(&value);
-            let value = if seal { key.seal(&value) } else { value };
-            (name, value)
-        })
-        .collect();
-    serde_json::to_string(&sealed).map_err(fail)
+    key.seal_headers(raw, marked).map_err(rusqlite::Error::UserFunctionError)
 }
 
 fn open_headers(key: &SecretBox, raw: &str) -> FnResult<String> {
-    let mut headers: BTreeMap<String, String> = serde_json::from_str(raw).map_err(fail)?;
-    for value in headers.values_mut() {
-        if SecretBox::is_sealed(value) {
-            *value = key.open(value).map_err(fail)?;
-        }
-    }
-    serde_json::to_string(&headers).map_err(fail)
+    key.open_headers(raw).map_err(rusqlite::Error::UserFunctionError)
 }
 
 /// Whether the database already has a key check (migration 0009 ran).
@@ -141,6 +112,8 @@ pub fn check_key(conn: &Connection, key: &SecretBox) -> StoreResult<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn conn(key: &SecretBox) -> Connection {

@@ -15,9 +15,18 @@ pub struct ServeArgs {
     /// Address the HTTP API listens on (port 0 picks a free port).
     #[arg(long, env = "SCANHOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory of the embedded database; created if missing.
+    /// Directory of the embedded database (and of the encryption key file); created if
+    /// missing.
     #[arg(long, env = "SCANHOOK_DATA_DIR", default_value = "./scanhook-data")]
     pub data_dir: PathBuf,
+    /// Where the data lives: `postgres://user:password@host:port/database` for PostgreSQL
+    /// (several nodes may share it), or `sqlite:///path/to/file.db`. Default: SQLite in
+    /// the data directory (`scanhook.db`).
+    #[arg(long, env = "SCANHOOK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most connections to PostgreSQL this node holds at once.
+    #[arg(long, env = "SCANHOOK_DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub database_pool_size: u16,
     /// API key of the default (admin) account. Without it, one is generated on first start
     /// and printed once.
     #[arg(long, env = "SCANHOOK_API_KEY", hide_env_values = true)]

@@ -28,6 +28,7 @@ mod javascript_bodies;
 mod licenses;
 mod listen;
 mod platforms;
+mod postgres;
 mod projects;
 mod proxy;
 mod receivers;

@@ -69,6 +69,8 @@ fn bad_settings_stop_the_start_and_name_the_setting() {
         ("SCANHOOK_LEASE", "1s", "SCANHOOK_LEASE"),
         ("SCANHOOK_API_KEY", "short", "SCANHOOK_API_KEY"),
         ("SCANHOOK_MAX_WEBHOOKS", "ten", "ten"),
+        ("SCANHOOK_DATABASE_URL", "mysql://u:pw@db/hooks", "SCANHOOK_DATABASE_URL"),
+        ("SCANHOOK_DATABASE_POOL_SIZE", "0", "database-pool-size"),
     ];
     for (name, value, expected) in cases {
         let out = serve(dir.path(), &[(name, value)]).output().unwrap();
@@ -78,4 +80,10 @@ fn bad_settings_stop_the_start_and_name_the_setting() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a refused start leaves nothing behind");
+
+    // A PostgreSQL server that does not answer stops the start, saying which setting led there.
+    let nowhere = [("SCANHOOK_DATABASE_URL", "postgres://postgres@127.0.0.1:1/hooks")];
+    let out = serve(tempfile::tempdir().unwrap().path(), &nowhere).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("connecting to PostgreSQL (SCANHOOK_DATABASE_URL)"), "{stderr}");
 }

@@ -1,0 +1,169 @@
+//! The engine's side: leasing due deliveries and recording what happened to them.
+
+use chrono::{DateTime, Utc};
+use scanhook_core::DeliveryId;
+
+use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, int, ms, time};
+use super::{Tx, exec, row_of, rows_of};
+use crate::model::{Claimed, Completion, Outcome};
+use crate::{SecretBox, StoreResult};
+
+pub async fn claim_due(
+    c: &Tx<'_>,
+    key: &SecretBox,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<Claimed>> {
+    // One statement: the due rows are locked as they are found, and rows another node is
+    // leasing right now are skipped (SKIP LOCKED), so no delivery is leased to two owners
+    // and claimers never wait for each other. A lease moves next_attempt_at to the lease's
+    // end, so a delivery whose worker died is due again exactly when its lease expires.
+    let rows = rows_of(
+        c,
+        &format!(
+            "WITH due AS (
+                 SELECT id, next_attempt_at AS due_at, claims_since_outcome AS expired FROM deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= $1
+                 ORDER BY next_attempt_at LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4,
+                 claims_since_outcome = d.claims_since_outcome + 1
+             FROM due, events e, webhooks w
+             WHERE d.id = due.id AND e.id = d.event_id AND w.id = d.webhook_id
+             RETURNING d.id, d.attempt_count, d.round_attempts, due.expired, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS},
+                 due.due_at"
+        ),
+        &[&ms(now), &i64::from(limit), &owner, &ms(lease_until)],
+    )
+    .await?;
+    let mut claimed = rows
+        .iter()
+        .map(|r| {
+            let due_at: i64 = r.try_get(30)?;
+            let item = Claimed {
+                delivery_id: DeliveryId::from_trusted(r.try_get(0)?),
+                attempt_count: int(r, 1)?,
+                round_attempts: int(r, 2)?,
+                expired_leases: int(r, 3)?,
+                event: rows::event(r, 4)?,
+                webhook: rows::webhook(r, 11, key)?,
+            };
+            Ok((due_at, item))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    // Most overdue first, as they were chosen (RETURNING keeps no order).
+    claimed.sort_by(|a, b| (a.0, &a.1.delivery_id).cmp(&(b.0, &b.1.delivery_id)));
+    Ok(claimed.into_iter().map(|(_, item)| item).collect())
+}
+
+/// Records one outcome (in a savepoint of its own: `PostgresStore::complete`). Every write
+/// is guarded as in `sqlite/dispatch.rs`: a delivery or endpoint deleted meanwhile, or a
+/// lease taken over, changes nothing.
+pub async fn complete(
+    c: &Tx<'_>,
+    owner: &str,
+    done: Completion,
+    disable_after: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (status_code, note, error) = match &done.attempt {
+        Some(a) => (a.status_code, None, a.error.as_deref()),
+        None => (None, done.note.as_deref(), done.note.as_deref()),
+    };
+    if let Some(a) = &done.attempt {
+        // Only while the delivery exists: deleting its endpoint deletes it too.
+        exec(
+            c,
+            "INSERT INTO attempts (id, delivery_id, number, started_at, latency_ms, status_code, error,
+                 request_headers, request_body, response_headers, response_body)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+             WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $2)
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &a.id.as_str(),
+                &done.delivery_id.as_str(),
+                &i64::from(a.number),
+                &ms(a.started_at),
+                &rows::big(a.latency_ms),
+                &a.status_code.map(i64::from),
+                &a.error,
+                &serde_json::to_string(&a.request_headers)?,
+                &a.request_body,
+                &serde_json::to_string(&a.response_headers)?,
+                &a.response_body,
+            ],
+        )
+        .await?;
+    }
+    let (status, next_at) = match done.outcome {
+        Outcome::Succeeded => ("succeeded", None),
+        Outcome::RetryAt(at) => ("pending", Some(ms(at))),
+        Outcome::Dead { .. } => ("dead", None),
+        Outcome::Held => ("held", None),
+    };
+    let made = i64::from(done.attempt.is_some());
+    // Guarded by the lease: if it expired and another worker took the delivery over, that
+    // worker's result stands (the attempt above is still logged).
+    exec(
+        c,
+        "UPDATE deliveries SET status = $1, next_attempt_at = $2, attempt_count = attempt_count + $3,
+             round_attempts = round_attempts + $3, last_status_code = $4, last_error = $5,
+             lease_owner = NULL, lease_until = NULL, updated_at = $6, claims_since_outcome = 0
+         WHERE id = $7 AND lease_owner = $8",
+        &[&status, &next_at, &made, &status_code.map(i64::from), &note, &ms(now), &done.delivery_id.as_str(), &owner],
+    )
+    .await?;
+
+    let webhook = done.webhook_id.as_str();
+    match done.outcome {
+        Outcome::Succeeded => {
+            exec(
+                c,
+                "UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0",
+                &[&webhook],
+            )
+            .await?;
+        }
+        Outcome::Dead { counts_as_failure: true } => {
+            exec(c, "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1", &[&webhook])
+                .await?;
+            if disable_after > 0 {
+                let reason = scanhook_core::webhook::auto_disable_reason(disable_after, error);
+                exec(
+                    c,
+                    "UPDATE webhooks SET active = FALSE, disabled_reason = $1, disabled_at = $2, updated_at = $2
+                     WHERE id = $3 AND active AND consecutive_failures >= $4",
+                    &[&reason, &ms(now), &webhook, &i64::from(disable_after)],
+                )
+                .await?;
+            }
+        }
+        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held => {}
+    }
+    Ok(())
+}
+
+pub async fn release(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {
+    // A release takes its claim back: giving work back at shutdown is not a crash.
+    let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
+    let released = exec(
+        c,
+        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = $3,
+             claims_since_outcome = GREATEST(claims_since_outcome - 1, 0)
+         WHERE id = ANY($1) AND lease_owner = $2",
+        &[&ids, &owner, &ms(now)],
+    )
+    .await?;
+    // Given back at shutdown: due now, for the nodes that go on.
+    if released > 0 {
+        super::listen::announce(c).await?;
+    }
+    Ok(())
+}
+
+pub async fn next_due_at(c: &Tx<'_>) -> StoreResult<Option<DateTime<Utc>>> {
+    let row = row_of(c, "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'", &[]).await?;
+    Ok(row.try_get::<_, Option<i64>>(0)?.map(time))
+}

@@ -1,0 +1,193 @@
+//! Accepting events (fan-out to deliveries happens here, in the same transaction) and
+//! reading them back.
+
+use chrono::{DateTime, Utc};
+use scanhook_core::scan::Severity;
+use scanhook_core::subscription::{Held, Subscription, reaches};
+use scanhook_core::{AccountId, DeliveryId, EventId, EventType, WebhookId};
+
+use super::query::Query;
+use super::rows::{self, EVENT_COLUMNS, ms};
+use super::{Tx, exec, opt_row_of, row_of, rows_of};
+use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEvent, Page, Paged};
+use crate::{Conflict, StoreError, StoreResult};
+
+pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
+    if let Some((key, hash)) = &new.idempotency
+        && let Some(seen) = replay(c, account, key, hash).await?
+    {
+        return Ok(seen);
+    }
+
+    let targets = match &new.target {
+        Some(webhook) => {
+            // Existence within the account; a targeted event reaches a disabled endpoint too.
+            super::webhooks::exists(c, account, webhook).await?;
+            vec![(webhook.clone(), false)]
+        }
+        None => matching_webhooks(c, account, &new).await?,
+    };
+
+    // Guarded by the key's unique index: a concurrent request with the same key waits for
+    // the first one's transaction, then inserts nothing and replays it (READ COMMITTED:
+    // the replay's query is a new statement, which sees the committed event).
+    let (key, hash) = new.idempotency.clone().unzip();
+    let count = i64::try_from(targets.len()).unwrap_or(i64::MAX);
+    let inserted = exec(
+        c,
+        "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key,
+             request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+        &[
+            &new.id.as_str(),
+            &account.as_str(),
+            &new.event_type.as_str(),
+            &ms(new.timestamp),
+            &new.data,
+            &new.target.as_ref().map(|t| t.as_str()),
+            &count,
+            &key,
+            &hash,
+        ],
+    )
+    .await?;
+    if inserted == 0 {
+        // Only an idempotency key can conflict, and the event it names exists.
+        let (key, hash) = new.idempotency.as_ref().ok_or(StoreError::NotFound)?;
+        return replay(c, account, key, hash).await?.ok_or(StoreError::NotFound);
+    }
+
+    if targets.iter().any(|(_, held)| !held) {
+        super::listen::announce(c).await?;
+    }
+    // One statement for all of them, however many endpoints the event reaches. A held
+    // delivery is not due until its endpoint is enabled again.
+    let ids: Vec<String> = targets.iter().map(|_| DeliveryId::generate().to_string()).collect();
+    let webhooks: Vec<&str> = targets.iter().map(|(w, _)| w.as_str()).collect();
+    let statuses: Vec<&str> = targets.iter().map(|(_, held)| if *held { "held" } else { "pending" }).collect();
+    let due: Vec<Option<i64>> = targets.iter().map(|(_, held)| (!held).then(|| ms(new.first_attempt_at))).collect();
+    if !targets.is_empty() {
+        exec(
+            c,
+            "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at,
+                 created_at, updated_at)
+             SELECT d.id, $1, $2, $3, d.webhook_id, d.status, d.due, $4, $4
+             FROM UNNEST($5::TEXT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[]) AS d(id, webhook_id, status, due)",
+            &[
+                &account.as_str(),
+                &new.id.as_str(),
+                &new.event_type.as_str(),
+                &ms(now),
+                &ids,
+                &webhooks,
+                &statuses,
+                &due,
+            ],
+        )
+        .await?;
+    }
+
+    Ok(Ingested::Created(Event {
+        id: new.id,
+        account_id: account.clone(),
+        event_type: new.event_type,
+        timestamp: new.timestamp,
+        data: new.data,
+        target: new.target,
+        delivery_count: targets.len() as u32,
+    }))
+}
+
+/// The event an idempotency key already made: replayed if the request is the same, a
+/// conflict if it differs; `None` if the key is new.
+async fn replay(c: &Tx<'_>, account: &AccountId, key: &str, hash: &str) -> StoreResult<Option<Ingested>> {
+    let seen = opt_row_of(
+        c,
+        &format!(
+            "SELECT {EVENT_COLUMNS}, e.request_hash FROM events e WHERE e.account_id = $1 AND e.idempotency_key = $2"
+        ),
+        &[&account.as_str(), &key],
+    )
+    .await?;
+    let Some(row) = seen else { return Ok(None) };
+    let seen_hash: Option<String> = row.try_get(7)?;
+    if seen_hash.as_deref() != Some(hash) {
+        return Err(Conflict::IdempotencyKeyReused.into());
+    }
+    Ok(Some(Ingested::Replayed(rows::event(&row, 0)?)))
+}
+
+/// Emits an event the store derived itself (from a project or scan change), in the
+/// caller's unit of work, with the same fan-out as an event a producer sent.
+pub async fn emit(
+    c: &Tx<'_>,
+    account: &AccountId,
+    (event_type, data): (EventType, serde_json::Value),
+    scope: EventScope,
+    stamp: EventStamp,
+) -> StoreResult<Event> {
+    let new = NewEvent {
+        id: EventId::generate(),
+        event_type,
+        timestamp: stamp.timestamp,
+        data: data.to_string(),
+        target: None,
+        idempotency: None,
+        first_attempt_at: stamp.first_attempt_at,
+        scope,
+    };
+    Ok(ingest(c, account, new, stamp.timestamp).await?.into_event())
+}
+
+/// The endpoints an event reaches, each with whether its delivery is held
+/// (`scanhook_core::subscription::reaches` decides). Held in key-share mode until the unit
+/// commits: an endpoint deleted meanwhile goes after this event's deliveries were made
+/// (and takes them along), instead of failing them for a missing endpoint. Other ingests
+/// and patches are not held up.
+async fn matching_webhooks(c: &Tx<'_>, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool)>> {
+    let rows = rows_of(
+        c,
+        "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL FROM webhooks
+         WHERE account_id = $1 FOR KEY SHARE",
+        &[&account.as_str()],
+    )
+    .await?;
+    let mut matched = Vec::new();
+    for row in rows {
+        let events: Vec<String> = rows::json(&row, 1)?;
+        let projects: Vec<String> = rows::json(&row, 2)?;
+        let endpoint = Subscription {
+            events: &events,
+            projects: &projects,
+            min_severity: row.try_get::<_, Option<String>>(3)?.and_then(|s| Severity::parse(&s).ok()),
+            active: row.try_get(4)?,
+            disabled_by_failures: row.try_get(5)?,
+        };
+        if let Some(Held(held)) = reaches(&endpoint, &new.event_type, &new.scope) {
+            matched.push((WebhookId::from_trusted(row.try_get(0)?), held));
+        }
+    }
+    Ok(matched)
+}
+
+pub async fn get(c: &Tx<'_>, account: &AccountId, id: &EventId) -> StoreResult<Event> {
+    let row = row_of(
+        c,
+        &format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1 AND e.account_id = $2"),
+        &[&id.as_str(), &account.as_str()],
+    )
+    .await?;
+    rows::event(&row, 0)
+}
+
+pub async fn list(c: &Tx<'_>, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>> {
+    let items = Query::new(&format!("SELECT {EVENT_COLUMNS} FROM events e"), "e.account_id = ?", account.to_string())
+        .and_some("e.type = ?", filter.event_type.as_ref().map(|t| t.to_string()))
+        .and_some("e.timestamp >= ?", filter.since.map(ms))
+        .and_some("e.timestamp < ?", filter.until.map(ms))
+        .page("e.id", &page)
+        .rows(c, |r| rows::event(r, 0))
+        .await?;
+    Ok(rows::paged(items, page.limit, |e| e.id.to_string()))
+}

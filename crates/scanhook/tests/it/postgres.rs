@@ -1,0 +1,134 @@
+//! The real server on PostgreSQL (`SCANHOOK_DATABASE_URL`), each test on a fresh database
+//! of the server at `SCANHOOK_TEST_POSTGRES_URL` (default: this machine's, trust auth);
+//! skipped, saying so, where none answers.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::common::{Receiver, Server};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fresh database, dropped (best effort) with this value.
+struct Database {
+    server: tokio_postgres::Config,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    /// `None` (after saying the test is skipped and how to run it) where no server answers.
+    async fn create(test: &str) -> Option<Database> {
+        let base = std::env::var("SCANHOOK_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.into());
+        let mut server: tokio_postgres::Config = base.parse().expect("SCANHOOK_TEST_POSTGRES_URL is a postgres:// URL");
+        server.connect_timeout(std::time::Duration::from_secs(3));
+        let Ok((client, connection)) = server.connect(tokio_postgres::NoTls).await else {
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: no PostgreSQL server at {base}; set SCANHOOK_TEST_POSTGRES_URL or start PostgreSQL"
+            );
+            return None;
+        };
+        tokio::spawn(connection);
+        let name = format!("scanhook_it_{}", ulid::Ulid::new().to_string().to_lowercase());
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
+        // The same server and credentials, another database.
+        let (prefix, _) = base.rsplit_once('/').expect("a URL with a database name");
+        let url = format!("{prefix}/{name}");
+        Some(Database { server, name, url })
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        let mut config = self.server.clone();
+        config.dbname(&self.name);
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client.query_one(sql, &[]).await.expect(sql).get(0)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async move {
+                let (client, connection) = server.connect(tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(connection);
+                client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// Two nodes on one database (the second started once the first migrated it): an event
+/// accepted by either is delivered, signed with the endpoint's secret, exactly once; the
+/// data is in PostgreSQL, not in a SQLite file.
+#[tokio::test]
+async fn two_nodes_on_postgresql_deliver_every_event_once() {
+    let Some(db) = Database::create("two_nodes_on_postgresql_deliver_every_event_once").await else { return };
+    let key = scanhook_store::SecretBox::generate_key();
+    let env = [
+        ("SCANHOOK_DATABASE_URL", db.url.as_str()),
+        ("SCANHOOK_DATABASE_POOL_SIZE", "4"),
+        ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
+    ];
+    let one = Server::start(&env).await;
+    let two = Server::start(&env).await;
+    let receiver = Receiver::start().await;
+    let webhook = one.create_webhook(json!({"url": receiver.url, "events": ["scan.*"]})).await;
+    let secret = webhook["secret"].as_str().unwrap().to_string();
+
+    let mut accepted = Vec::new();
+    for i in 0..10 {
+        let node = if i % 2 == 0 { &one } else { &two };
+        accepted.push(node.send_event("scan.completed", json!({"n": i})).await);
+    }
+    assert!(accepted.iter().all(|a| a["deliveries"] == 1), "{accepted:?}");
+    receiver.wait_for(10, 20).await;
+    // Time for a duplicate, were there one, to arrive too.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let got = receiver.received();
+    let mut per_event: HashMap<String, usize> = HashMap::new();
+    for req in &got {
+        *per_event.entry(req.header("webhook-id").to_string()).or_default() += 1;
+        let expected = crate::common::verify::standard_signature(
+            &secret,
+            req.header("webhook-id"),
+            req.header("webhook-timestamp"),
+            &req.body,
+        );
+        assert_eq!(req.header("webhook-signature"), expected);
+    }
+    assert_eq!(per_event.len(), 10, "every event arrived");
+    assert!(per_event.values().all(|n| *n == 1), "no event arrived twice: {per_event:?}");
+
+    let path = format!("/v1/deliveries?webhook_id={}&status=succeeded", webhook["id"].as_str().unwrap());
+    two.wait_until(&path, 10, |l| l["data"].as_array().is_some_and(|d| d.len() == 10)).await;
+    assert_eq!(db.count("SELECT COUNT(*) FROM events").await, 10);
+    assert!(db.count("SELECT COUNT(*) FROM webhooks WHERE secret LIKE 'enc:v1:%'").await == 1, "sealed at rest");
+    assert!(!one.data_dir.join("scanhook.db").exists() && !two.data_dir.join("scanhook.db").exists());
+}
+
+/// A node that only serves the API accepts an event; the node that dispatches, idle with a
+/// poll interval of a minute, is woken by PostgreSQL (LISTEN/NOTIFY) and sends it at once.
+#[tokio::test]
+async fn an_idle_node_is_woken_by_an_event_another_node_accepted() {
+    let Some(db) = Database::create("an_idle_node_is_woken_by_an_event_another_node_accepted").await else { return };
+    let key = scanhook_store::SecretBox::generate_key();
+    let shared = [("SCANHOOK_DATABASE_URL", db.url.as_str()), ("SCANHOOK_ENCRYPTION_KEY", key.as_str())];
+    let api = Server::start(&[&shared[..], &[("SCANHOOK_DISPATCH", "false")]].concat()).await;
+    let sender = Server::start(&[&shared[..], &[("SCANHOOK_POLL_INTERVAL", "60s")]].concat()).await;
+    let receiver = Receiver::start().await;
+    api.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
+    // Long enough for the sender's first look (at start) to be over: it now sleeps a minute.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let accepted = api.send_event("scan.completed", json!({})).await;
+    let got = receiver.wait_for(1, 10).await;
+    assert_eq!(got[0].header("webhook-id"), accepted["id"].as_str().unwrap());
+    drop(sender);
+}
