@@ -132,3 +132,104 @@ async fn an_idle_node_is_woken_by_an_event_another_node_accepted() {
     assert_eq!(got[0].header("webhook-id"), accepted["id"].as_str().unwrap());
     drop(sender);
 }
+
+/// A TCP link between the server and PostgreSQL that the test can cut and restore, as a
+/// database restart or a network failure would.
+struct Link {
+    listen: std::net::SocketAddr,
+    target: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Link {
+    async fn open(target: String) -> Link {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let link = Link { listen: listener.local_addr().expect("addr"), target, tasks: Default::default() };
+        link.serve(listener);
+        link
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (target, tasks) = (self.target.clone(), self.tasks.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let copy = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(copy.abort_handle());
+            }
+        });
+        self.tasks.lock().unwrap().push(accept.abort_handle());
+    }
+
+    /// Drops every connection and refuses new ones.
+    fn cut(&self) {
+        self.tasks.lock().unwrap().drain(..).for_each(|task| task.abort());
+    }
+
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(self.listen).await.expect("the same port again");
+        self.serve(listener);
+    }
+}
+
+/// While the database cannot be reached, requests that need it answer 503 with
+/// `Retry-After` and change nothing; once it is back, the server reconnects by itself.
+/// (Multi-threaded: the link's tasks run while the harness waits for the server's start.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_is_away_requests_get_503_and_the_server_recovers() {
+    let test = "while_the_database_is_away_requests_get_503_and_the_server_recovers";
+    let Some(db) = Database::create(test).await else { return };
+    let (host, port) = match (db.server.get_hosts().first(), db.server.get_ports().first()) {
+        (Some(tokio_postgres::config::Host::Tcp(host)), Some(port)) => (host.clone(), *port),
+        _ => return eprintln!("SKIPPED {test}: SCANHOOK_TEST_POSTGRES_URL names no TCP host and port"),
+    };
+    let link = Link::open(format!("{host}:{port}")).await;
+    let Some(url) =
+        Some(db.url.replacen(&format!("{host}:{port}"), &link.listen.to_string(), 1)).filter(|url| *url != db.url)
+    else {
+        return eprintln!("SKIPPED {test}: SCANHOOK_TEST_POSTGRES_URL does not spell out host:port");
+    };
+    let key = scanhook_store::SecretBox::generate_key();
+    let env = [
+        ("SCANHOOK_DATABASE_URL", url.as_str()),
+        ("SCANHOOK_DATABASE_POOL_SIZE", "2"),
+        ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
+    ];
+    let server = Server::start(&env).await;
+    let create = async |name: &str| {
+        let response = server
+            .client()
+            .post(server.url("/v1/projects"))
+            .bearer_auth(&server.key)
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .expect("an answer");
+        let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
+        (response.status().as_u16(), retry_after, response.json::<serde_json::Value>().await.unwrap_or_default())
+    };
+    assert_eq!(create("before").await.0, 201);
+
+    link.cut();
+    let (status, retry_after, problem) = create("while away").await;
+    assert_eq!((status, problem["code"].as_str()), (503, Some("database_unavailable")), "{problem}");
+    assert_eq!(retry_after.as_deref(), Some("2"));
+
+    link.restore().await;
+    let mut status = 0;
+    for _ in 0..60 {
+        status = create("after").await.0;
+        if status == 201 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 201, "the server reconnected by itself");
+    let names = db.count("SELECT COUNT(*) FROM projects WHERE name IN ('before', 'after')").await;
+    let away = db.count("SELECT COUNT(*) FROM projects WHERE name = 'while away'").await;
+    assert_eq!((names, away), (2, 0), "nothing accepted is lost, nothing refused was written");
+}
