@@ -73,6 +73,12 @@ async fn event_data_with_half_a_surrogate_pair_is_refused_at_ingest() {
 
 #[tokio::test]
 async fn a_deep_event_stored_by_an_older_version_fails_its_attempt_only() {
+    if crate::common::sqlite_only(
+        "a_deep_event_stored_by_an_older_version_fails_its_attempt_only",
+        "it writes a row into the SQLite file as an older version would",
+    ) {
+        return;
+    }
     let mut server = Server::start(&[]).await;
     let receiver = Receiver::start().await;
     receiver.always(status(500));

@@ -85,6 +85,12 @@ async fn post_event(server: &Server, data: Value) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_full_database_disk_refuses_writes_with_503_and_recovers_when_room_returns() {
+    if crate::common::sqlite_only(
+        "a_full_database_disk_refuses_writes_with_503_and_recovers_when_room_returns",
+        "it fills the disk under the SQLite file",
+    ) {
+        return;
+    }
     let Some(disk) = SmallDisk::mount("24m") else { return };
     let data_dir = disk.path().join("data");
     std::fs::create_dir(&data_dir).unwrap();

@@ -2,6 +2,7 @@
 //! directory, a real HTTP receiver on another port, and a small JSON client.
 
 pub mod node;
+pub mod postgres;
 pub mod process;
 pub mod receiver;
 pub mod verify;
@@ -35,6 +36,37 @@ pub struct Server {
     _tmp: Option<tempfile::TempDir>,
     env: Vec<(String, String)>,
     client: reqwest::Client,
+    /// The server's own PostgreSQL database, when the suite runs on PostgreSQL; dropped
+    /// after the process (fields drop after `Drop::drop` kills it).
+    pub database: Option<postgres::Database>,
+}
+
+/// Whether the suite runs its servers on PostgreSQL (`SCANHOOK_TEST_BACKEND=postgres`,
+/// `.ci/run` does a second pass so) rather than on their embedded SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("SCANHOOK_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// True (after saying the test is skipped, and why) when the suite runs on PostgreSQL and
+/// the test is about the SQLite file itself.
+pub fn sqlite_only(test: &str, why: &str) -> bool {
+    if on_postgres() {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test} on PostgreSQL: {why}; it runs in the SQLite pass");
+    }
+    on_postgres()
+}
+
+/// On PostgreSQL, a fresh database for a server whose settings name none.
+async fn database_for(env: &mut Vec<(String, String)>) -> Option<postgres::Database> {
+    if !on_postgres() || env.iter().any(|(k, _)| k == "SCANHOOK_DATABASE_URL") {
+        return None;
+    }
+    let database = postgres::Database::create("the suite on PostgreSQL")
+        .await
+        .expect("SCANHOOK_TEST_BACKEND=postgres needs a PostgreSQL server (SCANHOOK_TEST_POSTGRES_URL)");
+    env.push(("SCANHOOK_DATABASE_URL".into(), database.url.clone()));
+    Some(database)
 }
 
 impl Server {
@@ -47,8 +79,10 @@ impl Server {
     pub async fn start_in(tmp: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let mut all: Vec<(String, String)> = FAST.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let database = database_for(&mut all).await;
         let mut server = Self::spawn(tmp.path(), all);
         server._tmp = Some(tmp);
+        server.database = database;
         server.wait_healthy().await;
         server
     }
@@ -86,7 +120,9 @@ impl Server {
     pub async fn start_at(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut all: Vec<(String, String)> = FAST.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let server = Self::spawn(data_dir, all);
+        let database = database_for(&mut all).await;
+        let mut server = Self::spawn(data_dir, all);
+        server.database = database;
         server.wait_healthy().await;
         server
     }
@@ -133,6 +169,7 @@ impl Server {
             _tmp: None,
             env,
             client: reqwest::Client::new(),
+            database: None,
         }
     }
 
