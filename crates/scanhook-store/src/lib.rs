@@ -103,7 +103,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   PostgreSQL also holds the project's row, so two scans of one project pair findings
 ///   one after the other); the scan time-out sweep (a scan times out once across nodes);
 ///   the default account (one, whoever starts first); claims (a delivery leased to one
-///   owner at a time). SQLite's single writer gives this by itself; its SQL is written as
+///   owner at a time); periodic jobs ([`Store::lease_job`]: one holder at a time); patches
+///   and deletes that read a row before writing it (`update_webhook`, `update_project`,
+///   `delete_project`, `create_api_key`: PostgreSQL holds the row from the read on, so
+///   concurrent patches of different fields all land and a delete emits its event once).
+///   Rows a unit relies on stay while it runs: the endpoints an ingest fans out to, the
+///   project and scan a completion unit works on. SQLite's single writer gives this by itself; its SQL is written as
 ///   guarded statements anyway (`UPDATE … WHERE status = 'running'`, `INSERT … ON CONFLICT
 ///   DO NOTHING`, conditional inserts), so that translating it is correct.
 /// - **Time.** Times are stored with millisecond precision (UTC); callers pass `now` or
