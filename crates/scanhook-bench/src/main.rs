@@ -13,7 +13,12 @@
 //!
 //! 4. Report memory: a fresh server's peak RSS around one `--report-mib` report of findings,
 //!    and around one of padding (bulk in fields scanhook does not read).
+//!
+//! With `--prefill-deliveries N`, the server is started once (it migrates its database and
+//! the webhook is created), stopped, its database filled with N past deliveries of that
+//! webhook (`prefill`), and started again before phase 1.
 
+mod prefill;
 mod producer;
 mod report_memory;
 mod scan_report;
@@ -54,6 +59,10 @@ struct Args {
     /// server's 64 MiB report limit).
     #[arg(long, default_value_t = 64)]
     report_mib: usize,
+    /// Past events, each with one succeeded delivery and its attempt, written into the
+    /// server's database before phase 1 (0: an empty database).
+    #[arg(long, default_value_t = 0)]
+    prefill_deliveries: u64,
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
@@ -61,7 +70,22 @@ pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
 struct Server {
     child: Child,
     base: String,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Stops the server as an operator would (SIGTERM) and hands back its data directory.
+    fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        let pid = self.child.id().to_string();
+        if !Command::new("kill").args(["-TERM", &pid]).status()?.success() {
+            bail!("could not signal the server ({pid})");
+        }
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("the server stopped with {status}");
+        }
+        self.dir.take().context("the server's data directory")
+    }
 }
 
 impl Drop for Server {
@@ -72,7 +96,11 @@ impl Drop for Server {
 }
 
 fn start_server(binary: &str) -> anyhow::Result<Server> {
-    let dir = tempfile::tempdir()?;
+    start_server_in(binary, tempfile::tempdir()?)
+}
+
+/// Starts a server on the data directory `dir` (its database is `scanhook.db` there).
+fn start_server_in(binary: &str, dir: tempfile::TempDir) -> anyhow::Result<Server> {
     let mut child = Command::new(binary)
         .arg("serve")
         .env("SCANHOOK_LISTEN", "127.0.0.1:0")
@@ -92,7 +120,7 @@ fn start_server(binary: &str) -> anyhow::Result<Server> {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, base, _dir: dir })
+    Ok(Server { child, base, dir: Some(dir) })
 }
 
 /// CPU seconds (user + system) the process has used, from /proc/<pid>/stat.
@@ -135,7 +163,7 @@ pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Durati
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let sink = sink::Sink::start().await?;
-    let server = start_server(&args.binary)?;
+    let mut server = start_server(&args.binary)?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
     let resp = client
         .post(format!("{}/v1/webhooks", server.base))
@@ -146,6 +174,18 @@ async fn main() -> anyhow::Result<()> {
     if resp.status().as_u16() != 201 {
         bail!("creating the webhook failed: {}", resp.text().await?);
     }
+    let webhook: serde_json::Value = resp.json().await?;
+    let webhook = webhook["id"].as_str().context("the webhook's id")?.to_string();
+    let filled = match args.prefill_deliveries {
+        0 => None,
+        n => {
+            let dir = server.stop()?;
+            let filled = prefill::sqlite(&dir.path().join("scanhook.db"), &webhook, n)?;
+            eprintln!("prefilled {n} deliveries in {:.0} s", filled.secs);
+            server = start_server_in(&args.binary, dir)?;
+            Some(filled)
+        }
+    };
     let events_url = format!("{}/v1/events", server.base);
 
     // Phase 1: throughput.
@@ -233,6 +273,14 @@ async fn main() -> anyhow::Result<()> {
         "scanhook benchmark ({} events, {} producers; then {} events/s for {} s)",
         args.events, args.concurrency, args.rate, args.seconds
     );
+    if let Some(f) = filled {
+        println!(
+            "prefilled:  {} past events, deliveries and attempts in {:.0} s; database {:.2} GB",
+            f.rows,
+            f.secs,
+            f.bytes as f64 / 1e9
+        );
+    }
     println!("accepted events/s:   {:>10.0}", args.events as f64 / accept_secs);
     println!("delivered/s:         {:>10.0}", args.events as f64 / deliver_secs);
     if let Some(us) = cpu_per_event_us {
