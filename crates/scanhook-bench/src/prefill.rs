@@ -110,7 +110,15 @@ pub fn sqlite(db: &Path, webhook: &str, n: u64) -> anyhow::Result<Filled> {
         let to = (from + BATCH).min(n);
         let tx = c.transaction()?;
         for sql in &statements {
-            tx.prepare_cached(sql)?.execute(params![account, webhook, from as i64, to as i64, start, span, n as i64])?;
+            tx.prepare_cached(sql)?.execute(params![
+                account,
+                webhook,
+                from as i64,
+                to as i64,
+                start,
+                span,
+                n as i64
+            ])?;
         }
         tx.commit()?;
         from = to;
