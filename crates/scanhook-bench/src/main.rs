@@ -13,7 +13,15 @@
 //!
 //! 4. Report memory: a fresh server's peak RSS around one `--report-mib` report of findings,
 //!    and around one of padding (bulk in fields scanhook does not read).
+//!
+//! With `--prefill-deliveries N`, phases 1 and 2 run first on a server with an empty
+//! database; then a second server is started (it migrates its database and the webhook is
+//! created), stopped, its database filled with N past deliveries of that webhook
+//! (`prefill`), and started again; phases 1 to 4 run on it, and the prefilled figures
+//! are printed beside the empty ones with their ratio.
 
+mod load;
+mod prefill;
 mod producer;
 mod report_memory;
 mod scan_report;
@@ -21,47 +29,63 @@ mod sink;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
 use clap::Parser;
 use serde_json::json;
 
 #[derive(Debug, Parser)]
-struct Args {
+pub(crate) struct Args {
     /// The scanhook binary to run.
     #[arg(long, default_value = "target/release/scanhook")]
-    binary: String,
+    pub(crate) binary: String,
     /// Events in the throughput phase.
     #[arg(long, default_value_t = 50_000)]
-    events: u64,
+    pub(crate) events: u64,
     /// Concurrent producers in the throughput phase.
     #[arg(long, default_value_t = 64)]
-    concurrency: u64,
+    pub(crate) concurrency: u64,
     /// Events per second in the latency phase.
     #[arg(long, default_value_t = 1_000)]
-    rate: u64,
+    pub(crate) rate: u64,
     /// Length of the latency phase.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(crate) seconds: u64,
     /// Findings in the scan-report phase (0 skips it).
     #[arg(long, default_value_t = 100_000)]
-    findings: u64,
+    pub(crate) findings: u64,
     /// Size of each report in the report-memory phase, in MiB (0 skips it; at most the
     /// server's 64 MiB report limit).
     #[arg(long, default_value_t = 64)]
-    report_mib: usize,
+    pub(crate) report_mib: usize,
+    /// Past events, each with one succeeded delivery and its attempt, written into the
+    /// server's database before phase 1 (0: an empty database).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) prefill_deliveries: u64,
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Stops the server as an operator would (SIGTERM) and hands back its data directory.
+    fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        let pid = self.child.id().to_string();
+        if !Command::new("kill").args(["-TERM", &pid]).status()?.success() {
+            bail!("could not signal the server ({pid})");
+        }
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("the server stopped with {status}");
+        }
+        self.dir.take().context("the server's data directory")
+    }
 }
 
 impl Drop for Server {
@@ -72,7 +96,11 @@ impl Drop for Server {
 }
 
 fn start_server(binary: &str) -> anyhow::Result<Server> {
-    let dir = tempfile::tempdir()?;
+    start_server_in(binary, tempfile::tempdir()?)
+}
+
+/// Starts a server on the data directory `dir` (its database is `scanhook.db` there).
+fn start_server_in(binary: &str, dir: tempfile::TempDir) -> anyhow::Result<Server> {
     let mut child = Command::new(binary)
         .arg("serve")
         .env("SCANHOOK_LISTEN", "127.0.0.1:0")
@@ -92,11 +120,11 @@ fn start_server(binary: &str) -> anyhow::Result<Server> {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, base, _dir: dir })
+    Ok(Server { child, base, dir: Some(dir) })
 }
 
 /// CPU seconds (user + system) the process has used, from /proc/<pid>/stat.
-fn cpu_secs(pid: u32) -> Option<f64> {
+pub(crate) fn cpu_secs(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at ") ".
     let rest = stat.rsplit_once(") ")?.1;
@@ -105,19 +133,11 @@ fn cpu_secs(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-fn peak_rss_mb(pid: u32) -> Option<f64> {
+pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-fn event_body(i: u64) -> serde_json::Value {
-    json!({"type": "scan.completed", "data": {"scanId": format!("scan_{i}"), "violations": {"total": 5, "critical": 1}}})
-}
-
-async fn send_event(client: &reqwest::Client, url: &str, i: u64) -> bool {
-    matches!(client.post(url).bearer_auth(KEY).json(&event_body(i)).send().await, Ok(r) if r.status().as_u16() == 202)
 }
 
 pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Duration) -> bool {
@@ -131,12 +151,8 @@ pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Durati
     true
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let sink = sink::Sink::start().await?;
-    let server = start_server(&args.binary)?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+/// Subscribes the sink to every event; returns the webhook's ID.
+async fn create_webhook(client: &reqwest::Client, server: &Server, sink: &sink::Sink) -> anyhow::Result<String> {
     let resp = client
         .post(format!("{}/v1/webhooks", server.base))
         .bearer_auth(KEY)
@@ -146,73 +162,37 @@ async fn main() -> anyhow::Result<()> {
     if resp.status().as_u16() != 201 {
         bail!("creating the webhook failed: {}", resp.text().await?);
     }
-    let events_url = format!("{}/v1/events", server.base);
+    let webhook: serde_json::Value = resp.json().await?;
+    Ok(webhook["id"].as_str().context("the webhook's id")?.to_string())
+}
 
-    // Phase 1: throughput.
-    let cpu_before = cpu_secs(server.child.id());
-    let next = Arc::new(AtomicU64::new(0));
-    let addr = server.base.trim_start_matches("http://").to_string();
-    let body = Bytes::from(serde_json::to_vec(&event_body(0))?);
-    let mut producers = Vec::new();
-    for _ in 0..args.concurrency {
-        producers.push(producer::Producer::connect(&addr, KEY, body.clone()).await?);
-    }
-    let started = Instant::now();
-    let producers: Vec<_> = producers
-        .into_iter()
-        .map(|mut producer| {
-            let (next, total) = (next.clone(), args.events);
-            tokio::spawn(async move {
-                let mut failed = 0u64;
-                while next.fetch_add(1, Ordering::Relaxed) < total {
-                    if !producer.send().await {
-                        failed += 1;
-                    }
-                }
-                failed
-            })
-        })
-        .collect();
-    let mut failed = 0;
-    for p in producers {
-        failed += p.await?;
-    }
-    let accept_secs = started.elapsed().as_secs_f64();
-    if failed > 0 {
-        bail!("{failed} events were not accepted");
-    }
-    if !wait_delivered(&sink, args.events, Duration::from_secs(600)).await {
-        bail!("only {} of {} deliveries arrived", sink.count(), args.events);
-    }
-    let deliver_secs = started.elapsed().as_secs_f64();
-    let cpu_per_event_us = match (cpu_before, cpu_secs(server.child.id())) {
-        (Some(before), Some(after)) => Some((after - before) / args.events as f64 * 1e6),
-        _ => None,
-    };
-
-    // Phase 2: latency at a fixed rate.
-    sink.measure_latency();
-    let base_count = sink.count();
-    let total = args.rate * args.seconds;
-    let period = Duration::from_secs_f64(1.0 / args.rate as f64);
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut sends = tokio::task::JoinSet::new();
-    for i in 0..total {
-        ticker.tick().await;
-        let (client, url) = (client.clone(), events_url.clone());
-        sends.spawn(async move { send_event(&client, &url, i).await });
-    }
-    while let Some(ok) = sends.join_next().await {
-        if !ok? {
-            bail!("an event was not accepted in the latency phase");
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let sink = sink::Sink::start().await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    // With a prefill, the same phases 1 and 2 on an empty database first, for the ratio.
+    let empty = match args.prefill_deliveries {
+        0 => None,
+        _ => {
+            let server = start_server(&args.binary)?;
+            create_webhook(&client, &server, &sink).await?;
+            Some(load::run(&args, &server, &sink, &client).await?)
         }
-    }
-    if !wait_delivered(&sink, base_count + total, Duration::from_secs(120)).await {
-        bail!("latency phase: only {} of {total} deliveries arrived", sink.count() - base_count);
-    }
-    let (p50, p99) = sink.percentiles();
-    let rss = peak_rss_mb(server.child.id());
+    };
+    let mut server = start_server(&args.binary)?;
+    let webhook = create_webhook(&client, &server, &sink).await?;
+    let filled = match args.prefill_deliveries {
+        0 => None,
+        n => {
+            let dir = server.stop()?;
+            let filled = prefill::sqlite(&dir.path().join("scanhook.db"), &webhook, n)?;
+            eprintln!("prefilled {n} deliveries in {:.0} s", filled.secs);
+            server = start_server_in(&args.binary, dir)?;
+            Some(filled)
+        }
+    };
+    let figures = load::run(&args, &server, &sink, &client).await?;
 
     // Phase 3: a large scan report.
     let report = match args.findings {
@@ -233,16 +213,30 @@ async fn main() -> anyhow::Result<()> {
         "scanhook benchmark ({} events, {} producers; then {} events/s for {} s)",
         args.events, args.concurrency, args.rate, args.seconds
     );
-    println!("accepted events/s:   {:>10.0}", args.events as f64 / accept_secs);
-    println!("delivered/s:         {:>10.0}", args.events as f64 / deliver_secs);
-    if let Some(us) = cpu_per_event_us {
-        println!("server CPU per event (us): {us:>4.0}   user + system, throughput phase");
+    if let Some(f) = filled {
+        println!(
+            "prefilled:  {} past events, deliveries and attempts in {:.0} s; database {:.2} GB",
+            f.rows,
+            f.secs,
+            f.bytes as f64 / 1e9
+        );
     }
-    println!("latency p50 (ms):    {p50:>10.1}   accept -> arrival at {} events/s", args.rate);
-    println!("latency p99 (ms):    {p99:>10.1}");
-    match rss {
-        Some(mb) => println!("server peak RSS (MB): {mb:>9.1}"),
-        None => println!("server peak RSS (MB):       n/a"),
+    if let Some(empty) = &empty {
+        println!("on an empty database:");
+        empty.print(args.rate);
+        println!("on the prefilled database:");
+    }
+    figures.print(args.rate);
+    if let Some(empty) = &empty {
+        println!(
+            "prefilled / empty:   delivered/s {:.2}, server CPU per event {}, latency p99 {:.2}",
+            figures.delivered / empty.delivered,
+            match (figures.cpu_per_event_us, empty.cpu_per_event_us) {
+                (Some(a), Some(b)) => format!("{:.2}", a / b),
+                _ => "n/a".to_string(),
+            },
+            figures.p99 / empty.p99
+        );
     }
     if let Some((detect, resolve)) = report {
         println!("scan report with {} findings (JSON):", args.findings);
