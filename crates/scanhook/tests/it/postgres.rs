@@ -177,3 +177,85 @@ async fn while_the_database_is_away_requests_get_503_and_the_server_recovers() {
     let away = db.count("SELECT COUNT(*) FROM projects WHERE name = 'while away'").await;
     assert_eq!((names, away), (2, 0), "nothing accepted is lost, nothing refused was written");
 }
+
+/// Three nodes on one database, 20,000 events sent to all three, one node killed with
+/// SIGKILL mid-stream (requests in flight to a slow receiver) and started again: every
+/// accepted event arrives, and nothing arrives that was not accepted. Duplicates are
+/// counted and printed, not yet bounded: under this load live nodes also send some
+/// deliveries twice, when an outcome is recorded after its lease ran out (issue 12 note).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_lose_nothing_when_one_is_killed_mid_stream() {
+    let test = "three_nodes_lose_nothing_when_one_is_killed_mid_stream";
+    if crate::common::on_postgres() {
+        // Its database is its own in either pass: once is enough.
+        return eprintln!("SKIPPED {test} in the PostgreSQL pass: it ran in the first");
+    }
+    let Some(db) = Database::create(test).await else { return };
+    const EVENTS: usize = 20_000;
+    const IN_FLIGHT: usize = 64;
+    let key = scanhook_store::SecretBox::generate_key();
+    let in_flight = IN_FLIGHT.to_string();
+    let env = [
+        ("SCANHOOK_DATABASE_URL", db.url.as_str()),
+        ("SCANHOOK_DATABASE_POOL_SIZE", "4"),
+        ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
+        ("SCANHOOK_MAX_IN_FLIGHT", in_flight.as_str()),
+        // A lease long enough that a busy live node never loses one (the tests' usual 3 s
+        // would, under this load): then only the killed node's work can be sent twice.
+        ("SCANHOOK_LEASE", "20s"),
+        ("SCANHOOK_LOG", "warn"),
+    ];
+    let mut nodes = vec![Server::start(&env).await, Server::start(&env).await, Server::start(&env).await];
+    let receiver = Receiver::start().await;
+    // A receiver that takes its time, so that the killed node dies with requests in flight.
+    receiver.always(crate::common::receiver::Reply { status: 200, delay: std::time::Duration::from_millis(250) });
+    nodes[0].create_webhook(json!({"url": receiver.url, "events": ["scan.*"]})).await;
+
+    // Sends events `range` round-robin, 16 at a time; returns the IDs of those accepted.
+    let send = async |nodes: &[Server], range: std::ops::Range<usize>| -> Vec<String> {
+        let client = nodes[0].client().clone();
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+        let mut sends = tokio::task::JoinSet::new();
+        for i in range {
+            let node = &nodes[i % nodes.len()];
+            let request = client
+                .post(node.url("/v1/events"))
+                .bearer_auth(&node.key)
+                .json(&json!({"type": "scan.completed", "data": {"n": i}}));
+            let slot = slots.clone().acquire_owned().await.expect("semaphore");
+            sends.spawn(async move {
+                let _slot = slot;
+                let response = request.send().await.ok()?;
+                (response.status() == 202).then_some(())?;
+                Some(response.json::<serde_json::Value>().await.ok()?["id"].as_str()?.to_string())
+            });
+        }
+        sends.join_all().await.into_iter().flatten().collect()
+    };
+
+    let mut accepted = send(&nodes, 0..EVENTS / 4).await;
+    // Mid-stream, with deliveries in flight on every node: the third dies.
+    nodes[2].kill();
+    accepted.extend(send(&nodes[..2], EVENTS / 4..EVENTS / 2).await);
+    nodes[2].restart().await;
+    accepted.extend(send(&nodes, EVENTS / 2..EVENTS).await);
+    assert!(accepted.len() >= EVENTS * 9 / 10, "only {} of {EVENTS} accepted", accepted.len());
+
+    let wanted: std::collections::HashSet<&str> = accepted.iter().map(String::as_str).collect();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+    let per_event = loop {
+        let mut per_event: HashMap<String, usize> = HashMap::new();
+        for req in receiver.received() {
+            *per_event.entry(req.header("webhook-id").to_string()).or_default() += 1;
+        }
+        if wanted.iter().all(|id| per_event.contains_key(*id)) {
+            break per_event;
+        }
+        let missing = wanted.iter().filter(|id| !per_event.contains_key(**id)).count();
+        assert!(tokio::time::Instant::now() < deadline, "{missing} accepted events never arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let duplicates: usize = per_event.values().map(|n| n - 1).sum();
+    eprintln!("{test}: {} events accepted, all delivered; {duplicates} sent twice", accepted.len());
+    assert!(per_event.keys().all(|id| wanted.contains(id.as_str())), "nothing arrived that was not accepted");
+}
