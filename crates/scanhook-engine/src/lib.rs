@@ -72,12 +72,23 @@ pub struct Engine {
     handshakes: std::sync::OnceLock<sender::Sender>,
     /// This process among the nodes sharing the database: owner of its leases.
     node: String,
+    /// Until when this node holds each job's lease, as last written: renewed only once
+    /// half of it has passed, so a sweep every second is not a database write every second.
+    held: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: DispatchConfig, clock: Arc<dyn Clock>) -> Self {
         let node = format!("node-{}", ulid::Ulid::new());
-        Self { store, config, clock, wake: Arc::new(Notify::new()), handshakes: std::sync::OnceLock::new(), node }
+        Self {
+            store,
+            config,
+            clock,
+            wake: Arc::new(Notify::new()),
+            handshakes: std::sync::OnceLock::new(),
+            node,
+            held: Default::default(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -103,9 +114,22 @@ impl Engine {
     /// lease expires. A store error counts as not holding it (the next pass asks again).
     pub async fn leads(&self, name: &str, hold: std::time::Duration) -> bool {
         let now = self.clock.now().trunc_subsecs(3);
-        let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(1));
+        let hold = chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(1));
+        let cached = self.held.lock().unwrap_or_else(|e| e.into_inner()).get(name).copied();
+        if cached.is_some_and(|until| now < until - hold / 2) {
+            return true;
+        }
+        let until = now + hold;
         match self.store.lease_job(name, &self.node, now, until).await {
-            Ok(held) => held,
+            Ok(held) => {
+                let mut jobs = self.held.lock().unwrap_or_else(|e| e.into_inner());
+                if held {
+                    jobs.insert(name.to_string(), until);
+                } else {
+                    jobs.remove(name);
+                }
+                held
+            }
             Err(e) => {
                 tracing::warn!(job = name, error = %e, "could not take the job's lease");
                 false
