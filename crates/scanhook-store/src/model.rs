@@ -140,6 +140,23 @@ pub struct NewEvent {
     pub scope: EventScope,
 }
 
+impl NewEvent {
+    /// An event the store derives itself (from a project or scan change), stamped by the
+    /// caller: no target, no idempotency key.
+    pub fn derived((event_type, data): (EventType, serde_json::Value), scope: EventScope, stamp: EventStamp) -> Self {
+        Self {
+            id: EventId::generate(),
+            event_type,
+            timestamp: stamp.timestamp,
+            data: data.to_string(),
+            target: None,
+            idempotency: None,
+            first_attempt_at: stamp.first_attempt_at,
+            scope,
+        }
+    }
+}
+
 pub use scanhook_core::subscription::EventScope;
 
 #[derive(Debug, Clone)]

@@ -127,16 +127,7 @@ pub async fn emit(
     scope: EventScope,
     stamp: EventStamp,
 ) -> StoreResult<Event> {
-    let new = NewEvent {
-        id: EventId::generate(),
-        event_type,
-        timestamp: stamp.timestamp,
-        data: data.to_string(),
-        target: None,
-        idempotency: None,
-        first_attempt_at: stamp.first_attempt_at,
-        scope,
-    };
+    let new = NewEvent::derived((event_type, data), scope, stamp);
     Ok(ingest(c, account, new, stamp.timestamp).await?.into_event())
 }
 
