@@ -188,6 +188,48 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
 }
 
 #[tokio::test]
+async fn a_renewed_lease_keeps_work_from_other_workers_and_only_its_owner_renews_it() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        for _ in 0..2 {
+            s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        }
+        let mine = s.claim_due("w1", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+        assert_eq!(mine.len(), 2, "{}", b.name);
+        let (kept, lapsed) = (mine[0].delivery_id.clone(), mine[1].delivery_id.clone());
+        let renewed = |owner: &'static str, ids: Vec<scanhook_core::DeliveryId>, secs: i64| async move {
+            s.renew_leases(owner, ids, t0() + Duration::seconds(secs)).await.unwrap()
+        };
+        assert_eq!(renewed("w1", vec![kept.clone()], 120).await, 1, "{}", b.name);
+        assert_eq!(renewed("w2", vec![lapsed.clone()], 120).await, 0, "{}: not w2's lease", b.name);
+
+        // Past the first lease: only the delivery whose lease was not renewed is due.
+        let later = t0() + Duration::seconds(61);
+        let theirs = s.claim_due("w2", later, later + Duration::seconds(60), 10).await.unwrap();
+        let ids: Vec<_> = theirs.iter().map(|c| c.delivery_id.clone()).collect();
+        assert_eq!(ids, vec![lapsed.clone()], "{}: the renewed lease holds", b.name);
+        assert_eq!(theirs[0].expired_leases, 1, "{}: the lapsed lease counts", b.name);
+        assert_eq!(renewed("w1", vec![kept.clone(), lapsed.clone()], 180).await, 1, "{}: w2 holds it now", b.name);
+        assert_eq!(s.next_due_at().await.unwrap(), Some(later + Duration::seconds(60)), "{}", b.name);
+
+        // Renewing never counts as a claim, and a delivery with an outcome is not leased again.
+        let done = Completion {
+            delivery_id: kept.clone(),
+            webhook_id: mine[0].webhook.id.clone(),
+            attempt: Some(attempt(&mine[0], 200)),
+            outcome: Outcome::Succeeded,
+            note: None,
+        };
+        s.complete("w1", vec![done], 10, later).await.unwrap();
+        assert_eq!(renewed("w1", vec![kept.clone()], 240).await, 0, "{}: it has an outcome", b.name);
+        let (d, _) = s.get_delivery(&acc, &kept).await.unwrap();
+        assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Succeeded, 1), "{}", b.name);
+    }
+}
+
+#[tokio::test]
 async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
     for b in backends().await {
         let s = b.store.as_ref();
