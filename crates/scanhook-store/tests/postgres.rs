@@ -154,7 +154,10 @@ async fn the_urls_sslmode_decides_whether_and_how_the_connection_is_encrypted() 
     assert!(!encrypted(&client, "tls_disabled").await, "sslmode=disable does not");
     let _preferred = open(&db.config, "127.0.0.1", "application_name=tls_preferred", &key).await.unwrap();
     assert!(encrypted(&client, "tls_preferred").await, "prefer, the default, encrypts when the server can");
-    let public = open(&db.config, "127.0.0.1", "sslmode=verify-full", &key).await.err().expect("a self-signed certificate is not trusted");
+    let public = open(&db.config, "127.0.0.1", "sslmode=verify-full", &key)
+        .await
+        .err()
+        .expect("a self-signed certificate is not trusted");
     assert!(chain(&public).contains("UnknownIssuer"), "{}", chain(&public));
 
     let cert: String = client.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
@@ -165,15 +168,23 @@ async fn the_urls_sslmode_decides_whether_and_how_the_connection_is_encrypted() 
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("DNS:localhost"));
     if !(readable && names_localhost) {
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED verify-ca/verify-full: {cert} is not a readable certificate for localhost");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED verify-ca/verify-full: {cert} is not a readable certificate for localhost"
+        );
         return;
     }
     let root = format!("sslrootcert={cert}");
     let by_name = format!("sslmode=verify-full&{root}&application_name=tls_full");
     let _full = open(&db.config, "localhost", &by_name, &key).await.unwrap();
     assert!(encrypted(&client, "tls_full").await);
-    let wrong_name = open(&db.config, "127.0.0.1", &format!("sslmode=verify-full&{root}"), &key).await.err().expect("127.0.0.1 is not localhost");
+    let wrong_name = open(&db.config, "127.0.0.1", &format!("sslmode=verify-full&{root}"), &key)
+        .await
+        .err()
+        .expect("127.0.0.1 is not localhost");
     assert!(chain(&wrong_name).contains("not valid for name"), "{}", chain(&wrong_name));
-    let _chain = open(&db.config, "127.0.0.1", &format!("sslmode=verify-ca&{root}&application_name=tls_ca"), &key).await.unwrap();
+    let _chain = open(&db.config, "127.0.0.1", &format!("sslmode=verify-ca&{root}&application_name=tls_ca"), &key)
+        .await
+        .unwrap();
     assert!(encrypted(&client, "tls_ca").await, "verify-ca checks the chain, not the name");
 }
