@@ -43,6 +43,9 @@ pub async fn run(args: MigrateStoreArgs) -> anyhow::Result<()> {
         true => (path.join("scanhook.db"), path),
         false => (path, args.data_dir),
     };
+    if !file.is_file() {
+        bail!("there is no SQLite database at {}", file.display());
+    }
     // Not echoed back: a URL may carry a password.
     if !(args.to.starts_with("postgres://") || args.to.starts_with("postgresql://")) {
         bail!("--to must be a postgres:// URL: {ONE_WAY}");
