@@ -29,6 +29,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A fresh target database; `None` (saying so) without PostgreSQL, and in the suite's
+/// PostgreSQL pass, since the source is a SQLite deployment.
+async fn target(test: &str) -> Option<Database> {
+    if sqlite_only(test, "its source is a SQLite deployment") {
+        return None;
+    }
+    Database::create(test).await
+}
+
 /// POSTs `body` to `path` with `key`.
 async fn post(server: &Server, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
     server.call(reqwest::Method::POST, path, Some(body), Some(key)).await
@@ -101,11 +110,7 @@ async fn everything(server: &Server, key: &str, scans: &[String]) -> Value {
 
 #[tokio::test]
 async fn a_sqlite_deployment_moves_to_postgresql_and_goes_on_where_it_stopped() {
-    let test = "a_sqlite_deployment_moves_to_postgresql_and_goes_on_where_it_stopped";
-    if sqlite_only(test, "its source is a SQLite deployment") {
-        return;
-    }
-    let Some(db) = Database::create(test).await else { return };
+    let Some(db) = target("a_sqlite_deployment_moves_to_postgresql_and_goes_on_where_it_stopped").await else { return };
     let (ok, flaky) = (Receiver::start().await, Receiver::start().await);
     flaky.always(status(500));
     // No SCANHOOK_ENCRYPTION_KEY: the old server makes encryption.key in its data directory.
@@ -243,11 +248,7 @@ async fn a_sqlite_deployment_moves_to_postgresql_and_goes_on_where_it_stopped() 
 /// not even the schema; sqlite→sqlite and postgres→ are refused by name.
 #[tokio::test]
 async fn a_copy_that_fails_midway_leaves_the_target_as_it_was() {
-    let test = "a_copy_that_fails_midway_leaves_the_target_as_it_was";
-    if sqlite_only(test, "its source is a SQLite deployment") {
-        return;
-    }
-    let Some(db) = Database::create(test).await else { return };
+    let Some(db) = target("a_copy_that_fails_midway_leaves_the_target_as_it_was").await else { return };
     let receiver = Receiver::start().await;
     let mut old = Server::start(&[]).await;
     old.create_webhook(json!({"url": receiver.url, "events": ["scan.*"]})).await;
