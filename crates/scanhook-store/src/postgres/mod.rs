@@ -6,12 +6,12 @@
 //! NOTHING` on unique indexes (idempotency keys, the default account), the account's row
 //! lock before counting its webhooks, the project's row lock while a scan's completion
 //! pairs findings, and `FOR UPDATE SKIP LOCKED` for claims. Secrets are sealed and opened
-//! in Rust around the queries (the same [`SecretBox`] text SQLite stores).
+//! in Rust around the queries (the same [`SecretBox`] text SQLite stores). Connections use
+//! TLS as the URL's `sslmode` says (`tls.rs`).
 //!
-//! Errors: a full disk (`53100`) is [`StoreError::StorageFull`]; everything else, a lost
-//! connection and a pool timeout included, is [`StoreError::Backend`] (the API answers
-//! 500 for it today; issue 12 item 6 wants 503 with `Retry-After` while the database is
-//! away, which needs a variant of its own in the contract). A deadlock or serialization
+//! Errors: a full disk (`53100`) is [`StoreError::StorageFull`]; a lost connection, a
+//! server shutting down and a pool timeout are [`StoreError::Unavailable`] (503 with
+//! `Retry-After`); everything else is [`StoreError::Backend`]. A deadlock or serialization
 //! failure (which the statements here are written to avoid) rolls the unit back and is
 //! `Backend` too: nothing was written, and the caller may try again. Units are not retried
 //! here.
