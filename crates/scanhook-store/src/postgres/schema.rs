@@ -7,7 +7,10 @@ use crate::crypto::KEY_CHECK;
 use crate::{SecretBox, StoreError, StoreResult};
 
 /// Each entry is one migration; append only, never edit a released one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+    include_str!("../../migrations/postgres/0002_dashboard_sessions.sql"),
+];
 
 /// The advisory lock's key: "scanhook" in ASCII, so it will not collide with another
 /// application's lock on a shared server by chance.
