@@ -22,7 +22,9 @@ pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
 use crate::query::QueryContract;
-use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{
+    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, violations, webhooks,
+};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
@@ -56,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .route("/v1/audit-log", get(audit::list))
+        .route("/v1/portal-links", post(portal_links::create))
         .route("/healthz", get(openapi::healthz))
         // Every route answers unknown, repeated or overlong query parameters with a 4xx.
         .route_layer(middleware::from_fn_with_state(

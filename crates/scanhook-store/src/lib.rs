@@ -418,7 +418,8 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<bool>;
     /// Deletes the session (sign-out); deleting one that is gone is no error.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Stores a portal link to be redeemed once before its `expires_at`.
+    /// Stores a portal link to be redeemed once before its `expires_at`; an account that
+    /// does not exist is [`StoreError::NotFound`] (a conditional insert: nothing written).
     async fn create_portal_link(&self, link: PortalLink) -> StoreResult<()>;
     /// Uses the portal link whose token hashes to `link_hash`, if unused and valid at
     /// `now`, and opens a session for its account with its limits: `session` gives the

@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 
 use super::rows::{ms, time};
 use super::{Tx, exec, opt_row_of};
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 use crate::model::{PortalLink, Session};
 
 /// How many ended rows one new session clears away.
@@ -97,11 +97,12 @@ pub async fn delete(c: &Tx<'_>, token_hash: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// A conditional insert, as in SQLite: an unknown account is [`StoreError::NotFound`].
 pub async fn create_link(c: &Tx<'_>, l: &PortalLink) -> StoreResult<()> {
-    exec(
+    let added = exec(
         c,
         "INSERT INTO portal_links (token_hash, account_id, key_id, read_only, event_types, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)",
         &[
             &l.token_hash,
             &l.account_id.as_str(),
@@ -113,6 +114,9 @@ pub async fn create_link(c: &Tx<'_>, l: &PortalLink) -> StoreResult<()> {
         ],
     )
     .await?;
+    if added == 0 {
+        return Err(StoreError::NotFound);
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use scanhook_core::{AccountId, ApiKeyId};
 
 use super::rows::{ms, time};
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 use crate::model::{PortalLink, Session};
 
 /// How many ended rows one new session clears away.
@@ -88,12 +88,15 @@ pub fn delete(c: &Connection, token_hash: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// A conditional insert: an account that does not exist is [`StoreError::NotFound`], and
+/// nothing is written.
 pub fn create_link(c: &Connection, l: &PortalLink) -> StoreResult<()> {
-    c.prepare_cached(
-        "INSERT INTO portal_links (token_hash, account_id, key_id, read_only, event_types, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
+    let added = c
+        .prepare_cached(
+            "INSERT INTO portal_links (token_hash, account_id, key_id, read_only, event_types, created_at, expires_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?2)",
+        )?
+        .execute(params![
         l.token_hash,
         l.account_id.as_str(),
         l.key_id.as_str(),
@@ -102,6 +105,9 @@ pub fn create_link(c: &Connection, l: &PortalLink) -> StoreResult<()> {
         ms(l.created_at),
         ms(l.expires_at),
     ])?;
+    if added == 0 {
+        return Err(StoreError::NotFound);
+    }
     Ok(())
 }
 

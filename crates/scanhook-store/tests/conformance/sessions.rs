@@ -81,7 +81,9 @@ async fn a_portal_link_opens_one_session_for_its_account_once_and_only_before_it
             created_at: t0(),
             expires_at: t0() + Duration::minutes(10),
         };
-        s.create_portal_link(link).await.unwrap();
+        s.create_portal_link(link.clone()).await.unwrap();
+        let nowhere = PortalLink { token_hash: "x".into(), account_id: AccountId::generate(), ..link };
+        assert!(matches!(s.create_portal_link(nowhere).await, Err(StoreError::NotFound)), "{}", b.name);
         // The session takes the link's account, key and limits, whatever it was given.
         let mut asked = session("s1", &other, &other_key);
         asked.is_admin = true;
