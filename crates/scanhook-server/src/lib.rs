@@ -2,6 +2,7 @@
 //! store and the engine through their interfaces.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -26,8 +27,13 @@ use crate::routes::{
     accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, violations, webhooks,
 };
 
-/// Every route of the API.
+/// The dashboard at `/` and the API under `/v1`: what `serve` answers.
 pub fn router(state: AppState) -> Router {
+    dashboard::router(state.clone(), api_router(state))
+}
+
+/// Every route of the API.
+pub fn api_router(state: AppState) -> Router {
     let Limits { max_body_bytes, max_report_bytes, .. } = state.limits;
     Router::new()
         .route("/v1/openapi.json", get(openapi::serve))

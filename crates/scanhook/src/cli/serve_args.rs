@@ -112,4 +112,10 @@ pub struct ServeArgs {
     /// (default: http://<the listen address>).
     #[arg(long, env = "SCANHOOK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The platform's name, shown by the dashboard (default: scanhook).
+    #[arg(long, env = "SCANHOOK_BRAND_NAME")]
+    pub brand_name: Option<String>,
+    /// The dashboard's accent colour, as #rrggbb.
+    #[arg(long, env = "SCANHOOK_BRAND_COLOR")]
+    pub brand_color: Option<String>,
 }
