@@ -91,13 +91,13 @@ impl FromRequestParts<Dash> for Sess {
     }
 }
 
-/// Refuses a state-changing request from another site: `Sec-Fetch-Site` (sent by every
-/// current browser) must be same-origin or none, and an `Origin` must be this host's.
+/// Refuses a state-changing request from another site. `Sec-Fetch-Site`, which every
+/// current browser sends, must be same-origin (or none: typed by the user); without it, an
+/// `Origin` must name this host. (Under `Referrer-Policy: no-referrer` browsers send
+/// `Origin: null` with forms, so it is only read when `Sec-Fetch-Site` is absent.)
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return false;
-        }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
     }
     match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
         (Some(origin), Some(host)) => {
