@@ -93,7 +93,10 @@ impl Caller {
         if self.may_see(events) {
             Ok(())
         } else {
-            Err(ApiError::invalid("events", "this session may subscribe endpoints only to the event types it is limited to"))
+            Err(ApiError::invalid(
+                "events",
+                "this session may subscribe endpoints only to the event types it is limited to",
+            ))
         }
     }
 
@@ -104,9 +107,8 @@ impl Caller {
             .find_session(&token.hash(), state.now())
             .await?
             .ok_or(ApiError::Unauthorized("invalid or expired session"))?;
-        let event_limits = session
-            .event_types
-            .map(|list| list.iter().filter_map(|p| EventPattern::parse(p).ok()).collect::<Vec<_>>());
+        let event_limits =
+            session.event_types.map(|list| list.iter().filter_map(|p| EventPattern::parse(p).ok()).collect::<Vec<_>>());
         if session.read_only && !matches!(parts.method, Method::GET | Method::HEAD) {
             return Err(ApiError::Forbidden("this session is read-only"));
         }

@@ -22,7 +22,9 @@ pub fn status_badge(d: &DeliveryOut) -> Markup {
     let (class, label) = match d.status {
         DeliveryStatus::Succeeded => ("ok", "Succeeded"),
         DeliveryStatus::Dead => ("bad", "Failed"),
-        DeliveryStatus::Pending => (if d.attempts > 0 { "warn" } else { "neutral" }, if d.attempts > 0 { "Retrying" } else { "Pending" }),
+        DeliveryStatus::Pending => {
+            (if d.attempts > 0 { "warn" } else { "neutral" }, if d.attempts > 0 { "Retrying" } else { "Pending" })
+        }
         _ => ("neutral", "Held"),
     };
     html! {

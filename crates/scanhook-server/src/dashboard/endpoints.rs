@@ -305,7 +305,12 @@ fn status_of(p: &Problem) -> StatusCode {
     StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-fn read_form<T: for<'de> Deserialize<'de>>(dash: &Dash, sess: &Sess, headers: &HeaderMap, body: &[u8]) -> Result<T, Response>
+fn read_form<T: for<'de> Deserialize<'de>>(
+    dash: &Dash,
+    sess: &Sess,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Response>
 where
     T: HasCsrf,
 {
@@ -506,7 +511,9 @@ pub async fn update(
         Err(p) => Err(p),
     };
     match result {
-        Ok(updated) if updated.secret.is_some() => secret_page(&dash, &sess, &updated.id, updated.secret.as_deref(), None),
+        Ok(updated) if updated.secret.is_some() => {
+            secret_page(&dash, &sess, &updated.id, updated.secret.as_deref(), None)
+        }
         Ok(_) => Redirect::to(&format!("/endpoints/{id}")).into_response(),
         Err(p) if p.status == 401 || p.status == 403 || p.status == 404 => problem_page(&dash.app, &p),
         Err(p) => render_show(&dash, &sess, &w, &form, Some(&p), status_of(&p)).await,

@@ -81,13 +81,7 @@ impl FromRequestParts<Dash> for Sess {
             }
         }
         let csrf = token.csrf();
-        Ok(Sess {
-            token,
-            csrf,
-            read_only: session.read_only,
-            limited: session.event_types,
-            is_admin: session.is_admin,
-        })
+        Ok(Sess { token, csrf, read_only: session.read_only, limited: session.event_types, is_admin: session.is_admin })
     }
 }
 

@@ -47,7 +47,8 @@ pub async fn create(
     let account = match &input.account_id {
         None => caller.account.clone(),
         Some(raw) => {
-            let id: AccountId = path_id(raw, "account").map_err(|_| ApiError::invalid("account_id", "not an account ID"))?;
+            let id: AccountId =
+                path_id(raw, "account").map_err(|_| ApiError::invalid("account_id", "not an account ID"))?;
             if id != caller.account && !caller.is_admin {
                 return Err(ApiError::Forbidden("only the admin API key may make portal links for another account"));
             }

@@ -8,8 +8,8 @@ use tokio_postgres::Row;
 
 use super::rows::{ms, time};
 use super::{Tx, exec, opt_row_of};
-use crate::{StoreError, StoreResult};
 use crate::model::{PortalLink, Session};
+use crate::{StoreError, StoreResult};
 
 /// How many ended rows one new session clears away.
 const SWEEP: i64 = 100;

@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use scanhook_core::{AccountId, ApiKeyId};
 
 use super::rows::{ms, time};
-use crate::{StoreError, StoreResult};
 use crate::model::{PortalLink, Session};
+use crate::{StoreError, StoreResult};
 
 /// How many ended rows one new session clears away.
 const SWEEP: i64 = 100;
@@ -97,14 +97,14 @@ pub fn create_link(c: &Connection, l: &PortalLink) -> StoreResult<()> {
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?2)",
         )?
         .execute(params![
-        l.token_hash,
-        l.account_id.as_str(),
-        l.key_id.as_str(),
-        l.read_only,
-        patterns_text(&l.event_types),
-        ms(l.created_at),
-        ms(l.expires_at),
-    ])?;
+            l.token_hash,
+            l.account_id.as_str(),
+            l.key_id.as_str(),
+            l.read_only,
+            patterns_text(&l.event_types),
+            ms(l.created_at),
+            ms(l.expires_at),
+        ])?;
     if added == 0 {
         return Err(StoreError::NotFound);
     }
