@@ -9,6 +9,7 @@ mod events;
 mod listen_args;
 mod output;
 mod parse;
+mod portal_links;
 mod projects;
 mod scans;
 mod serve_args;
@@ -44,6 +45,8 @@ pub enum Command {
     Scans(scans::ScansArgs),
     /// List and resolve a project's violations.
     Violations(scans::ViolationsArgs),
+    /// Make one-time links into the dashboard for an account (a customer portal).
+    PortalLinks(portal_links::PortalLinksArgs),
     /// Show the account's audit log: who (which API key) changed what, newest first.
     AuditLog(audit::AuditLogArgs),
     /// Receive webhooks locally and print each one; --forward-to relays them to your receiver.
@@ -72,6 +75,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Projects(a) => projects::run(a.conn.connect()?, a.command).await,
         Command::Scans(a) => scans::run(a.conn.connect()?, a.command).await,
         Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
+        Command::PortalLinks(a) => portal_links::run(a.conn.connect()?, a.command).await,
         Command::AuditLog(a) => audit::run(a.conn.connect()?, a.filter, a.page).await,
         Command::Listen(args) => crate::listen::run(args).await,
         // main() runs a worker before starting an async runtime, which it does not need.
