@@ -53,7 +53,7 @@ function startServer() {
       SCANHOOK_POLL_INTERVAL: "200ms",
       SCANHOOK_BRAND_NAME: "Acme Security",
       SCANHOOK_BRAND_COLOR: "#0f766e",
-      RUST_LOG: "warn",
+      SCANHOOK_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
