@@ -768,7 +768,8 @@ pub struct AuditEntryOut {
     pub key_id: String,
     /// `account.created`, `api_key.created`, `api_key.revoked`, `webhook.created`,
     /// `webhook.updated`, `webhook.enabled`, `webhook.disabled`, `webhook.deleted`,
-    /// `webhook.secret_rotated`, `webhook.replayed` or `delivery.retried`.
+    /// `webhook.secret_rotated`, `webhook.replayed`, `delivery.retried` or
+    /// `portal_link.created`.
     pub action: String,
     /// The ID of what the action concerns.
     pub target_id: String,

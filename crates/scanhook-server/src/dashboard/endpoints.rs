@@ -10,6 +10,7 @@ use bytes::Bytes;
 use maud::{Markup, html};
 use scanhook_api_types::{DeliveryOut, ListOut, Problem, RotateSecretOut, Signature, TestOut, WebhookOut};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::Dash;
@@ -78,6 +79,8 @@ impl EndpointForm {
 
     /// The API body: every field the form has, or a problem naming the field the form
     /// itself could not read.
+    // The problem is shown beside its field as the API's own are: not worth a box.
+    #[allow(clippy::result_large_err)]
     fn body(&self, current: Option<&WebhookOut>) -> Result<Value, Problem> {
         let invalid = |field: &str, message: String| Problem {
             problem_type: String::new(),
@@ -273,7 +276,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
                             td data-label="Last delivery" {
                                 @match last {
                                     Some(d) => { a href={ "/deliveries/" (d.id) } { (status_badge(d)) } " " span.small { (when(&d.created_at)) } }
-                                    None => { span.muted { "None yet" } }
+                                    None => { span.small { "None yet" } }
                                 }
                             }
                         }
@@ -305,15 +308,14 @@ fn status_of(p: &Problem) -> StatusCode {
     StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-fn read_form<T: for<'de> Deserialize<'de>>(
+// The refusal is the page to answer with, made once per request: not worth a box.
+#[allow(clippy::result_large_err)]
+fn read_form<T: DeserializeOwned + HasCsrf>(
     dash: &Dash,
     sess: &Sess,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<T, Response>
-where
-    T: HasCsrf,
-{
+) -> Result<T, Response> {
     let form: T = parse_form(body).map_err(|e| error_page(&dash.app, StatusCode::BAD_REQUEST, &e))?;
     check_csrf(sess, headers, form.csrf()).map_err(|why| error_page(&dash.app, StatusCode::FORBIDDEN, why))?;
     Ok(form)

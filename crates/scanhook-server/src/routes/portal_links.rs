@@ -6,9 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use scanhook_api_types::{PortalLinkIn, PortalLinkOut, Problem};
+use scanhook_core::audit::AuditAction;
 use scanhook_core::session::{MAX_EVENT_LIMITS, PORTAL_LINK_DEFAULT, PORTAL_LINK_MAX, Token};
 use scanhook_core::{AccountId, EventPattern};
 use scanhook_store::PortalLink;
+use serde_json::{Map, Value};
+
+use super::audit;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
@@ -77,8 +81,15 @@ pub async fn create(
         expires_at: now + expires_in,
     };
     let expires_at = link.expires_at;
+    let target = link.account_id.to_string();
+    let changes = Map::from_iter([
+        ("read_only".to_string(), Value::Bool(link.read_only)),
+        ("event_types".to_string(), serde_json::to_value(&link.event_types).unwrap_or_default()),
+        ("expires_at".to_string(), Value::String(expires_at.to_rfc3339())),
+    ]);
     let account_id = input.account_id.unwrap_or_default();
     state.store().create_portal_link(link).await.map_err(named("account", &account_id))?;
+    audit::record(&state, &caller, AuditAction::PortalLinkCreated, &target, changes).await;
     let base = &state.engine.config().public_url;
     let url = base
         .join(&format!("{}{}", PORTAL_PATH.trim_start_matches('/'), token.expose()))

@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API and the delivery workers.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check an API key against a server and save both in the config file.
     Login(client_args::LoginArgs),
     /// Manage webhook endpoints.
@@ -64,7 +64,7 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => crate::serve::run(args).await,
+        Command::Serve(args) => crate::serve::run(*args).await,
         Command::Login(args) => client_args::login(args).await,
         Command::Webhooks(a) => {
             let a = *a;

@@ -182,6 +182,11 @@ async fn a_portal_link_signs_in_once_for_its_account_only() {
     let left = expires - chrono::Utc::now();
     assert!(left > chrono::Duration::minutes(9) && left <= chrono::Duration::minutes(10), "{left}");
 
+    let (_, audit) =
+        server.call(Method::GET, "/v1/audit-log?action=portal_link.created", None, Some(&tenant_key)).await;
+    assert_eq!(audit["data"][0]["target_id"], account["id"], "{audit}");
+    assert_eq!(audit["data"][0]["changes"]["read_only"], false, "{audit}");
+
     // Opening it only asks; posting uses it, once.
     assert_eq!(browser().get(url).send().await.unwrap().status(), StatusCode::OK);
     let first = redeem(url).await;
