@@ -3,9 +3,8 @@
 //! Retry. Also the delivery rows other pages show.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::Bytes;
 use maud::{Markup, html};
 use scanhook_api_types::{AttemptOut, DeliveryDetailOut, DeliveryOut, HttpMessageOut};
 use scanhook_core::DeliveryStatus;
@@ -13,9 +12,8 @@ use scanhook_core::DeliveryStatus;
 use super::Dash;
 use super::api;
 use super::endpoints::valid_id;
-use super::forms::parse_form;
 use super::layout::{Page, error_page, problem_page, when};
-use super::session::{CsrfOnly, Sess, check_csrf};
+use super::session::{CsrfOnly, Posted, Sess};
 
 /// A delivery's status as a badge, with the last HTTP status when there is one.
 pub fn status_badge(d: &DeliveryOut) -> Markup {
@@ -140,20 +138,8 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
     Page::new(&dash.app, "Delivery").refreshing(under_way).render(Some(&sess), body).into_response()
 }
 
-pub async fn retry(
-    State(dash): State<Dash>,
-    sess: Sess,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let form: CsrfOnly = match parse_form(&body) {
-        Ok(f) => f,
-        Err(e) => return error_page(&dash.app, StatusCode::BAD_REQUEST, &e),
-    };
-    if let Err(why) = check_csrf(&sess, &headers, form.csrf.as_deref()) {
-        return error_page(&dash.app, StatusCode::FORBIDDEN, why);
-    }
+pub async fn retry(State(dash): State<Dash>, Path(id): Path<String>, posted: Posted<CsrfOnly>) -> Response {
+    let sess = posted.sess;
     if !valid_id(&id, "dlv_") {
         return error_page(&dash.app, StatusCode::NOT_FOUND, "No such delivery.");
     }

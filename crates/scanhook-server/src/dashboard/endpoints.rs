@@ -4,21 +4,19 @@
 //! confirmation, recent deliveries).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::Bytes;
 use maud::{Markup, html};
 use scanhook_api_types::{DeliveryOut, ListOut, Problem, RotateSecretOut, Signature, TestOut, WebhookOut};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::Dash;
 use super::api;
 use super::deliveries::{delivery_rows, status_badge};
-use super::forms::{headers, headers_text, list as split_list, parse_form};
+use super::forms::{headers, headers_text, list as split_list};
 use super::layout::{Page, error_page, problem_page, when};
-use super::session::{CsrfOnly, Sess, check_csrf};
+use super::session::{CsrfOnly, HasCsrf, Posted, Sess};
 
 /// The signature schemes the form offers, as the API names them.
 const SCHEMES: &[(&str, &str)] = &[
@@ -308,41 +306,13 @@ fn status_of(p: &Problem) -> StatusCode {
     StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-// The refusal is the page to answer with, made once per request: not worth a box.
-#[allow(clippy::result_large_err)]
-fn read_form<T: DeserializeOwned + HasCsrf>(
-    dash: &Dash,
-    sess: &Sess,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<T, Response> {
-    let form: T = parse_form(body).map_err(|e| error_page(&dash.app, StatusCode::BAD_REQUEST, &e))?;
-    check_csrf(sess, headers, form.csrf()).map_err(|why| error_page(&dash.app, StatusCode::FORBIDDEN, why))?;
-    Ok(form)
-}
-
-/// Forms that carry the CSRF token.
-pub trait HasCsrf {
-    fn csrf(&self) -> Option<&str>;
-}
-
 impl HasCsrf for EndpointForm {
     fn csrf(&self) -> Option<&str> {
         self.csrf.as_deref()
     }
 }
 
-impl HasCsrf for CsrfOnly {
-    fn csrf(&self) -> Option<&str> {
-        self.csrf.as_deref()
-    }
-}
-
-pub async fn create(State(dash): State<Dash>, sess: Sess, headers: HeaderMap, body: Bytes) -> Response {
-    let form: EndpointForm = match read_form(&dash, &sess, &headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn create(State(dash): State<Dash>, Posted { sess, form }: Posted<EndpointForm>) -> Response {
     let made = match form.body(None) {
         Ok(json) => api::send::<WebhookOut>(&dash.api, &sess, Method::POST, "/v1/webhooks", json).await,
         Err(p) => Err(p),
@@ -399,12 +369,9 @@ async fn fetch(dash: &Dash, sess: &Sess, id: &str) -> Result<WebhookOut, Respons
     api::get(&dash.api, sess, &format!("/v1/webhooks/{id}")).await.map_err(|p| problem_page(&dash.app, &p))
 }
 
-pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Response {
-    let w = match fetch(&dash, &sess, &id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    render_show(&dash, &sess, &w, &EndpointForm::of(&w), None, StatusCode::OK).await
+pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
+    let w = fetch(&dash, &sess, &id).await?;
+    Ok(render_show(&dash, &sess, &w, &EndpointForm::of(&w), None, StatusCode::OK).await)
 }
 
 async fn render_show(
@@ -495,31 +462,22 @@ async fn render_show(
 
 pub async fn update(
     State(dash): State<Dash>,
-    sess: Sess,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let form: EndpointForm = match read_form(&dash, &sess, &headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let w = match fetch(&dash, &sess, &id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    Posted { sess, form }: Posted<EndpointForm>,
+) -> Result<Response, Response> {
+    let w = fetch(&dash, &sess, &id).await?;
     let result = match form.body(Some(&w)) {
         Ok(json) => api::send::<WebhookOut>(&dash.api, &sess, Method::PATCH, &format!("/v1/webhooks/{id}"), json).await,
         Err(p) => Err(p),
     };
-    match result {
+    Ok(match result {
         Ok(updated) if updated.secret.is_some() => {
             secret_page(&dash, &sess, &updated.id, updated.secret.as_deref(), None)
         }
         Ok(_) => Redirect::to(&format!("/endpoints/{id}")).into_response(),
         Err(p) if p.status == 401 || p.status == 403 || p.status == 404 => problem_page(&dash.app, &p),
         Err(p) => render_show(&dash, &sess, &w, &form, Some(&p), status_of(&p)).await,
-    }
+    })
 }
 
 fn secret_page(dash: &Dash, sess: &Sess, id: &str, secret: Option<&str>, public_key: Option<&str>) -> Response {
@@ -535,46 +493,37 @@ fn secret_page(dash: &Dash, sess: &Sess, id: &str, secret: Option<&str>, public_
     Page::new(&dash.app, "New secret").render(Some(sess), body).into_response()
 }
 
-/// A button's form: the CSRF check, and an endpoint ID fit for an API URI.
-async fn post_action(dash: &Dash, sess: &Sess, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
-    read_form::<CsrfOnly>(dash, sess, headers, body)?;
-    if !valid_id(id, "wh_") {
-        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint."));
-    }
-    Ok(())
+/// An endpoint ID from the path, fit for an API URI, or a 404 page (the refusal is the
+/// page to answer with, made once per request: not worth a box).
+#[allow(clippy::result_large_err)]
+fn endpoint_id(dash: &Dash, id: &str) -> Result<(), Response> {
+    if valid_id(id, "wh_") { Ok(()) } else { Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint.")) }
+}
+
+/// The answer to a button: where the API's success leads, or its refusal as a page.
+fn after<T>(dash: &Dash, result: Result<T, Problem>, then: impl FnOnce(T) -> Response) -> Response {
+    result.map_or_else(|p| problem_page(&dash.app, &p), then)
 }
 
 pub async fn test(
     State(dash): State<Dash>,
-    sess: Sess,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = post_action(&dash, &sess, &id, &headers, &body).await {
-        return r;
-    }
-    match api::send::<TestOut>(&dash.api, &sess, Method::POST, &format!("/v1/webhooks/{id}/test"), json!({})).await {
-        Ok(out) => Redirect::to(&format!("/deliveries/{}", out.delivery_id)).into_response(),
-        Err(p) => problem_page(&dash.app, &p),
-    }
+    Posted { sess, .. }: Posted<CsrfOnly>,
+) -> Result<Response, Response> {
+    endpoint_id(&dash, &id)?;
+    let out = api::send::<TestOut>(&dash.api, &sess, Method::POST, &format!("/v1/webhooks/{id}/test"), json!({})).await;
+    Ok(after(&dash, out, |out| Redirect::to(&format!("/deliveries/{}", out.delivery_id)).into_response()))
 }
 
 pub async fn rotate(
     State(dash): State<Dash>,
-    sess: Sess,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = post_action(&dash, &sess, &id, &headers, &body).await {
-        return r;
-    }
+    Posted { sess, .. }: Posted<CsrfOnly>,
+) -> Result<Response, Response> {
+    endpoint_id(&dash, &id)?;
     let uri = format!("/v1/webhooks/{id}/rotate-secret");
-    match api::send::<RotateSecretOut>(&dash.api, &sess, Method::POST, &uri, json!({})).await {
-        Ok(out) => secret_page(&dash, &sess, &id, out.secret.as_deref(), out.public_key.as_deref()),
-        Err(p) => problem_page(&dash.app, &p),
-    }
+    let out = api::send::<RotateSecretOut>(&dash.api, &sess, Method::POST, &uri, json!({})).await;
+    Ok(after(&dash, out, |out| secret_page(&dash, &sess, &id, out.secret.as_deref(), out.public_key.as_deref())))
 }
 
 #[derive(Deserialize)]
@@ -591,52 +540,29 @@ impl HasCsrf for EnableForm {
 
 pub async fn enable(
     State(dash): State<Dash>,
-    sess: Sess,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let form: EnableForm = match read_form(&dash, &sess, &headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    if !valid_id(&id, "wh_") {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint.");
-    }
+    Posted { sess, form }: Posted<EnableForm>,
+) -> Result<Response, Response> {
+    endpoint_id(&dash, &id)?;
     let replay = form.replay_missed.as_deref() == Some("true");
     let uri = format!("/v1/webhooks/{id}/enable");
-    match api::call::<Value>(&dash.api, &sess, Method::POST, &uri, Some(json!({ "replay_missed": replay }))).await {
-        Ok(_) => Redirect::to(&format!("/endpoints/{id}")).into_response(),
-        Err(p) => problem_page(&dash.app, &p),
-    }
+    let out = api::call::<Value>(&dash.api, &sess, Method::POST, &uri, Some(json!({ "replay_missed": replay }))).await;
+    Ok(after(&dash, out, |_| Redirect::to(&format!("/endpoints/{id}")).into_response()))
 }
 
 pub async fn switch(
     State(dash): State<Dash>,
-    sess: Sess,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = post_action(&dash, &sess, &id, &headers, &body).await {
-        return r;
-    }
-    let w = match fetch(&dash, &sess, &id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    Posted { sess, .. }: Posted<CsrfOnly>,
+) -> Result<Response, Response> {
+    let w = fetch(&dash, &sess, &id).await?;
     let uri = format!("/v1/webhooks/{id}");
-    match api::send::<WebhookOut>(&dash.api, &sess, Method::PATCH, &uri, json!({ "active": !w.active })).await {
-        Ok(_) => Redirect::to(&uri.replace("/v1/webhooks", "/endpoints")).into_response(),
-        Err(p) => problem_page(&dash.app, &p),
-    }
+    let out = api::send::<WebhookOut>(&dash.api, &sess, Method::PATCH, &uri, json!({ "active": !w.active })).await;
+    Ok(after(&dash, out, |_| Redirect::to(&format!("/endpoints/{id}")).into_response()))
 }
 
-pub async fn delete_page(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Response {
-    let w = match fetch(&dash, &sess, &id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+pub async fn delete_page(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
+    let w = fetch(&dash, &sess, &id).await?;
     let body = html! {
         section.card.narrow {
             h1 { "Delete this endpoint?" }
@@ -650,21 +576,15 @@ pub async fn delete_page(State(dash): State<Dash>, sess: Sess, Path(id): Path<St
             }
         }
     };
-    Page::new(&dash.app, "Delete endpoint").render(Some(&sess), body).into_response()
+    Ok(Page::new(&dash.app, "Delete endpoint").render(Some(&sess), body).into_response())
 }
 
 pub async fn delete(
     State(dash): State<Dash>,
-    sess: Sess,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = post_action(&dash, &sess, &id, &headers, &body).await {
-        return r;
-    }
-    match api::call::<Value>(&dash.api, &sess, Method::DELETE, &format!("/v1/webhooks/{id}"), None).await {
-        Ok(_) => Redirect::to("/endpoints").into_response(),
-        Err(p) => problem_page(&dash.app, &p),
-    }
+    Posted { sess, .. }: Posted<CsrfOnly>,
+) -> Result<Response, Response> {
+    endpoint_id(&dash, &id)?;
+    let out = api::call::<Value>(&dash.api, &sess, Method::DELETE, &format!("/v1/webhooks/{id}"), None).await;
+    Ok(after(&dash, out, |_| Redirect::to("/endpoints").into_response()))
 }

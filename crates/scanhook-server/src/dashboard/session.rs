@@ -4,7 +4,7 @@
 //! request must carry the session's CSRF token (a hidden form field, derived from the
 //! session token) and come from this origin (`Sec-Fetch-Site`, `Origin`).
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,6 +14,7 @@ use scanhook_core::ApiKey;
 use scanhook_core::session::{SESSION_IDLE, SESSION_MAX, Token};
 use scanhook_store::Session;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use super::Dash;
@@ -115,6 +116,40 @@ pub fn check_csrf(sess: &Sess, headers: &HeaderMap, given: Option<&str>) -> Resu
     Ok(())
 }
 
+/// Forms that carry the CSRF token.
+pub trait HasCsrf {
+    fn csrf(&self) -> Option<&str>;
+}
+
+impl HasCsrf for CsrfOnly {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+/// A form posted by a signed-in page: the session, and the form once its CSRF token and
+/// origin are checked (403 otherwise; 400 for a form that cannot be read).
+pub struct Posted<T> {
+    pub sess: Sess,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + HasCsrf> FromRequest<Dash> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, dash: &Dash) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let sess = Sess::from_request_parts(&mut parts, dash).await?;
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), dash)
+            .await
+            .map_err(|e| error_page(&dash.app, e.status(), &e.body_text()))?;
+        let form: T = parse_form(&bytes).map_err(|e| error_page(&dash.app, StatusCode::BAD_REQUEST, &e))?;
+        check_csrf(&sess, &parts.headers, form.csrf())
+            .map_err(|why| error_page(&dash.app, StatusCode::FORBIDDEN, why))?;
+        Ok(Self { sess, form })
+    }
+}
+
 fn set_cookie(dash: &Dash, token: &Token) -> HeaderValue {
     let secure = if dash.app.dashboard.secure_cookie { "; Secure" } else { "" };
     let value = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", token.expose());
@@ -210,11 +245,7 @@ pub struct CsrfOnly {
     pub csrf: Option<String>,
 }
 
-pub async fn sign_out(State(dash): State<Dash>, sess: Sess, headers: HeaderMap, body: Bytes) -> Response {
-    let form: CsrfOnly = parse_form(&body).unwrap_or(CsrfOnly { csrf: None });
-    if let Err(why) = check_csrf(&sess, &headers, form.csrf.as_deref()) {
-        return error_page(&dash.app, StatusCode::FORBIDDEN, why);
-    }
+pub async fn sign_out(State(dash): State<Dash>, Posted { sess, .. }: Posted<CsrfOnly>) -> Response {
     if let Err(e) = dash.app.store().delete_session(&sess.token.hash()).await {
         return unavailable(&dash.app, &e);
     }
