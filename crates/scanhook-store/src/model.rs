@@ -531,3 +531,15 @@ pub struct PortalLink {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// A session's or link's event-type limits as stored (a JSON array, or NULL), for every
+/// backend.
+pub(crate) fn limits_to_json(list: &Option<Vec<String>>) -> Option<String> {
+    list.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
+}
+
+/// The stored limits read back. A value that is not a list of strings (never written so)
+/// limits the session to nothing rather than to everything.
+pub(crate) fn limits_from_json(raw: Option<String>) -> Option<Vec<String>> {
+    raw.map(|raw| serde_json::from_str(&raw).unwrap_or_default())
+}

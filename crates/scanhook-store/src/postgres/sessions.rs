@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 
 use super::rows::{ms, time};
 use super::{Tx, exec, opt_row_of};
-use crate::model::{PortalLink, Session};
+use crate::model::{PortalLink, Session, limits_from_json, limits_to_json};
 use crate::{StoreError, StoreResult};
 
 /// How many ended rows one new session clears away.
@@ -17,14 +17,6 @@ const SWEEP: i64 = 100;
 const COLUMNS: &str = "s.token_hash, s.account_id, s.key_id, s.is_admin, s.read_only, s.event_types, \
      s.created_at, s.idle_until, s.expires_at";
 
-fn patterns(raw: Option<String>) -> Option<Vec<String>> {
-    raw.and_then(|raw| serde_json::from_str(&raw).ok())
-}
-
-fn patterns_text(list: &Option<Vec<String>>) -> Option<String> {
-    list.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
-}
-
 fn session(row: &Row) -> StoreResult<Session> {
     Ok(Session {
         token_hash: row.try_get(0)?,
@@ -32,7 +24,7 @@ fn session(row: &Row) -> StoreResult<Session> {
         key_id: ApiKeyId::from_trusted(row.try_get(2)?),
         is_admin: row.try_get(3)?,
         read_only: row.try_get(4)?,
-        event_types: patterns(row.try_get(5)?),
+        event_types: limits_from_json(row.try_get(5)?),
         created_at: time(row.try_get(6)?),
         idle_until: time(row.try_get(7)?),
         expires_at: time(row.try_get(8)?),
@@ -65,7 +57,7 @@ pub async fn create(c: &Tx<'_>, s: &Session) -> StoreResult<()> {
             &s.key_id.as_str(),
             &s.is_admin,
             &s.read_only,
-            &patterns_text(&s.event_types),
+            &limits_to_json(&s.event_types),
             &now,
             &ms(s.idle_until),
             &ms(s.expires_at),
@@ -108,7 +100,7 @@ pub async fn create_link(c: &Tx<'_>, l: &PortalLink) -> StoreResult<()> {
             &l.account_id.as_str(),
             &l.key_id.as_str(),
             &l.read_only,
-            &patterns_text(&l.event_types),
+            &limits_to_json(&l.event_types),
             &ms(l.created_at),
             &ms(l.expires_at),
         ],
@@ -136,7 +128,7 @@ pub async fn redeem(c: &Tx<'_>, link_hash: &str, mut s: Session, now: DateTime<U
     s.key_id = ApiKeyId::from_trusted(row.try_get(1)?);
     s.is_admin = false;
     s.read_only = row.try_get(2)?;
-    s.event_types = patterns(row.try_get(3)?);
+    s.event_types = limits_from_json(row.try_get(3)?);
     create(c, &s).await?;
     Ok(Some(s))
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use scanhook_core::{AccountId, ApiKeyId};
 
 use super::rows::{ms, time};
-use crate::model::{PortalLink, Session};
+use crate::model::{PortalLink, Session, limits_from_json, limits_to_json};
 use crate::{StoreError, StoreResult};
 
 /// How many ended rows one new session clears away.
@@ -15,14 +15,6 @@ const SWEEP: i64 = 100;
 const COLUMNS: &str = "s.token_hash, s.account_id, s.key_id, s.is_admin, s.read_only, s.event_types, \
      s.created_at, s.idle_until, s.expires_at";
 
-fn patterns(raw: Option<String>) -> Option<Vec<String>> {
-    raw.and_then(|raw| serde_json::from_str(&raw).ok())
-}
-
-fn patterns_text(list: &Option<Vec<String>>) -> Option<String> {
-    list.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
-}
-
 fn session(row: &Row) -> rusqlite::Result<Session> {
     Ok(Session {
         token_hash: row.get(0)?,
@@ -30,7 +22,7 @@ fn session(row: &Row) -> rusqlite::Result<Session> {
         key_id: ApiKeyId::from_trusted(row.get(2)?),
         is_admin: row.get(3)?,
         read_only: row.get(4)?,
-        event_types: patterns(row.get(5)?),
+        event_types: limits_from_json(row.get(5)?),
         created_at: time(row.get(6)?),
         idle_until: time(row.get(7)?),
         expires_at: time(row.get(8)?),
@@ -59,7 +51,7 @@ pub fn create(c: &Connection, s: &Session) -> StoreResult<()> {
         s.key_id.as_str(),
         s.is_admin,
         s.read_only,
-        patterns_text(&s.event_types),
+        limits_to_json(&s.event_types),
         now,
         ms(s.idle_until),
         ms(s.expires_at),
@@ -101,7 +93,7 @@ pub fn create_link(c: &Connection, l: &PortalLink) -> StoreResult<()> {
             l.account_id.as_str(),
             l.key_id.as_str(),
             l.read_only,
-            patterns_text(&l.event_types),
+            limits_to_json(&l.event_types),
             ms(l.created_at),
             ms(l.expires_at),
         ])?;
@@ -125,7 +117,7 @@ pub fn redeem(c: &Connection, link_hash: &str, mut s: Session, now: DateTime<Utc
                 AccountId::from_trusted(row.get(0)?),
                 ApiKeyId::from_trusted(row.get(1)?),
                 row.get::<_, bool>(2)?,
-                patterns(row.get(3)?),
+                limits_from_json(row.get(3)?),
             ))
         })
         .optional()?;
