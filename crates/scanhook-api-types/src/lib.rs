@@ -768,7 +768,8 @@ pub struct AuditEntryOut {
     pub key_id: String,
     /// `account.created`, `api_key.created`, `api_key.revoked`, `webhook.created`,
     /// `webhook.updated`, `webhook.enabled`, `webhook.disabled`, `webhook.deleted`,
-    /// `webhook.secret_rotated`, `webhook.replayed` or `delivery.retried`.
+    /// `webhook.secret_rotated`, `webhook.replayed`, `delivery.retried` or
+    /// `portal_link.created`.
     pub action: String,
     /// The ID of what the action concerns.
     pub target_id: String,
@@ -777,4 +778,35 @@ pub struct AuditEntryOut {
     /// appear; a changed one shows as `[redacted]`.
     #[schema(value_type = Object)]
     pub changes: serde_json::Value,
+}
+
+/// A one-time link into the dashboard for one account (`POST /v1/portal-links`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalLinkIn {
+    /// The account the link signs into; only the admin key may name another account than
+    /// its own (default: the caller's).
+    #[serde(default)]
+    #[schema(pattern = "^acc_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
+    pub account_id: Option<String>,
+    /// The session may look but change nothing.
+    #[serde(default)]
+    pub read_only: Option<bool>,
+    /// Limit the session to these event types (types or `prefix.*` patterns): it sees and
+    /// manages only endpoints subscribed within them, and their deliveries.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 50)]
+    pub event_types: Option<Vec<String>>,
+    /// Seconds the link stays valid, 60 to 86400 (default 600). The session it opens
+    /// lasts as any dashboard session does.
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 60, maximum = 86400)]
+    pub expires_in: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PortalLinkOut {
+    /// Open this (once) to be signed into the dashboard.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
 }

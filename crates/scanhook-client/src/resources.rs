@@ -3,10 +3,10 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut, ProjectIn,
-    ProjectOut, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut,
-    ScanProgressIn, ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut,
-    WebhookPatch,
+    AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut,
+    PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut,
+    ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut, TestIn, TestOut, ViolationOut,
+    ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use serde::Serialize;
 
@@ -142,6 +142,12 @@ impl Client {
 
     pub async fn retry_delivery(&self, id: &str) -> Result<DeliveryOut> {
         self.send(self.request(Method::POST, &["v1", "deliveries", id, "retry"])).await
+    }
+
+    // Portal links.
+
+    pub async fn create_portal_link(&self, input: &PortalLinkIn) -> Result<PortalLinkOut> {
+        self.send(self.request(Method::POST, &["v1", "portal-links"]).json(input)).await
     }
 
     // Projects.

@@ -20,10 +20,11 @@ pub enum AuditAction {
     WebhookSecretRotated,
     WebhookReplayed,
     DeliveryRetried,
+    PortalLinkCreated,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::AccountCreated,
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
@@ -35,6 +36,7 @@ impl AuditAction {
         Self::WebhookSecretRotated,
         Self::WebhookReplayed,
         Self::DeliveryRetried,
+        Self::PortalLinkCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl AuditAction {
             Self::WebhookSecretRotated => "webhook.secret_rotated",
             Self::WebhookReplayed => "webhook.replayed",
             Self::DeliveryRetried => "delivery.retried",
+            Self::PortalLinkCreated => "portal_link.created",
         }
     }
 

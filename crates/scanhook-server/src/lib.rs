@@ -2,6 +2,7 @@
 //! store and the engine through their interfaces.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -22,10 +23,17 @@ pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
 use crate::query::QueryContract;
-use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{
+    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, violations, webhooks,
+};
+
+/// The dashboard at `/` and the API under `/v1`: what `serve` answers.
+pub fn router(state: AppState) -> Router {
+    dashboard::router(state.clone(), api_router(state))
+}
 
 /// Every route of the API.
-pub fn router(state: AppState) -> Router {
+pub fn api_router(state: AppState) -> Router {
     let Limits { max_body_bytes, max_report_bytes, .. } = state.limits;
     Router::new()
         .route("/v1/openapi.json", get(openapi::serve))
@@ -56,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deliveries/{id}", get(deliveries::get))
         .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .route("/v1/audit-log", get(audit::list))
+        .route("/v1/portal-links", post(portal_links::create))
         .route("/healthz", get(openapi::healthz))
         // Every route answers unknown, repeated or overlong query parameters with a 4xx.
         .route_layer(middleware::from_fn_with_state(

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{
+    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, violations, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,6 +57,7 @@ use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, pr
         deliveries::get,
         deliveries::retry,
         audit::list,
+        portal_links::create,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -9,6 +9,7 @@ use scanhook_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::auth::KeyCache;
+use crate::dashboard::DashboardConfig;
 
 /// Limits the API enforces on requests.
 #[derive(Debug, Clone)]
@@ -42,12 +43,20 @@ pub struct AppState {
     pub(crate) keys: Arc<KeyCache>,
     /// Slots for parsing large reports, `limits.max_concurrent_reports` of them.
     pub(crate) reports: Arc<Semaphore>,
+    /// The dashboard's brand and cookie settings.
+    pub dashboard: Arc<DashboardConfig>,
 }
 
 impl AppState {
     pub fn new(engine: Arc<Engine>, limits: Limits) -> Self {
         let reports = Arc::new(Semaphore::new(limits.max_concurrent_reports.max(1)));
-        Self { engine, limits, keys: Arc::default(), reports }
+        Self { engine, limits, keys: Arc::default(), reports, dashboard: Arc::default() }
+    }
+
+    /// The same state with the dashboard's settings.
+    pub fn with_dashboard(mut self, dashboard: DashboardConfig) -> Self {
+        self.dashboard = Arc::new(dashboard);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -411,6 +411,38 @@ pub trait Store: Send + Sync + 'static {
     async fn prune(&self, step: scanhook_core::retention::Prune, before: DateTime<Utc>, limit: u32)
     -> StoreResult<u64>;
 
+    // --- dashboard sessions and portal links ---
+
+    /// Stores a new session (its token's hash is the key; a clash is a backend error, as
+    /// the token is 256 random bits). Deletes up to 100 sessions and portal links that
+    /// ended before `session.created_at` in the same unit, so ended rows do not pile up.
+    async fn create_session(&self, session: Session) -> StoreResult<()>;
+    /// The session whose token hashes to `token_hash`, if it is still valid at `now`
+    /// (both its idle and its absolute end lie after `now`) and the key it came from still
+    /// exists (deleting a key deletes its sessions and links). A read only.
+    async fn find_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+    /// Moves a valid session's idle end to `idle_until` (never past its absolute end,
+    /// never backwards); returns whether it was valid at `now`. A guarded update: a
+    /// session ended or deleted meanwhile is not brought back.
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>, idle_until: DateTime<Utc>)
+    -> StoreResult<bool>;
+    /// Deletes the session (sign-out); deleting one that is gone is no error.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Stores a portal link to be redeemed once before its `expires_at`; an account that
+    /// does not exist is [`StoreError::NotFound`] (a conditional insert: nothing written).
+    async fn create_portal_link(&self, link: PortalLink) -> StoreResult<()>;
+    /// Uses the portal link whose token hashes to `link_hash`, if unused and valid at
+    /// `now`, and opens a session for its account with its limits: `session` gives the
+    /// new session's token hash and times, the link everything else. One unit with a
+    /// guarded write (the link is marked used only if it was not), so of concurrent
+    /// redeems exactly one gets a session; the others, and any later one, get `None`.
+    async fn redeem_portal_link(
+        &self,
+        link_hash: &str,
+        session: Session,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>>;
+
     // --- periodic jobs ---
 
     /// Takes or renews the lease on the periodic job `name` for `owner` until `until`,

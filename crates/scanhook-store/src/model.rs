@@ -498,3 +498,48 @@ pub struct Paged<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// A dashboard session, stored by the hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub account_id: AccountId,
+    /// The API key that signed in, or that made the portal link it came from: the audit
+    /// log names it, and deleting the key ends the session.
+    pub key_id: ApiKeyId,
+    /// Whether the session may act as the admin account (never for a portal session).
+    pub is_admin: bool,
+    /// Every state-changing API call is refused.
+    pub read_only: bool,
+    /// When set, the event-type patterns the session is limited to.
+    pub event_types: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    /// Ends unless a request moves it on ([`crate::Store::touch_session`]).
+    pub idle_until: DateTime<Utc>,
+    /// Ends whatever happens.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A portal link not yet used: who made it and what session it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalLink {
+    pub token_hash: String,
+    pub account_id: AccountId,
+    pub key_id: ApiKeyId,
+    pub read_only: bool,
+    pub event_types: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session's or link's event-type limits as stored (a JSON array, or NULL), for every
+/// backend.
+pub(crate) fn limits_to_json(list: &Option<Vec<String>>) -> Option<String> {
+    list.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
+}
+
+/// The stored limits read back. A value that is not a list of strings (never written so)
+/// limits the session to nothing rather than to everything.
+pub(crate) fn limits_from_json(raw: Option<String>) -> Option<Vec<String>> {
+    raw.map(|raw| serde_json::from_str(&raw).unwrap_or_default())
+}

@@ -13,6 +13,8 @@ use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::*;
 
+#[path = "conformance/sessions.rs"]
+mod sessions;
 mod support;
 use support::TestDatabase;
 

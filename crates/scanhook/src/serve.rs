@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use scanhook_core::{ApiKey, ApiKeyId, RetrySchedule};
 use scanhook_engine::{DispatchConfig, Engine, SystemClock};
+use scanhook_server::dashboard::DashboardConfig;
 use scanhook_server::{AppState, Limits};
 use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
@@ -228,6 +229,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     // Every setting is checked before anything touches the disk.
     let mut config = dispatch_config(&args)?;
+    // The session cookie is Secure when the deployment is reached over https.
+    let dashboard = DashboardConfig::new(
+        args.brand_name.as_deref(),
+        args.brand_color.as_deref(),
+        args.public_url.as_deref().is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
+    )
+    .map_err(anyhow::Error::msg)?;
     let retention = retention(&args)?;
     let api_key = args.api_key.as_deref().map(ApiKey::parse).transpose().context("SCANHOOK_API_KEY")?;
     if args.allow_private_networks {
@@ -270,7 +278,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_concurrent_reports: args.max_concurrent_reports.into(),
             report_wait: args.report_wait,
         },
-    );
+    )
+    .with_dashboard(dashboard);
 
     match &database {
         Database::Sqlite(_) if args.database_url.is_none() => {

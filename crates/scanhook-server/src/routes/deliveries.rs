@@ -97,7 +97,9 @@ pub async fn list(
             .map_err(|e| ApiError::invalid("status", e.0))?,
     };
     let paged = state.store().list_deliveries(&caller.account, filter, page.page()?).await?;
-    Ok(Json(ListOut { data: paged.items.into_iter().map(delivery_out).collect(), next_cursor: paged.next_cursor }))
+    // An event-limited session's pages may be short: deliveries of other events are left out.
+    let data = paged.items.into_iter().filter(|d| caller.may_see_event(&d.event_type)).map(delivery_out).collect();
+    Ok(Json(ListOut { data, next_cursor: paged.next_cursor }))
 }
 
 /// Get a delivery with every attempt: request and response headers and bodies.
@@ -111,6 +113,9 @@ pub async fn get(
     let delivery_id: DeliveryId = path_id(&id, "delivery")?;
     let (delivery, attempts) =
         state.store().get_delivery(&caller.account, &delivery_id).await.map_err(named("delivery", &id))?;
+    if !caller.may_see_event(&delivery.event_type) {
+        return Err(ApiError::not_found("delivery", &id));
+    }
     let canonical = if attempts.iter().any(|a| a.request_body.is_none()) {
         let event = state.store().get_event(&caller.account, &delivery.event_id).await?;
         let data = RawValue::from_string(event.data).map_err(|e| ApiError::Internal(Box::new(e)))?;
@@ -133,6 +138,13 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
     let delivery_id: DeliveryId = path_id(&id, "delivery")?;
+    if caller.event_limits.is_some() {
+        let (delivery, _) =
+            state.store().get_delivery(&caller.account, &delivery_id).await.map_err(named("delivery", &id))?;
+        if !caller.may_see_event(&delivery.event_type) {
+            return Err(ApiError::not_found("delivery", &id));
+        }
+    }
     let delivery = state.engine.retry_delivery(&caller.account, &delivery_id).await.map_err(named("delivery", &id))?;
     let changes = serde_json::Map::from_iter([
         ("webhook_id".to_string(), delivery.webhook_id.to_string().into()),

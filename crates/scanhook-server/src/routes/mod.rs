@@ -7,6 +7,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod event_types;
 pub mod events;
+pub mod portal_links;
 pub mod projects;
 pub mod scans;
 pub mod violations;

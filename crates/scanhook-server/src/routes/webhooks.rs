@@ -187,7 +187,12 @@ fn secret_for(signature: &Signature, given: Option<String>) -> Result<WebhookSec
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
     let webhook_id: WebhookId = path_id(id, "webhook")?;
-    state.store().get_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", id))
+    let webhook = state.store().get_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", id))?;
+    // An event-limited session sees only endpoints within its limits (auth.rs).
+    if !caller.may_see(&webhook.events) {
+        return Err(ApiError::not_found("webhook", id));
+    }
+    Ok(webhook)
 }
 
 /// Create a webhook endpoint. The secret is shown only in this answer.
@@ -211,6 +216,7 @@ pub async fn create(
         cloudevents: input.cloudevents,
     };
     let format = checked(&state, format, &headers)?;
+    caller.may_subscribe(&input.events)?;
     let new = NewWebhook {
         id: WebhookId::generate(),
         url: parse_url(&state, &input.url)?,
@@ -247,7 +253,13 @@ pub async fn list(
     let page: Page = query.page()?;
     let paged = state.store().list_webhooks(&caller.account, page).await?;
     Ok(Json(ListOut {
-        data: paged.items.into_iter().map(|w| webhook_out(w, false, state.now())).collect(),
+        // An event-limited session's pages may be short: others' endpoints are left out.
+        data: paged
+            .items
+            .into_iter()
+            .filter(|w| caller.may_see(&w.events))
+            .map(|w| webhook_out(w, false, state.now()))
+            .collect(),
         next_cursor: paged.next_cursor,
     }))
 }
@@ -289,7 +301,13 @@ pub async fn update(
         || input.cloudevents.is_some()
         || input.headers.is_some()
         || input.sensitive_headers.is_some();
+    if caller.event_limits.is_some() && !touches_format {
+        find(&state, &caller, &id).await?;
+    }
     let current = if touches_format { Some(find(&state, &caller, &id).await?) } else { None };
+    if let Some(events) = &input.events {
+        caller.may_subscribe(events)?;
+    }
     let headers = match &current {
         Some(current) if input.headers.is_some() || input.sensitive_headers.is_some() => {
             Some(patched_headers(&current.headers, input.headers, input.sensitive_headers)?)
@@ -494,6 +512,9 @@ pub async fn replay(
     OptionalJson(input): OptionalJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
     let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    if caller.event_limits.is_some() {
+        find(&state, &caller, &id).await?;
+    }
     let requeued =
         state.engine.replay_dead(&caller.account, &webhook_id, input.since).await.map_err(named("webhook", &id))?;
     let changes = Map::from_iter([

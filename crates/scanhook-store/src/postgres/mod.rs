@@ -29,6 +29,7 @@ mod retention;
 mod rows;
 mod scans;
 pub(crate) mod schema;
+mod sessions;
 mod tls;
 mod violations;
 mod webhooks;
@@ -509,6 +510,40 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> StoreResult<u64> {
         unit!(self, |c| retention::prune(&c, step, before, limit).await?)
+    }
+
+    async fn create_session(&self, session: Session) -> StoreResult<()> {
+        unit!(self, |c| sessions::create(&c, &session).await?)
+    }
+
+    async fn find_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        unit!(self, |c| sessions::find(&c, token_hash, now).await?)
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        unit!(self, |c| sessions::touch(&c, token_hash, now, idle_until).await?)
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        unit!(self, |c| sessions::delete(&c, token_hash).await?)
+    }
+
+    async fn create_portal_link(&self, link: PortalLink) -> StoreResult<()> {
+        unit!(self, |c| sessions::create_link(&c, &link).await?)
+    }
+
+    async fn redeem_portal_link(
+        &self,
+        link_hash: &str,
+        session: Session,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
+        unit!(self, |c| sessions::redeem(&c, link_hash, session, now).await?)
     }
 
     async fn lease_job(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {

@@ -10,6 +10,7 @@ use crate::{SecretBox, StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_ids_compare_bytewise.sql"),
+    include_str!("../../migrations/postgres/0003_dashboard_sessions.sql"),
 ];
 
 /// The advisory lock's key: "scanhook" in ASCII, so it will not collide with another

@@ -21,6 +21,7 @@ mod rows;
 mod scans;
 mod schema;
 mod sealed;
+mod sessions;
 mod violations;
 mod webhooks;
 mod writer;
@@ -505,6 +506,44 @@ impl Store for SqliteStore {
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.read(dispatch::next_due_at).await
+    }
+
+    async fn create_session(&self, session: Session) -> StoreResult<()> {
+        self.write(move |c| sessions::create(c, &session)).await
+    }
+
+    async fn find_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_string();
+        self.read(move |c| sessions::find(c, &token_hash, now)).await
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let token_hash = token_hash.to_string();
+        self.write(move |c| sessions::touch(c, &token_hash, now, idle_until)).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |c| sessions::delete(c, &token_hash)).await
+    }
+
+    async fn create_portal_link(&self, link: PortalLink) -> StoreResult<()> {
+        self.write(move |c| sessions::create_link(c, &link)).await
+    }
+
+    async fn redeem_portal_link(
+        &self,
+        link_hash: &str,
+        session: Session,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
+        let link_hash = link_hash.to_string();
+        self.write(move |c| sessions::redeem(c, &link_hash, session, now)).await
     }
 
     async fn lease_job(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0014_retention_and_list_indexes.sql"),
     include_str!("../../migrations/sqlite/0015_one_default_account.sql"),
     include_str!("../../migrations/sqlite/0016_job_leases.sql"),
+    include_str!("../../migrations/sqlite/0017_dashboard_sessions.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -56,6 +56,8 @@ pub const PLAN: &[(&str, Step)] = &[
     ("violation_history", Step::Copy),
     ("audit_log", Step::Copy),
     ("job_leases", Step::Skip("leases of the old server's periodic jobs")),
+    ("sessions", Step::Skip("dashboard sessions: their holders sign in again")),
+    ("portal_links", Step::Skip("portal links: short-lived, the platform makes new ones")),
 ];
 
 /// PostgreSQL's own bookkeeping table (postgres/schema.rs), in no plan.

@@ -11,6 +11,7 @@ mod listen_args;
 mod migrate_store;
 mod output;
 mod parse;
+mod portal_links;
 mod projects;
 mod scans;
 mod serve_args;
@@ -31,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API and the delivery workers.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check an API key against a server and save both in the config file.
     Login(client_args::LoginArgs),
     /// Manage webhook endpoints.
@@ -46,6 +47,8 @@ pub enum Command {
     Scans(scans::ScansArgs),
     /// List and resolve a project's violations.
     Violations(scans::ViolationsArgs),
+    /// Make one-time links into the dashboard for an account (a customer portal).
+    PortalLinks(portal_links::PortalLinksArgs),
     /// Show the account's audit log: who (which API key) changed what, newest first.
     AuditLog(audit::AuditLogArgs),
     /// Receive webhooks locally and print each one; --forward-to relays them to your receiver.
@@ -69,7 +72,7 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => crate::serve::run(args).await,
+        Command::Serve(args) => crate::serve::run(*args).await,
         Command::Login(args) => client_args::login(args).await,
         Command::Webhooks(a) => {
             let a = *a;
@@ -80,6 +83,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Projects(a) => projects::run(a.conn.connect()?, a.command).await,
         Command::Scans(a) => scans::run(a.conn.connect()?, a.command).await,
         Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
+        Command::PortalLinks(a) => portal_links::run(a.conn.connect()?, a.command).await,
         Command::AuditLog(a) => audit::run(a.conn.connect()?, a.filter, a.page).await,
         Command::Listen(args) => crate::listen::run(args).await,
         Command::MigrateStore(args) => migrate_store::run(args).await,

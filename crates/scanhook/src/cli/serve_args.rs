@@ -117,4 +117,10 @@ pub struct ServeArgs {
     /// Letters, digits, '.', '_' and '-', at most 64.
     #[arg(long, env = "SCANHOOK_NODE_NAME", default_value = "node")]
     pub node_name: String,
+    /// The platform's name, shown by the dashboard (default: scanhook).
+    #[arg(long, env = "SCANHOOK_BRAND_NAME")]
+    pub brand_name: Option<String>,
+    /// The dashboard's accent colour, as #rrggbb.
+    #[arg(long, env = "SCANHOOK_BRAND_COLOR")]
+    pub brand_color: Option<String>,
 }

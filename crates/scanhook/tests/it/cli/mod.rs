@@ -6,6 +6,7 @@
 mod audit;
 mod connection;
 mod events;
+mod portal_links;
 mod scans;
 mod webhooks;
 

@@ -1,0 +1,30 @@
+// scanhook dashboard: the only script. Progressive enhancement only: every page works
+// without it. Copy buttons, and pages that refresh while a delivery is under way.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const target = document.getElementById(button.dataset.copy);
+    if (!target) continue;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(target.value);
+      } catch {
+        target.select();
+        document.execCommand("copy");
+      }
+      button.textContent = "Copied";
+      button.classList.add("done");
+      setTimeout(() => {
+        button.textContent = "Copy";
+        button.classList.remove("done");
+      }, 2000);
+    });
+  }
+  for (const input of document.querySelectorAll("input[readonly]")) {
+    input.addEventListener("focus", () => input.select());
+  }
+  const refresh = Number(document.body.dataset.refresh || 0);
+  if (refresh > 0) setTimeout(() => window.location.reload(), refresh * 1000);
+});

@@ -1,0 +1,137 @@
+//! The web dashboard, served at `/` beside the API. It is another client of the public
+//! API: every page calls the API router in process (`api.rs`) on behalf of the session,
+//! so the API's own authentication, limits and validation decide what a page shows and
+//! does. The only store rows it touches are its own sessions (`session.rs`). Pages are
+//! rendered on the server (maud, which escapes everything interpolated); the one script
+//! and the stylesheet are embedded in the binary (`assets/`), and the CSP forbids any
+//! inline script or style.
+
+mod api;
+mod deliveries;
+mod endpoints;
+mod forms;
+mod layout;
+mod session;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+pub use session::COOKIE;
+
+/// The largest form the dashboard reads.
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// How the dashboard presents itself and sets its cookie.
+#[derive(Debug, Clone)]
+pub struct DashboardConfig {
+    /// `SCANHOOK_BRAND_NAME`: the platform's name in the header and titles.
+    pub brand_name: String,
+    /// `SCANHOOK_BRAND_COLOR`: `#rrggbb`, the accent colour.
+    pub brand_color: String,
+    /// Whether the session cookie is `Secure` (the public URL is https).
+    pub secure_cookie: bool,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self { brand_name: "scanhook".into(), brand_color: DEFAULT_COLOR.into(), secure_cookie: false }
+    }
+}
+
+const DEFAULT_COLOR: &str = "#2f5bd3";
+
+impl DashboardConfig {
+    /// Checks the brand settings: a name of 1 to 60 printable characters, a `#rrggbb` colour.
+    pub fn new(name: Option<&str>, color: Option<&str>, secure_cookie: bool) -> Result<Self, String> {
+        let brand_name = name.map(str::trim).unwrap_or("scanhook").to_string();
+        if brand_name.is_empty() || brand_name.chars().count() > 60 || brand_name.chars().any(char::is_control) {
+            return Err("SCANHOOK_BRAND_NAME must be 1 to 60 printable characters".into());
+        }
+        let brand_color = color.map(str::trim).unwrap_or(DEFAULT_COLOR).to_ascii_lowercase();
+        let hex = brand_color.strip_prefix('#').unwrap_or_default();
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("SCANHOOK_BRAND_COLOR must be a colour like #2f5bd3, not '{brand_color}'"));
+        }
+        Ok(Self { brand_name, brand_color, secure_cookie })
+    }
+}
+
+/// What every dashboard handler shares: the app (for its sessions and configuration) and
+/// the API router it calls.
+#[derive(Clone)]
+pub struct Dash {
+    pub app: AppState,
+    pub api: Router,
+}
+
+/// The dashboard's routes; anything else falls through to `api` (the REST API).
+pub fn router(app: AppState, api: Router) -> Router {
+    let dash = Dash { app, api: api.clone() };
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/endpoints") }))
+        .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/portal/{token}", get(session::portal_page).post(session::portal_redeem))
+        .route("/endpoints", get(endpoints::list).post(endpoints::create))
+        .route("/endpoints/new", get(endpoints::new_page))
+        .route("/endpoints/{id}", get(endpoints::show).post(endpoints::update))
+        .route("/endpoints/{id}/test", post(endpoints::test))
+        .route("/endpoints/{id}/rotate", post(endpoints::rotate))
+        .route("/endpoints/{id}/enable", post(endpoints::enable))
+        .route("/endpoints/{id}/switch", post(endpoints::switch))
+        .route("/endpoints/{id}/delete", get(endpoints::delete_page).post(endpoints::delete))
+        .route("/deliveries/{id}", get(deliveries::show))
+        .route("/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+        .route("/assets/brand.css", get(brand_css))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(dash)
+        .fallback_service(api)
+}
+
+/// Strict headers on every dashboard answer: no inline script or style, no framing, no
+/// referrer (a portal link's token never leaks), nothing cached.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (header::HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+        (header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"),
+    ];
+    for (name, value) in set {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("assets/app.css"))
+}
+
+async fn js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("assets/app.js"))
+}
+
+/// The brand colour as a stylesheet (the CSP allows no inline style).
+async fn brand_css(State(dash): State<Dash>) -> impl IntoResponse {
+    let color = &dash.app.dashboard.brand_color;
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], format!(":root {{ --brand: {color}; }}\n"))
+}

@@ -1,0 +1,29 @@
+-- Dashboard sessions and portal links, stored by the SHA-256 of their token (never the
+-- token). Deleting the API key a session came from (signed in with, or that made its
+-- portal link) deletes the session and the link.
+CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key_id       TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+    is_admin     INTEGER NOT NULL,
+    read_only    INTEGER NOT NULL,
+    event_types  TEXT,            -- JSON array of patterns, or NULL for no limit
+    created_at   INTEGER NOT NULL,
+    idle_until   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+CREATE INDEX sessions_key ON sessions(key_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+
+CREATE TABLE portal_links (
+    token_hash   TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key_id       TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+    read_only    INTEGER NOT NULL,
+    event_types  TEXT,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    used_at      INTEGER
+);
+CREATE INDEX portal_links_key ON portal_links(key_id);
+CREATE INDEX portal_links_expires ON portal_links(expires_at);

@@ -1,0 +1,245 @@
+// The dashboard in a real browser: Debian's headless Chromium driven by playwright-core.
+// Starts `scanhook serve` (SCANHOOK_BIN, else target/debug/scanhook) on a fresh data
+// directory and a receiver of its own on 127.0.0.1, then goes through what a user does.
+// Screenshots of every page at 375 px and 1440 px go to target/screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = process.env.SCANHOOK_BIN || join(root, "target/debug/scanhook");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const shots = join(root, "target/screenshots");
+const adminKey = "shk_browser_test_admin_key_0123456789";
+
+let server, base, receiver, receiverUrl, browser, dataDir;
+const received = [];
+let failing = false;
+
+function startReceiver() {
+  return new Promise((ok) => {
+    receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(failing ? 500 : 200, { "content-type": "application/json" });
+        res.end(failing ? '{"error":"receiver is down"}' : '{"ok":true}');
+      });
+    });
+    receiver.listen(0, "127.0.0.1", () => {
+      receiverUrl = `http://127.0.0.1:${receiver.address().port}/hooks`;
+      ok();
+    });
+  });
+}
+
+function startServer() {
+  dataDir = mkdtempSync(join(tmpdir(), "scanhook-browser-"));
+  server = spawn(bin, ["serve"], {
+    env: {
+      PATH: process.env.PATH,
+      SCANHOOK_LISTEN: "127.0.0.1:0",
+      SCANHOOK_DATA_DIR: dataDir,
+      SCANHOOK_API_KEY: adminKey,
+      SCANHOOK_ALLOW_PRIVATE_NETWORKS: "true",
+      SCANHOOK_DISABLE_AFTER: "1",
+      SCANHOOK_RETRY_SCHEDULE: "0s",
+      SCANHOOK_POLL_INTERVAL: "200ms",
+      SCANHOOK_BRAND_NAME: "Acme Security",
+      SCANHOOK_BRAND_COLOR: "#0f766e",
+      SCANHOOK_LOG: "warn",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("scanhook did not start in 20 s")), 20000);
+    let out = "";
+    server.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m && !base) {
+        base = m[1];
+        clearTimeout(timer);
+        ok();
+      }
+    });
+    server.on("exit", (code) => fail(new Error(`scanhook exited with ${code}`)));
+  });
+}
+
+async function api(method, path, key, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Screenshots of the page as it is, at 1440 px and at 375 px wide. */
+async function shot(page, name) {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.screenshot({ path: join(shots, `${name}-1440.png`), fullPage: true });
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.screenshot({ path: join(shots, `${name}-375.png`), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+/** Reloads until `text` shows, for what the dispatcher does in the background. */
+async function waitForText(page, text, ms = 15000) {
+  const until = Date.now() + ms;
+  while (!(await page.getByText(text, { exact: false }).count())) {
+    assert.ok(Date.now() < until, `"${text}" did not appear on ${page.url()}`);
+    await page.waitForTimeout(300);
+    await page.reload();
+  }
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  await startReceiver();
+  await startServer();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  receiver?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("sign in, add an endpoint, copy its secret, test it, read the attempt, survive auto-disable", async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  const page = await context.newPage();
+
+  await page.goto(base + "/");
+  assert.match(page.url(), /\/sign-in$/);
+  await page.fill("#api_key", "shk_not_a_key_of_anyone_here");
+  await page.click("button[type=submit]");
+  assert.equal(await page.locator("#api_key-error").innerText(), "That API key is not valid.");
+  await shot(page, "01-sign-in-error");
+  await page.fill("#api_key", adminKey);
+  await page.click("button[type=submit]");
+  assert.match(page.url(), /\/endpoints$/);
+  await page.getByText("No endpoints yet").waitFor();
+  assert.ok((await page.title()).includes("Acme Security"));
+  await shot(page, "02-endpoints-empty");
+
+  await page.getByRole("link", { name: "Add your first endpoint" }).click();
+  await shot(page, "03-add-endpoint");
+  await page.fill("#url", "ftp://nowhere");
+  await page.click("button:has-text('Add endpoint')");
+  assert.match(await page.locator("#url-error").innerText(), /http/i);
+  await shot(page, "04-add-endpoint-error");
+  await page.fill("#url", receiverUrl);
+  await page.fill("#events", "*");
+  await page.fill("#description", "Security team's intake");
+  await page.click("button:has-text('Add endpoint')");
+  await page.getByRole("heading", { name: "Endpoint added" }).waitFor();
+  const secret = await page.inputValue("#secret");
+  assert.match(secret, /^whsec_/);
+  await page.click("button[data-copy=secret]");
+  await page.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  await shot(page, "05-endpoint-added");
+
+  await page.getByRole("link", { name: "Open the endpoint" }).click();
+  const endpointUrl = page.url();
+  await shot(page, "06-endpoint");
+  await page.click("button:has-text('Send test event')");
+  assert.match(page.url(), /\/deliveries\/dlv_/);
+  await waitForText(page, "Attempt 1");
+  assert.ok(await page.getByText("HTTP 200").first().isVisible());
+  assert.ok(received.length >= 1 && received.at(-1).headers["webhook-signature"], "the receiver got a signed request");
+  await shot(page, "07-delivery");
+
+  // The endpoints list shows it with its last delivery.
+  await page.goto(base + "/endpoints");
+  assert.ok(await page.getByRole("link", { name: receiverUrl }).isVisible());
+  await shot(page, "08-endpoints");
+
+  // Fails until disabled, then re-enabled.
+  // (Test events never disable an endpoint: a real one does.)
+  failing = true;
+  await api("POST", "/v1/events", adminKey, { type: "scan.completed", data: { project: "web" } });
+  await page.goto(endpointUrl);
+  await waitForText(page, "Disabled after failures");
+  await shot(page, "09-endpoint-disabled");
+  failing = false;
+  await page.click("button:has-text('Re-enable')");
+  await page.locator(".state .badge.ok", { hasText: "Active" }).waitFor();
+
+  // A form posted without the CSRF token, or from another site, is refused.
+  const id = endpointUrl.split("/").at(-1);
+  const bare = await context.request.post(`${base}/endpoints/${id}/switch`, { form: { x: "1" } });
+  assert.equal(bare.status(), 403);
+  const csrf = await page.locator("input[name=csrf]").first().inputValue();
+  const foreign = await context.request.post(`${base}/endpoints/${id}/switch`, {
+    form: { csrf },
+    headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+  });
+  assert.equal(foreign.status(), 403);
+  await page.reload();
+  assert.ok(await page.locator(".state .badge.ok", { hasText: "Active" }).isVisible(), "nothing changed");
+
+  // Delete with confirmation.
+  await page.getByRole("link", { name: "Delete" }).click();
+  await shot(page, "10-delete-confirm");
+  await page.getByRole("link", { name: "Keep it" }).click();
+  assert.equal(page.url(), endpointUrl);
+  await context.close();
+});
+
+test("a read-only portal link sees only its own account, once", async () => {
+  const account = await api("POST", "/v1/accounts", adminKey, { name: "Tenant B" });
+  const key = account.api_key.key;
+  await api("POST", "/v1/webhooks", key, { url: receiverUrl + "/tenant-b", events: ["scan.*"] });
+  const link = await api("POST", "/v1/portal-links", key, { read_only: true });
+  assert.ok(link.url.startsWith(base + "/portal/"), link.url);
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(link.url);
+  await shot(page, "11-portal-continue");
+  await page.click("button:has-text('Continue')");
+  assert.match(page.url(), /\/endpoints$/);
+  assert.ok(await page.getByRole("link", { name: receiverUrl + "/tenant-b" }).isVisible());
+  assert.equal(await page.getByRole("link", { name: receiverUrl, exact: true }).count(), 0, "another account's endpoint");
+  assert.equal(await page.getByRole("link", { name: "Add endpoint" }).count(), 0);
+  assert.ok(await page.getByText("Read-only").isVisible());
+  await shot(page, "12-portal-endpoints");
+
+  // The API refuses a change even when a form is forged with the right CSRF token.
+  await page.getByRole("link", { name: receiverUrl + "/tenant-b" }).click();
+  await shot(page, "13-portal-endpoint");
+  const id = page.url().split("/").at(-1);
+  const csrf = await page.locator("input[name=csrf]").first().inputValue();
+  const forged = await context.request.post(`${base}/endpoints/${id}/switch`, { form: { csrf } });
+  assert.equal(forged.status(), 403);
+
+  // Used once.
+  const again = await (await browser.newContext()).newPage();
+  await again.goto(link.url);
+  await again.click("button:has-text('Continue')");
+  await again.getByText("expired or was already used").waitFor();
+  await shot(again, "14-portal-used");
+  await context.close();
+});
