@@ -1,6 +1,8 @@
-//! Phases 1 and 2 on a running server whose webhook sends everything to the sink:
-//! throughput (`--events` as fast as `--concurrency` producers can send them) and latency
-//! (`--rate` events/s for `--seconds`).
+//! Phases 1 and 2 on a running cluster whose webhook sends everything to the sink:
+//! throughput (`--events` as fast as `--concurrency` producers can send them, spread
+//! round-robin over the nodes) and latency (`--rate` events/s for `--seconds`, each event
+//! to the next node in turn). Each phase reports what was accepted and delivered per
+//! second, accept-to-arrival latency, and the CPU the servers (and PostgreSQL) used.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,29 +12,64 @@ use anyhow::bail;
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::{Args, KEY, Server, cpu_secs, peak_rss_mb, producer, sink::Sink, wait_delivered};
+use crate::cluster::Cluster;
+use crate::cpu::{Meter, Used};
+use crate::{Args, KEY, peak_rss_mb, producer, sink::Sink, wait_delivered};
 
-pub struct Figures {
+/// One phase's figures.
+pub struct Phase {
     pub accepted: f64,
     pub delivered: f64,
-    pub cpu_per_event_us: Option<f64>,
     pub p50: f64,
     pub p99: f64,
+    pub cpu: Used,
+    pub deliveries: u64,
+}
+
+impl Phase {
+    /// Total CPU (scanhook and, where measured, the database) per delivery, in µs.
+    pub fn cpu_per_delivery_us(&self) -> f64 {
+        (self.cpu.scanhook + self.cpu.database.unwrap_or(0.0)) / self.deliveries as f64 * 1e6
+    }
+
+    fn print(&self) {
+        println!("  accepted events/s:    {:>9.0}", self.accepted);
+        println!("  delivered/s:          {:>9.0}", self.delivered);
+        println!("  latency p50 (ms):     {:>9.1}   accept -> arrival", self.p50);
+        println!("  latency p99 (ms):     {:>9.1}", self.p99);
+        let per = |secs: f64| secs / self.deliveries as f64 * 1e6;
+        let split = match self.cpu.database {
+            Some(db) => format!(
+                "scanhook {:.0} + database {:.0}; database share {:.0} %",
+                per(self.cpu.scanhook),
+                per(db),
+                100.0 * db / (db + self.cpu.scanhook)
+            ),
+            None => format!("scanhook {:.0} + database n/a (in-process); database share n/a", per(self.cpu.scanhook)),
+        };
+        println!("  CPU per delivery (us): {:>8.0}   {split}", self.cpu_per_delivery_us());
+    }
+}
+
+pub struct Figures {
+    pub throughput: Phase,
+    pub latency: Phase,
+    pub duplicates: u64,
     pub rss: Option<f64>,
+    pub nodes: usize,
 }
 
 impl Figures {
-    pub fn print(&self, rate: u64) {
-        println!("accepted events/s:   {:>10.0}", self.accepted);
-        println!("delivered/s:         {:>10.0}", self.delivered);
-        if let Some(us) = self.cpu_per_event_us {
-            println!("server CPU per event (us): {us:>4.0}   user + system, throughput phase");
-        }
-        println!("latency p50 (ms):    {:>10.1}   accept -> arrival at {rate} events/s", self.p50);
-        println!("latency p99 (ms):    {:>10.1}", self.p99);
-        match self.rss {
-            Some(mb) => println!("server peak RSS (MB): {mb:>9.1}"),
-            None => println!("server peak RSS (MB):       n/a"),
+    pub fn print(&self, args: &Args) {
+        println!("throughput phase ({} events, {} producers):", args.events, args.concurrency);
+        self.throughput.print();
+        println!("latency phase ({} events/s for {} s):", args.rate, args.seconds);
+        self.latency.print();
+        println!("duplicate deliveries:   {:>9}", self.duplicates);
+        match (self.rss, self.nodes) {
+            (Some(mb), 1) => println!("server peak RSS (MB):   {mb:>9.1}"),
+            (Some(mb), n) => println!("server peak RSS (MB):   {mb:>9.1}   the largest of {n} nodes"),
+            (None, _) => println!("server peak RSS (MB):         n/a"),
         }
     }
 }
@@ -45,19 +82,22 @@ async fn send_event(client: &reqwest::Client, url: &str, i: u64) -> bool {
     matches!(client.post(url).bearer_auth(KEY).json(&event_body(i)).send().await, Ok(r) if r.status().as_u16() == 202)
 }
 
-pub async fn run(args: &Args, server: &Server, sink: &Sink, client: &reqwest::Client) -> anyhow::Result<Figures> {
-    let events_url = format!("{}/v1/events", server.base);
+pub async fn run(args: &Args, cluster: &Cluster, meter: &Meter, sink: &Sink) -> anyhow::Result<Figures> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let duplicates = sink.duplicates();
 
     // Phase 1: throughput.
-    let cpu_before = cpu_secs(server.child.id());
     let next = Arc::new(AtomicU64::new(0));
-    let addr = server.base.trim_start_matches("http://").to_string();
     let body = Bytes::from(serde_json::to_vec(&event_body(0))?);
     let mut producers = Vec::new();
-    for _ in 0..args.concurrency {
-        producers.push(producer::Producer::connect(&addr, KEY, body.clone()).await?);
+    for k in 0..args.concurrency as usize {
+        let node = &cluster.nodes[k % cluster.nodes.len()];
+        let addr = node.base.trim_start_matches("http://");
+        producers.push(producer::Producer::connect(addr, KEY, body.clone()).await?);
     }
+    sink.measure_latency();
     let first = sink.count();
+    let cpu = meter.start();
     let started = Instant::now();
     let producers: Vec<_> = producers
         .into_iter()
@@ -86,9 +126,15 @@ pub async fn run(args: &Args, server: &Server, sink: &Sink, client: &reqwest::Cl
         bail!("only {} of {} deliveries arrived", sink.count() - first, args.events);
     }
     let deliver_secs = started.elapsed().as_secs_f64();
-    let cpu_per_event_us = match (cpu_before, cpu_secs(server.child.id())) {
-        (Some(before), Some(after)) => Some((after - before) / args.events as f64 * 1e6),
-        _ => None,
+    let used = cpu.finish();
+    let (p50, p99) = sink.percentiles();
+    let throughput = Phase {
+        accepted: args.events as f64 / accept_secs,
+        delivered: args.events as f64 / deliver_secs,
+        p50,
+        p99,
+        cpu: used,
+        deliveries: args.events,
     };
 
     // Phase 2: latency at a fixed rate.
@@ -96,12 +142,15 @@ pub async fn run(args: &Args, server: &Server, sink: &Sink, client: &reqwest::Cl
     let base_count = sink.count();
     let total = args.rate * args.seconds;
     let period = Duration::from_secs_f64(1.0 / args.rate as f64);
+    let urls: Vec<String> = cluster.nodes.iter().map(|n| format!("{}/v1/events", n.base)).collect();
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut sends = tokio::task::JoinSet::new();
+    let cpu = meter.start();
+    let started = Instant::now();
     for i in 0..total {
         ticker.tick().await;
-        let (client, url) = (client.clone(), events_url.clone());
+        let (client, url) = (client.clone(), urls[i as usize % urls.len()].clone());
         sends.spawn(async move { send_event(&client, &url, i).await });
     }
     while let Some(ok) = sends.join_next().await {
@@ -109,17 +158,23 @@ pub async fn run(args: &Args, server: &Server, sink: &Sink, client: &reqwest::Cl
             bail!("an event was not accepted in the latency phase");
         }
     }
+    let accept_secs = started.elapsed().as_secs_f64();
     if !wait_delivered(sink, base_count + total, Duration::from_secs(120)).await {
         bail!("latency phase: only {} of {total} deliveries arrived", sink.count() - base_count);
     }
+    let deliver_secs = started.elapsed().as_secs_f64();
+    let used = cpu.finish();
     let (p50, p99) = sink.percentiles();
-    let rss = peak_rss_mb(server.child.id());
-    Ok(Figures {
-        accepted: args.events as f64 / accept_secs,
-        delivered: args.events as f64 / deliver_secs,
-        cpu_per_event_us,
+    let latency = Phase {
+        accepted: total as f64 / accept_secs,
+        delivered: total as f64 / deliver_secs,
         p50,
         p99,
-        rss,
-    })
+        cpu: used,
+        deliveries: total,
+    };
+    // Late duplicates (a lease that ran out) arrive after the originals.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss = cluster.pids().into_iter().filter_map(peak_rss_mb).reduce(f64::max);
+    Ok(Figures { throughput, latency, duplicates: sink.duplicates() - duplicates, rss, nodes: cluster.nodes.len() })
 }

@@ -9,7 +9,11 @@
 //!    them all; prints how long each completion took to answer and to deliver.
 //!
 //! Then the server's peak RSS (VmHWM) before and after phase 3. The server runs on its
-//! default durable SQLite.
+//! default durable SQLite, or with `--database-url postgres://…` on a fresh PostgreSQL
+//! database of its own (created on that server, dropped afterwards). With `--nodes N`,
+//! N servers share the one database, producers are spread over them round-robin, and
+//! the CPU reported is all of theirs and PostgreSQL's (`cpu.rs`); `--nodes 1,3` runs
+//! phases 1 and 2 once per count, each on a fresh database.
 //!
 //! 4. Report memory: a fresh server's peak RSS around one `--report-mib` report of findings,
 //!    and around one of padding (bulk in fields scanhook does not read).
@@ -20,6 +24,8 @@
 //! (`prefill`), and started again; phases 1 to 4 run on it, and the prefilled figures
 //! are printed beside the empty ones with their ratio.
 
+mod cluster;
+mod cpu;
 mod load;
 mod prefill;
 mod producer;
@@ -27,13 +33,13 @@ mod report_memory;
 mod scan_report;
 mod sink;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::json;
+
+use cluster::{Backend, Cluster};
 
 #[derive(Debug, Parser)]
 pub(crate) struct Args {
@@ -63,75 +69,19 @@ pub(crate) struct Args {
     /// server's database before phase 1 (0: an empty database).
     #[arg(long, default_value_t = 0)]
     pub(crate) prefill_deliveries: u64,
+    /// A PostgreSQL server to run on (`postgres://user@host:port/database`; the benchmark
+    /// connects to that database to create one of its own per cluster,
+    /// `scanhook_bench_<pid>_<n>`, and drops it afterwards). Default: SQLite.
+    #[arg(long)]
+    pub(crate) database_url: Option<String>,
+    /// `scanhook serve` processes on the one database (at most 16); a comma-separated list
+    /// (`1,3`) runs phases 1 and 2 once per count, each on a fresh database.
+    #[arg(long, value_delimiter = ',', default_value = "1",
+          value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub(crate) nodes: Vec<u64>,
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
-
-pub(crate) struct Server {
-    pub(crate) child: Child,
-    pub(crate) base: String,
-    dir: Option<tempfile::TempDir>,
-}
-
-impl Server {
-    /// Stops the server as an operator would (SIGTERM) and hands back its data directory.
-    fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
-        let pid = self.child.id().to_string();
-        if !Command::new("kill").args(["-TERM", &pid]).status()?.success() {
-            bail!("could not signal the server ({pid})");
-        }
-        let status = self.child.wait()?;
-        if !status.success() {
-            bail!("the server stopped with {status}");
-        }
-        self.dir.take().context("the server's data directory")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(binary: &str) -> anyhow::Result<Server> {
-    start_server_in(binary, tempfile::tempdir()?)
-}
-
-/// Starts a server on the data directory `dir` (its database is `scanhook.db` there).
-fn start_server_in(binary: &str, dir: tempfile::TempDir) -> anyhow::Result<Server> {
-    let mut child = Command::new(binary)
-        .arg("serve")
-        .env("SCANHOOK_LISTEN", "127.0.0.1:0")
-        .env("SCANHOOK_DATA_DIR", dir.path())
-        .env("SCANHOOK_API_KEY", KEY)
-        .env("SCANHOOK_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("SCANHOOK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {binary} (build it first: cargo build --release)"))?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let Some(line) = lines.next() else { bail!("scanhook exited before listening") };
-        if let Some(rest) = line?.strip_prefix("scanhook listening on ") {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, base, dir: Some(dir) })
-}
-
-/// CPU seconds (user + system) the process has used, from /proc/<pid>/stat.
-pub(crate) fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start at ") ".
-    let rest = stat.rsplit_once(") ")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
 
 pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -152,9 +102,9 @@ pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Durati
 }
 
 /// Subscribes the sink to every event; returns the webhook's ID.
-async fn create_webhook(client: &reqwest::Client, server: &Server, sink: &sink::Sink) -> anyhow::Result<String> {
+async fn create_webhook(client: &reqwest::Client, cluster: &Cluster, sink: &sink::Sink) -> anyhow::Result<String> {
     let resp = client
-        .post(format!("{}/v1/webhooks", server.base))
+        .post(format!("{}/v1/webhooks", cluster.first()?.base))
         .bearer_auth(KEY)
         .json(&json!({"url": sink.url, "events": ["*"]}))
         .send()
@@ -166,78 +116,115 @@ async fn create_webhook(client: &reqwest::Client, server: &Server, sink: &sink::
     Ok(webhook["id"].as_str().context("the webhook's id")?.to_string())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let sink = sink::Sink::start().await?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+/// What watches the CPU of `cluster`'s processes (and of PostgreSQL's, where it is local).
+async fn meter(cluster: &Cluster) -> anyhow::Result<cpu::Meter> {
+    Ok(match &cluster.database {
+        None => cpu::Meter::sqlite(cluster.pids()),
+        Some(db) => {
+            let backend: i32 = db.connect().await?.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+            let backend = u32::try_from(backend).context("pg_backend_pid")?;
+            cpu::Meter::postgres(cluster.pids(), backend, cluster::database_prefix())
+        }
+    })
+}
+
+/// The figures of one node count: on an empty database, and (with a prefill) on the
+/// prefilled one.
+struct Run {
+    nodes: u64,
+    empty: Option<load::Figures>,
+    filled: Option<prefill::Filled>,
+    /// On PostgreSQL, whether the prefilled rows have the server's rows' shape.
+    shape: Option<bool>,
+    figures: load::Figures,
+}
+
+/// Phases 1 and 2 with `nodes` servers (and the prefill, if asked); hands back the
+/// figures and the cluster, still running.
+async fn run(
+    args: &Args,
+    backend: &Backend,
+    sink: &sink::Sink,
+    client: &reqwest::Client,
+    nodes: u64,
+) -> anyhow::Result<(Run, Cluster)> {
     // With a prefill, the same phases 1 and 2 on an empty database first, for the ratio.
     let empty = match args.prefill_deliveries {
         0 => None,
         _ => {
-            let server = start_server(&args.binary)?;
-            create_webhook(&client, &server, &sink).await?;
-            Some(load::run(&args, &server, &sink, &client).await?)
+            let cluster = Cluster::start(&args.binary, backend, nodes).await?;
+            create_webhook(client, &cluster, sink).await?;
+            Some(load::run(args, &cluster, &meter(&cluster).await?, sink).await?)
         }
     };
-    let mut server = start_server(&args.binary)?;
-    let webhook = create_webhook(&client, &server, &sink).await?;
+    let mut cluster = Cluster::start(&args.binary, backend, nodes).await?;
+    let webhook = create_webhook(client, &cluster, sink).await?;
     let filled = match args.prefill_deliveries {
         0 => None,
         n => {
-            let dir = server.stop()?;
-            let filled = prefill::sqlite(&dir.path().join("scanhook.db"), &webhook, n)?;
+            cluster.stop()?;
+            let filled = match (&cluster.database, cluster.sqlite_file()) {
+                (Some(db), _) => prefill::postgres(&db.connect().await?, &webhook, n).await?,
+                (None, Some(file)) => prefill::sqlite(&file, &webhook, n)?,
+                (None, None) => bail!("the cluster has no database"),
+            };
             eprintln!("prefilled {n} deliveries in {:.0} s", filled.secs);
-            server = start_server_in(&args.binary, dir)?;
+            cluster.restart()?;
             Some(filled)
         }
     };
-    let figures = load::run(&args, &server, &sink, &client).await?;
+    let figures = load::run(args, &cluster, &meter(&cluster).await?, sink).await?;
+    let shape = match (&cluster.database, &filled) {
+        (Some(db), Some(_)) => Some(prefill::check_shape(&db.connect().await?).await?),
+        _ => None,
+    };
+    Ok((Run { nodes, empty, filled, shape, figures }, cluster))
+}
 
-    // Phase 3: a large scan report.
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let backend = Backend::from_url(args.database_url.as_deref()).await?;
+    let sink = sink::Sink::start().await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let mut runs = Vec::new();
+    let mut last = None;
+    for &nodes in &args.nodes {
+        // One cluster at a time: the previous one stops (and its database goes) first.
+        drop(last.take());
+        let (run, cluster) = run(&args, &backend, &sink, &client, nodes).await?;
+        runs.push(run);
+        last = Some(cluster);
+    }
+    let cluster = last.context("no --nodes")?;
+
+    // Phase 3: a large scan report, on the last cluster's first node.
     let report = match args.findings {
         0 => None,
-        n => Some(scan_report::run(&client, &server.base, &sink, n).await?),
+        n => Some(scan_report::run(&client, &cluster.first()?.base, &sink, n).await?),
     };
-    let rss_after_report = peak_rss_mb(server.child.id());
-    drop(server);
+    let rss_after_report = peak_rss_mb(cluster.first()?.child.id());
+    drop(cluster);
 
     // Phase 4: peak memory of one large report, on fresh servers.
     let peaks = match args.report_mib {
         0 => Vec::new(),
         // Room for the last finding and the closing brackets under the limit.
-        mib => report_memory::run(&args.binary, (mib << 20) - 4096).await?,
+        mib => report_memory::run(&args.binary, &backend, (mib << 20) - 4096).await?,
     };
 
     println!(
-        "scanhook benchmark ({} events, {} producers; then {} events/s for {} s)",
-        args.events, args.concurrency, args.rate, args.seconds
+        "scanhook benchmark on {} ({} events, {} producers; then {} events/s for {} s)",
+        backend.name(),
+        args.events,
+        args.concurrency,
+        args.rate,
+        args.seconds
     );
-    if let Some(f) = filled {
-        println!(
-            "prefilled:  {} past events, deliveries and attempts in {:.0} s; database {:.2} GB",
-            f.rows,
-            f.secs,
-            f.bytes as f64 / 1e9
-        );
+    for run in &runs {
+        print_run(&args, run);
     }
-    if let Some(empty) = &empty {
-        println!("on an empty database:");
-        empty.print(args.rate);
-        println!("on the prefilled database:");
-    }
-    figures.print(args.rate);
-    if let Some(empty) = &empty {
-        println!(
-            "prefilled / empty:   delivered/s {:.2}, server CPU per event {}, latency p99 {:.2}",
-            figures.delivered / empty.delivered,
-            match (figures.cpu_per_event_us, empty.cpu_per_event_us) {
-                (Some(a), Some(b)) => format!("{:.2}", a / b),
-                _ => "n/a".to_string(),
-            },
-            figures.p99 / empty.p99
-        );
-    }
+    println!("duplicate deliveries in all:  {}", sink.duplicates());
     if let Some((detect, resolve)) = report {
         println!("scan report with {} findings (JSON):", args.findings);
         for (what, t) in [("detect", detect), ("resolve", resolve)] {
@@ -263,4 +250,40 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn print_run(args: &Args, run: &Run) {
+    let nodes = match run.nodes {
+        1 => "1 node".to_string(),
+        n => format!("{n} nodes"),
+    };
+    if let Some(f) = &run.filled {
+        println!(
+            "prefilled:  {} past events, deliveries and attempts in {:.0} s; database {:.2} GB",
+            f.rows,
+            f.secs,
+            f.bytes as f64 / 1e9
+        );
+    }
+    match run.shape {
+        Some(true) => println!("prefilled rows: the server's shape (the same columns set as in its newest rows)"),
+        Some(false) => println!("prefilled rows: NOT the server's shape (see the warnings above)"),
+        None => {}
+    }
+    let Some(empty) = &run.empty else {
+        println!("== {nodes}");
+        run.figures.print(args);
+        return;
+    };
+    println!("== {nodes}, on an empty database:");
+    empty.print(args);
+    println!("== {nodes}, on the prefilled database:");
+    run.figures.print(args);
+    let (full, none) = (&run.figures, empty);
+    println!(
+        "prefilled / empty:   delivered/s {:.2}, CPU per delivery {:.2}, latency p99 {:.2} (latency phase)",
+        full.throughput.delivered / none.throughput.delivered,
+        full.throughput.cpu_per_delivery_us() / none.throughput.cpu_per_delivery_us(),
+        full.latency.p99 / none.latency.p99
+    );
 }

@@ -7,7 +7,8 @@
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::{KEY, peak_rss_mb, start_server};
+use crate::cluster::{Backend, Cluster};
+use crate::{KEY, peak_rss_mb};
 
 pub struct Peak {
     pub what: &'static str,
@@ -47,14 +48,15 @@ fn padded_sarif(bytes: usize) -> String {
 }
 
 /// Peak RSS of a fresh server around one report of each kind, of about `bytes` each.
-pub async fn run(binary: &str, bytes: usize) -> anyhow::Result<Vec<Peak>> {
+pub async fn run(binary: &str, backend: &Backend, bytes: usize) -> anyhow::Result<Vec<Peak>> {
     let reports = [
         ("findings (JSON)", "application/json", findings_report(bytes)),
         ("padding (SARIF)", "application/sarif+json", padded_sarif(bytes)),
     ];
     let mut peaks = Vec::new();
     for (what, content_type, body) in reports {
-        let server = start_server(binary)?;
+        let cluster = Cluster::start(binary, backend, 1).await?;
+        let server = cluster.first()?;
         let client = reqwest::Client::new();
         let post = |path: &str, body: serde_json::Value| {
             client.post(format!("{}{path}", server.base)).bearer_auth(KEY).json(&body).send()

@@ -1,7 +1,10 @@
 //! The receiving end: a bare hyper HTTP/1 server (the cheapest receiver, so the machine's
-//! cores go to the server under test) that counts deliveries and, while measuring, records
-//! accept-to-arrival latency from the envelope's timestamp (set when the event was stored).
+//! cores go to the server under test) that counts deliveries, each delivery ID
+//! (`X-Scanhook-Delivery`) once, counts the ones that arrive again as duplicates, and,
+//! while measuring, records accept-to-arrival latency from the envelope's timestamp (set
+//! when the event was stored).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +17,8 @@ use hyper_util::rt::TokioIo;
 #[derive(Default)]
 struct Shared {
     count: AtomicU64,
+    duplicates: AtomicU64,
+    seen: Mutex<HashSet<Box<str>>>,
     measuring: AtomicBool,
     latencies_ms: Mutex<Vec<f64>>,
 }
@@ -25,7 +30,13 @@ pub struct Sink {
 }
 
 impl Shared {
-    fn record(&self, body: &[u8]) {
+    fn record(&self, delivery: Option<&str>, body: &[u8]) {
+        if let Some(id) = delivery
+            && !self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id.into())
+        {
+            self.duplicates.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         if self.measuring.load(Ordering::Relaxed) {
             let now = chrono::Utc::now();
             if let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(body)
@@ -53,8 +64,9 @@ impl Sink {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let state = state.clone();
                     async move {
+                        let delivery = req.headers().get("x-scanhook-delivery").cloned();
                         let body = req.into_body().collect().await?.to_bytes();
-                        state.record(&body);
+                        state.record(delivery.as_ref().and_then(|v| v.to_str().ok()), &body);
                         Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok"))))
                     }
                 });
@@ -70,7 +82,12 @@ impl Sink {
         self.shared.count.load(Ordering::Relaxed)
     }
 
-    /// Starts recording latencies from now on.
+    /// Deliveries that arrived again (an ID already counted).
+    pub fn duplicates(&self) -> u64 {
+        self.shared.duplicates.load(Ordering::Relaxed)
+    }
+
+    /// Starts recording latencies from now on, forgetting the ones recorded so far.
     pub fn measure_latency(&self) {
         self.shared.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.shared.measuring.store(true, Ordering::Relaxed);
