@@ -14,6 +14,7 @@ pub mod retention;
 pub mod retry;
 pub mod scan;
 pub mod secret;
+pub mod stats;
 pub mod subscription;
 pub mod webhook;
 pub mod whole;

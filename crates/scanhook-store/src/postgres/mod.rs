@@ -29,6 +29,7 @@ mod retention;
 mod rows;
 mod scans;
 mod schema;
+mod stats;
 mod violations;
 mod webhooks;
 
@@ -366,6 +367,16 @@ impl Store for PostgresStore {
         unit!(self, |c| scans::time_out(&c, stamp, limit).await?)
     }
 
+    async fn list_scans(
+        &self,
+        account: &AccountId,
+        project: &ProjectId,
+        filter: ScanFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Scan>> {
+        unit!(self, |c| scans::list(&c, account, project, filter, page).await?)
+    }
+
     async fn list_violations(
         &self,
         account: &AccountId,
@@ -401,6 +412,17 @@ impl Store for PostgresStore {
         page: Page,
     ) -> StoreResult<Paged<Delivery>> {
         unit!(self, |c| deliveries::list(&c, account, filter, page).await?)
+    }
+
+    async fn webhook_activity(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        since: Vec<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        sample: u32,
+    ) -> StoreResult<WebhookActivity> {
+        unit!(self, |c| stats::activity(&c, account, id, &since, now, sample).await?)
     }
 
     async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)> {

@@ -7,7 +7,11 @@ use crate::crypto::KEY_CHECK;
 use crate::{SecretBox, StoreError, StoreResult};
 
 /// Each entry is one migration; append only, never edit a released one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+    // 0002 is the dashboard's sessions (branch `dash`).
+    include_str!("../../migrations/postgres/0003_endpoint_stats_and_dashboard_lists.sql"),
+];
 
 /// The advisory lock's key: "scanhook" in ASCII, so it will not collide with another
 /// application's lock on a shared server by chance.

@@ -25,6 +25,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0014_retention_and_list_indexes.sql"),
     include_str!("../../migrations/sqlite/0015_one_default_account.sql"),
     include_str!("../../migrations/sqlite/0016_job_leases.sql"),
+    // 0017 is the dashboard's sessions (branch `dash`).
+    include_str!("../../migrations/sqlite/0018_endpoint_stats_and_dashboard_lists.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
