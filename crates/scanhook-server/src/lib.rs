@@ -22,7 +22,9 @@ pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
 use crate::query::QueryContract;
-use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{
+    accounts, alerts, audit, deliveries, event_types, events, projects, scans, stats, violations, webhooks,
+};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
@@ -38,8 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/test", post(webhooks::test))
         .route("/v1/webhooks/{id}/replay", post(webhooks::replay))
         .route("/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/v1/webhooks/{id}/stats", get(stats::get))
         .route("/v1/projects", post(projects::create).get(projects::list))
         .route("/v1/projects/{id}", get(projects::get).patch(projects::update).delete(projects::delete))
+        .route("/v1/projects/{id}/scans", get(scans::list))
         .route("/v1/projects/{id}/violations", get(violations::list))
         .route("/v1/violations/{id}", get(violations::get_one))
         .route("/v1/violations/{id}/resolve", post(violations::resolve))

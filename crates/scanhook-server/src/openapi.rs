@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, projects, scans, violations, webhooks};
+use crate::routes::{
+    accounts, alerts, audit, deliveries, event_types, events, projects, scans, stats, violations, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +35,7 @@ use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, pr
         webhooks::test,
         webhooks::replay,
         webhooks::rotate_secret,
+        stats::get,
         projects::create,
         projects::list,
         projects::get,
@@ -40,6 +43,7 @@ use crate::routes::{accounts, alerts, audit, deliveries, event_types, events, pr
         projects::delete,
         scans::start,
         scans::get,
+        scans::list,
         scans::fail,
         scans::progress,
         scans::complete,

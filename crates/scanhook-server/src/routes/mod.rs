@@ -9,6 +9,7 @@ pub mod event_types;
 pub mod events;
 pub mod projects;
 pub mod scans;
+pub mod stats;
 pub mod violations;
 pub mod webhooks;
 
