@@ -12,6 +12,7 @@ mod parse;
 mod projects;
 mod scans;
 mod serve_args;
+mod stats;
 mod webhooks;
 
 use clap::{CommandFactory, Parser, Subcommand};
