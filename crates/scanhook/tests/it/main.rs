@@ -19,6 +19,7 @@ mod cloudevents;
 mod containment;
 mod contract;
 mod crash;
+mod dashboard_api;
 mod delivery;
 mod disk_full;
 mod ed25519;
