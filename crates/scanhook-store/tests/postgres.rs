@@ -97,3 +97,131 @@ async fn an_idle_node_hears_deliveries_another_node_made_due() {
     heard("an ingest on another node wakes this one").await;
     listener.abort();
 }
+
+/// Each table's sequential and index scans so far, and each index's.
+async fn scan_counters(client: &tokio_postgres::Client) -> std::collections::BTreeMap<String, i64> {
+    client.batch_execute("SELECT pg_stat_clear_snapshot()").await.unwrap();
+    let tables = client
+        .query(
+            "SELECT 'seq ' || relname, seq_scan FROM pg_stat_user_tables UNION ALL \
+                SELECT 'idx ' || indexrelname, idx_scan FROM pg_stat_user_indexes",
+            &[],
+        )
+        .await
+        .unwrap();
+    tables.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect()
+}
+
+/// The dashboard's reads are served by indexes on PostgreSQL too. With sequential scans
+/// priced out for the test database (as `enable_seqscan = off` does: the planner still
+/// takes one where no index can serve), the real store runs an endpoint's stats, a
+/// project's scans and the delivery log's new filters; the server's counters then show
+/// the indexes made for them used, and no sequential scan of attempts, deliveries or scans.
+#[tokio::test]
+async fn the_dashboards_reads_are_served_by_indexes() {
+    use chrono::{Duration, Utc};
+    use scanhook_core::*;
+    use scanhook_store::*;
+
+    let Some(db) = TestDatabase::create().await else { return };
+    let (admin, connection) = db.config.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = db.config.get_dbname().unwrap().to_string();
+    admin.batch_execute(&format!("ALTER DATABASE {name} SET enable_seqscan = off")).await.unwrap();
+    let store = PostgresStore::connect_config(db.config.clone(), 2, SecretBox::random()).await.unwrap();
+
+    let now = Utc::now();
+    let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
+    let acc = store.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, key, now).await;
+    let acc = acc.unwrap().id;
+    let hook = NewWebhook {
+        id: WebhookId::generate(),
+        url: WebhookUrl::parse("https://example.com/hook").unwrap(),
+        description: None,
+        events: vec!["*".into()],
+        secret: WebhookSecret::generate(),
+        headers: Default::default(),
+        active: true,
+        projects: Vec::new(),
+        min_severity: None,
+        format: Default::default(),
+    };
+    let hook = store.create_webhook(&acc, hook, 10, now).await.unwrap().id;
+    let stamp = EventStamp { timestamp: now, first_attempt_at: now };
+    let project = NewProject {
+        id: ProjectId::generate(),
+        name: "web".into(),
+        target: None,
+        score_drop_threshold: 10,
+        scan_time_limit_secs: 60,
+    };
+    let project = store.create_project(&acc, project, stamp).await.unwrap().id;
+    let scan = NewScan {
+        id: ScanId::generate(),
+        project_id: project.clone(),
+        target: None,
+        rules: vec![],
+        time_limit_secs: None,
+        analysis: Default::default(),
+        root: None,
+    };
+    store.start_scan(&acc, scan, stamp).await.unwrap();
+    let claimed = store.claim_due("w", now, now + Duration::seconds(60), 10).await.unwrap();
+    let completions = claimed
+        .iter()
+        .map(|c| Completion {
+            delivery_id: c.delivery_id.clone(),
+            webhook_id: c.webhook.id.clone(),
+            attempt: Some(Attempt {
+                id: AttemptId::generate(),
+                delivery_id: c.delivery_id.clone(),
+                number: 1,
+                started_at: now,
+                latency_ms: 5,
+                status_code: Some(500),
+                error: Some("endpoint answered HTTP 500".into()),
+                request_headers: vec![],
+                request_body: None,
+                response_headers: vec![],
+                response_body: None,
+            }),
+            outcome: Outcome::Dead { counts_as_failure: true },
+            note: None,
+        })
+        .collect();
+    store.complete("w", completions, 100, now).await.unwrap();
+    // What the writes above counted reaches the server's statistics first.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let before = scan_counters(&admin).await;
+
+    let page = Page { limit: 10, cursor: None };
+    let activity = store.webhook_activity(&acc, &hook, vec![now - Duration::hours(1)], now, 100).await.unwrap();
+    assert_eq!(activity.counts[0].failures, 2, "project.created and scan.started, each failed once");
+    for status in [None, Some(ScanStatus::Running)] {
+        store.list_scans(&acc, &project, ScanFilter { status }, page.clone()).await.unwrap();
+    }
+    let filters = [
+        DeliveryFilter { event_type: Some(EventType::parse("scan.started").unwrap()), ..Default::default() },
+        DeliveryFilter { since: Some(now), until: Some(now + Duration::seconds(1)), ..Default::default() },
+        DeliveryFilter { webhook_id: Some(hook.clone()), since: Some(now), ..Default::default() },
+    ];
+    for filter in filters {
+        assert!(!store.list_deliveries(&acc, filter, page.clone()).await.unwrap().items.is_empty());
+    }
+
+    let used = ["attempts_webhook", "attempts_webhook_failed", "scans_list", "scans_status", "deliveries_event_type"];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let after = scan_counters(&admin).await;
+        let counted = |index: &str| after[&format!("idx {index}")] > before[&format!("idx {index}")];
+        if used.iter().all(|index| counted(index)) {
+            break after;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "indexes not used: {before:?} → {after:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    for table in ["attempts", "deliveries", "scans"] {
+        let key = format!("seq {table}");
+        assert_eq!(after[&key], before[&key], "a sequential scan of {table}");
+    }
+}
