@@ -1,13 +1,12 @@
 //! `scanhook deliveries …`: the delivery log, each delivery's attempts, retrying by hand.
 
-use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use scanhook_client::DeliveryFilter;
 use scanhook_client::types::{DeliveryDetailOut, DeliveryOut};
 
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, Table, emit, fields, list, opt, when};
-use super::parse;
+use super::parse::TimeRange;
 
 #[derive(Debug, Args)]
 pub struct DeliveriesArgs {
@@ -41,12 +40,9 @@ pub enum DeliveriesCommand {
         /// Only deliveries of events of this type.
         #[arg(long = "type")]
         event_type: Option<String>,
-        /// Only deliveries made since then: RFC 3339, or a span before now such as 24h.
-        #[arg(long, value_parser = parse::time)]
-        since: Option<DateTime<Utc>>,
-        /// Only deliveries made before then: RFC 3339, or a span before now.
-        #[arg(long, value_parser = parse::time)]
-        until: Option<DateTime<Utc>>,
+        /// When the deliveries were made.
+        #[command(flatten)]
+        range: TimeRange,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -59,16 +55,10 @@ pub enum DeliveriesCommand {
 pub async fn run(ctx: Ctx, command: DeliveriesCommand) -> anyhow::Result<()> {
     let (client, out) = (&ctx.client, ctx.out);
     match command {
-        DeliveriesCommand::List { webhook, status, event, event_type, since, until, page } => {
+        DeliveriesCommand::List { webhook, status, event, event_type, range, page } => {
             let status = status.and_then(|s| s.to_possible_value()).map(|v| v.get_name().to_string());
-            let filter = DeliveryFilter {
-                webhook_id: webhook,
-                event_id: event,
-                status,
-                event_type,
-                since: since.map(|t| t.to_rfc3339()),
-                until: until.map(|t| t.to_rfc3339()),
-            };
+            let (since, until) = range.query();
+            let filter = DeliveryFilter { webhook_id: webhook, event_id: event, status, event_type, since, until };
             let header = ["ID", "EVENT TYPE", "WEBHOOK", "STATUS", "ATTEMPTS", "LAST CODE", "UPDATED"];
             list(out, &page, &header, row, async |p| client.list_deliveries(&filter, &p).await).await?;
         }
