@@ -58,6 +58,9 @@ pub struct DispatchConfig {
     /// Whether this process sends requests at all (`SCANHOOK_DISPATCH`): false keeps every
     /// request on the machine, the handshake of `validate` included.
     pub sends: bool,
+    /// The first part of this process's lease owner (`SCANHOOK_NODE_NAME`); a fresh ULID
+    /// follows it at each start, so no two processes ever share an owner.
+    pub node_name: String,
 }
 
 impl Default for DispatchConfig {
@@ -83,6 +86,7 @@ impl Default for DispatchConfig {
             max_logged_body: 64 * 1024,
             public_url: reqwest::Url::parse("http://127.0.0.1:8080/").expect("a fixed valid URL"),
             sends: true,
+            node_name: "node".into(),
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The worker loop: lease due deliveries, send them with bounded concurrency, record the
 //! outcomes in batches, and sleep until the next delivery is due or new work arrives.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
+use scanhook_core::DeliveryId;
 use scanhook_store::{Claimed, Completion, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -40,6 +42,10 @@ pub struct Dispatcher {
     owner: String,
     /// The last outcomes met a full disk: keep a copy of the next ones to record them again.
     disk_full: AtomicBool,
+    /// Deliveries this worker leased and has not recorded an outcome for yet, with when
+    /// they were claimed: their leases are renewed ([`Dispatcher::renew`]) while they are
+    /// sent or wait to be recorded, so no other worker sends them again meanwhile.
+    held: Mutex<HashMap<DeliveryId, tokio::time::Instant>>,
 }
 
 impl Dispatcher {
@@ -51,7 +57,16 @@ impl Dispatcher {
         owner: String,
     ) -> Result<Self, reqwest::Error> {
         let sender = Sender::new(config.clone())?;
-        Ok(Self { store, sender, config, clock, wake, owner, disk_full: AtomicBool::new(false) })
+        Ok(Self {
+            store,
+            sender,
+            config,
+            clock,
+            wake,
+            owner,
+            disk_full: AtomicBool::new(false),
+            held: Mutex::default(),
+        })
     }
 
     fn lease(&self) -> chrono::Duration {
@@ -60,7 +75,57 @@ impl Dispatcher {
 
     async fn claim(&self, limit: u32) -> StoreResult<Vec<Claimed>> {
         let now = self.clock.now();
-        self.store.claim_due(&self.owner, now, now + self.lease(), limit).await
+        let claimed = self.store.claim_due(&self.owner, now, now + self.lease(), limit).await?;
+        let at = tokio::time::Instant::now();
+        self.held_set().extend(claimed.iter().map(|c| (c.delivery_id.clone(), at)));
+        Ok(claimed)
+    }
+
+    fn held_set(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, tokio::time::Instant>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stops renewing these leases: an outcome was recorded (or could not be, and the
+    /// leases must run out so that the deliveries are tried again), or they were released.
+    fn let_go<'a>(&self, ids: impl IntoIterator<Item = &'a DeliveryId>) {
+        let mut held = self.held_set();
+        for id in ids {
+            held.remove(id);
+        }
+    }
+
+    /// Renews the leases this worker holds, every third of a lease, until `stop`. A
+    /// delivery held longer than any attempt can take (a request, a wait for the template
+    /// sandbox, the recorder's retries) is no longer renewed: its lease runs out and counts
+    /// as expired, as it would had the worker died on it.
+    async fn renew(self: Arc<Self>, stop: CancellationToken) {
+        let every = (self.config.lease / 3).max(Duration::from_millis(100));
+        let longest = self.config.timeout + self.config.sandbox_wait + self.config.lease * 2;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            let cutoff = tokio::time::Instant::now().checked_sub(longest);
+            let ids: Vec<DeliveryId> = self
+                .held_set()
+                .iter()
+                .filter(|(_, claimed)| cutoff.is_none_or(|c| **claimed > c))
+                .map(|(id, _)| id.clone())
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let count = ids.len();
+            let until = self.clock.now() + self.lease();
+            match self.store.renew_leases(&self.owner, ids, until).await {
+                // Fewer: outcomes recorded meanwhile, or leases that ran out before this.
+                Ok(renewed) => tracing::debug!(count, renewed, "renewed delivery leases"),
+                Err(e) => {
+                    tracing::warn!(error = %e, count, "could not renew delivery leases; another worker may send them again")
+                }
+            }
+        }
     }
 
     /// Runs until `shutdown` is cancelled. Then it stops claiming, gives requests in flight
@@ -72,6 +137,8 @@ impl Dispatcher {
         let hard_stop = CancellationToken::new();
         let (done_tx, done_rx) = mpsc::channel(COMPLETION_QUEUE);
         let recorder = tokio::spawn(self.clone().record(done_rx));
+        let renewing = CancellationToken::new();
+        let renewer = tokio::spawn(self.clone().renew(renewing.clone()));
         loop {
             let first = tokio::select! {
                 permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
@@ -128,6 +195,8 @@ impl Dispatcher {
         if recorder.await.is_err() {
             tracing::error!("the outcome recorder stopped abnormally; unrecorded deliveries will be retried");
         }
+        renewing.cancel();
+        let _ = renewer.await;
     }
 
     /// Records outcomes as they come, as many per store call as are waiting: one batch is
@@ -176,6 +245,7 @@ impl Dispatcher {
         let item = suspects.remove(0);
         let rest: Vec<_> = suspects.into_iter().map(|c| c.delivery_id).collect();
         let release = |ids: Vec<_>| async move {
+            self.let_go(&ids);
             if let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await {
                 tracing::warn!(error = %e, "could not release leases; they will expire");
             }
@@ -191,7 +261,12 @@ impl Dispatcher {
         tracing::warn!(delivery = %id, expired_leases = item.expired_leases, "sending a suspect delivery alone");
         // Bounded: a delivery that hangs is left to its lease, which then counts.
         let sent = tokio::select! {
-            sent = tokio::time::timeout(self.config.lease, self.deliver(item, CancellationToken::new())) => sent.ok().flatten(),
+            sent = tokio::time::timeout(self.config.lease, self.deliver(item, CancellationToken::new())) => {
+                if sent.is_err() {
+                    self.let_go([&id]);
+                }
+                sent.ok().flatten()
+            }
             _ = shutdown.cancelled() => {
                 release(vec![id]).await;
                 None
@@ -220,6 +295,7 @@ impl Dispatcher {
         // once the disk was seen full (outcomes can hold large bodies), so the batch that
         // first meets it is left to its leases: at-least-once either way.
         let give_up = tokio::time::Instant::now() + self.config.lease.saturating_sub(self.config.poll_interval);
+        let ids: Vec<DeliveryId> = batch.iter().map(|c| c.delivery_id.clone()).collect();
         let mut outcomes = batch;
         loop {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
@@ -241,6 +317,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.let_go(&ids);
         if retry_soon {
             // Let the loop recompute how long it may sleep.
             self.wake.notify_one();
@@ -329,6 +406,7 @@ impl Dispatcher {
         let sent = tokio::select! {
             sent = self.sender.send(&item, number, self.clock.now()) => sent,
             _ = hard_stop.cancelled() => {
+                self.let_go([&delivery_id]);
                 if let Err(e) = self.store.release(&self.owner, vec![delivery_id.clone()], self.clock.now()).await {
                     tracing::warn!(delivery = %delivery_id, error = %e, "could not release lease; it will expire");
                 }

@@ -79,7 +79,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: DispatchConfig, clock: Arc<dyn Clock>) -> Self {
-        let node = format!("node-{}", ulid::Ulid::new());
+        let node = format!("{}-{}", config.node_name, ulid::Ulid::new());
         Self {
             store,
             config,

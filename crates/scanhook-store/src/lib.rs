@@ -124,9 +124,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   project its scans, violations and their history. Events are never deleted by a
 ///   delete (only by retention).
 /// - **Errors.** Refusals are [`Conflict`] variants, never text a backend wrote; a full
-///   disk is [`StoreError::StorageFull`]; a database that cannot be reached is
-///   [`StoreError::Unavailable`] (the API answers 503 with `Retry-After`); anything else
-///   is [`StoreError::Backend`].
+///   disk is [`StoreError::StorageFull`]; a database that cannot be reached, or a unit
+///   of work it cancelled because it waited on another in a circle (a deadlock; nothing
+///   was written), is [`StoreError::Unavailable`] (the API answers 503 with
+///   `Retry-After`, and the request may be made again); anything else is
+///   [`StoreError::Backend`]. Backends lock rows in one order (an endpoint, then its
+///   deliveries by id) so that the engine's own units never deadlock.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // --- accounts and API keys ---
@@ -418,6 +421,12 @@ pub trait Store: Send + Sync + 'static {
     /// Gives leased deliveries back without an attempt (shutdown); they are due at `now`,
     /// and the claim does not count as an expired lease.
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Extends `owner`'s leases on `ids` to `until` (and their `next_attempt_at` with
+    /// them): a live worker keeps what it is still sending or recording, so no other
+    /// worker takes it over however long that takes. Guarded by the owner: a lease that
+    /// already passed to another worker, or a delivery that has an outcome, is left as it
+    /// is. Returns how many leases were extended. Does not count as a claim.
+    async fn renew_leases(&self, owner: &str, ids: Vec<DeliveryId>, until: DateTime<Utc>) -> StoreResult<u64>;
     /// The earliest time a pending delivery is due (for a leased one: when its lease ends),
     /// to sleep until then.
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;

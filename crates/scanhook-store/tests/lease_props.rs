@@ -1,6 +1,7 @@
 //! The lease state machine, as a property: random sequences of claims, outcomes, worker
-//! crashes (their leases simply expire), releases and clock steps, run against the real
-//! SQLite store with a pinned clock and checked against a model. A delivery is never lost,
+//! crashes (their leases simply expire), releases, renewals and clock steps, run against
+//! the real store (SQLite, and PostgreSQL where a server answers) with a pinned clock and
+//! checked against a model. A delivery is never lost,
 //! never claimed before it is due, never held by two owners at once, and once the workers
 //! stop crashing every delivery ends succeeded or dead.
 
@@ -12,8 +13,11 @@ use scanhook_core::{
     AccountId, ApiKeyId, AttemptId, DeliveryId, DeliveryStatus, EventId, EventType, ExtraHeaders, WebhookId,
     WebhookSecret, WebhookUrl,
 };
+use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::*;
+
+mod support;
 
 const WORKERS: usize = 3;
 const LEASE_MS: i64 = 1_000;
@@ -31,6 +35,7 @@ enum Op {
     Complete { worker: usize, pick: usize, done: Done },
     Crash { worker: usize },
     Release { worker: usize },
+    Renew { worker: usize },
     Advance(i64),
 }
 
@@ -41,7 +46,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (worker.clone(), 1u32..4).prop_map(|(worker, limit)| Op::Claim { worker, limit }),
         3 => (worker.clone(), 0usize..4, done).prop_map(|(worker, pick, done)| Op::Complete { worker, pick, done }),
         1 => worker.clone().prop_map(|worker| Op::Crash { worker }),
-        1 => worker.prop_map(|worker| Op::Release { worker }),
+        1 => worker.clone().prop_map(|worker| Op::Release { worker }),
+        2 => worker.prop_map(|worker| Op::Renew { worker }),
         2 => (0i64..2_500).prop_map(Op::Advance),
     ]
 }
@@ -95,7 +101,7 @@ fn completion(c: &Claimed, done: &Done, now: i64) -> Completion {
     }
 }
 
-async fn setup(store: &SqliteStore, deliveries: usize) -> (AccountId, HashMap<DeliveryId, Row>) {
+async fn setup(store: &dyn Store, deliveries: usize) -> (AccountId, HashMap<DeliveryId, Row>) {
     let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
     let account =
         store.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, key, t0()).await.unwrap();
@@ -138,10 +144,8 @@ async fn setup(store: &SqliteStore, deliveries: usize) -> (AccountId, HashMap<De
     (account.id, rows)
 }
 
-async fn run(ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("lease.db"), SecretBox::random()).unwrap();
-    let (account, mut model) = setup(&store, deliveries).await;
+async fn run(store: &dyn Store, ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
+    let (account, mut model) = setup(store, deliveries).await;
     let mut now = 0i64;
     // What each worker believes it holds (a worker whose lease expired still believes it,
     // and its late outcome must not apply); a crash forgets it.
@@ -188,9 +192,24 @@ async fn run(ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
                     }
                 }
             }
+            Op::Renew { worker } => {
+                // What a live worker does for all it holds; only what it still owns and has
+                // no outcome moves, even when its lease ran out unnoticed meanwhile.
+                let ids: Vec<_> = held[worker].iter().map(|c| c.delivery_id.clone()).collect();
+                let renewed = store.renew_leases(&owner(worker), ids.clone(), at(now + LEASE_MS)).await.unwrap();
+                let mut expected = 0;
+                for id in ids {
+                    let row = model.get_mut(&id).unwrap();
+                    if row.owner == Some(worker) && row.status == DeliveryStatus::Pending {
+                        row.due = now + LEASE_MS;
+                        expected += 1;
+                    }
+                }
+                prop_assert_eq!(renewed, expected, "renewed leases");
+            }
             Op::Advance(ms) => now += ms,
         }
-        check(&store, &account, &model).await?;
+        check(store, &account, &model).await?;
     }
     // The workers stop crashing: a healthy one drains everything.
     for _ in 0..50 {
@@ -211,11 +230,7 @@ async fn run(ops: Vec<Op>, deliveries: usize) -> Result<(), TestCaseError> {
 }
 
 /// The store agrees with the model on every delivery's status.
-async fn check(
-    store: &SqliteStore,
-    account: &AccountId,
-    model: &HashMap<DeliveryId, Row>,
-) -> Result<(), TestCaseError> {
+async fn check(store: &dyn Store, account: &AccountId, model: &HashMap<DeliveryId, Row>) -> Result<(), TestCaseError> {
     let page = Page { limit: 100, cursor: None };
     let all = store.list_deliveries(account, DeliveryFilter::default(), page).await.unwrap().items;
     prop_assert_eq!(all.len(), model.len(), "no delivery is lost");
@@ -237,6 +252,29 @@ proptest! {
     #[test]
     fn leases_never_lose_double_hold_or_rush_a_delivery(ops in prop::collection::vec(op(), 1..40), deliveries in 1usize..5) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(run(ops, deliveries))?;
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(&dir.path().join("lease.db"), SecretBox::random()).unwrap();
+            run(&store, ops, deliveries).await
+        })?;
+    }
+}
+
+proptest! {
+    // A fresh PostgreSQL database per case costs a few hundred milliseconds: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn leases_never_lose_double_hold_or_rush_a_delivery_on_postgresql(
+        ops in prop::collection::vec(op(), 1..40),
+        deliveries in 1usize..5,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            // Skipped, saying so, where no server answers.
+            let Some(database) = support::TestDatabase::create().await else { return Ok(()) };
+            let store = PostgresStore::connect_config(database.config.clone(), 2, SecretBox::random()).await.unwrap();
+            run(&store, ops, deliveries).await
+        })?;
     }
 }

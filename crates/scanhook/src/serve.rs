@@ -35,6 +35,10 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     if !scanhook_core::webhook::is_header_name(&args.header_prefix) {
         bail!("SCANHOOK_HEADER_PREFIX '{}' is not a valid HTTP header name", args.header_prefix);
     }
+    let name_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if args.node_name.is_empty() || args.node_name.len() > 64 || !args.node_name.chars().all(name_ok) {
+        bail!("SCANHOOK_NODE_NAME must be 1 to 64 letters, digits, '.', '_' or '-'");
+    }
     let defaults = DispatchConfig::default();
     let user_agent = args.user_agent.clone().unwrap_or(defaults.user_agent.clone());
     if !is_header_value(&user_agent) {
@@ -47,6 +51,7 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         proxy,
         public_url,
         sends: args.dispatch,
+        node_name: args.node_name.clone(),
         retry,
         timeout: args.delivery_timeout,
         lease,
@@ -237,6 +242,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let engine = Arc::new(Engine::new(store, config, clock));
+    tracing::info!(node = engine.node(), "this node owns its leases under this name");
     // Nodes sharing PostgreSQL wake each other when they make deliveries due (LISTEN/NOTIFY);
     // the poll interval stays the backstop.
     let _listener = match (&shared, args.dispatch) {

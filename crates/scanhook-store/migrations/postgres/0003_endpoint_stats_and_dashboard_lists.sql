@@ -4,11 +4,7 @@
 -- Attempts by endpoint and time; each names its endpoint (copied from its delivery when
 -- logged) and whether it failed (exactly when it has an error). The index covers what the
 -- stats count and sample.
--- And its delivery's ID compares bytewise like the ID it names: with the default collation,
--- `attempts.delivery_id = deliveries.id` (the delivery log's last error) could not use
--- attempts_delivery and read the whole attempt log for each delivery listed.
-ALTER TABLE attempts ADD COLUMN webhook_id TEXT COLLATE "C", ADD COLUMN failed BOOLEAN NOT NULL DEFAULT FALSE,
-    ALTER COLUMN delivery_id TYPE TEXT COLLATE "C";
+ALTER TABLE attempts ADD COLUMN webhook_id TEXT COLLATE "C", ADD COLUMN failed BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE attempts a SET webhook_id = d.webhook_id, failed = (a.error IS NOT NULL)
     FROM deliveries d WHERE d.id = a.delivery_id;
 CREATE INDEX attempts_webhook ON attempts(webhook_id, started_at, id, failed, latency_ms);

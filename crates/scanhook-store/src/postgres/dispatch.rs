@@ -164,6 +164,21 @@ pub async fn release(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], now: DateTime<
     Ok(())
 }
 
+pub async fn renew_leases(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> StoreResult<u64> {
+    let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
+    exec(
+        c,
+        // Rows are locked in the order `complete` locks them (endpoint, then delivery), so
+        // that the two never wait on each other in a circle.
+        "UPDATE deliveries d SET lease_until = $3, next_attempt_at = $3
+         FROM (SELECT id FROM deliveries WHERE id = ANY($1) AND lease_owner = $2 AND status = 'pending'
+               ORDER BY webhook_id, id FOR UPDATE) mine
+         WHERE d.id = mine.id",
+        &[&ids, &owner, &ms(until)],
+    )
+    .await
+}
+
 pub async fn next_due_at(c: &Tx<'_>) -> StoreResult<Option<DateTime<Utc>>> {
     let row = row_of(c, "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'", &[]).await?;
     Ok(row.try_get::<_, Option<i64>>(0)?.map(time))

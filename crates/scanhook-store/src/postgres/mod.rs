@@ -70,7 +70,18 @@ impl From<tokio_postgres::Error> for StoreError {
             None if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) => {
                 StoreError::Unavailable(Box::new(e))
             }
-            _ => StoreError::Backend(Box::new(e)),
+            // Two units of work that waited on each other: nothing was written, and the same
+            // request may simply be made again.
+            Some(code) if [SqlState::T_R_DEADLOCK_DETECTED, SqlState::T_R_SERIALIZATION_FAILURE].contains(code) => {
+                StoreError::Unavailable(Box::new(e))
+            }
+            // tokio-postgres displays every server error as "db error": name it.
+            _ => match e.as_db_error() {
+                Some(db) => {
+                    StoreError::Backend(format!("{} ({}): {}", db.severity(), db.code().code(), db.message()).into())
+                }
+                None => StoreError::Backend(Box::new(e)),
+            },
         }
     }
 }
@@ -493,6 +504,10 @@ impl Store for PostgresStore {
 
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()> {
         unit!(self, |c| dispatch::release(&c, owner, &ids, now).await?)
+    }
+
+    async fn renew_leases(&self, owner: &str, ids: Vec<DeliveryId>, until: DateTime<Utc>) -> StoreResult<u64> {
+        unit!(self, |c| dispatch::renew_leases(&c, owner, &ids, until).await?)
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {

@@ -9,7 +9,7 @@ use crate::{SecretBox, StoreError, StoreResult};
 /// Each entry is one migration; append only, never edit a released one.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
-    // 0002 is the dashboard's sessions (branch `dash`).
+    include_str!("../../migrations/postgres/0002_ids_compare_bytewise.sql"),
     include_str!("../../migrations/postgres/0003_endpoint_stats_and_dashboard_lists.sql"),
 ];
 

@@ -145,6 +145,18 @@ pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId], now: DateTime<Ut
     Ok(())
 }
 
+pub fn renew_leases(c: &Connection, owner: &str, ids: &[DeliveryId], until: DateTime<Utc>) -> StoreResult<u64> {
+    let mut stmt = c.prepare_cached(
+        "UPDATE deliveries SET lease_until = ?3, next_attempt_at = ?3
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
+    )?;
+    let mut renewed = 0;
+    for id in ids {
+        renewed += stmt.execute(params![id.as_str(), owner, ms(until)])? as u64;
+    }
+    Ok(renewed)
+}
+
 pub fn next_due_at(c: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
     let at: Option<i64> = c
         .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?

@@ -522,6 +522,11 @@ impl Store for SqliteStore {
         self.writer.write_essential(move |c| dispatch::release(c, &owner, &ids, now)).await
     }
 
+    async fn renew_leases(&self, owner: &str, ids: Vec<DeliveryId>, until: DateTime<Utc>) -> StoreResult<u64> {
+        let owner = owner.to_string();
+        self.writer.write_essential(move |c| dispatch::renew_leases(c, &owner, &ids, until)).await
+    }
+
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.read(dispatch::next_due_at).await
     }

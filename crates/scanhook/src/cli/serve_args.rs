@@ -112,4 +112,9 @@ pub struct ServeArgs {
     /// (default: http://<the listen address>).
     #[arg(long, env = "SCANHOOK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// This node's name among the nodes sharing a database: its leases are owned by
+    /// `<name>-<a fresh ULID>` (unique per start), which logs and the database show.
+    /// Letters, digits, '.', '_' and '-', at most 64.
+    #[arg(long, env = "SCANHOOK_NODE_NAME", default_value = "node")]
+    pub node_name: String,
 }

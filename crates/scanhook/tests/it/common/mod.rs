@@ -2,6 +2,7 @@
 //! directory, a real HTTP receiver on another port, and a small JSON client.
 
 pub mod node;
+pub mod pg_cluster;
 pub mod postgres;
 pub mod process;
 pub mod receiver;
