@@ -361,8 +361,11 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> (String, 
     (lossy(buf), None)
 }
 
+/// The body as logged text: invalid UTF-8 and NUL (which no database keeps in text;
+/// PostgreSQL refuses the whole row) become U+FFFD.
 fn lossy(buf: Vec<u8>) -> String {
-    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    let text = String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
 }
 
 fn describe(e: &reqwest::Error, timeout: std::time::Duration) -> String {

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! What only the PostgreSQL backend has to show: several nodes opening one new database at
-//! once (migrations under an advisory lock), and a start with another encryption key
-//! refused. Skipped, saying so, where no server answers (`support`).
+//! once (migrations under an advisory lock), a start with another encryption key refused,
+//! and the URL's `sslmode` honoured (`tls.rs`). Skipped, saying so, where no server answers (`support`).
 
 use scanhook_store::SecretBox;
 use scanhook_store::postgres::PostgresStore;
@@ -23,6 +23,7 @@ async fn nodes_opening_a_new_database_at_once_migrate_it_once() {
     tokio::spawn(connection);
     let versions: i64 = client.query_one("SELECT COUNT(*) FROM schema_version", &[]).await.unwrap().get(0);
     let checks: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE name = 'key_check'", &[]).await.unwrap().get(0);
+    // Each migration applied once.
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")).unwrap().count();
     assert_eq!((versions, checks), (migrations as i64, 1));
 }
@@ -100,4 +101,96 @@ async fn an_idle_node_hears_deliveries_another_node_made_due() {
     busy.ingest_event(&acc, event, now).await.unwrap();
     heard("an ingest on another node wakes this one").await;
     listener.abort();
+}
+
+/// The test database's URL with `query` appended, its host replaced by `host`.
+fn url_of(config: &tokio_postgres::Config, host: &str, query: &str) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let (user, db) = (config.get_user().unwrap_or("postgres"), config.get_dbname().unwrap_or("postgres"));
+    format!("postgres://{user}@{host}:{port}/{db}?{query}")
+}
+
+/// A store on `config`'s database by a URL of `host` with `query`, sealing with `key`.
+async fn open(
+    config: &tokio_postgres::Config,
+    host: &str,
+    query: &str,
+    key: &SecretBox,
+) -> scanhook_store::StoreResult<PostgresStore> {
+    PostgresStore::connect(&url_of(config, host, query), 1, key.clone()).await
+}
+
+/// The error and its causes, as `serve` prints them.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
+}
+
+/// Whether the store's pooled connection (named by `application_name`) is encrypted, as
+/// the server sees it.
+async fn encrypted(client: &tokio_postgres::Client, name: &str) -> bool {
+    let sql = "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1";
+    client.query_one(sql, &[&name]).await.expect("the store's connection").get(0)
+}
+
+/// `sslmode=require` encrypts the store's connections and `disable` does not; with the
+/// server's own certificate as `sslrootcert`, `verify-full` connects by the name the
+/// certificate holds and refuses another, which `verify-ca` accepts; the public roots do not
+/// trust a self-signed certificate. Skipped where the server has no TLS.
+#[tokio::test]
+async fn the_urls_sslmode_decides_whether_and_how_the_connection_is_encrypted() {
+    let Some(db) = TestDatabase::create().await else { return };
+    let (client, connection) = db.config.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    if ssl != "on" {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED the sslmode test: the PostgreSQL server has ssl=off");
+        return;
+    }
+    let key = SecretBox::random();
+    let _required = open(&db.config, "127.0.0.1", "sslmode=require&application_name=tls_required", &key).await.unwrap();
+    assert!(encrypted(&client, "tls_required").await, "sslmode=require encrypts");
+    let _plain = open(&db.config, "127.0.0.1", "sslmode=disable&application_name=tls_disabled", &key).await.unwrap();
+    assert!(!encrypted(&client, "tls_disabled").await, "sslmode=disable does not");
+    let _preferred = open(&db.config, "127.0.0.1", "application_name=tls_preferred", &key).await.unwrap();
+    assert!(encrypted(&client, "tls_preferred").await, "prefer, the default, encrypts when the server can");
+    let public = open(&db.config, "127.0.0.1", "sslmode=verify-full", &key)
+        .await
+        .err()
+        .expect("a self-signed certificate is not trusted");
+    assert!(chain(&public).contains("UnknownIssuer"), "{}", chain(&public));
+
+    let cert: String = client.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
+    let readable = std::fs::read_to_string(&cert).is_ok_and(|pem| pem.contains("BEGIN CERTIFICATE"));
+    let names_localhost = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in", &cert])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("DNS:localhost"));
+    if !(readable && names_localhost) {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED verify-ca/verify-full: {cert} is not a readable certificate for localhost"
+        );
+        return;
+    }
+    let root = format!("sslrootcert={cert}");
+    let by_name = format!("sslmode=verify-full&{root}&application_name=tls_full");
+    let _full = open(&db.config, "localhost", &by_name, &key).await.unwrap();
+    assert!(encrypted(&client, "tls_full").await);
+    let wrong_name = open(&db.config, "127.0.0.1", &format!("sslmode=verify-full&{root}"), &key)
+        .await
+        .err()
+        .expect("127.0.0.1 is not localhost");
+    assert!(chain(&wrong_name).contains("not valid for name"), "{}", chain(&wrong_name));
+    let _chain = open(&db.config, "127.0.0.1", &format!("sslmode=verify-ca&{root}&application_name=tls_ca"), &key)
+        .await
+        .unwrap();
+    assert!(encrypted(&client, "tls_ca").await, "verify-ca checks the chain, not the name");
 }

@@ -1,7 +1,7 @@
 //! `scanhook serve`: validate the configuration, open the store, bootstrap the admin
 //! account, then run the API and the dispatcher until SIGTERM or Ctrl-C.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -18,7 +18,7 @@ use crate::cli::ServeArgs;
 /// The key that `--api-key` sets is stored under this name, so a new value replaces it.
 const CONFIG_KEY_NAME: &str = "configured";
 /// The encryption key's file in the data directory, when SCANHOOK_ENCRYPTION_KEY is unset.
-const KEY_FILE: &str = "encryption.key";
+pub(crate) const KEY_FILE: &str = "encryption.key";
 
 fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     let retry = RetrySchedule::parse(&args.retry_schedule).context("SCANHOOK_RETRY_SCHEDULE")?;
@@ -101,29 +101,37 @@ fn public_url(raw: &str) -> anyhow::Result<reqwest::Url> {
     Ok(url)
 }
 
-/// The key that seals secrets in the database: `SCANHOOK_ENCRYPTION_KEY`, else the data
-/// directory's `encryption.key`, created (mode 0600) on first start.
-fn encryption_key(args: &ServeArgs) -> anyhow::Result<SecretBox> {
-    if let Some(raw) = &args.encryption_key {
-        return SecretBox::from_base64(raw).context("SCANHOOK_ENCRYPTION_KEY");
+/// The key that seals secrets in the database: `given` (`SCANHOOK_ENCRYPTION_KEY`), else
+/// the data directory's `encryption.key` if there is one.
+pub(crate) fn existing_key(given: Option<&str>, data_dir: &Path) -> anyhow::Result<Option<SecretBox>> {
+    if let Some(raw) = given {
+        return SecretBox::from_base64(raw).context("SCANHOOK_ENCRYPTION_KEY").map(Some);
     }
-    let path = args.data_dir.join(KEY_FILE);
+    let path = data_dir.join(KEY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(raw) => SecretBox::from_base64(&raw).with_context(|| format!("the key file {}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let raw = SecretBox::generate_key();
-            let mut file = std::fs::OpenOptions::new();
-            file.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-            let mut file = file.open(&path).with_context(|| format!("creating the key file {}", path.display()))?;
-            std::io::Write::write_all(&mut file, format!("{raw}\n").as_bytes())?;
-            file.sync_all()?;
-            tracing::info!(path = %path.display(), "created the encryption key of stored secrets; back it up");
-            Ok(SecretBox::from_base64(&raw)?)
-        }
+        Ok(raw) => SecretBox::from_base64(&raw).with_context(|| format!("the key file {}", path.display())).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading the key file {}", path.display())),
     }
+}
+
+/// [`existing_key`], else a new key in the data directory's `encryption.key` (mode 0600),
+/// made on first start.
+fn encryption_key(args: &ServeArgs) -> anyhow::Result<SecretBox> {
+    if let Some(key) = existing_key(args.encryption_key.as_deref(), &args.data_dir)? {
+        return Ok(key);
+    }
+    let path = args.data_dir.join(KEY_FILE);
+    let raw = SecretBox::generate_key();
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    let mut file = file.open(&path).with_context(|| format!("creating the key file {}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{raw}\n").as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "created the encryption key of stored secrets; back it up");
+    Ok(SecretBox::from_base64(&raw)?)
 }
 
 /// The backend `SCANHOOK_DATABASE_URL` names: the one place a backend is picked.

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+
+use super::Settings;
 
 use super::Tx;
 use crate::StoreResult;
@@ -24,17 +26,17 @@ pub async fn announce(c: &Tx<'_>) -> StoreResult<()> {
 
 /// Listens until the task is aborted, calling `wake` on each announcement; a lost
 /// connection is logged and made again a second later.
-pub async fn run(config: tokio_postgres::Config, wake: Arc<dyn Fn() + Send + Sync>) {
+pub async fn run(settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) {
     loop {
-        if let Err(e) = listen(&config, wake.as_ref()).await {
+        if let Err(e) = listen(&settings, wake.as_ref()).await {
             tracing::warn!(error = %e, "the PostgreSQL work listener lost its connection; reconnecting");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-async fn listen(config: &tokio_postgres::Config, wake: &(dyn Fn() + Send + Sync)) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+async fn listen(settings: &Settings, wake: &(dyn Fn() + Send + Sync)) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = settings.config.connect(settings.tls.clone()).await?;
     let (heard, mut announcements) = tokio::sync::mpsc::unbounded_channel();
     // The connection's messages, notifications among them, are read by polling it; that
     // also carries the LISTEN below.

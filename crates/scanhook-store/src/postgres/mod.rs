@@ -6,12 +6,12 @@
 //! NOTHING` on unique indexes (idempotency keys, the default account), the account's row
 //! lock before counting its webhooks, the project's row lock while a scan's completion
 //! pairs findings, and `FOR UPDATE SKIP LOCKED` for claims. Secrets are sealed and opened
-//! in Rust around the queries (the same [`SecretBox`] text SQLite stores).
+//! in Rust around the queries (the same [`SecretBox`] text SQLite stores). Connections use
+//! TLS as the URL's `sslmode` says (`tls.rs`).
 //!
-//! Errors: a full disk (`53100`) is [`StoreError::StorageFull`]; everything else, a lost
-//! connection and a pool timeout included, is [`StoreError::Backend`] (the API answers
-//! 500 for it today; issue 12 item 6 wants 503 with `Retry-After` while the database is
-//! away, which needs a variant of its own in the contract). A deadlock or serialization
+//! Errors: a full disk (`53100`) is [`StoreError::StorageFull`]; a lost connection, a
+//! server shutting down and a pool timeout are [`StoreError::Unavailable`] (503 with
+//! `Retry-After`); everything else is [`StoreError::Backend`]. A deadlock or serialization
 //! failure (which the statements here are written to avoid) rolls the unit back and is
 //! `Backend` too: nothing was written, and the caller may try again. Units are not retried
 //! here.
@@ -28,8 +28,9 @@ mod query;
 mod retention;
 mod rows;
 mod scans;
-mod schema;
+pub(crate) mod schema;
 mod stats;
+mod tls;
 mod violations;
 mod webhooks;
 
@@ -41,12 +42,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use scanhook_core::{
     AccountId, ApiKeyId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId, WebhookSecret,
 };
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 use crate::model::*;
 use crate::{SecretBox, Store, StoreError, StoreResult};
+pub use tls::{Settings, SslMode};
 
 /// Longest wait for a free connection, a new one, or a check of a used one.
 const POOL_WAIT: Duration = Duration::from_secs(10);
@@ -123,43 +125,51 @@ pub struct PostgresStore {
     pool: Pool,
     key: SecretBox,
     /// For the work listener's own connection.
-    config: tokio_postgres::Config,
+    settings: Settings,
+}
+
+/// A pool of at most `size` connections made with `settings` (nothing connects yet).
+pub(crate) fn pool(settings: &Settings, size: usize) -> StoreResult<Pool> {
+    let mut config = settings.config.clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("scanhook");
+    }
+    let manager =
+        Manager::from_config(config, settings.tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    // Bounded waits: with the database away, a request fails (Unavailable) instead of
+    // queueing for a connection without end.
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(POOL_WAIT))
+        .recycle_timeout(Some(POOL_WAIT))
+        .build()
+        .map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url` (`postgres://user@host:port/db`) with a pool of at
-    /// most `pool_size` connections, and migrates it (safe when several nodes start at
-    /// once). Another key than the one the database was first opened with is refused here.
+    /// Connects to the database at `url` (`postgres://user@host:port/db`, with libpq's
+    /// `sslmode` and `sslrootcert`: `tls.rs`) with a pool of at most `pool_size`
+    /// connections, and migrates it (safe when several nodes start at once). Another key
+    /// than the one the database was first opened with is refused here.
     pub async fn connect(url: &str, pool_size: usize, key: SecretBox) -> StoreResult<Self> {
-        Self::connect_config(url.parse()?, pool_size, key).await
+        Self::connect_with(Settings::parse(url)?, pool_size, key).await
     }
 
-    /// [`PostgresStore::connect`] with the connection settings already parsed.
-    pub async fn connect_config(
-        mut config: tokio_postgres::Config,
-        pool_size: usize,
-        key: SecretBox,
-    ) -> StoreResult<Self> {
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("scanhook");
-        }
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool =
-            // Bounded waits: with the database away, a request fails (Backend) instead of
-            // queueing for a connection without end.
-            Pool::builder(manager)
-                .max_size(pool_size.max(1))
-                .runtime(deadpool_postgres::Runtime::Tokio1)
-                .wait_timeout(Some(POOL_WAIT))
-                .create_timeout(Some(POOL_WAIT))
-                .recycle_timeout(Some(POOL_WAIT))
-                .build()
-                .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        let store = Self { pool, key, config };
+    /// [`PostgresStore::connect`] with the driver's settings already parsed (its `sslmode`,
+    /// certificates not checked).
+    pub async fn connect_config(config: tokio_postgres::Config, pool_size: usize, key: SecretBox) -> StoreResult<Self> {
+        Self::connect_with(Settings::from_config(config)?, pool_size, key).await
+    }
+
+    /// [`PostgresStore::connect`] with the settings already read.
+    pub async fn connect_with(settings: Settings, pool_size: usize, key: SecretBox) -> StoreResult<Self> {
+        let pool = pool(&settings, pool_size)?;
+        let store = Self { pool, key, settings };
         let mut client = store.pool.get().await?;
         schema::migrate(&mut client, &store.key).await?;
         Ok(store)
@@ -171,7 +181,7 @@ impl PostgresStore {
     /// deliveries due (`listen.rs`), and once on each (re)connection; stops when the
     /// returned task is aborted.
     pub fn listen_for_work(&self, wake: impl Fn() + Send + Sync + 'static) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(listen::run(self.config.clone(), std::sync::Arc::new(wake)))
+        tokio::spawn(listen::run(self.settings.clone(), std::sync::Arc::new(wake)))
     }
 }
 

@@ -19,6 +19,14 @@ const MIGRATION_LOCK: i64 = 0x7363_616e_686f_6f6b;
 
 pub async fn migrate(client: &mut deadpool_postgres::Client, key: &SecretBox) -> StoreResult<()> {
     let tx = client.transaction().await?;
+    migrate_in(&tx, key).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`migrate`] inside the caller's transaction, which then commits it with what else it
+/// writes, or rolls both back (`transfer.rs`).
+pub(crate) async fn migrate_in(tx: &super::Tx<'_>, key: &SecretBox) -> StoreResult<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
         .await?;
@@ -35,7 +43,7 @@ pub async fn migrate(client: &mut deadpool_postgres::Client, key: &SecretBox) ->
     }
     // Before migrating too: no migration may seal anything with a wrong key.
     if current > 0 {
-        check_key(&tx, key).await?;
+        check_key(tx, key).await?;
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         tx.batch_execute(sql).await?;
@@ -48,8 +56,7 @@ pub async fn migrate(client: &mut deadpool_postgres::Client, key: &SecretBox) ->
         &[&key.seal(KEY_CHECK)],
     )
     .await?;
-    check_key(&tx, key).await?;
-    tx.commit().await?;
+    check_key(tx, key).await?;
     Ok(())
 }
 

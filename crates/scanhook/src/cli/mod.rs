@@ -1,5 +1,6 @@
-//! The command line: `serve` runs the service and `listen` a local receiver; every other
-//! command is a client of a running server, through `scanhook-client`. Each module
+//! The command line: `serve` runs the service, `listen` a local receiver and
+//! `migrate-store` moves a stopped SQLite deployment to PostgreSQL; every other command is
+//! a client of a running server, through `scanhook-client`. Each module
 //! defines one command group's arguments and how its answers are shown.
 
 mod audit;
@@ -7,6 +8,7 @@ mod client_args;
 mod deliveries;
 mod events;
 mod listen_args;
+mod migrate_store;
 mod output;
 mod parse;
 mod projects;
@@ -53,6 +55,12 @@ pub enum Command {
     /// (and if not, which check failed) and the body. Answers 204, or with --forward-to the
     /// status and body of the receiver it relayed to.
     Listen(ListenArgs),
+    /// Copy a stopped SQLite deployment into an empty PostgreSQL database, all or nothing.
+    ///
+    /// Every table in one transaction, each table's row count checked; secrets stay
+    /// encrypted, so the PostgreSQL nodes need the same SCANHOOK_ENCRYPTION_KEY. Deliveries
+    /// leased when the server stopped are due at once.
+    MigrateStore(migrate_store::MigrateStoreArgs),
     /// Print a shell completion script: scanhook completions bash > /etc/bash_completion.d/scanhook
     Completions { shell: clap_complete::Shell },
     /// Runs endpoint templates for `serve`, which starts it (see scanhook-engine's sandbox).
@@ -75,6 +83,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Violations(a) => scans::run_violations(a.conn.connect()?, a.command).await,
         Command::AuditLog(a) => audit::run(a.conn.connect()?, a.filter, a.page).await,
         Command::Listen(args) => crate::listen::run(args).await,
+        Command::MigrateStore(args) => migrate_store::run(args).await,
         // main() runs a worker before starting an async runtime, which it does not need.
         Command::TemplateWorker => Ok(scanhook_engine::sandbox::worker_main()?),
         Command::Completions { shell } => {

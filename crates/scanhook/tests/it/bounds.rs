@@ -282,3 +282,30 @@ async fn a_body_that_stops_arriving_gets_408_and_frees_its_report_slot() {
     let (code, done) = server.post_raw(&path, "application/json", body).await;
     assert_eq!(code, StatusCode::OK, "the slot is free again: {done}");
 }
+
+/// A receiver's answer with NUL bytes is logged (each NUL shown as U+FFFD: no database
+/// keeps NUL in text, PostgreSQL refuses it) and the delivery succeeds once; before, on
+/// PostgreSQL, its outcome could not be recorded and it was sent again and again.
+#[tokio::test]
+async fn a_response_body_with_nul_bytes_is_logged_and_sent_once() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "before\0after" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let server = Server::start(&[]).await;
+    let webhook = server.create_webhook(json!({"url": url, "events": ["*"]})).await;
+    server.send_event("scan.completed", json!({"n": 1})).await;
+    let path = format!("/v1/deliveries?webhook_id={}&status=succeeded", webhook["id"].as_str().unwrap());
+    let list = server.wait_until(&path, 20, |l| l["data"].as_array().is_some_and(|d| d.len() == 1)).await;
+    // Longer than a lease (3 s in tests): a delivery whose outcome was lost goes again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1, "sent once");
+    let (_, delivery) = server.get(&format!("/v1/deliveries/{}", list["data"][0]["id"].as_str().unwrap())).await;
+    assert_eq!(delivery["attempt_log"][0]["response"]["body"], "before\u{FFFD}after", "{delivery}");
+}

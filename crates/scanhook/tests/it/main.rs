@@ -28,6 +28,7 @@ mod guard;
 mod javascript_bodies;
 mod licenses;
 mod listen;
+mod migrate_store;
 mod platforms;
 mod postgres;
 mod projects;
