@@ -400,6 +400,62 @@ pub struct AttemptOut {
     pub response: Option<HttpMessageOut>,
 }
 
+/// `GET /v1/webhooks/{id}/stats`: an endpoint's health, from its attempt log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookStatsOut {
+    pub webhook_id: String,
+    /// When the windows end (the time of the request).
+    pub at: DateTime<Utc>,
+    pub last_hour: StatsWindowOut,
+    pub last_day: StatsWindowOut,
+    /// Failed attempts in a row, from the newest back to the last success; counted over the
+    /// newest `sample_size` attempts, so at most that. (`consecutive_failures` on the
+    /// endpoint itself counts deliveries that died, which is what disables it.)
+    pub consecutive_failures: u64,
+    /// The newest failed attempt, however old.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<StatsErrorOut>,
+    /// The newest delivery made for the endpoint, whatever its status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivery: Option<DeliveryOut>,
+    /// The most attempts (the newest) that latency percentiles and `consecutive_failures`
+    /// are computed from, which bounds what one request reads.
+    pub sample_size: u32,
+}
+
+/// One window of an endpoint's stats, from `since` to the stats' `at`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatsWindowOut {
+    pub since: DateTime<Utc>,
+    /// Attempts started in the window (counted exactly).
+    pub attempts: u64,
+    /// Of those, the attempts that failed: an answer other than 2xx, no answer, or nothing sent.
+    pub failures: u64,
+    /// Succeeded attempts over all attempts, 0 to 1, four decimals; absent without attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate: Option<f64>,
+    /// Median latency in milliseconds (nearest rank), over `latency_sample` attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_latency_ms: Option<u64>,
+    /// 95th percentile latency in milliseconds (nearest rank), over `latency_sample` attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_latency_ms: Option<u64>,
+    /// How many attempts the percentiles are computed from: all the window's, or its newest
+    /// `sample_size` when it holds more.
+    pub latency_sample: u64,
+}
+
+/// An endpoint's last failed attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatsErrorOut {
+    pub at: DateTime<Utc>,
+    pub delivery_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// Headers and body of a request or response (bodies cut at 64 KiB).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HttpMessageOut {

@@ -8,7 +8,7 @@ mod error;
 mod resources;
 
 pub use error::Error;
-pub use resources::{AuditFilter, DeliveryFilter, EventFilter, Page, Report, ViolationFilter};
+pub use resources::{AuditFilter, DeliveryFilter, EventFilter, Page, Report, ScanFilter, ViolationFilter};
 pub use scanhook_api_types as types;
 
 use reqwest::{Method, RequestBuilder};

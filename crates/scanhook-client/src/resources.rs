@@ -6,7 +6,7 @@ use scanhook_api_types::{
     AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut,
     PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut,
     ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut, TestIn, TestOut, ViolationOut,
-    ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
+    ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch, WebhookStatsOut,
 };
 use serde::Serialize;
 
@@ -27,7 +27,19 @@ pub struct Page {
 pub struct DeliveryFilter {
     pub webhook_id: Option<String>,
     pub event_id: Option<String>,
-    /// `pending`, `succeeded` or `dead`.
+    /// `pending`, `succeeded`, `dead` or `held`.
+    pub status: Option<String>,
+    pub event_type: Option<String>,
+    /// Made at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Made before this time (RFC 3339).
+    pub until: Option<String>,
+}
+
+/// Filters of `GET /v1/projects/{id}/scans`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanFilter {
+    /// `running`, `completed`, `failed` or `timed_out`.
     pub status: Option<String>,
 }
 
@@ -103,6 +115,10 @@ impl Client {
         self.send(self.request(Method::POST, &["v1", "webhooks", id, "replay"]).json(input)).await
     }
 
+    pub async fn webhook_stats(&self, id: &str) -> Result<WebhookStatsOut> {
+        self.send(self.request(Method::GET, &["v1", "webhooks", id, "stats"])).await
+    }
+
     pub async fn rotate_webhook_secret(&self, id: &str, input: &RotateSecretIn) -> Result<RotateSecretOut> {
         self.send(self.request(Method::POST, &["v1", "webhooks", id, "rotate-secret"]).json(input)).await
     }
@@ -172,6 +188,10 @@ impl Client {
 
     pub async fn start_scan(&self, input: &ScanIn) -> Result<ScanOut> {
         self.send(self.request(Method::POST, &["v1", "scans"]).json(input)).await
+    }
+
+    pub async fn list_scans(&self, project: &str, filter: &ScanFilter, page: &Page) -> Result<ListOut<ScanOut>> {
+        self.send(self.request(Method::GET, &["v1", "projects", project, "scans"]).query(filter).query(page)).await
     }
 
     pub async fn get_scan(&self, id: &str) -> Result<ScanOut> {

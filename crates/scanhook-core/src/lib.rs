@@ -15,6 +15,7 @@ pub mod retry;
 pub mod scan;
 pub mod secret;
 pub mod session;
+pub mod stats;
 pub mod subscription;
 pub mod webhook;
 pub mod whole;

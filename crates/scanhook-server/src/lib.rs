@@ -24,7 +24,8 @@ pub use state::{AppState, Limits};
 use crate::error::ApiError;
 use crate::query::QueryContract;
 use crate::routes::{
-    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, violations, webhooks,
+    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, stats, violations,
+    webhooks,
 };
 
 /// The dashboard at `/` and the API under `/v1`: what `serve` answers.
@@ -46,8 +47,10 @@ pub fn api_router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/test", post(webhooks::test))
         .route("/v1/webhooks/{id}/replay", post(webhooks::replay))
         .route("/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/v1/webhooks/{id}/stats", get(stats::get))
         .route("/v1/projects", post(projects::create).get(projects::list))
         .route("/v1/projects/{id}", get(projects::get).patch(projects::update).delete(projects::delete))
+        .route("/v1/projects/{id}/scans", get(scans::list))
         .route("/v1/projects/{id}/violations", get(violations::list))
         .route("/v1/violations/{id}", get(violations::get_one))
         .route("/v1/violations/{id}/resolve", post(violations::resolve))

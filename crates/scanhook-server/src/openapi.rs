@@ -9,7 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, violations, webhooks,
+    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, stats, violations,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +36,7 @@ use crate::routes::{
         webhooks::test,
         webhooks::replay,
         webhooks::rotate_secret,
+        stats::get,
         projects::create,
         projects::list,
         projects::get,
@@ -42,6 +44,7 @@ use crate::routes::{
         projects::delete,
         scans::start,
         scans::get,
+        scans::list,
         scans::fail,
         scans::progress,
         scans::complete,

@@ -232,6 +232,16 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a running scan of a project and emits `scan.started`.
     async fn start_scan(&self, account: &AccountId, scan: NewScan, stamp: EventStamp) -> StoreResult<Scan>;
     async fn get_scan(&self, account: &AccountId, id: &ScanId) -> StoreResult<Scan>;
+    /// A project's scans, newest first, all or of one status; a project of another
+    /// account is NotFound. Served by the indexes `scans(project_id, id)` and
+    /// `scans(project_id, status, id)`.
+    async fn list_scans(
+        &self,
+        account: &AccountId,
+        project: &ProjectId,
+        filter: ScanFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Scan>>;
     /// Ends a running scan as failed and emits `scan.failed`; a scan that already ended
     /// gets [`Conflict::ScanEnded`] and emits nothing. As if serialised with every other
     /// end of the scan.
@@ -342,6 +352,26 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> StoreResult<Paged<Delivery>>;
     async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)>;
+    /// What the attempt log says about one endpoint of the account (another account's is
+    /// NotFound), read in one snapshot, so the figures agree with each other: for each time
+    /// in `since`, the attempts started from then until `now` and how many of them failed
+    /// ([`Attempt::failed`]), counted exactly; the newest `sample` attempts up to `now`
+    /// (any age, newest first; ties of one millisecond by attempt ID, newest first); the
+    /// newest failed attempt; and the newest delivery. Bounded in cost whatever the log's
+    /// size: each part is one range of the index `attempts(webhook_id, started_at, id,
+    /// failed, latency_ms)`, which holds everything counted and sampled (the counts read
+    /// the windows' entries, the sample at most `sample`), the last failure is the first
+    /// entry of a partial index of failures, the last delivery the first of
+    /// `deliveries(webhook_id, id)`. (The migration that made the index, SQLite 0018 and
+    /// PostgreSQL 0003, filled it in for the attempts logged before it.)
+    async fn webhook_activity(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        since: Vec<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        sample: u32,
+    ) -> StoreResult<WebhookActivity>;
     /// Starts a new round of attempts now. A pending delivery gets [`Conflict::DeliveryPending`].
     async fn retry_delivery(&self, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery>;
     /// Starts a new round for the endpoint's dead deliveries (created at or after `since`).

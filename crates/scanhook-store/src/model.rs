@@ -204,6 +204,34 @@ pub struct DeliveryFilter {
     pub webhook_id: Option<WebhookId>,
     pub event_id: Option<EventId>,
     pub status: Option<DeliveryStatus>,
+    pub event_type: Option<EventType>,
+    /// Only deliveries made at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only deliveries made before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What the attempt log says about one endpoint ([`crate::Store::webhook_activity`]);
+/// `scanhook_core::stats` turns it into the endpoint's stats.
+#[derive(Debug, Clone)]
+pub struct WebhookActivity {
+    /// Per window asked for, in the same order: its attempts and failures, counted exactly.
+    pub counts: Vec<scanhook_core::stats::Counts>,
+    /// The newest attempts, of any age, newest first: at most as many as asked for.
+    pub recent: Vec<scanhook_core::stats::Sampled>,
+    /// The newest failed attempt, however old.
+    pub last_failure: Option<FailedAttempt>,
+    /// The newest delivery made for the endpoint, whatever its status.
+    pub last_delivery: Option<Delivery>,
+}
+
+/// A failed attempt, as the stats show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedAttempt {
+    pub delivery_id: DeliveryId,
+    pub started_at: DateTime<Utc>,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
 }
 
 /// One HTTP request of a delivery and what came back.
@@ -223,6 +251,15 @@ pub struct Attempt {
     pub request_body: Option<String>,
     pub response_headers: Vec<(String, String)>,
     pub response_body: Option<String>,
+}
+
+impl Attempt {
+    /// Whether the attempt failed: the sender gives every failure an error (a status other
+    /// than 2xx, a connection or read failure, nothing sent), and a success none. Stored
+    /// with the attempt, so the stats count failures from an index.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
 }
 
 /// A leased delivery with everything needed to send it.
@@ -393,6 +430,11 @@ pub struct ViolationChange {
     pub scan_id: Option<ScanId>,
     /// Who resolved it: `"scan"`, or the name given by hand.
     pub by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanFilter {
+    pub status: Option<ScanStatus>,
 }
 
 #[derive(Debug, Clone, Default)]

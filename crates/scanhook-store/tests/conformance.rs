@@ -1219,6 +1219,139 @@ async fn concurrent_completions_of_one_project_resolve_nothing_that_was_found() 
     }
 }
 
+/// An attempt of `claimed` started at `at`, taking `latency_ms`, with this answer.
+fn timed_attempt(claimed: &Claimed, at: DateTime<Utc>, latency_ms: u64, status: Option<u16>) -> Completion {
+    let failed = status.is_none_or(|s| !(200..300).contains(&s));
+    let error =
+        failed.then(|| status.map_or("connection failed".to_string(), |s| format!("endpoint answered HTTP {s}")));
+    Completion {
+        delivery_id: claimed.delivery_id.clone(),
+        webhook_id: claimed.webhook.id.clone(),
+        attempt: Some(Attempt { started_at: at, latency_ms, status_code: status, error, ..attempt(claimed, 200) }),
+        outcome: if failed { Outcome::RetryAt(t0() + Duration::hours(1)) } else { Outcome::Succeeded },
+        note: None,
+    }
+}
+
+#[tokio::test]
+async fn an_endpoints_activity_counts_its_windows_samples_its_newest_attempts_and_finds_its_last_failure() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let (hook, other_hook) = (webhook(s, &acc, &["*"]).await, webhook(s, &acc, &["*"]).await);
+        let since = vec![t0() - Duration::hours(1), t0() - Duration::hours(24)];
+        let empty = s.webhook_activity(&acc, &hook.id, since.clone(), t0(), 10).await.unwrap();
+        assert_eq!(empty.counts, vec![Default::default(); 2], "{}", b.name);
+        assert!(empty.recent.is_empty() && empty.last_failure.is_none() && empty.last_delivery.is_none());
+
+        for _ in 0..6 {
+            s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        }
+        let claimed = s.claim_due("w", t0(), t0() + Duration::seconds(60), 20).await.unwrap();
+        let (mine, theirs): (Vec<_>, Vec<_>) = claimed.iter().partition(|c| c.webhook.id == hook.id);
+        let ago = |secs: i64| t0() - Duration::seconds(secs);
+        // Oldest first: outside both windows, in the day only, then in the hour; one in the future.
+        let plan = [
+            (ago(2 * 86_400), 5000, Some(500)),
+            (ago(7200), 50, Some(200)),
+            (ago(1800), 300, Some(500)),
+            (ago(600), 100, Some(204)),
+            (ago(60), 900, None),
+            (t0() + Duration::seconds(5), 1, Some(200)),
+        ];
+        let mut outcomes: Vec<_> =
+            mine.iter().zip(plan).map(|(c, (at, ms, st))| timed_attempt(c, at, ms, st)).collect();
+        outcomes.extend(theirs.iter().map(|c| timed_attempt(c, ago(30), 7, Some(500))));
+        s.complete("w", outcomes, 100, t0()).await.unwrap();
+
+        let activity = s.webhook_activity(&acc, &hook.id, since.clone(), t0(), 3).await.unwrap();
+        let counts: Vec<(u64, u64)> = activity.counts.iter().map(|c| (c.attempts, c.failures)).collect();
+        assert_eq!(counts, vec![(3, 2), (4, 2)], "{}: windows end at now; the other endpoint is not counted", b.name);
+        let recent: Vec<(u64, bool)> = activity.recent.iter().map(|a| (a.latency_ms, a.failed)).collect();
+        assert_eq!(recent, vec![(900, true), (100, false), (300, true)], "{}: the newest 3, newest first", b.name);
+        assert_eq!(activity.recent[0].started_at, ago(60));
+        let failure = activity.last_failure.expect("a failure");
+        assert_eq!((failure.started_at, failure.status_code), (ago(60), None), "{}", b.name);
+        assert_eq!(failure.error.as_deref(), Some("connection failed"));
+        let newest = mine.iter().map(|c| c.delivery_id.clone()).max().unwrap();
+        assert_eq!(activity.last_delivery.map(|d| d.id), Some(newest), "{}", b.name);
+
+        // The same figures whatever the backend: the stats are computed in core from these.
+        let hour = scanhook_core::stats::window(since[0], activity.counts[0], &activity.recent);
+        assert_eq!((hour.success_rate, hour.p50_ms, hour.p95_ms), (Some(0.3333), Some(300), Some(900)));
+
+        let other = account(s, "b").await;
+        let foreign = s.webhook_activity(&other, &hook.id, since.clone(), t0(), 3).await;
+        assert!(matches!(foreign, Err(StoreError::NotFound)), "{}", b.name);
+        let theirs = s.webhook_activity(&acc, &other_hook.id, since, t0(), 10).await.unwrap();
+        assert_eq!(theirs.counts[0].failures, 6, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn deliveries_filter_by_event_type_and_time_and_scans_list_by_project_and_status() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        for (i, t) in ["scan.completed", "alert.triggered", "scan.completed"].iter().enumerate() {
+            s.ingest_event(&acc, event(t, None), t0() + Duration::seconds(i as i64)).await.unwrap();
+        }
+        let page = Page { limit: 10, cursor: None };
+        let acc_ref = &acc;
+        let list = |filter: DeliveryFilter| async move {
+            let items = s.list_deliveries(acc_ref, filter, Page { limit: 10, cursor: None }).await.unwrap().items;
+            items.iter().map(|d| (d.event_type.to_string(), d.created_at)).collect::<Vec<_>>()
+        };
+        let completed =
+            DeliveryFilter { event_type: Some(EventType::parse("scan.completed").unwrap()), ..Default::default() };
+        let at = |i: i64| t0() + Duration::seconds(i);
+        let scan_completed = "scan.completed".to_string();
+        assert_eq!(list(completed).await, vec![(scan_completed.clone(), at(2)), (scan_completed.clone(), at(0))]);
+        let window = DeliveryFilter { since: Some(at(1)), until: Some(at(2)), ..Default::default() };
+        assert_eq!(list(window).await, vec![("alert.triggered".to_string(), at(1))], "{}: since ≤ t < until", b.name);
+        let later = DeliveryFilter { since: Some(at(1)), ..Default::default() };
+        assert_eq!(list(later).await.len(), 2, "{}", b.name);
+
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let project = NewProject {
+            id: scanhook_core::ProjectId::generate(),
+            name: "web".into(),
+            target: None,
+            score_drop_threshold: 10,
+            scan_time_limit_secs: 600,
+        };
+        let project = s.create_project(&acc, project, stamp).await.unwrap();
+        let mut started = Vec::new();
+        for _ in 0..3 {
+            let new = NewScan {
+                id: scanhook_core::ScanId::generate(),
+                project_id: project.id.clone(),
+                target: None,
+                rules: vec![],
+                time_limit_secs: None,
+                analysis: Default::default(),
+                root: None,
+            };
+            started.push(s.start_scan(&acc, new, stamp).await.unwrap().id);
+        }
+        s.fail_scan(&acc, &started[1], ("E".into(), "boom".into()), stamp).await.unwrap();
+        let first =
+            s.list_scans(&acc, &project.id, ScanFilter::default(), Page { limit: 2, cursor: None }).await.unwrap();
+        let ids: Vec<_> = first.items.iter().map(|s| s.id.clone()).collect();
+        assert_eq!(ids, vec![started[2].clone(), started[1].clone()], "{}: newest first", b.name);
+        let rest = Page { limit: 2, cursor: first.next_cursor.clone() };
+        let rest = s.list_scans(&acc, &project.id, ScanFilter::default(), rest).await.unwrap();
+        assert_eq!((rest.items.len(), rest.next_cursor), (1, None), "{}", b.name);
+        let failed = ScanFilter { status: Some(ScanStatus::Failed) };
+        let failed = s.list_scans(&acc, &project.id, failed, page.clone()).await.unwrap().items;
+        assert_eq!(failed.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), vec![started[1].clone()], "{}", b.name);
+        let other = account(s, "b").await;
+        let foreign = s.list_scans(&other, &project.id, ScanFilter::default(), page).await;
+        assert!(matches!(foreign, Err(StoreError::NotFound)), "{}", b.name);
+    }
+}
+
 /// On PostgreSQL, every statement the store runs — every list with every filter, the
 /// delivery path, scans from start to end, deletes and their cascades, retention — can be
 /// served by an index: with sequential scans priced out of the planner's choices
@@ -1294,12 +1427,28 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     s.enable_webhook(&acc, &hook.id, Missed::GiveUp("skipped".into()), t0()).await.unwrap();
     let event_id = s.list_events(&acc, EventFilter::default(), page()).await.unwrap().items[0].id.clone();
     s.get_event(&acc, &event_id).await.unwrap();
+    let windows = vec![t0() - Duration::hours(1), t0() - Duration::hours(24)];
+    s.webhook_activity(&acc, &hook.id, windows, t0(), 100).await.unwrap();
+    let event_type = EventType::parse("scan.completed").unwrap();
     for webhook_id in [None, Some(hook.id.clone())] {
         for event_id in [None, Some(event_id.clone())] {
             for status in [None, Some(DeliveryStatus::Pending)] {
-                for page in [page(), later()] {
-                    let filter = DeliveryFilter { webhook_id: webhook_id.clone(), event_id: event_id.clone(), status };
-                    s.list_deliveries(&acc, filter, page).await.unwrap();
+                for event_type in [None, Some(event_type.clone())] {
+                    for (since, until) in
+                        [(None, None), (Some(t0()), None), (None, Some(t0())), (Some(t0()), Some(t0()))]
+                    {
+                        for page in [page(), later()] {
+                            let filter = DeliveryFilter {
+                                webhook_id: webhook_id.clone(),
+                                event_id: event_id.clone(),
+                                status,
+                                event_type: event_type.clone(),
+                                since,
+                                until,
+                            };
+                            s.list_deliveries(&acc, filter, page).await.unwrap();
+                        }
+                    }
                 }
             }
         }
@@ -1351,6 +1500,11 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     s.start_scan(&acc, scan(), stamp).await.unwrap();
     let overdue = EventStamp { timestamp: t0() + Duration::seconds(10), first_attempt_at: t0() };
     s.time_out_scans(overdue, 10).await.unwrap();
+    for status in [None, Some(ScanStatus::Failed)] {
+        for page in [page(), later()] {
+            s.list_scans(&acc, &project, ScanFilter { status }, page).await.unwrap();
+        }
+    }
     for open in [None, Some(true), Some(false)] {
         for severity in [None, Some(Severity::High)] {
             for tool in [None, Some("semgrep".to_string())] {

@@ -195,7 +195,11 @@ async fn run(store: &dyn Store, ops: Vec<Op>, deliveries: usize) -> Result<(), T
             Op::Renew { worker } => {
                 // What a live worker does for all it holds; only what it still owns and has
                 // no outcome moves, even when its lease ran out unnoticed meanwhile.
-                let ids: Vec<_> = held[worker].iter().map(|c| c.delivery_id.clone()).collect();
+                // A worker may believe it holds one delivery twice (it claimed it again once
+                // its lease ran out); it renews each once.
+                let mut ids: Vec<_> = held[worker].iter().map(|c| c.delivery_id.clone()).collect();
+                ids.sort();
+                ids.dedup();
                 let renewed = store.renew_leases(&owner(worker), ids.clone(), at(now + LEASE_MS)).await.unwrap();
                 let mut expected = 0;
                 for id in ids {

@@ -38,6 +38,22 @@ async fn another_encryption_key_is_refused_before_anything_is_read() {
     assert!(err.contains("SCANHOOK_ENCRYPTION_KEY"), "{err}");
 }
 
+/// An endpoint of every event.
+fn any_endpoint() -> scanhook_store::NewWebhook {
+    scanhook_store::NewWebhook {
+        id: scanhook_core::WebhookId::generate(),
+        url: scanhook_core::WebhookUrl::parse("https://example.com/hook").unwrap(),
+        description: None,
+        events: vec!["*".into()],
+        secret: scanhook_core::WebhookSecret::generate(),
+        headers: Default::default(),
+        active: true,
+        projects: Vec::new(),
+        min_severity: None,
+        format: Default::default(),
+    }
+}
+
 /// A node's listener hears work another node made due (once that unit commits), so an
 /// idle dispatcher wakes at once instead of at its next poll.
 #[tokio::test]
@@ -47,7 +63,7 @@ async fn an_idle_node_hears_deliveries_another_node_made_due() {
     use std::time::Duration;
 
     use chrono::Utc;
-    use scanhook_core::{AccountId, ApiKeyId, EventId, EventType, WebhookId, WebhookSecret, WebhookUrl};
+    use scanhook_core::{AccountId, ApiKeyId, EventId, EventType};
     use scanhook_store::*;
 
     let Some(db) = TestDatabase::create().await else { return };
@@ -71,19 +87,7 @@ async fn an_idle_node_hears_deliveries_another_node_made_due() {
     let api_key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
     let acc = busy.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, api_key, now);
     let acc = acc.await.unwrap().id;
-    let endpoint = NewWebhook {
-        id: WebhookId::generate(),
-        url: WebhookUrl::parse("https://example.com/hook").unwrap(),
-        description: None,
-        events: vec!["*".into()],
-        secret: WebhookSecret::generate(),
-        headers: Default::default(),
-        active: true,
-        projects: Vec::new(),
-        min_severity: None,
-        format: Default::default(),
-    };
-    busy.create_webhook(&acc, endpoint, 10, now).await.unwrap();
+    busy.create_webhook(&acc, any_endpoint(), 10, now).await.unwrap();
     assert_eq!(wakes.load(Ordering::SeqCst), 1, "nothing is due yet");
     let event = NewEvent {
         id: EventId::generate(),

@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use scanhook_api_types::{DeliveryOut, ListOut, Problem, RotateSecretOut, Signature, TestOut, WebhookOut};
+use scanhook_api_types::{
+    DeliveryOut, ListOut, Problem, RotateSecretOut, Signature, StatsWindowOut, TestOut, WebhookOut, WebhookStatsOut,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -210,30 +212,55 @@ fn state(w: &WebhookOut) -> Markup {
     }
 }
 
-/// Endpoint health: `GET /v1/webhooks/{id}/stats` (issue 13 item 5, being added beside this
-/// page). MERGE POINT: until that route exists the API answers 404 and the pages show "—";
-/// once it does, this reads its last-day success rate and p95 latency.
-async fn stats(dash: &Dash, sess: &Sess, id: &str) -> Option<(f64, u64)> {
-    let v: Value = api::get(&dash.api, sess, &format!("/v1/webhooks/{id}/stats")).await.ok()?;
-    let day = v.get("last_24h").or_else(|| v.get("day")).unwrap_or(&v);
-    let rate = day.get("success_rate")?.as_f64()?;
-    let p95 = day.get("p95_latency_ms").or_else(|| day.get("p95_ms"))?.as_u64()?;
-    Some((rate, p95))
+/// Endpoint health, as `GET /v1/webhooks/{id}/stats` gives it (what the CLI's `webhooks
+/// stats` shows too); `None` when it cannot be read, and the pages show "—".
+async fn stats(dash: &Dash, sess: &Sess, id: &str) -> Option<WebhookStatsOut> {
+    api::get(&dash.api, sess, &format!("/v1/webhooks/{id}/stats")).await.ok()
 }
 
-fn health_cell(stats: Option<(f64, u64)>) -> Markup {
+/// Success rate and p95 latency of the last day, or "—" without attempts.
+fn health_cell(stats: Option<&WebhookStatsOut>) -> Markup {
+    let day = stats.map(|s| &s.last_day);
     html! {
-        @match stats {
-            Some((rate, p95)) => { span { (format!("{:.1}%", rate * 100.0)) } span.small { " p95 " (p95) " ms" } }
+        @match day.and_then(|d| d.success_rate.map(|rate| (rate, d.p95_latency_ms))) {
+            Some((rate, p95)) => {
+                span { (format!("{:.1}%", rate * 100.0)) }
+                @if let Some(p95) = p95 { span.small { " p95 " (p95) " ms" } }
+            }
             None => { span.muted title="Success rate and p95 latency over 24 h" { "—" } }
         }
     }
 }
 
-async fn last_delivery(dash: &Dash, sess: &Sess, id: &str) -> Option<DeliveryOut> {
-    let page: ListOut<DeliveryOut> =
-        api::get(&dash.api, sess, &format!("/v1/deliveries?webhook_id={id}&limit=1")).await.ok()?;
-    page.data.into_iter().next()
+/// The windows of an endpoint's stats side by side, and its last error.
+fn health_table(stats: &WebhookStatsOut) -> Markup {
+    let rate = |w: &StatsWindowOut| w.success_rate.map(|r| format!("{:.1}%", r * 100.0)).unwrap_or("—".into());
+    let ms = |v: Option<u64>| v.map(|v| format!("{v} ms")).unwrap_or("—".into());
+    html! {
+        table.compact {
+            thead { tr { th { "" } th { "Attempts" } th { "Failures" } th { "Success" } th { "p50" } th { "p95" } } }
+            tbody {
+                @for (label, w) in [("Last hour", &stats.last_hour), ("Last 24 h", &stats.last_day)] {
+                    tr {
+                        th scope="row" { (label) }
+                        td data-label="Attempts" { (w.attempts) }
+                        td data-label="Failures" { (w.failures) }
+                        td data-label="Success" { (rate(w)) }
+                        td data-label="p50" { (ms(w.p50_latency_ms)) }
+                        td data-label="p95" { (ms(w.p95_latency_ms)) }
+                    }
+                }
+            }
+        }
+        @if let Some(e) = &stats.last_error {
+            p.small {
+                "Last error " (when(&e.at)) ": "
+                @if let Some(code) = e.status_code { "HTTP " (code) " " }
+                @if let Some(text) = &e.error { (text) }
+                " · " a href=(format!("/deliveries/{}", e.delivery_id)) { "delivery" }
+            }
+        }
+    }
 }
 
 pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
@@ -243,8 +270,8 @@ pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
     };
     let mut rows = Vec::new();
     for w in page.data {
-        let last = last_delivery(&dash, &sess, &w.id).await;
         let health = stats(&dash, &sess, &w.id).await;
+        let last = health.as_ref().and_then(|h| h.last_delivery.clone());
         rows.push((w, last, health));
     }
     let body = html! {
@@ -270,7 +297,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
                             }
                             td data-label="Events" { @for e in &w.events { code.tag { (e) } " " } }
                             td data-label="State" { (state(w)) }
-                            td data-label="Health (24 h)" { (health_cell(*health)) }
+                            td data-label="Health (24 h)" { (health_cell(health.as_ref())) }
                             td data-label="Last delivery" {
                                 @match last {
                                     Some(d) => { a href={ "/deliveries/" (d.id) } { (status_badge(d)) } " " span.small { (when(&d.created_at)) } }
@@ -428,12 +455,16 @@ async fn render_show(
                 }
             }
         }
+        section.card {
+            h2 { "Health" }
+            @if let Some(stats) = &health { (health_table(stats)) } @else { p { (health_cell(None)) } }
+        }
         div.grid {
             section.card {
-                h2 { "Health (24 h)" }
-                p { (health_cell(health)) }
+                h2 { "Details" }
                 dl.facts {
-                    dt { "Failures in a row" } dd { (w.consecutive_failures) }
+                    dt { "Failed attempts in a row" } dd { (health.as_ref().map(|h| h.consecutive_failures).unwrap_or(0)) }
+                    dt { "Dead deliveries in a row" } dd { (w.consecutive_failures) }
                     dt { "Signature" } dd { (SCHEMES.iter().find(|(v, _)| *v == scheme_of(&w.signature)).map(|(_, l)| *l).unwrap_or("")) }
                     @if let Some(key) = &w.public_key { dt { "Public key" } dd.mono.wrap { (key) } }
                     dt { "Created" } dd { (when(&w.created_at)) }

@@ -3,11 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use scanhook_api_types::{AttemptOut, DeliveryDetailOut, DeliveryOut, HttpMessageOut, ListOut, Problem};
 use scanhook_core::audit::AuditAction;
 use scanhook_core::envelope::canonical_body;
 use scanhook_core::webhook::redact_logged_headers;
-use scanhook_core::{DeliveryId, DeliveryStatus, EventId, WebhookId};
+use scanhook_core::{DeliveryId, DeliveryStatus, EventId, EventType, WebhookId};
 use scanhook_store::{Attempt, Delivery, DeliveryFilter};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -19,7 +20,7 @@ use crate::error::{ApiError, named};
 use crate::extract::{ApiQuery, path_id};
 use crate::state::AppState;
 
-fn delivery_out(d: Delivery) -> DeliveryOut {
+pub(crate) fn delivery_out(d: Delivery) -> DeliveryOut {
     DeliveryOut {
         id: d.id.to_string(),
         event_id: d.event_id.to_string(),
@@ -65,9 +66,17 @@ pub struct DeliveryQuery {
     pub event_id: Option<String>,
     #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
+    /// Only deliveries of events of this type.
+    #[param(max_length = 128, pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")]
+    pub event_type: Option<String>,
+    /// Only deliveries made at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only deliveries made before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
 }
 
-/// List deliveries, newest first.
+/// List deliveries, newest first: of one endpoint, event, status or event type, made in a
+/// time range.
 #[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries", params(DeliveryQuery, PageQuery),
     responses((status = 200, body = ListOut<DeliveryOut>), (status = 422, body = Problem)))]
 pub async fn list(
@@ -95,6 +104,14 @@ pub async fn list(
             .map(DeliveryStatus::parse)
             .transpose()
             .map_err(|e| ApiError::invalid("status", e.0))?,
+        event_type: query
+            .event_type
+            .as_deref()
+            .map(EventType::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("event_type", e.0))?,
+        since: query.since,
+        until: query.until,
     };
     let paged = state.store().list_deliveries(&caller.account, filter, page.page()?).await?;
     // An event-limited session's pages may be short: deliveries of other events are left out.

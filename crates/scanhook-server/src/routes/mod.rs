@@ -10,6 +10,7 @@ pub mod events;
 pub mod portal_links;
 pub mod projects;
 pub mod scans;
+pub mod stats;
 pub mod violations;
 pub mod webhooks;
 

@@ -5,18 +5,20 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use scanhook_api_types::{
-    Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
+    ListOut, Problem, ScanCompleteIn, ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
     ScanProgressOut,
 };
 use scanhook_core::scan::{Analysis, MAX_FINDINGS, SarifReport, findings_from_sarif, parse_findings, path};
 use scanhook_core::{ProjectId, ScanId};
-use scanhook_store::{NewScan, Scan, ScanProgress, ScanReport};
+use scanhook_store::{NewScan, Scan, ScanFilter, ScanProgress, ScanReport, ScanStatus};
+use serde::Deserialize;
 use tokio::sync::OwnedSemaphorePermit;
+use utoipa::IntoParams;
 
-use super::text;
+use super::{PageQuery, text};
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, RawBody, check_depth, parse_json, path_id};
+use crate::extract::{ApiJson, ApiQuery, RawBody, check_depth, parse_json, path_id};
 use crate::state::AppState;
 
 const MAX_RULES: usize = 100;
@@ -107,6 +109,46 @@ pub async fn get(
     let scan_id: ScanId = path_id(&id, "scan")?;
     let scan = state.store().get_scan(&caller.account, &scan_id).await.map_err(named("scan", &id))?;
     Ok(Json(scan_out(scan)))
+}
+
+/// Filters of a project's scan list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScanQuery {
+    /// `running`, `completed`, `failed` or `timed_out`.
+    #[param(pattern = "^(running|completed|failed|timed_out)$")]
+    pub status: Option<String>,
+}
+
+/// List a project's scans, newest first.
+#[utoipa::path(get, path = "/v1/projects/{id}/scans", tag = "scans", params(("id" = String, Path), ScanQuery, PageQuery),
+    responses((status = 200, body = ListOut<ScanOut>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ScanQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListOut<ScanOut>>, ApiError> {
+    let project: ProjectId = path_id(&id, "project")?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|raw| {
+            ScanStatus::from_stored(raw).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    format!("'{raw}' is not a scan status (running, completed, failed or timed_out)"),
+                )
+            })
+        })
+        .transpose()?;
+    let paged = state
+        .store()
+        .list_scans(&caller.account, &project, ScanFilter { status }, page.page()?)
+        .await
+        .map_err(named("project", &id))?;
+    Ok(Json(ListOut { data: paged.items.into_iter().map(scan_out).collect(), next_cursor: paged.next_cursor }))
 }
 
 /// End a running scan as failed; emits `scan.failed`. A scan ends once: 409 afterwards.

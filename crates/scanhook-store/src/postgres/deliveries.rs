@@ -15,6 +15,9 @@ pub async fn list(c: &Tx<'_>, account: &AccountId, filter: DeliveryFilter, page:
             .and_some("d.webhook_id = ?", filter.webhook_id.as_ref().map(|w| w.to_string()))
             .and_some("d.event_id = ?", filter.event_id.as_ref().map(|e| e.to_string()))
             .and_some("d.status = ?", filter.status.map(|s| s.as_str().to_string()))
+            .and_some("d.event_type = ?", filter.event_type.as_ref().map(|t| t.to_string()))
+            .and_some("d.created_at >= ?", filter.since.map(ms))
+            .and_some("d.created_at < ?", filter.until.map(ms))
             .page("d.id", &page)
             .rows(c, rows::delivery)
             .await?;

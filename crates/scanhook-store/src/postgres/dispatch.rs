@@ -77,9 +77,9 @@ pub async fn complete(
         exec(
             c,
             "INSERT INTO attempts (id, delivery_id, number, started_at, latency_ms, status_code, error,
-                 request_headers, request_body, response_headers, response_body)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-             WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $2)
+                 request_headers, request_body, response_headers, response_body, webhook_id, failed)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, d.webhook_id, $12
+             FROM deliveries d WHERE d.id = $2
              ON CONFLICT (id) DO NOTHING",
             &[
                 &a.id.as_str(),
@@ -93,6 +93,7 @@ pub async fn complete(
                 &a.request_body,
                 &serde_json::to_string(&a.response_headers)?,
                 &a.response_body,
+                &a.failed(),
             ],
         )
         .await?;

@@ -30,6 +30,7 @@ mod rows;
 mod scans;
 pub(crate) mod schema;
 mod sessions;
+mod stats;
 mod tls;
 mod violations;
 mod webhooks;
@@ -388,6 +389,16 @@ impl Store for PostgresStore {
         unit!(self, |c| scans::time_out(&c, stamp, limit).await?)
     }
 
+    async fn list_scans(
+        &self,
+        account: &AccountId,
+        project: &ProjectId,
+        filter: ScanFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Scan>> {
+        unit!(self, |c| scans::list(&c, account, project, filter, page).await?)
+    }
+
     async fn list_violations(
         &self,
         account: &AccountId,
@@ -423,6 +434,17 @@ impl Store for PostgresStore {
         page: Page,
     ) -> StoreResult<Paged<Delivery>> {
         unit!(self, |c| deliveries::list(&c, account, filter, page).await?)
+    }
+
+    async fn webhook_activity(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        since: Vec<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        sample: u32,
+    ) -> StoreResult<WebhookActivity> {
+        unit!(self, |c| stats::activity(&c, account, id, &since, now, sample).await?)
     }
 
     async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)> {

@@ -12,9 +12,12 @@ use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 use tokio_postgres::Row;
 
 use super::events::emit;
+use super::query::Query;
 use super::rows::{big, int, ms, opt_int, time};
 use super::{Tx, exec, opt_row_of, row_of, rows_of};
-use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanFinish, ScanOutcome, ScanProgress, ScanStatus};
+use crate::model::{
+    EventScope, EventStamp, NewScan, Page, Paged, Scan, ScanFilter, ScanFinish, ScanOutcome, ScanProgress, ScanStatus,
+};
 use crate::{Conflict, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
@@ -98,6 +101,24 @@ pub async fn get(c: &Tx<'_>, account: &AccountId, id: &ScanId) -> StoreResult<Sc
     )
     .await?;
     scan(&row)
+}
+
+pub async fn list(
+    c: &Tx<'_>,
+    account: &AccountId,
+    project: &ProjectId,
+    filter: ScanFilter,
+    page: Page,
+) -> StoreResult<Paged<Scan>> {
+    super::projects::get(c, account, project).await?;
+    // The project is the account's (above): its scans are, and the account's index is
+    // no rival to the project's.
+    let items = Query::new(&format!("SELECT {COLUMNS} FROM scans"), "project_id = ?", project.to_string())
+        .and_some("status = ?", filter.status.map(|s| s.as_str().to_string()))
+        .page("id", &page)
+        .rows(c, scan)
+        .await?;
+    Ok(super::rows::paged(items, page.limit, |s| s.id.to_string()))
 }
 
 /// Takes a running scan for the rest of the unit of work, holding its project's row and

@@ -70,9 +70,9 @@ pub fn complete(
         // Only while the delivery exists: deleting its endpoint deletes it too.
         c.prepare_cached(
             "INSERT INTO attempts (id, delivery_id, number, started_at, latency_ms, status_code, error,
-                 request_headers, request_body, response_headers, response_body)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
-             WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?2)
+                 request_headers, request_body, response_headers, response_body, webhook_id, failed)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, d.webhook_id, ?12
+             FROM deliveries d WHERE d.id = ?2
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
@@ -87,6 +87,7 @@ pub fn complete(
             a.request_body,
             serde_json::to_string(&a.response_headers)?,
             a.response_body,
+            a.failed(),
         ])?;
     }
     let (status, next_at) = match done.outcome {

@@ -22,6 +22,7 @@ mod scans;
 mod schema;
 mod sealed;
 mod sessions;
+mod stats;
 mod violations;
 mod webhooks;
 mod writer;
@@ -43,7 +44,7 @@ use crate::{SecretBox, Store, StoreError, StoreResult};
 
 const READERS: usize = 4;
 /// Prepared statements each reader keeps: every list's filter combinations fit.
-const READER_STATEMENTS: usize = 128;
+const READER_STATEMENTS: usize = 256;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -325,6 +326,17 @@ impl Store for SqliteStore {
         self.read(move |c| scans::get(c, &account, &id)).await
     }
 
+    async fn list_scans(
+        &self,
+        account: &AccountId,
+        project: &ProjectId,
+        filter: ScanFilter,
+        page: Page,
+    ) -> StoreResult<Paged<Scan>> {
+        let (account, project) = (account.clone(), project.clone());
+        self.read(move |c| scans::list(c, &account, &project, filter, page)).await
+    }
+
     async fn fail_scan(
         &self,
         account: &AccountId,
@@ -424,6 +436,18 @@ impl Store for SqliteStore {
     ) -> StoreResult<Paged<Delivery>> {
         let account = account.clone();
         self.read(move |c| deliveries::list(c, &account, filter, page)).await
+    }
+
+    async fn webhook_activity(
+        &self,
+        account: &AccountId,
+        id: &WebhookId,
+        since: Vec<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        sample: u32,
+    ) -> StoreResult<WebhookActivity> {
+        let (account, id) = (account.clone(), id.clone());
+        self.read(move |c| stats::activity(c, &account, &id, &since, now, sample)).await
     }
 
     async fn get_delivery(&self, account: &AccountId, id: &DeliveryId) -> StoreResult<(Delivery, Vec<Attempt>)> {

@@ -13,7 +13,7 @@ use scanhook_core::{AccountId, DeliveryStatus, EventId, EventType, ProjectId, We
 
 use super::query::Query;
 use crate::SecretBox;
-use crate::model::{AuditFilter, DeliveryFilter, EventFilter, Page, ViolationFilter};
+use crate::model::{AuditFilter, DeliveryFilter, EventFilter, Page, ScanFilter, ScanStatus, ViolationFilter};
 
 fn database() -> Connection {
     let mut c = Connection::open_in_memory().unwrap();
@@ -87,22 +87,78 @@ fn event_lists_use_an_index_for_every_filter_combination() {
 fn delivery_lists_use_an_index_for_every_filter_combination() {
     let c = database();
     let account = AccountId::generate();
+    let event_type = EventType::parse("scan.completed").unwrap();
     for webhook_id in [None, Some(WebhookId::generate())] {
         for event_id in [None, Some(EventId::generate())] {
             for status in [None, Some(DeliveryStatus::Dead)] {
-                for page in pages() {
-                    let filter = DeliveryFilter { webhook_id: webhook_id.clone(), event_id: event_id.clone(), status };
-                    let plan = check(&c, &super::deliveries::list_query(&account, &filter, &page));
-                    match (&filter.webhook_id, &filter.event_id, filter.status) {
-                        (None, None, Some(_)) => assert!(uses(&plan, "deliveries_status"), "{plan:?}"),
-                        (Some(_), None, None) => assert!(uses(&plan, "deliveries_webhook_all"), "{plan:?}"),
-                        (Some(_), None, Some(_)) => assert!(uses(&plan, "deliveries_webhook"), "{plan:?}"),
-                        _ => {}
+                for event_type in [None, Some(event_type.clone())] {
+                    for (since, until) in
+                        [(None, None), (Some(at()), None), (None, Some(at())), (Some(at()), Some(at()))]
+                    {
+                        for page in pages() {
+                            let filter = DeliveryFilter {
+                                webhook_id: webhook_id.clone(),
+                                event_id: event_id.clone(),
+                                status,
+                                event_type: event_type.clone(),
+                                since,
+                                until,
+                            };
+                            let plan = check(&c, &super::deliveries::list_query(&account, &filter, &page));
+                            let timed = since.is_some() || until.is_some();
+                            match (&filter.webhook_id, &filter.event_id, filter.status, &filter.event_type, timed) {
+                                (None, None, Some(_), None, false) => {
+                                    assert!(uses(&plan, "deliveries_status"), "{plan:?}")
+                                }
+                                (Some(_), None, None, None, false) => {
+                                    assert!(uses(&plan, "deliveries_webhook_all"), "{plan:?}")
+                                }
+                                (Some(_), None, Some(_), None, false) => {
+                                    assert!(uses(&plan, "deliveries_webhook"), "{plan:?}")
+                                }
+                                (None, None, None, Some(_), false) => {
+                                    assert!(uses(&plan, "deliveries_event_type"), "{plan:?}")
+                                }
+                                _ => {}
+                            }
+                        }
                     }
                 }
             }
         }
     }
+}
+
+#[test]
+fn scan_lists_use_an_index_for_every_filter_combination() {
+    let c = database();
+    let project = ProjectId::generate();
+    for status in [None, Some(ScanStatus::Completed)] {
+        for page in pages() {
+            let filter = ScanFilter { status };
+            let plan = check(&c, &super::scans::list_query(&project, &filter, &page));
+            let index = if status.is_some() { "scans_status" } else { "scans_list" };
+            assert!(uses(&plan, index), "{plan:?}");
+        }
+    }
+}
+
+/// An endpoint's stats read index ranges only, the counts and the sample from the index
+/// alone (a covering index: no row of the attempts table is read for them).
+#[test]
+fn endpoint_stats_read_ranges_of_their_indexes() {
+    let c = database();
+    let (webhook, t) = (Value::Text("wh_1".into()), Value::Integer(1_800_000_000_000));
+    let counts = assert_indexed(&c, super::stats::COUNTS, &[webhook.clone(), t.clone(), t.clone()], &[]);
+    assert!(counts.iter().any(|l| l.contains("USING COVERING INDEX attempts_webhook ")), "{counts:?}");
+    let recent = assert_indexed(&c, super::stats::RECENT, &[webhook.clone(), t.clone(), Value::Integer(10)], &[]);
+    assert!(recent.iter().any(|l| l.contains("USING COVERING INDEX attempts_webhook ")), "{recent:?}");
+    assert!(!recent.iter().any(|l| l.contains("TEMP B-TREE")), "sorted by the index: {recent:?}");
+    let failure = assert_indexed(&c, super::stats::LAST_FAILURE, &[webhook.clone(), t], &[]);
+    assert!(uses(&failure, "attempts_webhook_failed"), "{failure:?}");
+    assert!(!failure.iter().any(|l| l.contains("TEMP B-TREE")), "{failure:?}");
+    let delivery = assert_indexed(&c, &super::stats::last_delivery_sql(), &[webhook], &[]);
+    assert!(uses(&delivery, "deliveries_webhook_all"), "{delivery:?}");
 }
 
 #[test]
@@ -237,6 +293,8 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
     super::deliveries::get_with_attempts(&c, &account, &claimed[2].delivery_id).unwrap();
     super::deliveries::replay_dead(&c, &account, &hook.id, Some(now), now).unwrap();
     super::webhooks::enable(&c, &account, &hook.id, Missed::Replay, now).unwrap();
+    let activity = super::stats::activity(&c, &account, &hook.id, &[now], now, 10).unwrap();
+    assert_eq!(activity.counts[0].attempts, 3, "the workload's attempts are the endpoint's");
 
     let project = NewProject {
         id: ProjectId::generate(),

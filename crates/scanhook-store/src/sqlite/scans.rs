@@ -8,8 +8,11 @@ use scanhook_core::scan::{Analysis, Group, Place, Severity, pair};
 use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 
 use super::events::emit;
+use super::query::Query;
 use super::rows::{ms, time};
-use crate::model::{EventScope, EventStamp, NewScan, Scan, ScanFinish, ScanOutcome, ScanProgress, ScanStatus};
+use crate::model::{
+    EventScope, EventStamp, NewScan, Page, Paged, Scan, ScanFilter, ScanFinish, ScanOutcome, ScanProgress, ScanStatus,
+};
 use crate::{Conflict, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, account_id, project_id, status, target, rules, started_at, deadline_at, ended_at, \
@@ -79,6 +82,26 @@ pub fn start(c: &Connection, account: &AccountId, new: NewScan, stamp: EventStam
 pub fn get(c: &Connection, account: &AccountId, id: &ScanId) -> StoreResult<Scan> {
     let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM scans WHERE id = ?1 AND account_id = ?2"))?;
     Ok(stmt.query_row([id.as_str(), account.as_str()], scan)?)
+}
+
+pub fn list(
+    c: &Connection,
+    account: &AccountId,
+    project: &ProjectId,
+    filter: ScanFilter,
+    page: Page,
+) -> StoreResult<Paged<Scan>> {
+    super::projects::get(c, account, project)?;
+    let items = list_query(project, &filter, &page).rows(c, scan)?;
+    Ok(super::rows::paged(items, page.limit, |s| s.id.to_string()))
+}
+
+pub(super) fn list_query(project: &ProjectId, filter: &ScanFilter, page: &Page) -> Query {
+    // The project is the account's (checked by `list`): its scans are, and the account's
+    // index is no rival to the project's in the plan.
+    Query::new(&format!("SELECT {COLUMNS} FROM scans"), "project_id = ?", project.to_string())
+        .and_some("status = ?", filter.status.map(|s| s.as_str().to_string()))
+        .page("id", page)
 }
 
 /// Takes a running scan for the rest of the unit of work: a guarded write, which a scan

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0015_one_default_account.sql"),
     include_str!("../../migrations/sqlite/0016_job_leases.sql"),
     include_str!("../../migrations/sqlite/0017_dashboard_sessions.sql"),
+    include_str!("../../migrations/sqlite/0018_endpoint_stats_and_dashboard_lists.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

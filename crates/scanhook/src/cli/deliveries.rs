@@ -6,6 +6,7 @@ use scanhook_client::types::{DeliveryDetailOut, DeliveryOut};
 
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, Table, emit, fields, list, opt, when};
+use super::parse::TimeRange;
 
 #[derive(Debug, Args)]
 pub struct DeliveriesArgs {
@@ -36,6 +37,12 @@ pub enum DeliveriesCommand {
         /// Only deliveries of this event.
         #[arg(long)]
         event: Option<String>,
+        /// Only deliveries of events of this type.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// When the deliveries were made.
+        #[command(flatten)]
+        range: TimeRange,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -48,9 +55,10 @@ pub enum DeliveriesCommand {
 pub async fn run(ctx: Ctx, command: DeliveriesCommand) -> anyhow::Result<()> {
     let (client, out) = (&ctx.client, ctx.out);
     match command {
-        DeliveriesCommand::List { webhook, status, event, page } => {
+        DeliveriesCommand::List { webhook, status, event, event_type, range, page } => {
             let status = status.and_then(|s| s.to_possible_value()).map(|v| v.get_name().to_string());
-            let filter = DeliveryFilter { webhook_id: webhook, event_id: event, status };
+            let (since, until) = range.query();
+            let filter = DeliveryFilter { webhook_id: webhook, event_id: event, status, event_type, since, until };
             let header = ["ID", "EVENT TYPE", "WEBHOOK", "STATUS", "ATTEMPTS", "LAST CODE", "UPDATED"];
             list(out, &page, &header, row, async |p| client.list_deliveries(&filter, &p).await).await?;
         }

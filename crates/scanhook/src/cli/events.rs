@@ -1,7 +1,6 @@
 //! `scanhook events …`: report an event, list and show the events reported.
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use scanhook_client::EventFilter;
 use scanhook_client::types::{EventIn, EventOut};
@@ -9,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, emit, fields, list, opt, when};
-use super::parse::{self, Source};
+use super::parse::{Source, TimeRange};
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -38,12 +37,8 @@ pub enum EventsCommand {
         /// Only events of this type.
         #[arg(long = "type")]
         event_type: Option<String>,
-        /// Only events since then: RFC 3339, or a span before now such as 24h.
-        #[arg(long, value_parser = parse::time)]
-        since: Option<DateTime<Utc>>,
-        /// Only events before then: RFC 3339, or a span before now.
-        #[arg(long, value_parser = parse::time)]
-        until: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        range: TimeRange,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -67,9 +62,9 @@ pub async fn run(ctx: Ctx, command: EventsCommand) -> anyhow::Result<()> {
             let reply = client.send_event(&EventIn { event_type, data }, idempotency_key.as_deref()).await?;
             emit(out, &reply, |e| format!("Accepted event {} ({}): {} deliveries\n", e.id, e.event_type, e.deliveries));
         }
-        EventsCommand::List { event_type, since, until, page } => {
-            let filter =
-                EventFilter { event_type, since: since.map(|t| t.to_rfc3339()), until: until.map(|t| t.to_rfc3339()) };
+        EventsCommand::List { event_type, range, page } => {
+            let (since, until) = range.query();
+            let filter = EventFilter { event_type, since, until };
             let header = ["ID", "TYPE", "TIMESTAMP", "DELIVERIES"];
             let row =
                 |e: &EventOut| vec![e.id.clone(), e.event_type.clone(), when(&e.timestamp), e.deliveries.to_string()];

@@ -15,6 +15,7 @@ mod portal_links;
 mod projects;
 mod scans;
 mod serve_args;
+mod stats;
 mod webhooks;
 
 use clap::{CommandFactory, Parser, Subcommand};

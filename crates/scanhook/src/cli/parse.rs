@@ -7,6 +7,24 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+/// `--since` and `--until` of a list.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TimeRange {
+    /// Only since then (inclusive): RFC 3339, or a span before now such as 24h.
+    #[arg(long, value_parser = time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only before then: RFC 3339, or a span before now.
+    #[arg(long, value_parser = time)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// `(since, until)` as the API's query parameters take them (RFC 3339).
+    pub fn query(&self) -> (Option<String>, Option<String>) {
+        (self.since.map(|t| t.to_rfc3339()), self.until.map(|t| t.to_rfc3339()))
+    }
+}
+
 /// `--header 'Name: value'`.
 pub fn header(raw: &str) -> Result<(String, String), String> {
     match raw.split_once(':') {

@@ -6,7 +6,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use scanhook_client::types::{
     ScanCompleteOut, ScanErrorBody, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ViolationOut, ViolationResolveIn,
 };
-use scanhook_client::{Report, ViolationFilter};
+use scanhook_client::{Report, ScanFilter, ViolationFilter};
 
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, emit, fields, line, list, opt, when};
@@ -76,6 +76,16 @@ pub enum ScansCommand {
     },
     /// Show a scan.
     Get { id: String },
+    /// List a project's scans, newest first.
+    List {
+        /// The project's ID.
+        #[arg(long)]
+        project: String,
+        #[arg(long, value_parser = ["running", "completed", "failed", "timed_out"])]
+        status: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +167,22 @@ pub async fn run(ctx: Ctx, command: ScansCommand) -> anyhow::Result<()> {
             emit(out, &reply, render);
         }
         ScansCommand::Get { id } => emit(out, &client.get_scan(&id).await?, render),
+        ScansCommand::List { project, status, page } => {
+            let filter = ScanFilter { status };
+            let header = ["ID", "STATUS", "TOOL", "STARTED", "ENDED", "SCORE", "FILES"];
+            let row = |s: &ScanOut| {
+                vec![
+                    s.id.clone(),
+                    s.status.clone(),
+                    opt(&s.tool),
+                    when(&s.started_at),
+                    s.ended_at.map(|t| when(&t)).unwrap_or_default(),
+                    opt(&s.score),
+                    opt(&s.files_scanned),
+                ]
+            };
+            list(out, &page, &header, row, async |p| client.list_scans(&project, &filter, &p).await).await?;
+        }
     }
     Ok(())
 }

@@ -62,6 +62,9 @@ pub enum WebhooksCommand {
         #[arg(long, value_parser = duration)]
         grace_period: Option<Duration>,
     },
+    /// Show an endpoint's health over the last hour and 24 hours: attempts, failures,
+    /// success rate, p50/p95 latency, failures in a row, the last error and delivery.
+    Stats { id: String },
     /// Queue the endpoint's dead deliveries for a new round.
     Replay {
         id: String,
@@ -365,6 +368,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 }
             });
         }
+        WebhooksCommand::Stats { id } => emit(out, &client.webhook_stats(&id).await?, super::stats::render),
         WebhooksCommand::Replay { id, since } => {
             let reply = client.replay_webhook(&id, &ReplayIn { since }).await?;
             emit(out, &reply, |r| format!("Queued {} dead deliveries of {id} for a new round\n", r.requeued));

@@ -20,6 +20,7 @@ mod containment;
 mod contract;
 mod crash;
 mod dashboard;
+mod dashboard_api;
 mod delivery;
 mod disk_full;
 mod ed25519;
