@@ -39,6 +39,10 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<WebhookStatsOut>, ApiError> {
     let webhook_id: WebhookId = path_id(&id, "webhook")?;
+    if caller.event_limits.is_some() {
+        // An event-limited session sees the health of the endpoints it may see only.
+        super::webhooks::find(&state, &caller, &id).await?;
+    }
     let now = state.now();
     let [hour, day] = stats::windows(now);
     let activity = state

@@ -185,7 +185,8 @@ fn secret_for(signature: &Signature, given: Option<String>) -> Result<WebhookSec
     }
 }
 
-async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
+/// The caller's endpoint `id`, if the caller may see it: NotFound otherwise.
+pub(super) async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook, ApiError> {
     let webhook_id: WebhookId = path_id(id, "webhook")?;
     let webhook = state.store().get_webhook(&caller.account, &webhook_id).await.map_err(named("webhook", id))?;
     // An event-limited session sees only endpoints within its limits (auth.rs).

@@ -257,6 +257,11 @@ async fn an_event_limited_session_sees_and_subscribes_only_within_its_types() {
     assert_eq!(as_session(&server, &token, Method::GET, &hidden, None).await.0, StatusCode::NOT_FOUND);
     let (status, _) = as_session(&server, &token, Method::PATCH, &hidden, Some(json!({"active": false}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nor its health, which names its deliveries and errors.
+    let (status, _) = as_session(&server, &token, Method::GET, &format!("{hidden}/stats"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let visible = format!("/v1/webhooks/{}/stats", scans["id"].as_str().unwrap());
+    assert_eq!(as_session(&server, &token, Method::GET, &visible, None).await.0, StatusCode::OK);
 
     let (_, deliveries) = as_session(&server, &token, Method::GET, "/v1/deliveries", None).await;
     let types: Vec<&str> =
