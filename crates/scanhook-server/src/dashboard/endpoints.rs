@@ -475,11 +475,13 @@ async fn render_show(
                 h2 { "Recent deliveries" }
                 (delivery_rows(&deliveries))
                 p { a href={ "/deliveries?webhook_id=" (w.id) } { "All deliveries of this endpoint" } }
-                @if !sess.read_only {
-                    h3 { "Dead letters" }
-                    p.small { "Failed deliveries can be sent again, all of them or those created since a time." }
-                    (replay_form(sess, &w.id))
-                }
+            }
+        }
+        @if !sess.read_only {
+            section.card {
+                h2 { "Dead letters" }
+                p.small { "Send failed deliveries again: all of them, or those created since a time." }
+                (replay_form(sess, &w.id))
             }
         }
         section.card {

@@ -242,7 +242,7 @@ pub fn replay_form(sess: &Sess, webhook_id: &str) -> Markup {
         form.replay method="post" action={ "/endpoints/" (webhook_id) "/replay" } {
             input type="hidden" name="csrf" value=(sess.csrf);
             div.field {
-                label for="replay-since" { "Only those created since (UTC, optional)" }
+                label for="replay-since" { "Created since (UTC, optional)" }
                 input #replay-since type="datetime-local" name="since" step="1";
             }
             button type="submit" { "Replay dead letters" }
