@@ -28,8 +28,10 @@ function startReceiver() {
       req.on("data", (c) => (body += c));
       req.on("end", () => {
         received.push({ headers: req.headers, body });
-        res.writeHead(failing ? 500 : 200, { "content-type": "application/json" });
-        res.end(failing ? '{"error":"receiver is down"}' : '{"ok":true}');
+        // `/down` always fails, for an endpoint whose deliveries die.
+        const down = failing || req.url.startsWith("/down");
+        res.writeHead(down ? 500 : 200, { "content-type": "application/json" });
+        res.end(down ? '{"error":"receiver is down"}' : '{"ok":true}');
       });
     });
     receiver.listen(0, "127.0.0.1", () => {
@@ -205,6 +207,58 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   await shot(page, "10-delete-confirm");
   await page.getByRole("link", { name: "Keep it" }).click();
   assert.equal(page.url(), endpointUrl);
+  await context.close();
+});
+
+test("the delivery log filters by status; an endpoint's dead letters are replayed", async () => {
+  const down = await api("POST", "/v1/webhooks", adminKey, {
+    url: receiverUrl.replace(/\/hooks$/, "/down"),
+    events: ["scan.*"],
+    description: "Always failing",
+  });
+  await api("POST", "/v1/events", adminKey, { type: "scan.started", data: { project: "api" } });
+  const until = Date.now() + 15000;
+  let dead = [];
+  while (!dead.length) {
+    assert.ok(Date.now() < until, "the failing endpoint's delivery did not die");
+    await new Promise((ok) => setTimeout(ok, 200));
+    dead = (await api("GET", `/v1/deliveries?webhook_id=${down.id}&status=dead`, adminKey)).data;
+  }
+  const allDead = (await api("GET", "/v1/deliveries?status=dead", adminKey)).data;
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(base + "/sign-in");
+  await page.fill("#api_key", adminKey);
+  await page.click("button[type=submit]");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deliveries" }).click();
+  assert.match(page.url(), /\/deliveries$/);
+  await page.getByRole("heading", { name: "Deliveries" }).waitFor();
+  await shot(page, "11-deliveries");
+
+  await page.selectOption("#status", "dead");
+  await page.click("button:has-text('Filter')");
+  assert.match(page.url(), /status=dead/);
+  assert.equal(await page.locator("table.list tbody tr").count(), allDead.length);
+  assert.equal(await page.locator("table.list .badge.bad").count(), allDead.length);
+  await shot(page, "12-deliveries-failed");
+
+  await page.goto(base + "/deliveries?since=2999-01-01T00%3A00");
+  await page.getByText("No deliveries match these filters").waitFor();
+  await page.goto(base + "/deliveries?event_type=Not%20a%20type");
+  assert.ok(await page.locator("#event_type-error").isVisible(), "the API's error is beside the field");
+  await shot(page, "13-deliveries-invalid-filter");
+
+  await page.goto(`${base}/endpoints/${down.id}`);
+  await page.getByRole("link", { name: "All deliveries of this endpoint" }).click();
+  assert.match(page.url(), new RegExp(`webhook_id=${down.id}`));
+  assert.equal(await page.locator("table.list tbody tr").count(), dead.length);
+  await page.goBack();
+  await page.click("button:has-text('Replay dead letters')");
+  await page.getByRole("heading", { name: "Dead letters replayed" }).waitFor();
+  const said = dead.length === 1 ? "1 dead delivery is queued" : `${dead.length} dead deliveries are queued`;
+  assert.ok(await page.getByText(said).isVisible(), said);
+  await shot(page, "14-replayed");
   await context.close();
 });
 

@@ -18,6 +18,7 @@ use super::api;
 use super::deliveries::{delivery_rows, status_badge};
 use super::forms::{headers, headers_text, list as split_list};
 use super::layout::{Page, error_page, problem_page, when};
+use super::log::replay_form;
 use super::session::{CsrfOnly, HasCsrf, Posted, Sess};
 
 /// The signature schemes the form offers, as the API names them.
@@ -473,6 +474,14 @@ async fn render_show(
             section.card {
                 h2 { "Recent deliveries" }
                 (delivery_rows(&deliveries))
+                p { a href={ "/deliveries?webhook_id=" (w.id) } { "All deliveries of this endpoint" } }
+            }
+        }
+        @if !sess.read_only {
+            section.card {
+                h2 { "Dead letters" }
+                p.small { "Send failed deliveries again: all of them, or those created since a time." }
+                (replay_form(sess, &w.id))
             }
         }
         section.card {

@@ -49,6 +49,7 @@ impl<'a> Page<'a> {
                         @if let Some(sess) = sess {
                             nav aria-label="Main" {
                                 a href="/endpoints" { "Endpoints" }
+                                a href="/deliveries" { "Deliveries" }
                             }
                             div.who {
                                 @if sess.read_only { span.badge.neutral title="This session can look but not change anything" { "Read-only" } }

@@ -11,6 +11,7 @@ mod deliveries;
 mod endpoints;
 mod forms;
 mod layout;
+mod log;
 mod session;
 
 use axum::Router;
@@ -86,6 +87,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/endpoints/{id}/enable", post(endpoints::enable))
         .route("/endpoints/{id}/switch", post(endpoints::switch))
         .route("/endpoints/{id}/delete", get(endpoints::delete_page).post(endpoints::delete))
+        .route("/endpoints/{id}/replay", post(log::replay))
+        .route("/deliveries", get(log::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/retry", post(deliveries::retry))
         .route("/assets/app.css", get(css))

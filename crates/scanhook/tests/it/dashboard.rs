@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::common::Server;
 
 /// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(redirect::Policy::none()).build().expect("client")
 }
 
@@ -20,7 +20,7 @@ fn session_cookie(response: &reqwest::Response) -> (String, String) {
     (token.to_string(), header)
 }
 
-async fn sign_in(server: &Server, key: &str) -> (String, String) {
+pub(crate) async fn sign_in(server: &Server, key: &str) -> (String, String) {
     let response = browser().post(server.url("/sign-in")).form(&[("api_key", key)]).send().await.expect("sign in");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/endpoints");
@@ -28,7 +28,7 @@ async fn sign_in(server: &Server, key: &str) -> (String, String) {
 }
 
 /// A page as the signed-in browser gets it: status and HTML.
-async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) {
     let response = browser()
         .get(server.url(path))
         .header("cookie", format!("scanhook_session={token}"))
@@ -39,12 +39,18 @@ async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) 
 }
 
 /// The CSRF token of the session, as its pages carry it.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
     html[at..].split('"').next().expect("value").to_string()
 }
 
-async fn form(server: &Server, token: &str, path: &str, fields: &[(&str, &str)], site: &str) -> reqwest::Response {
+pub(crate) async fn form(
+    server: &Server,
+    token: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    site: &str,
+) -> reqwest::Response {
     browser()
         .post(server.url(path))
         .header("cookie", format!("scanhook_session={token}"))
@@ -77,7 +83,7 @@ async fn redeem(url: &str) -> reqwest::Response {
     browser().post(url).header("sec-fetch-site", "same-origin").send().await.expect("redeem")
 }
 
-async fn portal_session(server: &Server, key: &str, body: Value) -> String {
+pub(crate) async fn portal_session(server: &Server, key: &str, body: Value) -> String {
     let (status, link) = server.call(Method::POST, "/v1/portal-links", Some(body), Some(key)).await;
     assert_eq!(status, StatusCode::CREATED, "{link}");
     let response = redeem(link["url"].as_str().expect("url")).await;

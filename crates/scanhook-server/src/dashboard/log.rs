@@ -1,0 +1,310 @@
+//! The account's delivery log (`/deliveries`): newest first, filtered by status, event
+//! type, endpoint and time range through a GET form (so the URL keeps the filters), paged
+//! with the API's cursor. Also replaying an endpoint's dead letters. Both only pass the
+//! filters on to the API, whose validation errors are shown beside the field they name.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDateTime};
+use maud::{Markup, html};
+use scanhook_api_types::{DeliveryOut, ListOut, Problem, ReplayOut, WebhookOut};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Dash;
+use super::api;
+use super::deliveries::status_badge;
+use super::endpoints::valid_id;
+use super::layout::{Page, error_page, problem_page, when};
+use super::session::{HasCsrf, Posted, Sess};
+
+/// Deliveries per page of the log.
+const PAGE_SIZE: &str = "50";
+
+/// The statuses a delivery can have, as the filter offers them.
+const STATUSES: [(&str, &str); 4] =
+    [("succeeded", "Succeeded"), ("pending", "Pending or retrying"), ("dead", "Failed"), ("held", "Held")];
+
+/// The log's filters as the URL carries them; empty fields mean "any".
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub event_type: String,
+    #[serde(default)]
+    pub webhook_id: String,
+    #[serde(default)]
+    pub since: String,
+    #[serde(default)]
+    pub until: String,
+    /// Deliveries per page (the API's bound applies); 50 when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub limit: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cursor: String,
+}
+
+/// A time as typed in a `datetime-local` field (UTC, without an offset) made RFC 3339;
+/// anything else goes to the API unchanged, so its error names the field.
+fn rfc3339(raw: &str) -> String {
+    if DateTime::parse_from_rfc3339(raw).is_ok() {
+        return raw.to_string();
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+        .map(|t| t.and_utc().to_rfc3339())
+        .unwrap_or_else(|| raw.to_string())
+}
+
+impl LogQuery {
+    /// The API's query string for these filters.
+    fn api_uri(&self) -> String {
+        let limit = if self.limit.trim().is_empty() { PAGE_SIZE } else { self.limit.trim() };
+        let mut pairs = vec![("limit", limit.to_string())];
+        let fields = [("status", &self.status), ("event_type", &self.event_type), ("webhook_id", &self.webhook_id)];
+        for (name, value) in fields {
+            if !value.trim().is_empty() {
+                pairs.push((name, value.trim().to_string()));
+            }
+        }
+        for (name, value) in [("since", &self.since), ("until", &self.until)] {
+            if !value.trim().is_empty() {
+                pairs.push((name, rfc3339(value.trim())));
+            }
+        }
+        if !self.cursor.is_empty() {
+            pairs.push(("cursor", self.cursor.clone()));
+        }
+        format!("/v1/deliveries?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    }
+
+    /// This page's link with another cursor (`None`: the newest page).
+    fn link(&self, cursor: Option<&str>) -> String {
+        let mut q = LogQuery { cursor: cursor.unwrap_or_default().to_string(), ..Default::default() };
+        q.status.clone_from(&self.status);
+        q.event_type.clone_from(&self.event_type);
+        q.webhook_id.clone_from(&self.webhook_id);
+        q.since.clone_from(&self.since);
+        q.until.clone_from(&self.until);
+        q.limit.clone_from(&self.limit);
+        format!("/deliveries?{}", serde_urlencoded::to_string(&q).unwrap_or_default())
+    }
+
+    fn filtered(&self) -> bool {
+        [&self.status, &self.event_type, &self.webhook_id, &self.since, &self.until].iter().any(|v| !v.is_empty())
+    }
+}
+
+/// The message of a problem about `field`, for beside that field.
+fn error_for<'a>(problem: Option<&'a Problem>, field: &str) -> Option<&'a str> {
+    problem.filter(|p| p.field.as_deref() == Some(field)).map(|p| p.message.as_str())
+}
+
+/// One filter field with its label and the API's error beside it.
+fn filter(label: &str, name: &str, problem: Option<&Problem>, input: Markup) -> Markup {
+    let error = error_for(problem, name);
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(name) { (label) }
+            (input)
+            @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
+        }
+    }
+}
+
+fn filters(q: &LogQuery, endpoints: &[WebhookOut], problem: Option<&Problem>) -> Markup {
+    let known = q.webhook_id.is_empty() || endpoints.iter().any(|w| w.id == q.webhook_id);
+    html! {
+        form.filters method="get" action="/deliveries" {
+            (filter("Status", "status", problem, html! {
+                select #status name="status" {
+                    option value="" { "Any status" }
+                    @for (value, label) in STATUSES { option value=(value) selected[q.status == value] { (label) } }
+                }
+            }))
+            (filter("Event type", "event_type", problem, html! {
+                input #event_type type="text" name="event_type" value=(q.event_type) maxlength="128"
+                    placeholder="scan.completed" autocomplete="off";
+            }))
+            (filter("Endpoint", "webhook_id", problem, html! {
+                select #webhook_id name="webhook_id" {
+                    option value="" { "Every endpoint" }
+                    @for w in endpoints { option value=(w.id) selected[q.webhook_id == w.id] { (w.url) } }
+                    @if !known { option value=(q.webhook_id) selected { (q.webhook_id) } }
+                }
+            }))
+            (filter("Since (UTC)", "since", problem, html! {
+                input #since type="datetime-local" name="since" value=(q.since) step="1";
+            }))
+            (filter("Until (UTC)", "until", problem, html! {
+                input #until type="datetime-local" name="until" value=(q.until) step="1";
+            }))
+            div.filter-actions {
+                button.primary type="submit" { "Filter" }
+                @if q.filtered() { a.button href="/deliveries" { "Clear" } }
+            }
+        }
+    }
+}
+
+fn table(deliveries: &[DeliveryOut], urls: &HashMap<&str, &str>) -> Markup {
+    html! {
+        table.list {
+            thead { tr { th { "Event" } th { "Endpoint" } th { "Status" } th { "Attempts" } th { "Created" } } }
+            tbody {
+                @for d in deliveries {
+                    tr {
+                        td data-label="Event" { a href={ "/deliveries/" (d.id) } { code { (d.event_type) } } }
+                        td.url data-label="Endpoint" {
+                            a href={ "/endpoints/" (d.webhook_id) } { (urls.get(d.webhook_id.as_str()).copied().unwrap_or(&d.webhook_id)) }
+                        }
+                        td data-label="Status" { (status_badge(d)) }
+                        td data-label="Attempts" { (d.attempts) }
+                        td data-label="Created" { (when(&d.created_at)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /deliveries`: the log, filtered and paged.
+pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<LogQuery>, QueryRejection>) -> Response {
+    let Ok(Query(q)) = query else {
+        return error_page(&dash.app, StatusCode::BAD_REQUEST, "The filters in the address could not be read.");
+    };
+    let endpoints = match api::get::<ListOut<WebhookOut>>(&dash.api, &sess, "/v1/webhooks?limit=250").await {
+        Ok(l) => l.data,
+        Err(p) => return problem_page(&dash.app, &p),
+    };
+    let (page, problem) = match api::get::<ListOut<DeliveryOut>>(&dash.api, &sess, &q.api_uri()).await {
+        Ok(page) => (page, None),
+        Err(p) if p.status == 422 || p.status == 400 => (ListOut { data: vec![], next_cursor: None }, Some(p)),
+        Err(p) => return problem_page(&dash.app, &p),
+    };
+    let urls: HashMap<&str, &str> = endpoints.iter().map(|w| (w.id.as_str(), w.url.as_str())).collect();
+    let unplaced = problem.as_ref().filter(|p| {
+        !["status", "event_type", "webhook_id", "since", "until"].contains(&p.field.as_deref().unwrap_or_default())
+    });
+    let body = html! {
+        div.page-head {
+            div {
+                h1 { "Deliveries" }
+                p.muted { "Every delivery of the account, newest first." }
+            }
+        }
+        section.card { (filters(&q, &endpoints, problem.as_ref())) }
+        @if let Some(p) = unplaced { p.banner.error role="alert" { (p.message) } }
+        @if page.data.is_empty() {
+            section.card.empty {
+                @if problem.is_some() { p { "Correct the filter to see deliveries." } }
+                @else if !q.cursor.is_empty() { p { "No older deliveries." } p { a href=(q.link(None)) { "Back to the newest" } } }
+                @else if q.filtered() { p { "No deliveries match these filters." } p { a href="/deliveries" { "Show every delivery" } } }
+                @else { p { "No deliveries yet. Send a test event from an endpoint's page to see one here." } }
+            }
+        } @else {
+            (table(&page.data, &urls))
+        }
+        @if !q.cursor.is_empty() || page.next_cursor.is_some() {
+            nav.pager aria-label="Pages" {
+                @if !q.cursor.is_empty() { a.button href=(q.link(None)) { "← Newest" } }
+                @if let Some(next) = &page.next_cursor { a.button href=(q.link(Some(next))) rel="next" { "Older →" } }
+            }
+        }
+    };
+    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, Page::new(&dash.app, "Deliveries").render(Some(&sess), body)).into_response()
+}
+
+/// The replay form: its CSRF token and an optional `since` (UTC, as typed).
+#[derive(Debug, Deserialize)]
+pub struct ReplayForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    since: String,
+}
+
+impl HasCsrf for ReplayForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+/// The replay form of an endpoint's page.
+pub fn replay_form(sess: &Sess, webhook_id: &str) -> Markup {
+    html! {
+        form.replay method="post" action={ "/endpoints/" (webhook_id) "/replay" } {
+            input type="hidden" name="csrf" value=(sess.csrf);
+            div.field {
+                label for="replay-since" { "Created since (UTC, optional)" }
+                input #replay-since type="datetime-local" name="since" step="1";
+            }
+            button type="submit" { "Replay dead letters" }
+        }
+    }
+}
+
+/// `POST /endpoints/{id}/replay`: queues the endpoint's dead deliveries again and says how many.
+pub async fn replay(State(dash): State<Dash>, Path(id): Path<String>, posted: Posted<ReplayForm>) -> Response {
+    let Posted { sess, form } = posted;
+    if !valid_id(&id, "wh_") {
+        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint.");
+    }
+    let since = form.since.trim();
+    let body = if since.is_empty() { json!({}) } else { json!({ "since": rfc3339(since) }) };
+    let uri = format!("/v1/webhooks/{id}/replay");
+    let out = match api::send::<ReplayOut>(&dash.api, &sess, Method::POST, &uri, body).await {
+        Ok(out) => out,
+        Err(p) if p.status == 422 || p.status == 400 => {
+            return error_page(&dash.app, StatusCode::UNPROCESSABLE_ENTITY, &format!("since: {}", p.message));
+        }
+        Err(p) => return problem_page(&dash.app, &p),
+    };
+    let log = format!("/deliveries?webhook_id={id}");
+    let body = html! {
+        p.crumbs { a href="/endpoints" { "Endpoints" } " / " a href={ "/endpoints/" (id) } { "Endpoint" } " / Replay" }
+        section.card {
+            h1 { "Dead letters replayed" }
+            p role="status" {
+                @match out.requeued {
+                    0 => { "There were no dead deliveries to replay" @if !since.is_empty() { " since then" } "." }
+                    1 => { "1 dead delivery is queued for a new round of attempts." }
+                    n => { (n) " dead deliveries are queued for a new round of attempts." }
+                }
+            }
+            div.actions {
+                a.button.primary href=(log) { "See this endpoint's deliveries" }
+                a.button href={ "/endpoints/" (id) } { "Back to the endpoint" }
+            }
+        }
+    };
+    Page::new(&dash.app, "Replay").render(Some(&sess), body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_times_are_read_as_utc_and_others_pass_through() {
+        assert_eq!(rfc3339("2026-11-29T07:30"), "2026-11-29T07:30:00+00:00");
+        assert_eq!(rfc3339("2026-11-29T07:30:05"), "2026-11-29T07:30:05+00:00");
+        assert_eq!(rfc3339("2026-11-29T07:30:05+01:00"), "2026-11-29T07:30:05+01:00");
+        assert_eq!(rfc3339("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn the_api_gets_only_the_filters_set_and_links_keep_them() {
+        let q = LogQuery { status: "dead".into(), since: "2026-11-29T07:30".into(), ..Default::default() };
+        assert_eq!(q.api_uri(), "/v1/deliveries?limit=50&status=dead&since=2026-11-29T07%3A30%3A00%2B00%3A00");
+        let older = q.link(Some("abc"));
+        assert!(older.contains("status=dead") && older.contains("cursor=abc"), "{older}");
+        assert!(!q.link(None).contains("cursor"));
+    }
+}
