@@ -49,6 +49,8 @@ impl<'a> Page<'a> {
                         @if let Some(sess) = sess {
                             nav aria-label="Main" {
                                 a href="/endpoints" { "Endpoints" }
+                                @if sess.limited.is_none() { a href="/events" { "Events" } }
+                                a href="/event-types" { "Event types" }
                             }
                             div.who {
                                 @if sess.read_only { span.badge.neutral title="This session can look but not change anything" { "Read-only" } }

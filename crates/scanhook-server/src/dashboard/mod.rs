@@ -7,8 +7,10 @@
 //! inline script or style.
 
 mod api;
+mod catalogue;
 mod deliveries;
 mod endpoints;
+mod events;
 mod forms;
 mod layout;
 mod session;
@@ -88,6 +90,9 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/endpoints/{id}/delete", get(endpoints::delete_page).post(endpoints::delete))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::show))
+        .route("/event-types", get(catalogue::list))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))

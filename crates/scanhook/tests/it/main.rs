@@ -21,6 +21,7 @@ mod contract;
 mod crash;
 mod dashboard;
 mod dashboard_api;
+mod dashboard_pages;
 mod delivery;
 mod disk_full;
 mod ed25519;

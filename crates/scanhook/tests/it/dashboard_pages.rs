@@ -1,0 +1,105 @@
+//! The dashboard's events, event catalogue, projects and audit pages over real HTTP: each
+//! renders real data from the API and a clear empty state, and a session limited to some
+//! event types gets a page saying what it cannot see.
+
+use reqwest::{Method, StatusCode, redirect};
+use serde_json::json;
+
+use crate::common::Server;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(redirect::Policy::none()).build().expect("client")
+}
+
+/// A session of `key`, by the sign-in form.
+async fn session(server: &Server, key: &str) -> String {
+    let response = browser().post(server.url("/sign-in")).form(&[("api_key", key)]).send().await.expect("sign in");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_string();
+    let token = cookie.strip_prefix("scanhook_session=").and_then(|r| r.split(';').next()).expect("the cookie");
+    token.to_string()
+}
+
+async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) {
+    let response = browser()
+        .get(server.url(path))
+        .header("cookie", format!("scanhook_session={token}"))
+        .send()
+        .await
+        .expect("page");
+    (response.status(), response.text().await.expect("html"))
+}
+
+#[tokio::test]
+async fn events_are_listed_filtered_paged_and_each_shows_its_payload_and_deliveries() {
+    let server = Server::start(&[]).await;
+    let token = session(&server, &server.key).await;
+    let (status, html) = page(&server, &token, "/events").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No events yet"), "{html}");
+    assert!(html.contains(r#"href="/events""#), "the nav links the page");
+
+    server.create_webhook(json!({"url": "https://receiver.example.com/hook", "events": ["invoice.*"]})).await;
+    let paid = server.send_event("invoice.paid", json!({"invoice": "inv_42", "amount": 1200})).await;
+    for n in 0..26 {
+        server.send_event("user.signed_up", json!({"n": n})).await;
+    }
+    let (status, html) = page(&server, &token, "/events").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("user.signed_up") && html.contains("Older"), "a full page links the next");
+    assert!(!html.contains("invoice.paid"), "25 newest first: the oldest is on the next page");
+    let next = html.split(r#"href="/events?"#).nth(1).and_then(|r| r.split('"').next()).expect("the next page's link");
+    let (_, older) = page(&server, &token, &format!("/events?{}", next.replace("&amp;", "&"))).await;
+    assert!(older.contains("invoice.paid") && older.contains("Newest"), "{older}");
+
+    let (_, only) = page(&server, &token, "/events?type=invoice.paid").await;
+    assert!(only.contains("invoice.paid") && !only.contains("user.signed_up"), "{only}");
+    let (_, none) = page(&server, &token, "/events?type=invoice.refunded").await;
+    assert!(none.contains("No events of this type"), "{none}");
+    let (status, bad) = page(&server, &token, "/events?type=Not%20A%20Type").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bad.contains(r#"class="banner error""#), "the API's refusal beside the filter: {bad}");
+
+    let id = paid["id"].as_str().expect("id");
+    let (status, html) = page(&server, &token, &format!("/events/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("&quot;amount&quot;: 1200"), "pretty-printed payload: {html}");
+    assert!(html.contains("/deliveries/dlv_"), "its delivery is linked: {html}");
+    let (status, _) = page(&server, &token, "/events/evt_nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_catalogue_shows_each_type_with_its_fields_and_example() {
+    let server = Server::start(&[]).await;
+    let token = session(&server, &server.key).await;
+    let (status, html) = page(&server, &token, "/event-types").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, api) = server.get("/v1/event-types").await;
+    let types = api["data"].as_array().expect("the catalogue");
+    assert!(!types.is_empty());
+    for t in types {
+        let name = t["type"].as_str().expect("type");
+        assert!(html.contains(&format!(r#"id="{name}""#)), "{name} has its section");
+    }
+    assert!(html.contains("Fields of data") && html.contains("Example"), "{html}");
+}
+
+#[tokio::test]
+async fn an_event_limited_session_is_told_what_it_cannot_see() {
+    let server = Server::start(&[]).await;
+    let (status, link) =
+        server.call(Method::POST, "/v1/portal-links", Some(json!({"event_types": ["scan.*"]})), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let response =
+        browser().post(link["url"].as_str().expect("url")).header("sec-fetch-site", "same-origin").send().await;
+    let response = response.expect("redeem");
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_string();
+    let token = cookie.strip_prefix("scanhook_session=").and_then(|r| r.split(';').next()).expect("cookie");
+    let (status, html) = page(&server, token, "/events").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("This session cannot see events"), "{html}");
+    assert!(!html.contains(r#"href="/events""#), "no nav link to what it cannot open");
+    let (status, _) = page(&server, token, "/event-types").await;
+    assert_eq!(status, StatusCode::OK, "the catalogue is open to it");
+}
