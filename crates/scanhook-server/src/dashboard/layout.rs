@@ -51,6 +51,7 @@ impl<'a> Page<'a> {
                                 a href="/endpoints" { "Endpoints" }
                                 @if sess.limited.is_none() { a href="/events" { "Events" } }
                                 a href="/event-types" { "Event types" }
+                                @if sess.limited.is_none() { a href="/projects" { "Projects" } a href="/audit" { "Audit log" } }
                             }
                             div.who {
                                 @if sess.read_only { span.badge.neutral title="This session can look but not change anything" { "Read-only" } }

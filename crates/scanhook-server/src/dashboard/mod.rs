@@ -7,12 +7,14 @@
 //! inline script or style.
 
 mod api;
+mod audit;
 mod catalogue;
 mod deliveries;
 mod endpoints;
 mod events;
 mod forms;
 mod layout;
+mod projects;
 mod session;
 
 use axum::Router;
@@ -93,6 +95,9 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::show))
         .route("/event-types", get(catalogue::list))
+        .route("/projects", get(projects::list))
+        .route("/projects/{id}", get(projects::show))
+        .route("/audit", get(audit::list))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))
