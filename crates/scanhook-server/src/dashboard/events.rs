@@ -160,9 +160,9 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
                 @if let Some(w) = &e.webhook_id { dt { "Test of" } dd { a.mono href={ "/endpoints/" (w) } { (w) } } }
             }
         }
-        h2 { "Payload" }
+        h2.section { "Payload" }
         pre.body { (pretty(&e.data)) }
-        h2 { "Deliveries" }
+        h2.section { "Deliveries" }
         @match &deliveries {
             Ok(list) if list.data.is_empty() => { section.card.empty { p { "No endpoint subscribed to this event when it was sent." } } }
             Ok(list) => { (delivery_rows(&list.data)) }

@@ -85,7 +85,7 @@ fn scans_table(scans: &[ScanOut]) -> Markup {
                     @for s in scans {
                         tr {
                             td data-label="Scan" {
-                                span.mono.small { (s.id) }
+                                span.mono.small.url { (s.id) }
                                 @if !s.rules.is_empty() { p.small.muted { (s.rules.join(", ")) } }
                             }
                             td data-label="Status" {
@@ -176,6 +176,8 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
             Err(_) => Vec::new(),
         };
     let open_total: usize = open.iter().map(|(.., l)| l.data.len()).sum();
+    // Worst first: the lists were read in that order.
+    let open_listed: Vec<ViolationOut> = open.iter().flat_map(|(.., l)| l.data.iter().cloned()).collect();
     let body = html! {
         p.crumbs { a href="/projects" { "Projects" } " / " (project.name) }
         div.page-head {
@@ -184,7 +186,7 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
                 p.small.muted { (project.id) @if let Some(t) = &project.target { " · " span.url { (t) } } }
             }
         }
-        h2 { "Open violations" }
+        h2.section { "Open violations" }
         div.counts {
             @for (_, name, class, list) in &open {
                 div.count {
@@ -196,19 +198,17 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
         @if open_total == 0 {
             section.card.empty { p { "No open violations." } }
         } @else {
-            @for (_, _, _, list) in &open {
-                @if !list.data.is_empty() { (violations_table(&list.data, false)) }
-            }
+            (violations_table(&open_listed, false))
         }
-        h2 { "Scans" }
+        h2.section { "Scans" }
         (scans_table(&scans.data))
-        h2 { "Resolved violations" }
+        h2.section { "Resolved violations" }
         @if resolved.data.is_empty() {
             section.card.empty { p { "None resolved yet." } }
         } @else {
             (violations_table(&resolved.data, true))
         }
-        h2 { "Alerts raised" }
+        h2.section { "Alerts raised" }
         @if alerts.is_empty() {
             section.card.empty { p { "No alerts for this project." } }
         } @else {
