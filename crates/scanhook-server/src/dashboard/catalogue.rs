@@ -34,15 +34,16 @@ fn fields(schema: &Value) -> Markup {
     let Some(props) = schema["properties"].as_object().filter(|p| !p.is_empty()) else {
         return html! { p.muted.small { "No fixed fields." } };
     };
+    let described = props.values().any(|p| p["description"].is_string());
     html! {
         table.compact.fields {
-            thead { tr { th { "Field" } th { "Type" } th { "Description" } } }
+            thead { tr { th { "Field" } th { "Type" } @if described { th { "Description" } } } }
             tbody {
                 @for (name, prop) in props {
                     tr {
                         th { code { (name) } @if required.contains(&name.as_str()) { span.small.muted { " required" } } }
                         td { (type_of(prop)) }
-                        td { (prop["description"].as_str().unwrap_or("")) }
+                        @if described { td { (prop["description"].as_str().unwrap_or("")) } }
                     }
                 }
             }

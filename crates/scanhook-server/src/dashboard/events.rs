@@ -106,7 +106,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, Query(q): Query<ListQuer
                 tbody {
                     @for e in &page.data {
                         tr {
-                            td data-label="Event" { a.mono href={ "/events/" (e.id) } { (e.id) } }
+                            td data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
                             td data-label="Type" { code.tag { (e.event_type) } @if e.webhook_id.is_some() { " " span.badge.neutral { "Test" } } }
                             td data-label="Deliveries" { (e.deliveries) }
                             td data-label="Time" { (when(&e.timestamp)) }
