@@ -9,8 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Dash;
-use super::api;
-use super::events::{pager, refused_or_problem, with_query};
+use super::events::{pager, read, with_query};
 use super::layout::{Page, when};
 use super::session::Sess;
 
@@ -50,13 +49,10 @@ fn changes(v: &Value) -> Markup {
     }
 }
 
-pub async fn list(State(dash): State<Dash>, sess: Sess, Query(q): Query<AuditQuery>) -> Response {
+pub async fn list(State(dash): State<Dash>, sess: Sess, Query(q): Query<AuditQuery>) -> Result<Response, Response> {
     let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 512);
     let uri = with_query("/v1/audit-log", &[("limit", Some("50")), ("cursor", cursor)]);
-    let page: ListOut<AuditEntryOut> = match api::get(&dash.api, &sess, &uri).await {
-        Ok(page) => page,
-        Err(p) => return refused_or_problem(&dash, &sess, "Audit log", "the audit log", &p),
-    };
+    let page: ListOut<AuditEntryOut> = read(&dash, &sess, &uri, "Audit log", "the audit log").await?;
     let body = html! {
         div.page-head {
             div { h1 { "Audit log" } p.muted { "Who changed what in this account, newest first. Secrets never appear." } }
@@ -81,5 +77,5 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, Query(q): Query<AuditQue
         }
         (pager("/audit", &[], cursor.is_some(), page.next_cursor.as_deref()))
     };
-    Page::new(&dash.app, "Audit log").render(Some(&sess), body).into_response()
+    Ok(Page::new(&dash.app, "Audit log").render(Some(&sess), body).into_response())
 }

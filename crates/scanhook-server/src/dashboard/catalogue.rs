@@ -8,8 +8,7 @@ use scanhook_api_types::{EventTypeOut, ListOut};
 use serde_json::Value;
 
 use super::Dash;
-use super::api;
-use super::events::{pretty, refused_or_problem};
+use super::events::{pretty, read};
 use super::layout::Page;
 use super::session::Sess;
 
@@ -51,11 +50,9 @@ fn fields(schema: &Value) -> Markup {
     }
 }
 
-pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
-    let page: ListOut<EventTypeOut> = match api::get(&dash.api, &sess, "/v1/event-types").await {
-        Ok(page) => page,
-        Err(p) => return refused_or_problem(&dash, &sess, "Event types", "the event catalogue", &p),
-    };
+pub async fn list(State(dash): State<Dash>, sess: Sess) -> Result<Response, Response> {
+    let page: ListOut<EventTypeOut> =
+        read(&dash, &sess, "/v1/event-types", "Event types", "the event catalogue").await?;
     let body = html! {
         div.page-head {
             div { h1 { "Event types" } p.muted { "Every event scanhook sends: what it means, the fields of its data and an example." } }
@@ -84,5 +81,5 @@ pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
             }
         }
     };
-    Page::new(&dash.app, "Event types").render(Some(&sess), body).into_response()
+    Ok(Page::new(&dash.app, "Event types").render(Some(&sess), body).into_response())
 }

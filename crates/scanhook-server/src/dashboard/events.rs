@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use scanhook_api_types::{DeliveryOut, EventOut, ListOut, Problem};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::Dash;
 use super::api;
@@ -58,6 +59,17 @@ pub fn refused_or_problem(dash: &Dash, sess: &Sess, title: &str, what: &str, p: 
         }
     };
     (StatusCode::FORBIDDEN, Page::new(&dash.app, title).render(Some(sess), body)).into_response()
+}
+
+/// `uri` read as the session, or the page that says why not ([`refused_or_problem`]).
+pub async fn read<T: DeserializeOwned>(
+    dash: &Dash,
+    sess: &Sess,
+    uri: &str,
+    title: &str,
+    what: &str,
+) -> Result<T, Response> {
+    api::get(&dash.api, sess, uri).await.map_err(|p| refused_or_problem(dash, sess, title, what, &p))
 }
 
 /// A JSON value pretty-printed for a `pre`.
@@ -134,14 +146,11 @@ pub fn pager(uri: &str, filters: &[(&str, Option<&str>)], paged: bool, next: Opt
     }
 }
 
-pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Response {
+pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
     if !valid_id(&id, "evt_") {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such event.");
+        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such event."));
     }
-    let e: EventOut = match api::get(&dash.api, &sess, &format!("/v1/events/{id}")).await {
-        Ok(e) => e,
-        Err(p) => return refused_or_problem(&dash, &sess, "Event", "events", &p),
-    };
+    let e: EventOut = read(&dash, &sess, &format!("/v1/events/{id}"), "Event", "events").await?;
     let deliveries: Result<ListOut<DeliveryOut>, Problem> =
         api::get(&dash.api, &sess, &format!("/v1/deliveries?event_id={id}&limit=100")).await;
     let body = html! {
@@ -169,5 +178,5 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
             Err(p) => { p.banner.error role="alert" { "The deliveries could not be read: " (p.message) } }
         }
     };
-    Page::new(&dash.app, "Event").render(Some(&sess), body).into_response()
+    Ok(Page::new(&dash.app, "Event").render(Some(&sess), body).into_response())
 }

@@ -12,7 +12,7 @@ use scanhook_core::scan::Severity;
 use super::Dash;
 use super::api;
 use super::endpoints::valid_id;
-use super::events::refused_or_problem;
+use super::events::read;
 use super::layout::{Page, error_page, when};
 use super::session::Sess;
 
@@ -28,11 +28,8 @@ const SEVERITIES: &[(Severity, &str, &str)] = &[
 /// The most violations of one kind a page reads (the count says "or more" beyond).
 const MAX_LISTED: usize = 250;
 
-pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
-    let page: ListOut<ProjectOut> = match api::get(&dash.api, &sess, "/v1/projects?limit=250").await {
-        Ok(page) => page,
-        Err(p) => return refused_or_problem(&dash, &sess, "Projects", "projects", &p),
-    };
+pub async fn list(State(dash): State<Dash>, sess: Sess) -> Result<Response, Response> {
+    let page: ListOut<ProjectOut> = read(&dash, &sess, "/v1/projects?limit=250", "Projects", "projects").await?;
     let body = html! {
         div.page-head {
             div { h1 { "Projects" } p.muted { "What is scanned, with its scans, violations and alerts." } }
@@ -58,7 +55,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
             }
         }
     };
-    Page::new(&dash.app, "Projects").render(Some(&sess), body).into_response()
+    Ok(Page::new(&dash.app, "Projects").render(Some(&sess), body).into_response())
 }
 
 fn scan_badge(s: &ScanOut) -> Markup {
@@ -145,31 +142,20 @@ fn count(list: &ListOut<ViolationOut>) -> String {
     if list.next_cursor.is_some() { format!("{}+", list.data.len()) } else { list.data.len().to_string() }
 }
 
-pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Response {
+pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
     if !valid_id(&id, "proj_") {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such project.");
+        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such project."));
     }
-    let project: ProjectOut = match api::get(&dash.api, &sess, &format!("/v1/projects/{id}")).await {
-        Ok(p) => p,
-        Err(p) => return refused_or_problem(&dash, &sess, "Project", "projects", &p),
-    };
-    let scans: ListOut<ScanOut> = match api::get(&dash.api, &sess, &format!("/v1/projects/{id}/scans?limit=25")).await {
-        Ok(s) => s,
-        Err(p) => return refused_or_problem(&dash, &sess, "Project", "scans", &p),
-    };
+    let project: ProjectOut = read(&dash, &sess, &format!("/v1/projects/{id}"), "Project", "projects").await?;
+    let scans: ListOut<ScanOut> =
+        read(&dash, &sess, &format!("/v1/projects/{id}/scans?limit=25"), "Project", "scans").await?;
     let mut open = Vec::new();
-    for (severity, name, class) in SEVERITIES {
+    for (name, class) in SEVERITIES.iter().map(|(_, n, c)| (*n, *c)) {
         let uri = format!("/v1/projects/{id}/violations?status=open&severity={name}&limit={MAX_LISTED}");
-        match api::get::<ListOut<ViolationOut>>(&dash.api, &sess, &uri).await {
-            Ok(list) => open.push((*severity, *name, *class, list)),
-            Err(p) => return refused_or_problem(&dash, &sess, "Project", "violations", &p),
-        }
+        open.push((name, class, read::<ListOut<ViolationOut>>(&dash, &sess, &uri, "Project", "violations").await?));
     }
-    let resolved: ListOut<ViolationOut> =
-        match api::get(&dash.api, &sess, &format!("/v1/projects/{id}/violations?status=resolved&limit=25")).await {
-            Ok(r) => r,
-            Err(p) => return refused_or_problem(&dash, &sess, "Project", "violations", &p),
-        };
+    let uri = format!("/v1/projects/{id}/violations?status=resolved&limit=25");
+    let resolved: ListOut<ViolationOut> = read(&dash, &sess, &uri, "Project", "violations").await?;
     let alerts: Vec<EventOut> =
         match api::get::<ListOut<EventOut>>(&dash.api, &sess, "/v1/events?type=alert.triggered&limit=250").await {
             Ok(list) => list.data.into_iter().filter(|e| e.data["project_id"].as_str() == Some(id.as_str())).collect(),
@@ -188,7 +174,7 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
         }
         h2.section { "Open violations" }
         div.counts {
-            @for (_, name, class, list) in &open {
+            @for (name, class, list) in &open {
                 div.count {
                     span.badge.(class) { (name) }
                     strong { (count(list)) }
@@ -227,5 +213,5 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
             }
         }
     };
-    Page::new(&dash.app, "Project").render(Some(&sess), body).into_response()
+    Ok(Page::new(&dash.app, "Project").render(Some(&sess), body).into_response())
 }

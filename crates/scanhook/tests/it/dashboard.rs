@@ -9,18 +9,18 @@ use serde_json::{Value, json};
 use crate::common::Server;
 
 /// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(redirect::Policy::none()).build().expect("client")
 }
 
 /// The session token from a `Set-Cookie`, and the whole header.
-fn session_cookie(response: &reqwest::Response) -> (String, String) {
+pub fn session_cookie(response: &reqwest::Response) -> (String, String) {
     let header = response.headers().get(SET_COOKIE).expect("Set-Cookie").to_str().expect("ascii").to_string();
     let token = header.strip_prefix("scanhook_session=").and_then(|r| r.split(';').next()).expect("the cookie");
     (token.to_string(), header)
 }
 
-async fn sign_in(server: &Server, key: &str) -> (String, String) {
+pub async fn sign_in(server: &Server, key: &str) -> (String, String) {
     let response = browser().post(server.url("/sign-in")).form(&[("api_key", key)]).send().await.expect("sign in");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/endpoints");
@@ -28,7 +28,7 @@ async fn sign_in(server: &Server, key: &str) -> (String, String) {
 }
 
 /// A page as the signed-in browser gets it: status and HTML.
-async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) {
+pub async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) {
     let response = browser()
         .get(server.url(path))
         .header("cookie", format!("scanhook_session={token}"))
@@ -73,7 +73,7 @@ async fn as_session(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn redeem(url: &str) -> reqwest::Response {
+pub async fn redeem(url: &str) -> reqwest::Response {
     browser().post(url).header("sec-fetch-site", "same-origin").send().await.expect("redeem")
 }
 

@@ -2,32 +2,15 @@
 //! renders real data from the API and a clear empty state, and a session limited to some
 //! event types gets a page saying what it cannot see.
 
-use reqwest::{Method, StatusCode, redirect};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::common::Server;
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(redirect::Policy::none()).build().expect("client")
-}
+use crate::dashboard::{page, redeem, session_cookie, sign_in};
 
 /// A session of `key`, by the sign-in form.
 async fn session(server: &Server, key: &str) -> String {
-    let response = browser().post(server.url("/sign-in")).form(&[("api_key", key)]).send().await.expect("sign in");
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_string();
-    let token = cookie.strip_prefix("scanhook_session=").and_then(|r| r.split(';').next()).expect("the cookie");
-    token.to_string()
-}
-
-async fn page(server: &Server, token: &str, path: &str) -> (StatusCode, String) {
-    let response = browser()
-        .get(server.url(path))
-        .header("cookie", format!("scanhook_session={token}"))
-        .send()
-        .await
-        .expect("page");
-    (response.status(), response.text().await.expect("html"))
+    sign_in(server, key).await.0
 }
 
 #[tokio::test]
@@ -91,11 +74,8 @@ async fn an_event_limited_session_is_told_what_it_cannot_see() {
     let (status, link) =
         server.call(Method::POST, "/v1/portal-links", Some(json!({"event_types": ["scan.*"]})), None).await;
     assert_eq!(status, StatusCode::CREATED, "{link}");
-    let response =
-        browser().post(link["url"].as_str().expect("url")).header("sec-fetch-site", "same-origin").send().await;
-    let response = response.expect("redeem");
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_string();
-    let token = cookie.strip_prefix("scanhook_session=").and_then(|r| r.split(';').next()).expect("cookie");
+    let (token, _) = session_cookie(&redeem(link["url"].as_str().expect("url")).await);
+    let token = token.as_str();
     let (status, html) = page(&server, token, "/events").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(html.contains("This session cannot see events"), "{html}");
