@@ -303,6 +303,6 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   await portal.goto(link.url);
   await portal.click("button:has-text('Continue')");
   await portal.goto(base + "/events");
-  await portal.getByText("This session cannot see events").waitFor();
+  await portal.getByText("so it cannot see events.").waitFor();
   await shot(portal, "21-portal-events-refused");
 });

@@ -53,8 +53,12 @@ pub fn refused_or_problem(dash: &Dash, sess: &Sess, title: &str, what: &str, p: 
     let body = html! {
         section.card.empty {
             h1 { (title) }
-            p role="alert" { "This session cannot see " (what) ". " (p.message) }
-            @if sess.limited.is_some() { p.muted { "It is limited to some event types: its endpoints and their deliveries are open to it." } }
+            @if let Some(types) = &sess.limited {
+                p role="alert" { "This session is limited to events of the types " strong { (types.join(", ")) } ", so it cannot see " (what) "." }
+                p.muted { "Its endpoints, their deliveries and the event catalogue are open to it." }
+            } @else {
+                p role="alert" { "This session cannot see " (what) ": " (p.message) }
+            }
             p { a.button href="/endpoints" { "Back to the endpoints" } }
         }
     };

@@ -78,7 +78,7 @@ async fn an_event_limited_session_is_told_what_it_cannot_see() {
     let token = token.as_str();
     let (status, html) = page(&server, token, "/events").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(html.contains("This session cannot see events"), "{html}");
+    assert!(html.contains("so it cannot see events."), "{html}");
     assert!(!html.contains(r#"href="/events""#), "no nav link to what it cannot open");
     let (status, _) = page(&server, token, "/event-types").await;
     assert_eq!(status, StatusCode::OK, "the catalogue is open to it");
