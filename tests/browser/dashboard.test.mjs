@@ -297,3 +297,66 @@ test("a read-only portal link sees only its own account, once", async () => {
   await shot(again, "14-portal-used");
   await context.close();
 });
+
+test("events, the catalogue, a project's scans and violations, and the audit log read well", async () => {
+  const project = await api("POST", "/v1/projects", adminKey, { name: "web shop", target: "https://github.com/acme/web-shop" });
+  const finding = (rule, severity, line) => ({
+    rule, severity, file: "src/checkout/payment-form.js", line, message: `${rule}: user input reaches a sensitive sink unescaped`,
+  });
+  const first = await api("POST", "/v1/scans", adminKey, { project: project.id, rules: ["owasp", "gdpr"] });
+  await api("POST", `/v1/scans/${first.id}/complete`, adminKey, {
+    findings: [finding("sql-injection", "critical", 12), finding("xss", "high", 40), finding("cookie-flags", "medium", 7)],
+    score: 58, grade: "D",
+  });
+  const second = await api("POST", "/v1/scans", adminKey, { project: project.id, rules: ["owasp"] });
+  await api("POST", `/v1/scans/${second.id}/complete`, adminKey, {
+    findings: [finding("xss", "high", 40), finding("cookie-flags", "medium", 7)], score: 74, grade: "C",
+  });
+  await api("POST", "/v1/alerts", adminKey, {
+    project: project.id, alert_type: "cert_expiring_soon", severity: "high",
+    title: "Certificate expires in 5 days", message: "shop.example.com's certificate expires on 2026-12-04",
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(base + "/sign-in");
+  await page.fill("#api_key", adminKey);
+  await page.click("button[type=submit]");
+
+  await page.getByRole("link", { name: "Events", exact: true }).click();
+  assert.match(page.url(), /\/events$/);
+  await page.getByText("alert.triggered").first().waitFor();
+  await shot(page, "15-events");
+  await page.fill("#type", "alert.triggered");
+  await page.click("button:has-text('Filter')");
+  assert.match(page.url(), /type=alert\.triggered/);
+  await page.locator("td a.mono").first().click();
+  assert.match(page.url(), /\/events\/evt_/);
+  await page.getByText('"title": "Certificate expires in 5 days"').waitFor();
+  await shot(page, "16-event");
+
+  await page.getByRole("link", { name: "Event types" }).click();
+  await page.locator("section#scan\\.completed").waitFor();
+  await page.locator("section#scan\\.completed summary", { hasText: "Example" }).click();
+  await shot(page, "17-event-types");
+
+  await page.getByRole("link", { name: "Projects" }).click();
+  await shot(page, "18-projects");
+  await page.getByRole("link", { name: "web shop" }).click();
+  await page.getByText("Certificate expires in 5 days").waitFor();
+  assert.ok(await page.getByText("sql-injection").first().isVisible(), "the resolved one is listed");
+  await shot(page, "19-project");
+
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await shot(page, "20-audit");
+  await context.close();
+
+  // A portal session limited to some event types is told what it cannot see.
+  const link = await api("POST", "/v1/portal-links", adminKey, { event_types: ["scan.*"] });
+  const portal = await (await browser.newContext()).newPage();
+  await portal.goto(link.url);
+  await portal.click("button:has-text('Continue')");
+  await portal.goto(base + "/events");
+  await portal.getByText("so it cannot see events.").waitFor();
+  await shot(portal, "21-portal-events-refused");
+});

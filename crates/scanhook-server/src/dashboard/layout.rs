@@ -50,6 +50,9 @@ impl<'a> Page<'a> {
                             nav aria-label="Main" {
                                 a href="/endpoints" { "Endpoints" }
                                 a href="/deliveries" { "Deliveries" }
+                                @if sess.limited.is_none() { a href="/events" { "Events" } }
+                                a href="/event-types" { "Event types" }
+                                @if sess.limited.is_none() { a href="/projects" { "Projects" } a href="/audit" { "Audit log" } }
                             }
                             div.who {
                                 @if sess.read_only { span.badge.neutral title="This session can look but not change anything" { "Read-only" } }

@@ -7,11 +7,15 @@
 //! inline script or style.
 
 mod api;
+mod audit;
+mod catalogue;
 mod deliveries;
 mod endpoints;
+mod events;
 mod forms;
 mod layout;
 mod log;
+mod projects;
 mod session;
 
 use axum::Router;
@@ -91,6 +95,12 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/deliveries", get(log::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::show))
+        .route("/event-types", get(catalogue::list))
+        .route("/projects", get(projects::list))
+        .route("/projects/{id}", get(projects::show))
+        .route("/audit", get(audit::list))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))

@@ -14,7 +14,7 @@ pub(crate) fn browser() -> reqwest::Client {
 }
 
 /// The session token from a `Set-Cookie`, and the whole header.
-fn session_cookie(response: &reqwest::Response) -> (String, String) {
+pub fn session_cookie(response: &reqwest::Response) -> (String, String) {
     let header = response.headers().get(SET_COOKIE).expect("Set-Cookie").to_str().expect("ascii").to_string();
     let token = header.strip_prefix("scanhook_session=").and_then(|r| r.split(';').next()).expect("the cookie");
     (token.to_string(), header)
@@ -79,7 +79,7 @@ async fn as_session(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn redeem(url: &str) -> reqwest::Response {
+pub async fn redeem(url: &str) -> reqwest::Response {
     browser().post(url).header("sec-fetch-site", "same-origin").send().await.expect("redeem")
 }
 

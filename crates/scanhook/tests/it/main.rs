@@ -22,6 +22,7 @@ mod crash;
 mod dashboard;
 mod dashboard_api;
 mod dashboard_log;
+mod dashboard_pages;
 mod delivery;
 mod disk_full;
 mod ed25519;
