@@ -363,7 +363,7 @@ pub trait Store: Send + Sync + 'static {
     /// the windows' entries, the sample at most `sample`), the last failure is the first
     /// entry of a partial index of failures, the last delivery the first of
     /// `deliveries(webhook_id, id)`. (The migration that made the index, SQLite 0018 and
-    /// PostgreSQL 0003, filled it in for the attempts logged before it.)
+    /// PostgreSQL 0004, filled it in for the attempts logged before it.)
     async fn webhook_activity(
         &self,
         account: &AccountId,
