@@ -61,6 +61,9 @@ fn with(fields: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, S
     out
 }
 
+/// Fields to change in a posted form.
+type Changes<'a> = &'a [(&'a str, &'a str)];
+
 async fn post(server: &Server, token: &str, path: &str, fields: &[(String, String)]) -> reqwest::Response {
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     form(server, token, path, &pairs, "same-origin").await
@@ -200,7 +203,8 @@ async fn a_bad_value_comes_back_beside_its_field_and_changes_nothing() {
     let (_, html) = page(&server, &token, &path).await;
     let fields = fields_of(&html, &path);
 
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let long = "x".repeat(40);
+    let cases: &[(Changes, &str, &str)] = &[
         (&[("timeout", "0")], "timeout", "1 to 30"),
         (&[("timeout", "10000")], "timeout", "1 to 30"),
         (&[("timeout", "soon")], "timeout", "whole number"),
@@ -208,7 +212,7 @@ async fn a_bad_value_comes_back_beside_its_field_and_changes_nothing() {
         (&[("header_prefix", "X Acme")], "header_prefix", "header prefix"),
         (&[("signature", "hmac-sha256"), ("signature_header", "Bad Header")], "signature_header", "header name"),
         (&[("signature", "hmac-sha256"), ("signature_header", "Authorization")], "signature_header", "cannot carry"),
-        (&[("signature", "hmac-sha256"), ("signature_prefix", "x".repeat(40).leak())], "signature_prefix", "32"),
+        (&[("signature", "hmac-sha256"), ("signature_prefix", &long)], "signature_prefix", "32"),
         (&[("signature", "bearer"), ("remove_bearer_token", "true")], "bearer_token", "needs a bearer_token"),
         (&[("bearer_token", "has spaces in it")], "bearer_token", "visible ASCII"),
         (&[("kind", "cloudevents"), ("cloudevents_source", "not a uri")], "cloudevents_source", "URI-reference"),

@@ -48,6 +48,8 @@ fn choice<'a>(raw: &'a str, default: &'a str) -> &'a str {
 
 impl EndpointForm {
     /// Every setting but the secrets, as the API takes it (`null`: not set).
+    // The problem is shown beside its field as the API's are: not worth a box.
+    #[allow(clippy::result_large_err)]
     fn wanted(&self) -> Result<Map<String, Value>, Problem> {
         let headers = headers(&text(&self.headers)).map_err(|m| invalid("headers", m))?;
         let mut sensitive = list(&self.sensitive_headers);
@@ -112,7 +114,6 @@ impl EndpointForm {
 
     /// The body of `POST /v1/webhooks`: the URL and events, and every other setting that
     /// is not as a fresh form has it.
-    // The problem is shown beside its field as the API's are: not worth a box.
     #[allow(clippy::result_large_err)]
     pub fn create_body(&self) -> Result<Value, Problem> {
         let defaults = EndpointForm::new().wanted()?;

@@ -17,8 +17,8 @@ pub use view::{endpoint_form, scheme_label, settings_facts};
 
 /// The signature schemes the form offers, as the API names them.
 const SCHEMES: &[(&str, &str)] = &[
-    ("standard", "Standard Webhooks (HMAC-SHA256)"),
-    ("standard-ed25519", "Standard Webhooks, Ed25519 (asymmetric)"),
+    ("standard", "Standard Webhooks (HMAC)"),
+    ("standard-ed25519", "Standard Webhooks (Ed25519)"),
     ("hmac-sha256", "HMAC-SHA256 of the body"),
     ("bearer", "Bearer token only"),
     ("none", "None (trusted networks only)"),
@@ -26,20 +26,18 @@ const SCHEMES: &[(&str, &str)] = &[
 
 /// The body formats (`kind`) the form offers.
 const KINDS: &[(&str, &str)] = &[
-    ("generic", "Canonical envelope (id, type, timestamp, data)"),
-    ("slack", "Slack message"),
-    ("discord", "Discord embed"),
-    ("teams", "Microsoft Teams card"),
+    ("generic", "Generic envelope"),
+    ("slack", "Slack"),
+    ("discord", "Discord"),
+    ("teams", "Microsoft Teams"),
     ("cloudevents", "CloudEvents 1.0"),
 ];
 
-const BODY_JSON: &[(&str, &str)] =
-    &[("verbatim", "Verbatim: event data byte for byte"), ("javascript", "As JavaScript's JSON.stringify writes it")];
+const BODY_JSON: &[(&str, &str)] = &[("verbatim", "Verbatim"), ("javascript", "As JavaScript writes it")];
 
 const ENCODINGS: &[(&str, &str)] = &[("hex", "Hex"), ("base64", "Base64")];
 
-const CLOUDEVENTS_MODES: &[(&str, &str)] =
-    &[("structured", "Structured: the whole event as the body"), ("binary", "Binary: data as the body, ce-* headers")];
+const CLOUDEVENTS_MODES: &[(&str, &str)] = &[("structured", "Structured"), ("binary", "Binary")];
 
 /// "" is no filter.
 const SEVERITIES: &[(&str, &str)] = &[

@@ -137,13 +137,13 @@ pub fn endpoint_form(
             details.advanced open[advanced_error || f.has_advanced()] {
                 summary { "Advanced" span.summary-hint { "body format, timeout, filters, headers, template" } }
                 div.field-row {
-                    (x.select("Body format", "kind", &f.kind, KINDS, "Ignored while a template is set."))
+                    (x.select("Body format", "kind", &f.kind, KINDS, "Generic: {id, type, timestamp, data}. A template, when set, shapes the body instead."))
                     (x.select("Body JSON", "body_json", &f.body_json, BODY_JSON,
-                        "JavaScript's form is for receivers that verify JSON.stringify(req.body)."))
+                        "Verbatim keeps event data byte for byte; JavaScript's form suits receivers that verify JSON.stringify(req.body)."))
                 }
                 div.field-row data-show-when="kind=cloudevents" {
                     (x.select("CloudEvents mode", "cloudevents_mode", &f.cloudevents_mode, CLOUDEVENTS_MODES,
-                        "For the CloudEvents body format only."))
+                        "CloudEvents only. Structured: the whole event as the body; binary: the data, with ce-* headers."))
                     (x.text("CloudEvents source", "cloudevents_source", &f.cloudevents_source,
                         "The source attribute, a URI-reference. Empty: this server's public URL.", "/scanner"))
                 }
