@@ -147,6 +147,8 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
 
   await page.getByRole("link", { name: "Add your first endpoint" }).click();
   await shot(page, "03-add-endpoint");
+  await page.locator("details.advanced > summary").click();
+  await shot(page, "03-add-endpoint-advanced");
   await page.fill("#url", "ftp://nowhere");
   await page.click("button:has-text('Add endpoint')");
   assert.match(await page.locator("#url-error").innerText(), /http/i);
@@ -201,6 +203,40 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   assert.equal(foreign.status(), 403);
   await page.reload();
   assert.ok(await page.locator(".state .badge.ok", { hasText: "Active" }).isVisible(), "nothing changed");
+
+  // The advanced settings, by keyboard: open the part, set a few, save; the API has them.
+  const advanced = page.locator("details.advanced");
+  assert.equal(await advanced.getAttribute("open"), null, "closed while nothing in it is set");
+  await page.locator("details.advanced > summary").focus();
+  await page.keyboard.press("Enter");
+  assert.notEqual(await advanced.getAttribute("open"), null);
+  assert.ok(!(await page.locator("#cloudevents_source").isVisible()), "CloudEvents options wait for that format");
+  await page.selectOption("#kind", "cloudevents");
+  await page.fill("#cloudevents_source", "/browser-test");
+  await page.fill("#timeout", "0");
+  await page.click("button:has-text('Save changes')");
+  assert.match(await page.locator("#timeout-error").innerText(), /1 to 30 seconds/);
+  await shot(page, "11-endpoint-settings-error");
+  await page.fill("#timeout", "9");
+  await page.selectOption("#min_severity", "high");
+  await page.fill("#header_prefix", "X-Acme");
+  assert.ok(!(await page.locator("#signature_header").isVisible()), "HMAC options wait for that scheme");
+  await page.selectOption("#signature", "hmac-sha256");
+  await page.fill("#signature_header", "X-Acme-Signature");
+  await page.click("button:has-text('Save changes')");
+  await page.waitForURL(endpointUrl);
+  const saved = await api("GET", `/v1/webhooks/${id}`, adminKey);
+  assert.equal(saved.timeout, 9);
+  assert.equal(saved.kind, "cloudevents");
+  assert.deepEqual(saved.cloudevents, { mode: "structured", source: "/browser-test" });
+  assert.equal(saved.min_severity, "high");
+  assert.equal(saved.header_prefix, "X-Acme");
+  assert.deepEqual(saved.signature, { scheme: "hmac-sha256", header: "X-Acme-Signature", prefix: "", encoding: "hex" });
+  assert.equal(saved.description, "Security team's intake", "what was not touched stays");
+  assert.notEqual(await advanced.getAttribute("open"), null, "open while something in it is set");
+  assert.equal(await page.inputValue("#timeout"), "9");
+  await page.locator("section.card", { hasText: "Settings" }).last().scrollIntoViewIfNeeded();
+  await shot(page, "11-endpoint-settings");
 
   // Delete with confirmation.
   await page.getByRole("link", { name: "Delete" }).click();

@@ -10,6 +10,7 @@ mod api;
 mod audit;
 mod catalogue;
 mod deliveries;
+mod endpoint_form;
 mod endpoints;
 mod events;
 mod forms;

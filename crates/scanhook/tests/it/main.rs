@@ -21,6 +21,7 @@ mod contract;
 mod crash;
 mod dashboard;
 mod dashboard_api;
+mod dashboard_form;
 mod dashboard_log;
 mod dashboard_pages;
 mod delivery;
