@@ -50,6 +50,9 @@ pub struct AccountIn {
 pub struct AccountOut {
     pub id: String,
     pub name: String,
+    /// The default account, whose keys may manage accounts.
+    #[serde(default)]
+    pub is_admin: bool,
     pub created_at: DateTime<Utc>,
     /// The account's first API key, shown only in the create response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
