@@ -6,6 +6,7 @@
 //! and the stylesheet are embedded in the binary (`assets/`), and the CSP forbids any
 //! inline script or style.
 
+mod accounts;
 mod api;
 mod audit;
 mod catalogue;
@@ -101,6 +102,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/projects", get(projects::list))
         .route("/projects/{id}", get(projects::show))
         .route("/audit", get(audit::list))
+        .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))

@@ -20,6 +20,7 @@ mod containment;
 mod contract;
 mod crash;
 mod dashboard;
+mod dashboard_accounts;
 mod dashboard_api;
 mod dashboard_log;
 mod dashboard_pages;
