@@ -24,6 +24,7 @@ mod dashboard_accounts;
 mod dashboard_api;
 mod dashboard_log;
 mod dashboard_pages;
+mod dashboard_query;
 mod delivery;
 mod disk_full;
 mod ed25519;
