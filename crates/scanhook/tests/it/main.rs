@@ -22,6 +22,7 @@ mod crash;
 mod dashboard;
 mod dashboard_accounts;
 mod dashboard_api;
+mod dashboard_expiry;
 mod dashboard_log;
 mod dashboard_pages;
 mod dashboard_query;
