@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use reqwest::header::LOCATION;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::common::Server;
-use crate::dashboard::{browser, page, redeem, sign_in};
+use crate::dashboard::{as_session, browser, page, redeem, sign_in};
 
 #[tokio::test]
 async fn a_portal_link_past_its_expiry_is_refused() {
@@ -55,22 +54,9 @@ async fn a_session_ends_after_its_idle_time_and_requests_keep_it_alive() {
 
     // Left alone longer than its idle time, it is gone: pages sign in again, the API refuses it.
     tokio::time::sleep(Duration::from_millis(4500)).await;
-    let response = browser()
-        .get(server.url("/endpoints"))
-        .header("cookie", format!("scanhook_session={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()[LOCATION], "/sign-in");
+    let (status, _) = page(&server, &token, "/endpoints").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "to the sign-in page");
     let (status, _) = server.call(Method::GET, "/v1/webhooks", None, None).await;
     assert_eq!(status, StatusCode::OK, "the key itself still works");
-    let refused = server
-        .client()
-        .get(server.url("/v1/webhooks"))
-        .header("authorization", format!("Session {token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(as_session(&server, &token, Method::GET, "/v1/webhooks", None).await.0, StatusCode::UNAUTHORIZED);
 }
