@@ -35,8 +35,8 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Dash> for UrlQuery<T> {
             Err(format!("The address's query is longer than {MAX_QUERY_BYTES} bytes."))
         } else {
             read_query(raw).map_err(|e| match e {
-                ApiError::Invalid { message, .. } => format!("The address could not be read: {message}."),
-                _ => "The address could not be read.".to_string(),
+                ApiError::Invalid { message, .. } => format!("{message}."),
+                _ => "The query string is not valid.".to_string(),
             })
         };
         let message = match read {
