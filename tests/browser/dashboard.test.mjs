@@ -396,3 +396,48 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   await portal.getByText("so it cannot see events.").waitFor();
   await shot(portal, "21-portal-events-refused");
 });
+
+test("the admin lists accounts and creates one whose key is copied once; a portal session never sees the page", async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  const page = await context.newPage();
+  await page.goto(base + "/sign-in");
+  await page.fill("#api_key", adminKey);
+  await page.click("button[type=submit]");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
+  assert.match(page.url(), /\/accounts$/);
+  await page.getByRole("heading", { name: "Accounts", exact: true }).waitFor();
+  assert.ok(await page.getByRole("cell", { name: "Tenant B" }).isVisible(), "the portal test's account is listed");
+  await shot(page, "22-accounts");
+
+  await page.fill("#name", "   ");
+  await page.click("button:has-text('Create account')");
+  assert.ok(await page.locator("#name-error").isVisible(), "the API's refusal beside the field");
+  await shot(page, "23-accounts-invalid");
+  await page.fill("#name", "Globex Corporation");
+  await page.click("button:has-text('Create account')");
+  await page.getByRole("heading", { name: "Account created" }).waitFor();
+  const key = await page.inputValue("#api_key");
+  assert.ok(key.length >= 16, key);
+  await page.click("button[data-copy=api_key]");
+  await page.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+  await shot(page, "24-account-created");
+  const mine = await api("GET", "/v1/webhooks", key);
+  assert.deepEqual(mine.data, [], "the new key opens the new, empty account");
+  await page.getByRole("link", { name: "Back to the accounts" }).click();
+  assert.ok(await page.getByRole("cell", { name: "Globex Corporation" }).isVisible());
+  assert.equal(await page.locator("#api_key").count(), 0, "the key is not shown again");
+  await context.close();
+
+  // A portal session, even into the admin's own account, has no link and is refused.
+  const link = await api("POST", "/v1/portal-links", adminKey, {});
+  const portal = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await portal.goto(link.url);
+  await portal.click("button:has-text('Continue')");
+  assert.equal(await portal.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).count(), 0);
+  const refused = await portal.goto(base + "/accounts");
+  assert.equal(refused.status(), 403);
+  await portal.getByText("only the admin API key").waitFor();
+  await shot(portal, "25-accounts-refused");
+});

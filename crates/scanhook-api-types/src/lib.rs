@@ -50,6 +50,9 @@ pub struct AccountIn {
 pub struct AccountOut {
     pub id: String,
     pub name: String,
+    /// The default account, whose keys may manage accounts.
+    #[serde(default)]
+    pub is_admin: bool,
     pub created_at: DateTime<Utc>,
     /// The account's first API key, shown only in the create response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -855,10 +858,11 @@ pub struct PortalLinkIn {
     #[serde(default)]
     #[schema(min_items = 1, max_items = 50)]
     pub event_types: Option<Vec<String>>,
-    /// Seconds the link stays valid, 60 to 86400 (default 600). The session it opens
-    /// lasts as any dashboard session does.
+    /// Seconds the link stays valid, 60 to 86400 (default 600); a deployment may lower
+    /// the minimum to 1 (`SCANHOOK_PORTAL_LINK_MIN_EXPIRY`). The session it opens lasts as
+    /// any dashboard session does.
     #[serde(default, deserialize_with = "whole::opt")]
-    #[schema(minimum = 60, maximum = 86400)]
+    #[schema(minimum = 1, maximum = 86400)]
     pub expires_in: Option<u32>,
 }
 

@@ -17,7 +17,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::{delivery_rows, status_badge};
 use super::endpoint_form::{EndpointForm, endpoint_form, scheme_label, settings_facts};
-use super::layout::{Page, error_page, problem_page, when};
+use super::layout::{Page, copy_box, error_page, problem_page, when};
 use super::log::replay_form;
 use super::session::{CsrfOnly, HasCsrf, Posted, Sess};
 
@@ -179,24 +179,8 @@ pub async fn create(State(dash): State<Dash>, Posted { sess, form }: Posted<Endp
 
 fn secret_box(secret: Option<&str>, public_key: Option<&str>) -> Markup {
     html! {
-        @if let Some(secret) = secret {
-            div.secret {
-                label for="secret" { "Signing secret" }
-                div.copy-row {
-                    input #secret.mono type="text" readonly value=(secret);
-                    button.copy type="button" data-copy="secret" hidden { "Copy" }
-                }
-            }
-        }
-        @if let Some(key) = public_key {
-            div.secret {
-                label for="public_key" { "Public key (receivers verify with this)" }
-                div.copy-row {
-                    input #public_key.mono type="text" readonly value=(key);
-                    button.copy type="button" data-copy="public_key" hidden { "Copy" }
-                }
-            }
-        }
+        @if let Some(secret) = secret { (copy_box("secret", "Signing secret", secret)) }
+        @if let Some(key) = public_key { (copy_box("public_key", "Public key (receivers verify with this)", key)) }
     }
 }
 

@@ -10,7 +10,7 @@ use scanhook_api_types::{Problem, Signature, WebhookOut};
 
 use super::body::form_field;
 use super::{BODY_JSON, CLOUDEVENTS_MODES, ENCODINGS, EndpointForm, KINDS, SCHEMES, SEVERITIES, scheme_of};
-use crate::dashboard::forms::headers_text;
+use crate::dashboard::forms::{self, headers_text};
 use crate::dashboard::session::Sess;
 
 /// The fields of the advanced part: an error in one opens it.
@@ -63,15 +63,7 @@ impl Fields {
 
     /// One labelled field with its hint and error.
     fn field(&self, label: &str, name: &str, hint: &str, input: Markup) -> Markup {
-        let error = self.error(name);
-        html! {
-            div.field.invalid[error.is_some()] {
-                label for=(name) { (label) }
-                (input)
-                @if !hint.is_empty() { p.hint #{ (name) "-hint" } { (hint) } }
-                @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
-            }
-        }
+        forms::field(label, name, hint, self.error(name), input)
     }
 
     fn text(&self, label: &str, name: &str, value: &str, hint: &str, placeholder: &str) -> Markup {
