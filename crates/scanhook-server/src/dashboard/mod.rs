@@ -12,6 +12,7 @@ mod catalogue;
 mod deliveries;
 mod endpoints;
 mod events;
+mod filters;
 mod forms;
 mod layout;
 mod log;
