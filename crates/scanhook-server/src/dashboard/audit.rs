@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::Dash;
 use super::api;
 use super::events::refused_or_problem;
-use super::filters::{filter, link, nothing, pager, range, text, time, time_range, unplaced};
+use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced};
 use super::layout::{Page, error_page, when};
 use super::session::Sess;
 
@@ -49,7 +49,7 @@ impl AuditQuery {
     }
 
     /// The API's address for this page, or the problem with a filter.
-    fn api_uri(&self) -> Result<String, Problem> {
+    fn api_uri(&self) -> Result<String, Refused> {
         let action = text("action", &self.action)?.unwrap_or_default();
         let target = text("target_id", &self.target_id)?.unwrap_or_default();
         let (since, until) = (time("since", &self.since)?, time("until", &self.until)?);
@@ -133,7 +133,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<Audi
     };
     let answer = match q.api_uri() {
         Ok(uri) => api::get::<ListOut<AuditEntryOut>>(&dash.api, &sess, &uri).await,
-        Err(p) => Err(p),
+        Err(r) => Err(Problem::from(r)),
     };
     let (page, problem) = match answer {
         Ok(page) => (page, None),

@@ -16,7 +16,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::delivery_rows;
 use super::endpoints::valid_id;
-use super::filters::{filter, link, nothing, pager, range, text, time, time_range, unplaced};
+use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced};
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
 
@@ -43,7 +43,7 @@ impl ListQuery {
     }
 
     /// The API's address for this page, or the problem with a filter.
-    fn api_uri(&self) -> Result<String, Problem> {
+    fn api_uri(&self) -> Result<String, Refused> {
         let event_type = text("type", &self.event_type)?.unwrap_or_default();
         let (since, until) = (time("since", &self.since)?, time("until", &self.until)?);
         range(since.as_deref(), until.as_deref())?;
@@ -120,7 +120,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<List
     };
     let answer = match q.api_uri() {
         Ok(uri) => api::get::<ListOut<EventOut>>(&dash.api, &sess, &uri).await,
-        Err(p) => Err(p),
+        Err(r) => Err(Problem::from(r)),
     };
     let (page, problem) = match answer {
         Ok(page) => (page, None),

@@ -27,6 +27,19 @@ pub fn invalid(field: &str, message: impl Into<String>) -> Problem {
     }
 }
 
+/// A filter the page refuses itself: which one, and why.
+#[derive(Debug)]
+pub struct Refused {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl From<Refused> for Problem {
+    fn from(r: Refused) -> Self {
+        invalid(r.field, r.message)
+    }
+}
+
 /// The problem `problem` when it is about none of `fields` (shown above the list).
 pub fn unplaced<'a>(problem: Option<&'a Problem>, fields: &[&str]) -> Option<&'a Problem> {
     problem.filter(|p| !fields.contains(&p.field.as_deref().unwrap_or_default()))
@@ -75,33 +88,35 @@ pub fn rfc3339(raw: &str) -> String {
 }
 
 /// A text filter: empty means "any"; too long is a problem naming `field`.
-pub fn text<'a>(field: &str, raw: &'a str) -> Result<Option<&'a str>, Problem> {
+pub fn text<'a>(field: &'static str, raw: &'a str) -> Result<Option<&'a str>, Refused> {
     match raw.trim() {
         "" => Ok(None),
-        v if v.len() > MAX_PARAM => Err(invalid(field, format!("{field} is longer than {MAX_PARAM} characters"))),
+        v if v.len() > MAX_PARAM => {
+            Err(Refused { field, message: format!("{field} is longer than {MAX_PARAM} characters") })
+        }
         v => Ok(Some(v)),
     }
 }
 
 /// A time filter as RFC 3339: empty means "any"; what is not a time is a problem naming
 /// `field`, said here rather than in the API's words.
-pub fn time(field: &str, raw: &str) -> Result<Option<String>, Problem> {
+pub fn time(field: &'static str, raw: &str) -> Result<Option<String>, Refused> {
     let Some(raw) = text(field, raw)? else { return Ok(None) };
     let t = rfc3339(raw);
     if DateTime::parse_from_rfc3339(&t).is_err() {
-        return Err(invalid(
-            field,
-            format!("'{raw}' is not a date and time: use the picker, or type 2026-01-31T12:00 (UTC)"),
-        ));
+        let message = format!("'{raw}' is not a date and time: use the picker, or type 2026-01-31T12:00 (UTC)");
+        return Err(Refused { field, message });
     }
     Ok(Some(t))
 }
 
 /// `since` before `until`, when both are given.
-pub fn range(since: Option<&str>, until: Option<&str>) -> Result<(), Problem> {
+pub fn range(since: Option<&str>, until: Option<&str>) -> Result<(), Refused> {
     let parse = |t: Option<&str>| t.and_then(|t| DateTime::parse_from_rfc3339(t).ok());
     match (parse(since), parse(until)) {
-        (Some(s), Some(u)) if s >= u => Err(invalid("until", "until must be later than since")),
+        (Some(s), Some(u)) if s >= u => {
+            Err(Refused { field: "until", message: "until must be later than since".into() })
+        }
         _ => Ok(()),
     }
 }
@@ -151,13 +166,13 @@ mod tests {
     fn time_filters_are_checked_and_named() {
         assert_eq!(time("since", " ").unwrap(), None);
         assert_eq!(time("since", "2026-11-29T07:30").unwrap().as_deref(), Some("2026-11-29T07:30:00+00:00"));
-        let bad = time("until", "yesterday").unwrap_err();
+        let bad = Problem::from(time("until", "yesterday").unwrap_err());
         assert_eq!((bad.field.as_deref(), bad.status), (Some("until"), 422));
         assert!(bad.message.contains("'yesterday' is not a date and time"), "{}", bad.message);
         assert!(text("type", &"a".repeat(MAX_PARAM + 1)).is_err());
         let (a, b) = ("2026-11-29T07:30:00+00:00", "2026-11-29T08:00:00+00:00");
         assert!(range(Some(a), Some(b)).is_ok() && range(Some(a), None).is_ok());
-        assert_eq!(range(Some(b), Some(a)).unwrap_err().field.as_deref(), Some("until"));
+        assert_eq!(range(Some(b), Some(a)).unwrap_err().field, "until");
     }
 
     #[test]
