@@ -4,8 +4,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use scanhook_api_types::{AuditEntryOut, ListOut, Problem};
 use scanhook_core::audit::AuditAction;
@@ -13,10 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Dash;
-use super::api;
-use super::events::refused_or_problem;
-use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced};
-use super::layout::{Page, error_page, when};
+use super::events::{filtered_page, read_filtered};
+use super::filters::{Refused, filter, link, pager, range, text, time, time_range, unplaced, unreadable};
+use super::layout::when;
 use super::session::Sess;
 
 /// Entries per page.
@@ -127,19 +125,14 @@ fn changes(v: &Value) -> Markup {
 }
 
 /// `GET /audit`: the audit log, newest first, filtered by action, target and time, paged.
-pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<AuditQuery>, QueryRejection>) -> Response {
-    let Ok(Query(q)) = query else {
-        return error_page(&dash.app, StatusCode::BAD_REQUEST, "The filters in the address could not be read.");
-    };
-    let answer = match q.api_uri() {
-        Ok(uri) => api::get::<ListOut<AuditEntryOut>>(&dash.api, &sess, &uri).await,
-        Err(r) => Err(Problem::from(r)),
-    };
-    let (page, problem) = match answer {
-        Ok(page) => (page, None),
-        Err(p) if p.status == 422 || p.status == 400 => (nothing(), Some(p)),
-        Err(p) => return refused_or_problem(&dash, &sess, "Audit log", "the audit log", &p),
-    };
+pub async fn list(
+    State(dash): State<Dash>,
+    sess: Sess,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Response, Response> {
+    let Ok(Query(q)) = query else { return Err(unreadable(&dash.app)) };
+    let (page, problem): (ListOut<AuditEntryOut>, _) =
+        read_filtered(&dash, &sess, q.api_uri(), "Audit log", "the audit log").await?;
     let kept = q.kept();
     let body = html! {
         div.page-head {
@@ -174,6 +167,5 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<Audi
         }
         (pager("/audit", &kept, ("cursor", q.cursor.trim()), page.next_cursor.as_deref(), ""))
     };
-    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, Page::new(&dash.app, "Audit log").render(Some(&sess), body)).into_response()
+    Ok(filtered_page(&dash, &sess, "Audit log", problem.as_ref(), body))
 }

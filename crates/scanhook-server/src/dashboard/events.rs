@@ -16,7 +16,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::delivery_rows;
 use super::endpoints::valid_id;
-use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced};
+use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced, unreadable};
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
 
@@ -92,6 +92,33 @@ pub async fn read<T: DeserializeOwned>(
     api::get(&dash.api, sess, uri).await.map_err(|p| refused_or_problem(dash, sess, title, what, &p))
 }
 
+/// A filtered list read as the session from `uri` (or the page's own refusal of a filter):
+/// its page and the refusal of a filter (the page's, or the API's 400 or 422) to show
+/// beside the field it names; any other refusal is the page that explains it.
+pub async fn read_filtered<T: DeserializeOwned>(
+    dash: &Dash,
+    sess: &Sess,
+    uri: Result<String, Refused>,
+    title: &str,
+    what: &str,
+) -> Result<(ListOut<T>, Option<Problem>), Response> {
+    let answer = match uri {
+        Ok(uri) => api::get::<ListOut<T>>(&dash.api, sess, &uri).await,
+        Err(r) => Err(Problem::from(r)),
+    };
+    match answer {
+        Ok(page) => Ok((page, None)),
+        Err(p) if p.status == 422 || p.status == 400 => Ok((nothing(), Some(p))),
+        Err(p) => Err(refused_or_problem(dash, sess, title, what, &p)),
+    }
+}
+
+/// A page with filters: 422 when one was refused.
+pub fn filtered_page(dash: &Dash, sess: &Sess, title: &str, problem: Option<&Problem>, body: Markup) -> Response {
+    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, Page::new(&dash.app, title).render(Some(sess), body)).into_response()
+}
+
 /// A JSON value pretty-printed for a `pre`.
 pub fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
@@ -114,19 +141,13 @@ fn filter_form(q: &ListQuery, problem: Option<&Problem>) -> Markup {
 }
 
 /// `GET /events`: the account's events, newest first, filtered by type and time, paged.
-pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
-    let Ok(Query(q)) = query else {
-        return error_page(&dash.app, StatusCode::BAD_REQUEST, "The filters in the address could not be read.");
-    };
-    let answer = match q.api_uri() {
-        Ok(uri) => api::get::<ListOut<EventOut>>(&dash.api, &sess, &uri).await,
-        Err(r) => Err(Problem::from(r)),
-    };
-    let (page, problem) = match answer {
-        Ok(page) => (page, None),
-        Err(p) if p.status == 422 || p.status == 400 => (nothing(), Some(p)),
-        Err(p) => return refused_or_problem(&dash, &sess, "Events", "events", &p),
-    };
+pub async fn list(
+    State(dash): State<Dash>,
+    sess: Sess,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, Response> {
+    let Ok(Query(q)) = query else { return Err(unreadable(&dash.app)) };
+    let (page, problem): (ListOut<EventOut>, _) = read_filtered(&dash, &sess, q.api_uri(), "Events", "events").await?;
     let kept = q.kept();
     let body = html! {
         div.page-head {
@@ -151,8 +172,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<List
         }
         (pager("/events", &kept, ("cursor", q.cursor.trim()), page.next_cursor.as_deref(), ""))
     };
-    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, Page::new(&dash.app, "Events").render(Some(&sess), body)).into_response()
+    Ok(filtered_page(&dash, &sess, "Events", problem.as_ref(), body))
 }
 
 /// Events as a table: each links to its page.

@@ -3,9 +3,14 @@
 //! wrong beside the field, the API's own refusals shown beside the field they name, and
 //! the links to the newest and the next older page of a list.
 
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime};
 use maud::{Markup, html};
 use scanhook_api_types::{ListOut, Problem};
+
+use super::layout::error_page;
+use crate::state::AppState;
 
 /// The longest filter value or cursor a page passes on (the API bounds them again).
 pub const MAX_PARAM: usize = 512;
@@ -43,6 +48,12 @@ impl From<Refused> for Problem {
 /// The problem `problem` when it is about none of `fields` (shown above the list).
 pub fn unplaced<'a>(problem: Option<&'a Problem>, fields: &[&str]) -> Option<&'a Problem> {
     problem.filter(|p| !fields.contains(&p.field.as_deref().unwrap_or_default()))
+}
+
+/// The page for an address whose query cannot be read at all (a field given twice, bad
+/// percent-encoding).
+pub fn unreadable(app: &AppState) -> Response {
+    error_page(app, StatusCode::BAD_REQUEST, "The filters in the address could not be read.")
 }
 
 /// An empty page, shown under a filter that was refused.
