@@ -2,8 +2,7 @@
 //! target and time through a GET form, paged with the API's cursor; each entry's changes
 //! as a small list of what went from what to what.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
 use scanhook_api_types::{AuditEntryOut, ListOut, Problem};
@@ -13,7 +12,8 @@ use serde_json::Value;
 
 use super::Dash;
 use super::events::{filtered_page, read_filtered};
-use super::filters::{Refused, filter, link, pager, range, text, time, time_range, unplaced, unreadable};
+use super::filters::{Refused, filter, link, pager, range, text, time, time_range, unplaced};
+use super::forms::UrlQuery;
 use super::layout::when;
 use super::session::Sess;
 
@@ -128,9 +128,8 @@ fn changes(v: &Value) -> Markup {
 pub async fn list(
     State(dash): State<Dash>,
     sess: Sess,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    UrlQuery(q): UrlQuery<AuditQuery>,
 ) -> Result<Response, Response> {
-    let Ok(Query(q)) = query else { return Err(unreadable(&dash.app)) };
     let (page, problem): (ListOut<AuditEntryOut>, _) =
         read_filtered(&dash, &sess, q.api_uri(), "Audit log", "the audit log").await?;
     let kept = q.kept();

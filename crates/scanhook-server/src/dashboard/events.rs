@@ -3,8 +3,7 @@
 //! Sessions limited to some event types may not list events (the API answers 403); they
 //! get a page that says so.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -16,7 +15,8 @@ use super::Dash;
 use super::api;
 use super::deliveries::delivery_rows;
 use super::endpoints::valid_id;
-use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced, unreadable};
+use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced};
+use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
 
@@ -144,9 +144,8 @@ fn filter_form(q: &ListQuery, problem: Option<&Problem>) -> Markup {
 pub async fn list(
     State(dash): State<Dash>,
     sess: Sess,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    UrlQuery(q): UrlQuery<ListQuery>,
 ) -> Result<Response, Response> {
-    let Ok(Query(q)) = query else { return Err(unreadable(&dash.app)) };
     let (page, problem): (ListOut<EventOut>, _) = read_filtered(&dash, &sess, q.api_uri(), "Events", "events").await?;
     let kept = q.kept();
     let body = html! {

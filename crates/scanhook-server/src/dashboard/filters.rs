@@ -3,14 +3,9 @@
 //! wrong beside the field, the API's own refusals shown beside the field they name, and
 //! the links to the newest and the next older page of a list.
 
-use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime};
 use maud::{Markup, html};
 use scanhook_api_types::{ListOut, Problem};
-
-use super::layout::error_page;
-use crate::state::AppState;
 
 /// The longest filter value or cursor a page passes on (the API bounds them again).
 pub const MAX_PARAM: usize = 512;
@@ -50,12 +45,6 @@ pub fn unplaced<'a>(problem: Option<&'a Problem>, fields: &[&str]) -> Option<&'a
     problem.filter(|p| !fields.contains(&p.field.as_deref().unwrap_or_default()))
 }
 
-/// The page for an address whose query cannot be read at all (a field given twice, bad
-/// percent-encoding).
-pub fn unreadable(app: &AppState) -> Response {
-    error_page(app, StatusCode::BAD_REQUEST, "The filters in the address could not be read.")
-}
-
 /// An empty page, shown under a filter that was refused.
 pub fn nothing<T>() -> ListOut<T> {
     ListOut { data: Vec::new(), next_cursor: None }
@@ -63,14 +52,7 @@ pub fn nothing<T>() -> ListOut<T> {
 
 /// One filter field with its label and the error about it beside it.
 pub fn filter(label: &str, name: &str, problem: Option<&Problem>, input: Markup) -> Markup {
-    let error = error_for(problem, name);
-    html! {
-        div.field.invalid[error.is_some()] {
-            label for=(name) { (label) }
-            (input)
-            @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
-        }
-    }
+    super::forms::field(label, name, "", error_for(problem, name), input)
 }
 
 /// The "Since" and "Until" fields (UTC, typed in a `datetime-local` input).

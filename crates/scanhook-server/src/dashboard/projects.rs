@@ -5,8 +5,7 @@
 //! list is paged with the API's cursor, under a name of its own in the page's address, so
 //! paging one keeps where the others are.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -20,6 +19,7 @@ use super::api;
 use super::endpoints::valid_id;
 use super::events::{read, refused_or_problem};
 use super::filters::{MAX_PARAM, link, pager};
+use super::forms::UrlQuery;
 use super::layout::{Page, error_page, when};
 use super::session::Sess;
 
@@ -57,9 +57,8 @@ pub struct ListQuery {
 pub async fn list(
     State(dash): State<Dash>,
     sess: Sess,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    UrlQuery(q): UrlQuery<ListQuery>,
 ) -> Result<Response, Response> {
-    let q = query.map(|Query(q)| q).unwrap_or_default();
     let at = cursor(&q.cursor);
     let uri = link("/v1/projects", &[("limit", PROJECTS_PAGE), ("cursor", at)]);
     let page: ListOut<ProjectOut> = match api::get(&dash.api, &sess, &uri).await {
@@ -264,12 +263,11 @@ pub async fn show(
     State(dash): State<Dash>,
     sess: Sess,
     Path(id): Path<String>,
-    query: Result<Query<ProjectQuery>, QueryRejection>,
+    UrlQuery(q): UrlQuery<ProjectQuery>,
 ) -> Result<Response, Response> {
     if !valid_id(&id, "proj_") {
         return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such project."));
     }
-    let q = query.map(|Query(q)| q).unwrap_or_default();
     let project: ProjectOut = read(&dash, &sess, &format!("/v1/projects/{id}"), "Project", "projects").await?;
     let counts = project.violations.clone().unwrap_or_default();
     let severity = match q.severity.trim() {
