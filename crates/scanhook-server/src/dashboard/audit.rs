@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::Dash;
 use super::events::{filtered_page, read_filtered};
-use super::filters::{Refused, filter, link, pager, range, text, time, time_range, unplaced};
+use super::filters::{Refused, filter, form, link, pager, range, text, time, unplaced};
 use super::forms::UrlQuery;
 use super::layout::when;
 use super::session::Sess;
@@ -73,26 +73,20 @@ impl AuditQuery {
 fn filter_form(q: &AuditQuery, problem: Option<&Problem>) -> Markup {
     let action = q.action.trim();
     let known = action.is_empty() || AuditAction::ALL.iter().any(|a| a.as_str() == action);
-    html! {
-        form.filters method="get" action="/audit" role="search" {
-            (filter("Action", "action", problem, html! {
-                select #action name="action" {
-                    option value="" { "Any action" }
-                    @for a in AuditAction::ALL { option value=(a.as_str()) selected[a.as_str() == action] { (a.as_str()) } }
-                    @if !known { option value=(action) selected { (action) } }
-                }
-            }))
-            (filter("About (ID)", "target_id", problem, html! {
-                input #target_id type="text" name="target_id" value=(q.target_id) placeholder="wh_…" maxlength="100"
-                    autocomplete="off";
-            }))
-            (time_range(&q.since, &q.until, problem))
-            div.filter-actions {
-                button.primary type="submit" { "Filter" }
-                @if q.filtered() { a.button href="/audit" { "Clear" } }
+    let fields = html! {
+        (filter("Action", "action", problem, html! {
+            select #action name="action" {
+                option value="" { "Any action" }
+                @for a in AuditAction::ALL { option value=(a.as_str()) selected[a.as_str() == action] { (a.as_str()) } }
+                @if !known { option value=(action) selected { (action) } }
             }
-        }
-    }
+        }))
+        (filter("About (ID)", "target_id", problem, html! {
+            input #target_id type="text" name="target_id" value=(q.target_id) placeholder="wh_…" maxlength="100"
+                autocomplete="off";
+        }))
+    };
+    form("/audit", fields, (&q.since, &q.until), q.filtered(), problem)
 }
 
 /// A value as one short line: strings bare, anything else as compact JSON.

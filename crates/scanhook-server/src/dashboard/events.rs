@@ -15,7 +15,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::delivery_rows;
 use super::endpoints::valid_id;
-use super::filters::{Refused, filter, link, nothing, pager, range, text, time, time_range, unplaced};
+use super::filters::{Refused, filter, form, link, nothing, pager, range, text, time, unplaced};
 use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
@@ -125,19 +125,16 @@ pub fn pretty(v: &serde_json::Value) -> String {
 }
 
 fn filter_form(q: &ListQuery, problem: Option<&Problem>) -> Markup {
-    html! {
-        form.filters method="get" action="/events" role="search" {
-            (filter("Event type", "type", problem, html! {
-                input #type type="text" name="type" value=(q.event_type) placeholder="scan.completed" maxlength="128"
-                    autocomplete="off";
-            }))
-            (time_range(&q.since, &q.until, problem))
-            div.filter-actions {
-                button.primary type="submit" { "Filter" }
-                @if q.filtered() { a.button href="/events" { "Clear" } }
-            }
-        }
-    }
+    let fields = filter(
+        "Event type",
+        "type",
+        problem,
+        html! {
+            input #type type="text" name="type" value=(q.event_type) placeholder="scan.completed" maxlength="128"
+                autocomplete="off";
+        },
+    );
+    form("/events", fields, (&q.since, &q.until), q.filtered(), problem)
 }
 
 /// `GET /events`: the account's events, newest first, filtered by type and time, paged.

@@ -56,7 +56,7 @@ pub fn filter(label: &str, name: &str, problem: Option<&Problem>, input: Markup)
 }
 
 /// The "Since" and "Until" fields (UTC, typed in a `datetime-local` input).
-pub fn time_range(since: &str, until: &str, problem: Option<&Problem>) -> Markup {
+fn time_range(since: &str, until: &str, problem: Option<&Problem>) -> Markup {
     html! {
         (filter("Since (UTC)", "since", problem, html! {
             input #since type="datetime-local" name="since" value=(since) step="1";
@@ -64,6 +64,27 @@ pub fn time_range(since: &str, until: &str, problem: Option<&Problem>) -> Markup
         (filter("Until (UTC)", "until", problem, html! {
             input #until type="datetime-local" name="until" value=(until) step="1";
         }))
+    }
+}
+
+/// A GET form of filters to `path`: `fields`, then since and until, then Filter (and
+/// Clear when any filter is set).
+pub fn form(
+    path: &str,
+    fields: Markup,
+    (since, until): (&str, &str),
+    filtered: bool,
+    problem: Option<&Problem>,
+) -> Markup {
+    html! {
+        form.filters method="get" action=(path) role="search" {
+            (fields)
+            (time_range(since, until, problem))
+            div.filter-actions {
+                button.primary type="submit" { "Filter" }
+                @if filtered { a.button href=(path) { "Clear" } }
+            }
+        }
     }
 }
 

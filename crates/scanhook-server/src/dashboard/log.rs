@@ -17,7 +17,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::status_badge;
 use super::endpoints::valid_id;
-use super::filters::{filter, rfc3339, time_range};
+use super::filters::{filter, form, rfc3339};
 use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::{HasCsrf, Posted, Sess};
@@ -90,32 +90,26 @@ impl LogQuery {
 
 fn filters(q: &LogQuery, endpoints: &[WebhookOut], problem: Option<&Problem>) -> Markup {
     let known = q.webhook_id.is_empty() || endpoints.iter().any(|w| w.id == q.webhook_id);
-    html! {
-        form.filters method="get" action="/deliveries" {
-            (filter("Status", "status", problem, html! {
-                select #status name="status" {
-                    option value="" { "Any status" }
-                    @for (value, label) in STATUSES { option value=(value) selected[q.status == value] { (label) } }
-                }
-            }))
-            (filter("Event type", "event_type", problem, html! {
-                input #event_type type="text" name="event_type" value=(q.event_type) maxlength="128"
-                    placeholder="scan.completed" autocomplete="off";
-            }))
-            (filter("Endpoint", "webhook_id", problem, html! {
-                select #webhook_id name="webhook_id" {
-                    option value="" { "Every endpoint" }
-                    @for w in endpoints { option value=(w.id) selected[q.webhook_id == w.id] { (w.url) } }
-                    @if !known { option value=(q.webhook_id) selected { (q.webhook_id) } }
-                }
-            }))
-            (time_range(&q.since, &q.until, problem))
-            div.filter-actions {
-                button.primary type="submit" { "Filter" }
-                @if q.filtered() { a.button href="/deliveries" { "Clear" } }
+    let fields = html! {
+        (filter("Status", "status", problem, html! {
+            select #status name="status" {
+                option value="" { "Any status" }
+                @for (value, label) in STATUSES { option value=(value) selected[q.status == value] { (label) } }
             }
-        }
-    }
+        }))
+        (filter("Event type", "event_type", problem, html! {
+            input #event_type type="text" name="event_type" value=(q.event_type) maxlength="128"
+                placeholder="scan.completed" autocomplete="off";
+        }))
+        (filter("Endpoint", "webhook_id", problem, html! {
+            select #webhook_id name="webhook_id" {
+                option value="" { "Every endpoint" }
+                @for w in endpoints { option value=(w.id) selected[q.webhook_id == w.id] { (w.url) } }
+                @if !known { option value=(q.webhook_id) selected { (q.webhook_id) } }
+            }
+        }))
+    };
+    form("/deliveries", fields, (&q.since, &q.until), q.filtered(), problem)
 }
 
 fn table(deliveries: &[DeliveryOut], urls: &HashMap<&str, &str>) -> Markup {
