@@ -363,6 +363,14 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   assert.match(page.url(), /\/events$/);
   await page.getByText("alert.triggered").first().waitFor();
   await shot(page, "15-events");
+  await page.fill("#since", "2020-01-01T00:00");
+  await page.click("button:has-text('Filter')");
+  assert.match(page.url(), /since=2020-01-01T00%3A00/);
+  await page.getByText("alert.triggered").first().waitFor();
+  await page.goto(base + "/events?type=alert.triggered&since=yesterday");
+  await page.locator("#since-error", { hasText: "is not a date and time" }).waitFor();
+  await shot(page, "15b-events-bad-time");
+  await page.getByRole("link", { name: "Clear" }).click();
   await page.fill("#type", "alert.triggered");
   await page.click("button:has-text('Filter')");
   assert.match(page.url(), /type=alert\.triggered/);
@@ -382,9 +390,19 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   await page.getByText("Certificate expires in 5 days").waitFor();
   assert.ok(await page.getByText("sql-injection").first().isVisible(), "the resolved one is listed");
   await shot(page, "19-project");
+  await page.locator("nav.counts a", { hasText: "medium" }).click();
+  assert.match(page.url(), /severity=medium#open$/);
+  await page.locator("nav.counts a[aria-current]", { hasText: "medium" }).waitFor();
+  assert.ok(await page.getByText("cookie-flags").first().isVisible(), "the medium one is listed");
+  await shot(page, "19b-project-medium");
 
   await page.getByRole("link", { name: "Audit log" }).click();
   await shot(page, "20-audit");
+  await page.selectOption("#action", "webhook.created");
+  await page.click("button:has-text('Filter')");
+  assert.match(page.url(), /action=webhook\.created/);
+  await page.locator("code.tag", { hasText: "webhook.created" }).first().waitFor();
+  await shot(page, "20b-audit-filtered");
   await context.close();
 
   // A portal session limited to some event types is told what it cannot see.

@@ -516,6 +516,46 @@ pub struct ProjectOut {
     pub scan_time_limit_secs: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its violations counted exactly; in the answer of `GET /v1/projects/{id}` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violations: Option<ViolationCountsOut>,
+}
+
+/// A project's violations counted exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ViolationCountsOut {
+    /// Open violations by severity.
+    pub open: SeverityCountsOut,
+    /// Violations resolved (by a scan that no longer found them, or by hand).
+    pub resolved: u64,
+}
+
+/// A count per severity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SeverityCountsOut {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    pub info: u64,
+}
+
+impl SeverityCountsOut {
+    /// The count of one severity.
+    pub fn get(&self, severity: scanhook_core::scan::Severity) -> u64 {
+        use scanhook_core::scan::Severity;
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.critical + self.high + self.medium + self.low + self.info
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

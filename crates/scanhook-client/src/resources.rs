@@ -49,6 +49,10 @@ pub struct AuditFilter {
     /// Such as `webhook.updated`.
     pub action: Option<String>,
     pub target_id: Option<String>,
+    /// At or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Before this time (RFC 3339).
+    pub until: Option<String>,
 }
 
 /// Filters of `GET /v1/events`; times in RFC 3339.
@@ -56,6 +60,8 @@ pub struct AuditFilter {
 pub struct EventFilter {
     #[serde(rename = "type")]
     pub event_type: Option<String>,
+    /// Only events about this project.
+    pub project_id: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
 }

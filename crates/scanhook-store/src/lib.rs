@@ -331,6 +331,10 @@ pub trait Store: Send + Sync + 'static {
         filter: ViolationFilter,
         page: Page,
     ) -> StoreResult<Paged<Violation>>;
+    /// A project's violations counted exactly, open ones by severity (`NotFound` for a
+    /// project of another account). One range of an index of violations by project, status
+    /// and severity.
+    async fn count_violations(&self, account: &AccountId, project: &ProjectId) -> StoreResult<ViolationCounts>;
     /// One violation, with what happened to it, oldest first.
     async fn get_violation(
         &self,

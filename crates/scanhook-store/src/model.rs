@@ -178,6 +178,8 @@ impl Ingested {
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub event_type: Option<EventType>,
+    /// Only events about this project (the project a derived event is emitted for).
+    pub project_id: Option<ProjectId>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -437,6 +439,25 @@ pub struct ScanFilter {
     pub status: Option<ScanStatus>,
 }
 
+/// A project's violations counted exactly: the open ones by severity (only severities
+/// with any), and the resolved ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViolationCounts {
+    pub open: std::collections::BTreeMap<scanhook_core::scan::Severity, u64>,
+    pub resolved: u64,
+}
+
+impl ViolationCounts {
+    /// Adds `n` violations of `status` (`open` or `resolved`) and `severity`, as stored.
+    pub fn add(&mut self, status: &str, severity: &str, n: u64) {
+        match (status, scanhook_core::scan::Severity::parse(severity)) {
+            ("open", Ok(severity)) => *self.open.entry(severity).or_default() += n,
+            ("open", Err(_)) => {}
+            _ => self.resolved += n,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ViolationFilter {
     pub open: Option<bool>,
@@ -526,6 +547,10 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub action: Option<AuditAction>,
     pub target_id: Option<String>,
+    /// Only entries at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// A page request: newest first, `cursor` is the last ID of the previous page.

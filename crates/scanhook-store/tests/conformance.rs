@@ -1483,16 +1483,6 @@ async fn on_postgresql_every_statement_can_use_an_index() {
             }
         }
     }
-    for event_type in [None, Some(EventType::parse("scan.completed").unwrap())] {
-        for since in [None, Some(t0())] {
-            for until in [None, Some(t0())] {
-                for page in [page(), later()] {
-                    let filter = EventFilter { event_type: event_type.clone(), since, until };
-                    s.list_events(&acc, filter, page).await.unwrap();
-                }
-            }
-        }
-    }
 
     let project = NewProject {
         id: scanhook_core::ProjectId::generate(),
@@ -1502,6 +1492,23 @@ async fn on_postgresql_every_statement_can_use_an_index() {
         scan_time_limit_secs: 600,
     };
     let project = s.create_project(&acc, project, stamp).await.unwrap().id;
+    for project_id in [None, Some(project.clone())] {
+        for event_type in [None, Some(EventType::parse("scan.completed").unwrap())] {
+            for since in [None, Some(t0())] {
+                for until in [None, Some(t0())] {
+                    for page in [page(), later()] {
+                        let filter = EventFilter {
+                            event_type: event_type.clone(),
+                            project_id: project_id.clone(),
+                            since,
+                            until,
+                        };
+                        s.list_events(&acc, filter, page).await.unwrap();
+                    }
+                }
+            }
+        }
+    }
     s.get_project(&acc, &project).await.unwrap();
     s.list_projects(&acc, later()).await.unwrap();
     s.update_project(&acc, &project, ProjectPatch { name: Some("web2".into()), ..Default::default() }, t0())
@@ -1545,6 +1552,7 @@ async fn on_postgresql_every_statement_can_use_an_index() {
             }
         }
     }
+    s.count_violations(&acc, &project).await.unwrap();
     let open = ViolationFilter { open: Some(true), ..Default::default() };
     let violation = s.list_violations(&acc, &project, open, page()).await.unwrap().items[0].id.clone();
     s.get_violation(&acc, &violation).await.unwrap();
@@ -1563,8 +1571,11 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     s.record_audit(entry).await.unwrap();
     for action in [None, Some(AuditAction::WebhookCreated)] {
         for target_id in [None, Some(hook.id.as_str().to_string())] {
-            for page in [page(), later()] {
-                s.list_audit(&acc, AuditFilter { action, target_id: target_id.clone() }, page).await.unwrap();
+            for (since, until) in [(None, None), (Some(t0()), None), (None, Some(t0())), (Some(t0()), Some(t0()))] {
+                for page in [page(), later()] {
+                    let filter = AuditFilter { action, target_id: target_id.clone(), since, until };
+                    s.list_audit(&acc, filter, page).await.unwrap();
+                }
             }
         }
     }
@@ -1606,5 +1617,98 @@ async fn settled_table_reads(
         }
         assert!(std::time::Instant::now() < deadline, "the statistics did not settle");
         last = now;
+    }
+}
+
+#[tokio::test]
+async fn events_list_by_project_violations_count_exactly_and_the_audit_log_lists_by_time() {
+    use scanhook_core::audit::AuditAction;
+    use scanhook_core::scan::Severity;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let mut projects = Vec::new();
+        for name in ["web", "api"] {
+            let new = NewProject {
+                id: scanhook_core::ProjectId::generate(),
+                name: name.into(),
+                target: None,
+                score_drop_threshold: 10,
+                scan_time_limit_secs: 600,
+            };
+            projects.push(s.create_project(&acc, new, stamp).await.unwrap().id);
+        }
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let scan = NewScan {
+            id: scanhook_core::ScanId::generate(),
+            project_id: projects[0].clone(),
+            target: None,
+            rules: vec![],
+            time_limit_secs: None,
+            analysis: Default::default(),
+            root: None,
+        };
+        let scan = s.start_scan(&acc, scan, stamp).await.unwrap();
+        let mut found = findings(0..3, Severity::High);
+        found.extend(findings(3..4, Severity::Low));
+        let report = ScanReport { findings: found, ..Default::default() };
+        s.complete_scan(&acc, &scan.id, report, stamp).await.unwrap();
+
+        let page = Page { limit: 100, cursor: None };
+        let of = |project: &scanhook_core::ProjectId, t: Option<&str>| EventFilter {
+            project_id: Some(project.clone()),
+            event_type: t.map(|t| EventType::parse(t).unwrap()),
+            ..Default::default()
+        };
+        let web = s.list_events(&acc, of(&projects[0], None), page.clone()).await.unwrap().items;
+        let types: Vec<&str> = web.iter().map(|e| e.event_type.as_str()).collect();
+        assert!(types.contains(&"project.created") && types.contains(&"scan.started"), "{}: {types:?}", b.name);
+        assert!(types.contains(&"scan.completed") && types.contains(&"violation.detected"), "{}: {types:?}", b.name);
+        assert_eq!(types.iter().filter(|t| **t == "scan.completed").count(), 1, "{}: not the producer's", b.name);
+        let api = s.list_events(&acc, of(&projects[1], None), page.clone()).await.unwrap().items;
+        assert_eq!(api.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["project.created"], "{}", b.name);
+        let detected = s.list_events(&acc, of(&projects[0], Some("violation.detected")), page.clone()).await.unwrap();
+        assert_eq!(detected.items.len(), 4, "{}", b.name);
+        let other = account(s, "b").await;
+        assert!(s.list_events(&other, of(&projects[0], None), page.clone()).await.unwrap().items.is_empty());
+
+        let counts = s.count_violations(&acc, &projects[0]).await.unwrap();
+        let open: Vec<_> = counts.open.iter().map(|(s, n)| (*s, *n)).collect();
+        assert_eq!((open, counts.resolved), (vec![(Severity::Low, 1), (Severity::High, 3)], 0), "{}", b.name);
+        let open = ViolationFilter { open: Some(true), severity: Some(Severity::Low), ..Default::default() };
+        let low = s.list_violations(&acc, &projects[0], open, page.clone()).await.unwrap().items[0].id.clone();
+        s.resolve_violation(&acc, &low, "me".into(), stamp).await.unwrap();
+        let counts = s.count_violations(&acc, &projects[0]).await.unwrap();
+        assert_eq!((counts.open.len(), counts.resolved), (1, 1), "{}", b.name);
+        assert_eq!(s.count_violations(&acc, &projects[1]).await.unwrap(), ViolationCounts::default());
+        assert!(matches!(s.count_violations(&other, &projects[0]).await, Err(StoreError::NotFound)), "{}", b.name);
+
+        for i in 0..3 {
+            let entry = AuditEntry {
+                id: scanhook_core::AuditEntryId::generate(),
+                account_id: acc.clone(),
+                key_id: ApiKeyId::generate(),
+                at: t0() + Duration::seconds(i),
+                action: AuditAction::WebhookCreated,
+                target_id: format!("wh_{i}"),
+                changes: Default::default(),
+            };
+            s.record_audit(entry).await.unwrap();
+        }
+        let window = AuditFilter {
+            since: Some(t0() + Duration::seconds(1)),
+            until: Some(t0() + Duration::seconds(2)),
+            ..Default::default()
+        };
+        let listed = s.list_audit(&acc, window, page.clone()).await.unwrap().items;
+        assert_eq!(
+            listed.iter().map(|e| e.target_id.as_str()).collect::<Vec<_>>(),
+            ["wh_1"],
+            "{}: since ≤ at < until",
+            b.name
+        );
+        let later = AuditFilter { since: Some(t0() + Duration::seconds(1)), ..Default::default() };
+        assert_eq!(s.list_audit(&acc, later, page).await.unwrap().items.len(), 2, "{}", b.name);
     }
 }

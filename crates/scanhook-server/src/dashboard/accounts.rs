@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::Dash;
 use super::api;
-use super::events::{pager, with_query};
+use super::filters::{link, pager};
 use super::forms::{UrlQuery, field};
 use super::layout::{Page, copy_box, problem_page, when};
 use super::session::{HasCsrf, Posted, Sess};
@@ -72,7 +72,7 @@ fn table(accounts: &[AccountOut]) -> Markup {
 
 /// The list with the create form; `form` is what was typed and the API's refusal of it.
 async fn list_page(dash: &Dash, sess: &Sess, cursor: Option<&str>, form: (&str, Option<&Problem>)) -> Response {
-    let uri = with_query("/v1/accounts", &[("limit", Some("50")), ("cursor", cursor)]);
+    let uri = link("/v1/accounts", &[("limit", "50"), ("cursor", cursor.unwrap_or_default())]);
     let page: ListOut<AccountOut> = match api::get(&dash.api, sess, &uri).await {
         Ok(page) => page,
         Err(p) => return problem_page(&dash.app, &p),
@@ -93,7 +93,7 @@ async fn list_page(dash: &Dash, sess: &Sess, cursor: Option<&str>, form: (&str, 
         } @else {
             (table(&page.data))
         }
-        (pager("/accounts", &[], cursor.is_some(), page.next_cursor.as_deref()))
+        (pager("/accounts", &[], ("cursor", cursor.unwrap_or_default()), page.next_cursor.as_deref(), ""))
     };
     let status = match problem {
         Some(p) => StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),

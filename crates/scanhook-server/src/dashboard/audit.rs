@@ -1,24 +1,92 @@
-//! The audit log page: the account's management actions, newest first, paged with the
-//! API's cursor; each entry's changes as a small table of what went from what to what.
+//! The audit log page: the account's management actions, newest first, filtered by action,
+//! target and time through a GET form, paged with the API's cursor; each entry's changes
+//! as a small list of what went from what to what.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
-use scanhook_api_types::{AuditEntryOut, ListOut};
+use scanhook_api_types::{AuditEntryOut, ListOut, Problem};
+use scanhook_core::audit::AuditAction;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Dash;
-use super::events::{pager, read, with_query};
+use super::events::{filtered_page, read_filtered};
+use super::filters::{Refused, filter, form, link, pager, range, text, time, unplaced};
 use super::forms::UrlQuery;
-use super::layout::{Page, when};
+use super::layout::when;
 use super::session::Sess;
 
-/// What the audit page reads from its URL.
+/// Entries per page.
+const PAGE_SIZE: &str = "50";
+
+/// What the audit page reads from its URL; empty fields mean "any".
 #[derive(Debug, Default, Deserialize)]
 pub struct AuditQuery {
     #[serde(default)]
-    cursor: Option<String>,
+    action: String,
+    #[serde(default)]
+    target_id: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+impl AuditQuery {
+    /// The filters as the page's address keeps them.
+    fn kept(&self) -> [(&str, &str); 4] {
+        [
+            ("action", self.action.trim()),
+            ("target_id", self.target_id.trim()),
+            ("since", self.since.trim()),
+            ("until", self.until.trim()),
+        ]
+    }
+
+    /// The API's address for this page, or the problem with a filter.
+    fn api_uri(&self) -> Result<String, Refused> {
+        let action = text("action", &self.action)?.unwrap_or_default();
+        let target = text("target_id", &self.target_id)?.unwrap_or_default();
+        let (since, until) = (time("since", &self.since)?, time("until", &self.until)?);
+        range(since.as_deref(), until.as_deref())?;
+        let cursor = text("cursor", &self.cursor)?.unwrap_or_default();
+        let (since, until) = (since.unwrap_or_default(), until.unwrap_or_default());
+        let pairs = [
+            ("limit", PAGE_SIZE),
+            ("action", action),
+            ("target_id", target),
+            ("since", &since),
+            ("until", &until),
+            ("cursor", cursor),
+        ];
+        Ok(link("/v1/audit-log", &pairs))
+    }
+
+    fn filtered(&self) -> bool {
+        self.kept().iter().any(|(_, v)| !v.is_empty())
+    }
+}
+
+fn filter_form(q: &AuditQuery, problem: Option<&Problem>) -> Markup {
+    let action = q.action.trim();
+    let known = action.is_empty() || AuditAction::ALL.iter().any(|a| a.as_str() == action);
+    let fields = html! {
+        (filter("Action", "action", problem, html! {
+            select #action name="action" {
+                option value="" { "Any action" }
+                @for a in AuditAction::ALL { option value=(a.as_str()) selected[a.as_str() == action] { (a.as_str()) } }
+                @if !known { option value=(action) selected { (action) } }
+            }
+        }))
+        (filter("About (ID)", "target_id", problem, html! {
+            input #target_id type="text" name="target_id" value=(q.target_id) placeholder="wh_…" maxlength="100"
+                autocomplete="off";
+        }))
+    };
+    form("/audit", fields, (&q.since, &q.until), q.filtered(), problem)
 }
 
 /// A value as one short line: strings bare, anything else as compact JSON.
@@ -50,20 +118,30 @@ fn changes(v: &Value) -> Markup {
     }
 }
 
+/// `GET /audit`: the audit log, newest first, filtered by action, target and time, paged.
 pub async fn list(
     State(dash): State<Dash>,
     sess: Sess,
     UrlQuery(q): UrlQuery<AuditQuery>,
 ) -> Result<Response, Response> {
-    let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 512);
-    let uri = with_query("/v1/audit-log", &[("limit", Some("50")), ("cursor", cursor)]);
-    let page: ListOut<AuditEntryOut> = read(&dash, &sess, &uri, "Audit log", "the audit log").await?;
+    let (page, problem): (ListOut<AuditEntryOut>, _) =
+        read_filtered(&dash, &sess, q.api_uri(), "Audit log", "the audit log").await?;
+    let kept = q.kept();
     let body = html! {
         div.page-head {
             div { h1 { "Audit log" } p.muted { "Who changed what in this account, newest first. Secrets never appear." } }
         }
+        section.card { (filter_form(&q, problem.as_ref())) }
+        @if let Some(p) = unplaced(problem.as_ref(), &["action", "target_id", "since", "until"]) {
+            p.banner.error role="alert" { (p.message) }
+        }
         @if page.data.is_empty() {
-            section.card.empty { h2 { "Nothing yet" } p { "Creating, changing or deleting endpoints, keys and portal links is recorded here." } }
+            section.card.empty {
+                @if problem.is_some() { p { "Correct the filter to see the entries." } }
+                @else if !q.cursor.is_empty() { p { "No older entries." } p { a href=(link("/audit", &kept)) { "Back to the newest" } } }
+                @else if q.filtered() { h2 { "No entries match these filters" } p { a href="/audit" { "Show every entry" } } }
+                @else { h2 { "Nothing yet" } p { "Creating, changing or deleting endpoints, keys and portal links is recorded here." } }
+            }
         } @else {
             table.list {
                 thead { tr { th { "Time" } th { "Action" } th { "About" } th { "Key" } th { "Changes" } } }
@@ -72,7 +150,7 @@ pub async fn list(
                         tr {
                             td data-label="Time" { (when(&e.at)) }
                             td data-label="Action" { code.tag { (e.action) } }
-                            td data-label="About" { span.mono.small.url { (e.target_id) } }
+                            td data-label="About" { a.mono.small.url href=(link("/audit", &[("target_id", e.target_id.as_str())])) { (e.target_id) } }
                             td data-label="Key" { span.mono.small.url { (e.key_id) } }
                             td data-label="Changes" { (changes(&e.changes)) }
                         }
@@ -80,7 +158,7 @@ pub async fn list(
                 }
             }
         }
-        (pager("/audit", &[], cursor.is_some(), page.next_cursor.as_deref()))
+        (pager("/audit", &kept, ("cursor", q.cursor.trim()), page.next_cursor.as_deref(), ""))
     };
-    Ok(Page::new(&dash.app, "Audit log").render(Some(&sess), body).into_response())
+    Ok(filtered_page(&dash, &sess, "Audit log", problem.as_ref(), body))
 }

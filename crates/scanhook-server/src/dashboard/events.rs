@@ -1,5 +1,5 @@
-//! The events pages: recent events newest first (filtered by type, paged with the API's
-//! cursor), and one event's page with its payload pretty-printed and its deliveries.
+//! The events pages: recent events newest first (filtered by type and time through a GET
+//! form, paged with the API's cursor), and one event's page with its payload pretty-printed and its deliveries.
 //! Sessions limited to some event types may not list events (the API answers 403); they
 //! get a page that says so.
 
@@ -15,33 +15,48 @@ use super::Dash;
 use super::api;
 use super::deliveries::delivery_rows;
 use super::endpoints::valid_id;
+use super::filters::{Refused, filter, form, link, nothing, pager, range, text, time, unplaced};
 use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
 
-/// The longest event type or cursor the pages pass on (the API bounds them again).
-const MAX_PARAM: usize = 512;
+/// Events per page.
+const PAGE_SIZE: &str = "25";
 
-/// What the events list reads from its URL.
+/// What the events list reads from its URL; empty fields mean "any".
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     #[serde(default, rename = "type")]
-    event_type: Option<String>,
+    event_type: String,
     #[serde(default)]
-    cursor: Option<String>,
+    since: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    cursor: String,
 }
 
-/// A non-empty, bounded query value.
-fn param(v: Option<&String>) -> Option<&str> {
-    v.map(|s| s.trim()).filter(|s| !s.is_empty() && s.len() <= MAX_PARAM)
-}
+impl ListQuery {
+    /// The filters as the page's address keeps them.
+    fn kept(&self) -> [(&str, &str); 3] {
+        [("type", self.event_type.trim()), ("since", self.since.trim()), ("until", self.until.trim())]
+    }
 
-/// `uri` with the query pairs that are set, encoded.
-pub fn with_query(uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
-    let set: Vec<(&str, &str)> = pairs.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
-    match serde_urlencoded::to_string(&set) {
-        Ok(q) if !q.is_empty() => format!("{uri}?{q}"),
-        _ => uri.to_string(),
+    /// The API's address for this page, or the problem with a filter.
+    fn api_uri(&self) -> Result<String, Refused> {
+        let event_type = text("type", &self.event_type)?.unwrap_or_default();
+        let (since, until) = (time("since", &self.since)?, time("until", &self.until)?);
+        range(since.as_deref(), until.as_deref())?;
+        let cursor = text("cursor", &self.cursor)?.unwrap_or_default();
+        let (since, until) = (since.unwrap_or_default(), until.unwrap_or_default());
+        Ok(link(
+            "/v1/events",
+            &[("limit", PAGE_SIZE), ("type", event_type), ("since", &since), ("until", &until), ("cursor", cursor)],
+        ))
+    }
+
+    fn filtered(&self) -> bool {
+        self.kept().iter().any(|(_, v)| !v.is_empty())
     }
 }
 
@@ -77,75 +92,99 @@ pub async fn read<T: DeserializeOwned>(
     api::get(&dash.api, sess, uri).await.map_err(|p| refused_or_problem(dash, sess, title, what, &p))
 }
 
+/// A filtered list read as the session from `uri` (or the page's own refusal of a filter):
+/// its page and the refusal of a filter (the page's, or the API's 400 or 422) to show
+/// beside the field it names; any other refusal is the page that explains it.
+pub async fn read_filtered<T: DeserializeOwned>(
+    dash: &Dash,
+    sess: &Sess,
+    uri: Result<String, Refused>,
+    title: &str,
+    what: &str,
+) -> Result<(ListOut<T>, Option<Problem>), Response> {
+    let answer = match uri {
+        Ok(uri) => api::get::<ListOut<T>>(&dash.api, sess, &uri).await,
+        Err(r) => Err(Problem::from(r)),
+    };
+    match answer {
+        Ok(page) => Ok((page, None)),
+        Err(p) if p.status == 422 || p.status == 400 => Ok((nothing(), Some(p))),
+        Err(p) => Err(refused_or_problem(dash, sess, title, what, &p)),
+    }
+}
+
+/// A page with filters: 422 when one was refused.
+pub fn filtered_page(dash: &Dash, sess: &Sess, title: &str, problem: Option<&Problem>, body: Markup) -> Response {
+    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, Page::new(&dash.app, title).render(Some(sess), body)).into_response()
+}
+
 /// A JSON value pretty-printed for a `pre`.
 pub fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
-fn filter_form(event_type: Option<&str>) -> Markup {
-    html! {
-        form.filters.inline method="get" action="/events" role="search" {
-            div.field {
-                label for="type" { "Event type" }
-                input #type type="text" name="type" value=[event_type] placeholder="scan.completed" maxlength="128";
-            }
-            div.actions {
-                button type="submit" { "Filter" }
-                @if event_type.is_some() { a.button href="/events" { "Clear" } }
-            }
-        }
-    }
+fn filter_form(q: &ListQuery, problem: Option<&Problem>) -> Markup {
+    let fields = filter(
+        "Event type",
+        "type",
+        problem,
+        html! {
+            input #type type="text" name="type" value=(q.event_type) placeholder="scan.completed" maxlength="128"
+                autocomplete="off";
+        },
+    );
+    form("/events", fields, (&q.since, &q.until), q.filtered(), problem)
 }
 
-pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<ListQuery>) -> Response {
-    let event_type = param(q.event_type.as_ref());
-    let cursor = param(q.cursor.as_ref());
-    let uri = with_query("/v1/events", &[("limit", Some("25")), ("type", event_type), ("cursor", cursor)]);
-    let (page, problem): (ListOut<EventOut>, Option<Problem>) = match api::get(&dash.api, &sess, &uri).await {
-        Ok(page) => (page, None),
-        Err(p) if p.status == 422 => (ListOut { data: Vec::new(), next_cursor: None }, Some(p)),
-        Err(p) => return refused_or_problem(&dash, &sess, "Events", "events", &p),
-    };
+/// `GET /events`: the account's events, newest first, filtered by type and time, paged.
+pub async fn list(
+    State(dash): State<Dash>,
+    sess: Sess,
+    UrlQuery(q): UrlQuery<ListQuery>,
+) -> Result<Response, Response> {
+    let (page, problem): (ListOut<EventOut>, _) = read_filtered(&dash, &sess, q.api_uri(), "Events", "events").await?;
+    let kept = q.kept();
     let body = html! {
         div.page-head {
             div { h1 { "Events" } p.muted { "What happened, newest first. Each event is delivered to the endpoints that subscribe to its type." } }
         }
-        (filter_form(event_type))
-        @if let Some(p) = &problem { p.banner.error role="alert" { (p.message) } }
-        @if page.data.is_empty() && problem.is_none() {
+        section.card { (filter_form(&q, problem.as_ref())) }
+        @if let Some(p) = unplaced(problem.as_ref(), &["type", "since", "until"]) { p.banner.error role="alert" { (p.message) } }
+        @if page.data.is_empty() {
             section.card.empty {
-                h2 { @if event_type.is_some() { "No events of this type" } @else { "No events yet" } }
-                p { "Events appear here once they are sent with POST /v1/events, by a scan, or as an endpoint's test." }
-            }
-        } @else if !page.data.is_empty() {
-            table.list {
-                thead { tr { th { "Event" } th { "Type" } th { "Deliveries" } th { "Time" } } }
-                tbody {
-                    @for e in &page.data {
-                        tr {
-                            td data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
-                            td data-label="Type" { code.tag { (e.event_type) } @if e.webhook_id.is_some() { " " span.badge.neutral { "Test" } } }
-                            td data-label="Deliveries" { (e.deliveries) }
-                            td data-label="Time" { (when(&e.timestamp)) }
-                        }
-                    }
+                @if problem.is_some() { p { "Correct the filter to see events." } }
+                @else if !q.cursor.is_empty() { p { "No older events." } p { a href=(link("/events", &kept)) { "Back to the newest" } } }
+                @else if q.filtered() {
+                    h2 { "No events match these filters" }
+                    p { a href="/events" { "Show every event" } }
+                } @else {
+                    h2 { "No events yet" }
+                    p { "Events appear here once they are sent with POST /v1/events, by a scan, or as an endpoint's test." }
                 }
             }
+        } @else {
+            (event_rows(&page.data))
         }
-        (pager("/events", &[("type", event_type)], cursor.is_some(), page.next_cursor.as_deref()))
+        (pager("/events", &kept, ("cursor", q.cursor.trim()), page.next_cursor.as_deref(), ""))
     };
-    Page::new(&dash.app, "Events").render(Some(&sess), body).into_response()
+    Ok(filtered_page(&dash, &sess, "Events", problem.as_ref(), body))
 }
 
-/// Links to the first and the next page, keeping the filters.
-pub fn pager(uri: &str, filters: &[(&str, Option<&str>)], paged: bool, next: Option<&str>) -> Markup {
-    let mut with_next = filters.to_vec();
-    with_next.push(("cursor", next));
+/// Events as a table: each links to its page.
+pub fn event_rows(events: &[EventOut]) -> Markup {
     html! {
-        @if paged || next.is_some() {
-            nav.pager aria-label="Pages" {
-                @if paged { a.button href=(with_query(uri, filters)) { "← Newest" } }
-                @if next.is_some() { a.button href=(with_query(uri, &with_next)) { "Older →" } }
+        table.list {
+            thead { tr { th { "Event" } th { "Type" } th { "Deliveries" } th { "Time" } } }
+            tbody {
+                @for e in events {
+                    tr {
+                        td data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
+                        td data-label="Type" { code.tag { (e.event_type) } @if e.webhook_id.is_some() { " " span.badge.neutral { "Test" } } }
+                        td data-label="Deliveries" { (e.deliveries) }
+                        td data-label="Time" { (when(&e.timestamp)) }
+                    }
+                }
             }
         }
     }

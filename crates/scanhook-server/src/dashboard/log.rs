@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDateTime};
 use maud::{Markup, html};
 use scanhook_api_types::{DeliveryOut, ListOut, Problem, ReplayOut, WebhookOut};
 use serde::{Deserialize, Serialize};
@@ -18,6 +17,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::status_badge;
 use super::endpoints::valid_id;
+use super::filters::{filter, form, rfc3339};
 use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::{HasCsrf, Posted, Sess};
@@ -47,19 +47,6 @@ pub struct LogQuery {
     pub limit: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cursor: String,
-}
-
-/// A time as typed in a `datetime-local` field (UTC, without an offset) made RFC 3339;
-/// anything else goes to the API unchanged, so its error names the field.
-fn rfc3339(raw: &str) -> String {
-    if DateTime::parse_from_rfc3339(raw).is_ok() {
-        return raw.to_string();
-    }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        .map(|t| t.and_utc().to_rfc3339())
-        .unwrap_or_else(|| raw.to_string())
 }
 
 impl LogQuery {
@@ -101,56 +88,28 @@ impl LogQuery {
     }
 }
 
-/// The message of a problem about `field`, for beside that field.
-fn error_for<'a>(problem: Option<&'a Problem>, field: &str) -> Option<&'a str> {
-    problem.filter(|p| p.field.as_deref() == Some(field)).map(|p| p.message.as_str())
-}
-
-/// One filter field with its label and the API's error beside it.
-fn filter(label: &str, name: &str, problem: Option<&Problem>, input: Markup) -> Markup {
-    let error = error_for(problem, name);
-    html! {
-        div.field.invalid[error.is_some()] {
-            label for=(name) { (label) }
-            (input)
-            @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
-        }
-    }
-}
-
 fn filters(q: &LogQuery, endpoints: &[WebhookOut], problem: Option<&Problem>) -> Markup {
     let known = q.webhook_id.is_empty() || endpoints.iter().any(|w| w.id == q.webhook_id);
-    html! {
-        form.filters method="get" action="/deliveries" {
-            (filter("Status", "status", problem, html! {
-                select #status name="status" {
-                    option value="" { "Any status" }
-                    @for (value, label) in STATUSES { option value=(value) selected[q.status == value] { (label) } }
-                }
-            }))
-            (filter("Event type", "event_type", problem, html! {
-                input #event_type type="text" name="event_type" value=(q.event_type) maxlength="128"
-                    placeholder="scan.completed" autocomplete="off";
-            }))
-            (filter("Endpoint", "webhook_id", problem, html! {
-                select #webhook_id name="webhook_id" {
-                    option value="" { "Every endpoint" }
-                    @for w in endpoints { option value=(w.id) selected[q.webhook_id == w.id] { (w.url) } }
-                    @if !known { option value=(q.webhook_id) selected { (q.webhook_id) } }
-                }
-            }))
-            (filter("Since (UTC)", "since", problem, html! {
-                input #since type="datetime-local" name="since" value=(q.since) step="1";
-            }))
-            (filter("Until (UTC)", "until", problem, html! {
-                input #until type="datetime-local" name="until" value=(q.until) step="1";
-            }))
-            div.filter-actions {
-                button.primary type="submit" { "Filter" }
-                @if q.filtered() { a.button href="/deliveries" { "Clear" } }
+    let fields = html! {
+        (filter("Status", "status", problem, html! {
+            select #status name="status" {
+                option value="" { "Any status" }
+                @for (value, label) in STATUSES { option value=(value) selected[q.status == value] { (label) } }
             }
-        }
-    }
+        }))
+        (filter("Event type", "event_type", problem, html! {
+            input #event_type type="text" name="event_type" value=(q.event_type) maxlength="128"
+                placeholder="scan.completed" autocomplete="off";
+        }))
+        (filter("Endpoint", "webhook_id", problem, html! {
+            select #webhook_id name="webhook_id" {
+                option value="" { "Every endpoint" }
+                @for w in endpoints { option value=(w.id) selected[q.webhook_id == w.id] { (w.url) } }
+                @if !known { option value=(q.webhook_id) selected { (q.webhook_id) } }
+            }
+        }))
+    };
+    form("/deliveries", fields, (&q.since, &q.until), q.filtered(), problem)
 }
 
 fn table(deliveries: &[DeliveryOut], urls: &HashMap<&str, &str>) -> Markup {
@@ -287,14 +246,6 @@ pub async fn replay(State(dash): State<Dash>, Path(id): Path<String>, posted: Po
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn typed_times_are_read_as_utc_and_others_pass_through() {
-        assert_eq!(rfc3339("2026-11-29T07:30"), "2026-11-29T07:30:00+00:00");
-        assert_eq!(rfc3339("2026-11-29T07:30:05"), "2026-11-29T07:30:05+00:00");
-        assert_eq!(rfc3339("2026-11-29T07:30:05+01:00"), "2026-11-29T07:30:05+01:00");
-        assert_eq!(rfc3339("yesterday"), "yesterday");
-    }
 
     #[test]
     fn the_api_gets_only_the_filters_set_and_links_keep_them() {

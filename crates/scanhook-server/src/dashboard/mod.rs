@@ -14,6 +14,7 @@ mod deliveries;
 mod endpoint_form;
 mod endpoints;
 mod events;
+mod filters;
 mod forms;
 mod layout;
 mod log;

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use scanhook_api_types::{AuditEntryOut, ListOut, Problem};
 use scanhook_core::AuditEntryId;
 use scanhook_core::audit::AuditAction;
@@ -70,6 +71,10 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Only entries about this ID (a webhook, key, account or delivery).
     pub target_id: Option<String>,
+    /// Only entries at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
 }
 
 fn entry_out(e: AuditEntry) -> AuditEntryOut {
@@ -97,7 +102,7 @@ pub async fn list(
     if query.target_id.as_ref().is_some_and(|t| t.len() > 100) {
         return Err(ApiError::invalid("target_id", "target_id is at most 100 characters"));
     }
-    let filter = AuditFilter { action, target_id: query.target_id };
+    let filter = AuditFilter { action, target_id: query.target_id, since: query.since, until: query.until };
     let paged = state.store().list_audit(&caller.account, filter, page.page()?).await?;
     Ok(Json(ListOut { data: paged.items.into_iter().map(entry_out).collect(), next_cursor: paged.next_cursor }))
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use scanhook_api_types::{EventAcceptedOut, EventIn, EventOut, ListOut, Problem};
 use scanhook_core::secret::sha256_hex;
-use scanhook_core::{EventId, EventType, json_bounds};
+use scanhook_core::{EventId, EventType, ProjectId, json_bounds};
 use scanhook_engine::IncomingEvent;
 use scanhook_store::{Event, EventFilter, Ingested};
 use serde::Deserialize;
@@ -124,6 +124,10 @@ pub struct EventQuery {
     #[serde(rename = "type")]
     #[param(rename = "type", max_length = 128, pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")]
     pub event_type: Option<String>,
+    /// Only events about this project (those scanhook derives from its scans, violations
+    /// and alerts, and its creation).
+    #[param(pattern = "^proj_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
+    pub project_id: Option<String>,
     /// Only events at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
     /// Only events before this time (RFC 3339).
@@ -146,6 +150,12 @@ pub async fn list(
             .map(EventType::parse)
             .transpose()
             .map_err(|e| ApiError::invalid("type", e.0))?,
+        project_id: query
+            .project_id
+            .as_deref()
+            .map(str::parse::<ProjectId>)
+            .transpose()
+            .map_err(|e| ApiError::invalid("project_id", e.0))?,
         since: query.since,
         until: query.until,
     };

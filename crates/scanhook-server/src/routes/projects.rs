@@ -4,9 +4,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use scanhook_api_types::{ListOut, Problem, ProjectIn, ProjectOut, ProjectPatch};
+use scanhook_api_types::{
+    ListOut, Problem, ProjectIn, ProjectOut, ProjectPatch, SeverityCountsOut, ViolationCountsOut,
+};
 use scanhook_core::ProjectId;
-use scanhook_store::{NewProject, Project};
+use scanhook_core::scan::Severity;
+use scanhook_store::{NewProject, Project, ViolationCounts};
 
 use super::{PageQuery, text};
 use crate::auth::Caller;
@@ -26,7 +29,20 @@ fn project_out(p: Project) -> ProjectOut {
         scan_time_limit_secs: p.scan_time_limit_secs,
         created_at: p.created_at,
         updated_at: p.updated_at,
+        violations: None,
     }
+}
+
+fn counts_out(c: ViolationCounts) -> ViolationCountsOut {
+    let n = |s: Severity| c.open.get(&s).copied().unwrap_or(0);
+    let open = SeverityCountsOut {
+        critical: n(Severity::Critical),
+        high: n(Severity::High),
+        medium: n(Severity::Medium),
+        low: n(Severity::Low),
+        info: n(Severity::Info),
+    };
+    ViolationCountsOut { open, resolved: c.resolved }
 }
 
 fn parse_name(raw: String) -> Result<String, ApiError> {
@@ -90,7 +106,7 @@ pub async fn list(
     Ok(Json(ListOut { data: paged.items.into_iter().map(project_out).collect(), next_cursor: paged.next_cursor }))
 }
 
-/// Get one project.
+/// Get one project, with its violations counted (open ones by severity, and resolved).
 #[utoipa::path(get, path = "/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
     responses((status = 200, body = ProjectOut), (status = 404, body = Problem)))]
 pub async fn get(
@@ -100,7 +116,8 @@ pub async fn get(
 ) -> Result<Json<ProjectOut>, ApiError> {
     let project_id: ProjectId = path_id(&id, "project")?;
     let project = state.store().get_project(&caller.account, &project_id).await.map_err(named("project", &id))?;
-    Ok(Json(project_out(project)))
+    let counts = state.store().count_violations(&caller.account, &project_id).await.map_err(named("project", &id))?;
+    Ok(Json(ProjectOut { violations: Some(counts_out(counts)), ..project_out(project) }))
 }
 
 /// Change some fields of a project.

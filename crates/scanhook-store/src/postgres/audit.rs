@@ -52,6 +52,8 @@ pub async fn list(c: &Tx<'_>, account: &AccountId, filter: AuditFilter, page: Pa
     )
     .and_some("action = ?", filter.action.map(|a| a.as_str().to_string()))
     .and_some("target_id = ?", filter.target_id.clone())
+    .and_some("at >= ?", filter.since.map(ms))
+    .and_some("at < ?", filter.until.map(ms))
     .page("id", &page)
     .rows(c, entry)
     .await?;

@@ -36,8 +36,8 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
     let inserted = exec(
         c,
         "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key,
-             request_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             request_hash, project_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &new.id.as_str(),
@@ -49,6 +49,7 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
             &count,
             &key,
             &hash,
+            &new.scope.project.as_ref().map(|p| p.as_str()),
         ],
     )
     .await?;
@@ -174,6 +175,7 @@ pub async fn get(c: &Tx<'_>, account: &AccountId, id: &EventId) -> StoreResult<E
 
 pub async fn list(c: &Tx<'_>, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>> {
     let items = Query::new(&format!("SELECT {EVENT_COLUMNS} FROM events e"), "e.account_id = ?", account.to_string())
+        .and_some("e.project_id = ?", filter.project_id.as_ref().map(|p| p.to_string()))
         .and_some("e.type = ?", filter.event_type.as_ref().map(|t| t.to_string()))
         .and_some("e.timestamp >= ?", filter.since.map(ms))
         .and_some("e.timestamp < ?", filter.until.map(ms))

@@ -407,6 +407,10 @@ impl Store for PostgresStore {
         unit!(self, |c| scans::list(&c, account, project, filter, page).await?)
     }
 
+    async fn count_violations(&self, account: &AccountId, project: &ProjectId) -> StoreResult<ViolationCounts> {
+        unit!(self, |c| violations::count(&c, account, project).await?)
+    }
+
     async fn list_violations(
         &self,
         account: &AccountId,

@@ -9,7 +9,7 @@ use super::events::emit;
 use super::query::Query;
 use super::rows::{self, int, ms, time};
 use super::{Tx, exec, row_of, rows_of};
-use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationFilter};
+use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationCounts, ViolationFilter};
 use crate::{Conflict, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
@@ -40,6 +40,21 @@ fn violation(r: &Row) -> StoreResult<Violation> {
         resolved_at: r.try_get::<_, Option<i64>>(13)?.map(time),
         created_at: time(r.try_get(14)?),
     })
+}
+
+pub async fn count(c: &Tx<'_>, account: &AccountId, project: &ProjectId) -> StoreResult<ViolationCounts> {
+    super::projects::get(c, account, project).await?;
+    let rows = rows_of(
+        c,
+        "SELECT status, severity, COUNT(*) FROM violations WHERE project_id = $1 GROUP BY status, severity",
+        &[&project.as_str()],
+    )
+    .await?;
+    let mut counts = ViolationCounts::default();
+    for r in rows {
+        counts.add(r.try_get(0)?, r.try_get(1)?, r.try_get::<_, i64>(2)?.max(0) as u64);
+    }
+    Ok(counts)
 }
 
 pub async fn list(

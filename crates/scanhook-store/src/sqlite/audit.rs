@@ -55,5 +55,7 @@ pub(super) fn list_query(account: &AccountId, filter: &AuditFilter, page: &Page)
     )
     .and_some("action = ?", filter.action.map(|a| a.as_str().to_string()))
     .and_some("target_id = ?", filter.target_id.clone())
+    .and_some("at >= ?", filter.since.map(ms))
+    .and_some("at < ?", filter.until.map(ms))
     .page("id", page)
 }

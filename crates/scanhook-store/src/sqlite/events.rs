@@ -34,8 +34,8 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
     let inserted = c
         .prepare_cached(
             "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key,
-                 request_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 request_hash, project_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -48,6 +48,7 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
         targets.len() as u32,
             key,
             hash,
+            new.scope.project.as_ref().map(|p| p.as_str()),
         ])?;
     if inserted == 0 {
         // Only an idempotency key can conflict, and the event it names exists.
@@ -153,6 +154,7 @@ pub fn list(c: &Connection, account: &AccountId, filter: EventFilter, page: Page
 
 pub(super) fn list_query(account: &AccountId, filter: &EventFilter, page: &Page) -> Query {
     Query::new(&format!("SELECT {EVENT_COLUMNS} FROM events e"), "e.account_id = ?", account.to_string())
+        .and_some("e.project_id = ?", filter.project_id.as_ref().map(|p| p.to_string()))
         .and_some("e.type = ?", filter.event_type.as_ref().map(|t| t.to_string()))
         .and_some("e.timestamp >= ?", filter.since.map(ms))
         .and_some("e.timestamp < ?", filter.until.map(ms))

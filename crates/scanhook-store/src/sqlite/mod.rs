@@ -406,6 +406,11 @@ impl Store for SqliteStore {
         self.write(move |c| scans::time_out(c, stamp, limit)).await
     }
 
+    async fn count_violations(&self, account: &AccountId, project: &ProjectId) -> StoreResult<ViolationCounts> {
+        let (account, project) = (account.clone(), project.clone());
+        self.read(move |c| violations::count(c, &account, &project)).await
+    }
+
     async fn list_violations(
         &self,
         account: &AccountId,

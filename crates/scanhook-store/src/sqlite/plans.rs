@@ -68,14 +68,25 @@ fn at() -> DateTime<Utc> {
 fn event_lists_use_an_index_for_every_filter_combination() {
     let c = database();
     let account = AccountId::generate();
-    for event_type in [None, Some(EventType::parse("scan.completed").unwrap())] {
-        for since in [None, Some(at())] {
-            for until in [None, Some(at())] {
-                for page in pages() {
-                    let filter = EventFilter { event_type: event_type.clone(), since, until };
-                    let plan = check(&c, &super::events::list_query(&account, &filter, &page));
-                    if filter.event_type.is_some() && since.is_none() && until.is_none() {
-                        assert!(uses(&plan, "events_type"), "{plan:?}");
+    for project_id in [None, Some(ProjectId::generate())] {
+        for event_type in [None, Some(EventType::parse("scan.completed").unwrap())] {
+            for since in [None, Some(at())] {
+                for until in [None, Some(at())] {
+                    for page in pages() {
+                        let filter = EventFilter {
+                            event_type: event_type.clone(),
+                            project_id: project_id.clone(),
+                            since,
+                            until,
+                        };
+                        let plan = check(&c, &super::events::list_query(&account, &filter, &page));
+                        let untimed = since.is_none() && until.is_none();
+                        match (&filter.project_id, &filter.event_type) {
+                            (None, Some(_)) if untimed => assert!(uses(&plan, "events_type"), "{plan:?}"),
+                            (Some(_), Some(_)) if untimed => assert!(uses(&plan, "events_project_type"), "{plan:?}"),
+                            (Some(_), None) if untimed => assert!(uses(&plan, "events_project"), "{plan:?}"),
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -175,6 +186,9 @@ fn violation_lists_use_an_index_for_every_filter_combination() {
             }
         }
     }
+    // Counted from the index alone.
+    let plan = assert_indexed(&c, super::violations::COUNT, &[Value::Text(project.to_string())], &[]);
+    assert!(plan.iter().any(|l| l.contains("COVERING INDEX violations_severity")), "{plan:?}");
 }
 
 #[test]
@@ -183,9 +197,11 @@ fn audit_webhook_and_project_lists_use_an_index() {
     let account = AccountId::generate();
     for action in [None, Some(AuditAction::WebhookCreated)] {
         for target_id in [None, Some("wh_1".to_string())] {
-            for page in pages() {
-                let filter = AuditFilter { action, target_id: target_id.clone() };
-                check(&c, &super::audit::list_query(&account, &filter, &page));
+            for (since, until) in [(None, None), (Some(at()), None), (None, Some(at())), (Some(at()), Some(at()))] {
+                for page in pages() {
+                    let filter = AuditFilter { action, target_id: target_id.clone(), since, until };
+                    check(&c, &super::audit::list_query(&account, &filter, &page));
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ use scanhook_core::{AccountId, ProjectId, ScanId, ViolationId};
 use super::events::emit;
 use super::query::Query;
 use super::rows::{self, ms, time};
-use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationFilter};
+use crate::model::{EventScope, EventStamp, Page, Paged, Violation, ViolationChange, ViolationCounts, ViolationFilter};
 use crate::{Conflict, StoreResult};
 
 const COLUMNS: &str = "id, project_id, fingerprint, rule, severity, file, line, message, suggestion, status, \
@@ -64,6 +64,21 @@ pub(super) fn list_query(account: &AccountId, project: &ProjectId, filter: &Viol
         .and_some("tool = ?", filter.tool.clone())
         .page("id", page)
 }
+
+pub fn count(c: &Connection, account: &AccountId, project: &ProjectId) -> StoreResult<ViolationCounts> {
+    super::projects::get(c, account, project)?;
+    let mut stmt = c.prepare_cached(COUNT)?;
+    let mut rows = stmt.query([project.as_str()])?;
+    let mut counts = ViolationCounts::default();
+    while let Some(r) = rows.next()? {
+        counts.add(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?, r.get::<_, i64>(2)?.max(0) as u64);
+    }
+    Ok(counts)
+}
+
+/// A project's violations by status and severity, from `violations_severity` alone.
+pub(super) const COUNT: &str =
+    "SELECT status, severity, COUNT(*) FROM violations WHERE project_id = ?1 GROUP BY status, severity";
 
 fn get(c: &Connection, account: &AccountId, id: &ViolationId) -> StoreResult<Violation> {
     let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM violations WHERE id = ?1 AND account_id = ?2"))?;

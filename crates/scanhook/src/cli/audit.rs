@@ -6,6 +6,7 @@ use scanhook_client::types::AuditEntryOut;
 
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, list, when};
+use super::parse::TimeRange;
 
 #[derive(Debug, Args)]
 pub struct AuditLogArgs {
@@ -25,10 +26,13 @@ pub struct Filter {
     /// Only entries about this ID (a webhook, API key, account or delivery).
     #[arg(long)]
     target: Option<String>,
+    #[command(flatten)]
+    range: TimeRange,
 }
 
 pub async fn run(ctx: Ctx, filter: Filter, page: PageArgs) -> anyhow::Result<()> {
-    let filter = AuditFilter { action: filter.action, target_id: filter.target };
+    let (since, until) = filter.range.query();
+    let filter = AuditFilter { action: filter.action, target_id: filter.target, since, until };
     let header = ["TIME", "ACTION", "TARGET", "KEY", "CHANGES"];
     let client = &ctx.client;
     list(ctx.out, &page, &header, row, async |p| client.list_audit_log(&filter, &p).await).await

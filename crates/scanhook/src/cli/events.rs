@@ -37,6 +37,9 @@ pub enum EventsCommand {
         /// Only events of this type.
         #[arg(long = "type")]
         event_type: Option<String>,
+        /// Only events about this project (its scans, violations and alerts).
+        #[arg(long)]
+        project: Option<String>,
         #[command(flatten)]
         range: TimeRange,
         #[command(flatten)]
@@ -62,9 +65,9 @@ pub async fn run(ctx: Ctx, command: EventsCommand) -> anyhow::Result<()> {
             let reply = client.send_event(&EventIn { event_type, data }, idempotency_key.as_deref()).await?;
             emit(out, &reply, |e| format!("Accepted event {} ({}): {} deliveries\n", e.id, e.event_type, e.deliveries));
         }
-        EventsCommand::List { event_type, range, page } => {
+        EventsCommand::List { event_type, project, range, page } => {
             let (since, until) = range.query();
-            let filter = EventFilter { event_type, since, until };
+            let filter = EventFilter { event_type, project_id: project, since, until };
             let header = ["ID", "TYPE", "TIMESTAMP", "DELIVERIES"];
             let row =
                 |e: &EventOut| vec![e.id.clone(), e.event_type.clone(), when(&e.timestamp), e.deliveries.to_string()];

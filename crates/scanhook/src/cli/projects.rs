@@ -70,7 +70,7 @@ pub async fn run(ctx: Ctx, command: ProjectsCommand) -> anyhow::Result<()> {
 }
 
 fn render(p: &ProjectOut) -> String {
-    fields(&[
+    let mut rows = vec![
         ("id", p.id.clone()),
         ("name", p.name.clone()),
         ("target", opt(&p.target)),
@@ -78,5 +78,20 @@ fn render(p: &ProjectOut) -> String {
         ("scan time limit", format!("{} s", p.scan_time_limit_secs)),
         ("created", when(&p.created_at)),
         ("updated", when(&p.updated_at)),
-    ])
+    ];
+    if let Some(v) = &p.violations {
+        let o = &v.open;
+        let open = format!(
+            "{} (critical {}, high {}, medium {}, low {}, info {})",
+            o.total(),
+            o.critical,
+            o.high,
+            o.medium,
+            o.low,
+            o.info
+        );
+        rows.push(("open violations", open));
+        rows.push(("resolved violations", v.resolved.to_string()));
+    }
+    fields(&rows)
 }

@@ -109,3 +109,22 @@ async fn every_management_action_is_logged_with_its_key_and_no_secret() {
     let theirs = log(&server, "", Some(&other_key)).await;
     assert_eq!(theirs["data"], json!([]));
 }
+
+#[tokio::test]
+async fn the_audit_log_lists_a_time_range() {
+    let server = Server::start(&[]).await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    server.create_webhook(json!({"url": "https://receiver.example.com/hook", "events": ["*"]})).await;
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let q = |name: &str, t: chrono::DateTime<chrono::Utc>| {
+        format!("{name}={}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    let since = log(&server, &format!("?{}&action=webhook.created", q("since", before)), None).await;
+    assert_eq!(since["data"].as_array().map(Vec::len), Some(1), "{since}");
+    let window = log(&server, &format!("?{}&{}", q("since", before), q("until", after)), None).await;
+    assert!(!window["data"].as_array().expect("data").is_empty(), "{window}");
+    let until = log(&server, &format!("?{}", q("until", before)), None).await;
+    assert_eq!(until["data"].as_array().map(Vec::len), Some(0), "since ≤ at < until: {until}");
+    let (status, bad) = server.get("/v1/audit-log?since=yesterday").await;
+    assert_eq!((status, bad["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("since")), "{bad}");
+}

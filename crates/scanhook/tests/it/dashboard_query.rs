@@ -24,12 +24,12 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/endpoints/{id}/delete", &[]),
     ("/deliveries", &["status", "event_type", "webhook_id", "since", "until", "limit", "cursor"]),
     ("/deliveries/{id}", &[]),
-    ("/events", &["type", "cursor"]),
+    ("/events", &["type", "since", "until", "cursor"]),
     ("/events/{id}", &[]),
     ("/event-types", &[]),
-    ("/projects", &[]),
-    ("/projects/{id}", &[]),
-    ("/audit", &["cursor"]),
+    ("/projects", &["cursor"]),
+    ("/projects/{id}", &["severity", "scans", "open", "resolved", "alerts"]),
+    ("/audit", &["action", "target_id", "since", "until", "cursor"]),
     ("/accounts", &["cursor"]),
     ("/assets/app.css", &[]),
     ("/assets/app.js", &[]),
@@ -38,7 +38,9 @@ const ROUTES: &[(&str, &[&str])] = &[
 
 /// Every parameter any page reads, each given twice, and values of the wrong kind.
 const HOSTILE: &str = "cursor=a&cursor=%ZZ&type=a&type=b&status=x&status=y&event_type=a&event_type=b&\
-                       webhook_id=1&webhook_id=2&since=yesterday&since=now&until=never&until=x&limit=abc&limit=-1";
+                       webhook_id=1&webhook_id=2&since=yesterday&since=now&until=never&until=x&limit=abc&limit=-1&\
+                       severity=a&severity=b&scans=a&scans=b&open=a&open=b&resolved=a&resolved=b&alerts=a&alerts=b&\
+                       action=a&action=b&target_id=a&target_id=b";
 
 fn get_routes(router: &str) -> Vec<String> {
     router
@@ -122,7 +124,13 @@ async fn every_page_answers_a_query_it_cannot_read_with_html_naming_the_paramete
     }
 
     // Values the page passes on are refused by the API, which names them beside the form.
-    for (path, name) in [("/deliveries?limit=abc", "limit"), ("/deliveries?since=yesterday", "since")] {
+    let checked = [
+        ("/deliveries?limit=abc", "limit"),
+        ("/deliveries?since=yesterday", "since"),
+        ("/events?since=yesterday", "since"),
+        ("/audit?until=never", "until"),
+    ];
+    for (path, name) in checked {
         let (status, html) = page(&server, &session, path).await;
         assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST, "{path}: {status}");
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains(name), "{path}: {html}");

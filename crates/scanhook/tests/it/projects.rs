@@ -72,3 +72,50 @@ async fn bad_project_input_names_the_field_and_stores_nothing() {
     assert_eq!(server.call(Method::GET, &path, None, Some(&other)).await.0, StatusCode::NOT_FOUND);
     assert_eq!(server.call(Method::DELETE, &path, None, Some(&other)).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_projects_events_are_listed_exactly_and_its_violations_counted() {
+    let server = Server::start(&[]).await;
+    let (_, web) = server.post("/v1/projects", json!({"name": "web"})).await;
+    let web = web["id"].as_str().expect("id").to_string();
+    let (_, api) = server.post("/v1/projects", json!({"name": "api"})).await;
+    let api = api["id"].as_str().expect("id").to_string();
+    let (_, scan) = server.post("/v1/scans", json!({"project": web})).await;
+    let scan = scan["id"].as_str().expect("scan").to_string();
+    let finding = |rule: &str, severity: &str| json!({"rule": rule, "severity": severity, "file": "a.py", "line": 1, "message": rule});
+    let findings = [finding("a", "critical"), finding("b", "high"), finding("c", "high"), finding("d", "info")];
+    let (status, done) = server.post(&format!("/v1/scans/{scan}/complete"), json!({"findings": findings})).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    for project in [&web, &api] {
+        let alert =
+            json!({"project": project, "alert_type": "config_change", "severity": "low", "title": "t", "message": "m"});
+        let (status, raised) = server.post("/v1/alerts", alert).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{raised}");
+    }
+    // A producer's event that names the project in its data is not the project's.
+    server.send_event("alert.triggered", json!({"project_id": web})).await;
+
+    let (status, page) = server.get(&format!("/v1/events?project_id={web}&type=alert.triggered")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let alerts = page["data"].as_array().expect("data");
+    assert!(!alerts.is_empty() && alerts.iter().all(|e| e["data"]["project_id"] == web.as_str()), "{page}");
+    let raised: Vec<_> = alerts.iter().filter(|e| e["data"]["alert_type"] == "config_change").collect();
+    assert_eq!(raised.len(), 1, "the critical issue's alert and the one raised: {page}");
+    assert!(alerts.iter().all(|e| e["data"].get("alert_id").is_some()), "no producer's event: {page}");
+    let (_, all) = server.get(&format!("/v1/events?project_id={web}")).await;
+    let types: Vec<&str> = all["data"].as_array().expect("data").iter().filter_map(|e| e["type"].as_str()).collect();
+    for t in ["project.created", "scan.started", "scan.completed", "violation.detected", "alert.triggered"] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    let (_, theirs) = server.get(&format!("/v1/events?project_id={api}&type=alert.triggered")).await;
+    assert_eq!(theirs["data"].as_array().map(Vec::len), Some(1), "{theirs}");
+    let (status, bad) = server.get("/v1/events?project_id=wh_01").await;
+    assert_eq!((status, bad["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("project_id")), "{bad}");
+
+    let (status, project) = server.get(&format!("/v1/projects/{web}")).await;
+    assert_eq!(status, StatusCode::OK, "{project}");
+    let open = json!({"critical": 1, "high": 2, "medium": 0, "low": 0, "info": 1});
+    assert_eq!(project["violations"], json!({"open": open, "resolved": 0}), "{project}");
+    let (_, listed) = server.get("/v1/projects").await;
+    assert!(listed["data"][0].get("violations").is_none(), "counted on the one project's answer only: {listed}");
+}

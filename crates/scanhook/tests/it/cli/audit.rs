@@ -20,4 +20,8 @@ async fn the_audit_log_lists_actions_newest_first_and_filters_them() {
     let only = cli.json(&["audit-log", "--action", "webhook.created", "--target", &id]).await;
     assert_eq!(only["data"].as_array().map(Vec::len), Some(1), "{only}");
     cli.run(&["audit-log", "--action", "webhook.eaten"]).await.fails(1, &["not an audited action", "422"]);
+    let recent = cli.json(&["audit-log", "--action", "webhook.created", "--since", "1h"]).await;
+    assert_eq!(recent["data"].as_array().map(Vec::len), Some(1), "{recent}");
+    let before = cli.json(&["audit-log", "--until", "1h"]).await;
+    assert_eq!(before["data"].as_array().map(Vec::len), Some(0), "{before}");
 }

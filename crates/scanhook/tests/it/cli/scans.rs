@@ -45,6 +45,10 @@ async fn a_scan_is_reported_from_start_to_violations() {
     let detected = history.find("detected in scan_").unwrap_or_else(|| panic!("{history}"));
     assert!(history[detected..].contains("resolved by alice"), "{history}");
     assert_eq!(cli.json(&["violations", "show", &violation]).await["history"][1]["by"], "alice");
+    let shown = cli.run(&["projects", "get", &project]).await;
+    assert!(shown.ok().contains("resolved violations  1"), "{}", shown.stdout);
+    let events = cli.json(&["events", "list", "--project", &project, "--type", "violation.resolved"]).await;
+    assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
 
     // A scan ends once.
     cli.run(&["scans", "fail", &scan, "--code", "late", "--message", "too late"]).await.fails(1, &["HTTP 409"]);
