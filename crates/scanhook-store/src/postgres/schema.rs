@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_ids_compare_bytewise.sql"),
     include_str!("../../migrations/postgres/0003_dashboard_sessions.sql"),
     include_str!("../../migrations/postgres/0004_endpoint_stats_and_dashboard_lists.sql"),
+    include_str!("../../migrations/postgres/0005_polite_retries.sql"),
 ];
 
 /// The advisory lock's key: "scanhook" in ASCII, so it will not collide with another
