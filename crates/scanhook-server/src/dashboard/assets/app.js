@@ -1,5 +1,6 @@
 // scanhook dashboard: the only script. Progressive enhancement only: every page works
-// without it. Copy buttons, and pages that refresh while a delivery is under way.
+// without it. Copy buttons, options shown only while the choice they belong to is made,
+// and pages that refresh while a delivery is under way.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -24,6 +25,17 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   for (const input of document.querySelectorAll("input[readonly]")) {
     input.addEventListener("focus", () => input.select());
+  }
+  // `data-show-when="kind=cloudevents"`: shown only while the select #kind has that value.
+  for (const group of document.querySelectorAll("[data-show-when]")) {
+    const [name, value] = group.dataset.showWhen.split("=");
+    const select = document.getElementById(name);
+    if (!select) continue;
+    const update = () => {
+      group.hidden = select.value !== value;
+    };
+    select.addEventListener("change", update);
+    update();
   }
   const refresh = Number(document.body.dataset.refresh || 0);
   if (refresh > 0) setTimeout(() => window.location.reload(), refresh * 1000);
