@@ -441,7 +441,9 @@ impl Dispatcher {
         let outcome = if sent.success {
             Outcome::Succeeded
         } else if sent.asked == Asked::Gone {
-            Outcome::Held
+            // Held for `enable`, unless the user had switched the endpoint off (a test
+            // event reached it): then nothing is held for it, as for any other delivery.
+            if item.webhook.active { Outcome::Held } else { Outcome::Dead { counts_as_failure: false } }
         } else {
             let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
             match self.config.retry.next_attempt_at(item.round_attempts + 1, now, jitter) {

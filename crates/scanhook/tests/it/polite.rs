@@ -173,3 +173,19 @@ async fn gone_disables_the_endpoint_at_once_with_that_reason() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 1, "one attempt, nothing after it");
 }
+
+/// A test event to an endpoint the user switched off still reaches it; a `410 Gone` to it
+/// leaves the endpoint as the user left it, and nothing is held for it.
+#[tokio::test]
+async fn gone_to_a_test_event_of_a_switched_off_endpoint_holds_nothing() {
+    let server = Server::start(&[SCHEDULE]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(status(410));
+    let webhook = server.create_webhook(json!({"url": receiver.url, "events": ["*"], "active": false})).await;
+    let (code, test) = server.post(&format!("/v1/webhooks/{}/test", id(&webhook)), json!({})).await;
+    assert!(code.is_success(), "{test}");
+    let (detail, _) = delivery(&server, &json!({"id": test["event_id"]}), "dead").await;
+    assert_eq!(detail["attempts"], 1, "{detail}");
+    let (_, endpoint) = server.get(&format!("/v1/webhooks/{}", id(&webhook))).await;
+    assert!(endpoint["active"] == false && endpoint.get("disabled_reason").is_none(), "{endpoint}");
+}
