@@ -54,6 +54,8 @@ async fn a_pause_holds_every_delivery_back(first: &Server, second: &Server) {
     first.wait_until(&format!("/v1/deliveries?event_id={}", id(&a)), 10, |l| l["data"][0]["attempts"] == 1).await;
     let (_, endpoint) = first.get(&format!("/v1/webhooks/{}", id(&webhook))).await;
     assert!(endpoint["retry_not_before"].is_string(), "the endpoint shows its pause: {endpoint}");
+    let shown = crate::cli::Cli::of(first).run(&["webhooks", "get", id(&webhook)]).await;
+    assert!(shown.ok().contains("paused until"), "the CLI shows it too: {}", shown.ok());
     let b = second.send_event("scan.completed", json!({"n": 2})).await;
 
     let got = receiver.wait_for(3, 15).await;
