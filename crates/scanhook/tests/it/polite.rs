@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common::receiver::{RetryAfter, retry_after, status};
 use crate::common::{Receiver, Server};
+use crate::dashboard::{page, sign_in};
 
 /// A short schedule (a retry 100 ms after a failure) whose longest step, 3 s, is above the
 /// waits the receivers ask for.
@@ -56,6 +57,9 @@ async fn a_pause_holds_every_delivery_back(first: &Server, second: &Server) {
     assert!(endpoint["retry_not_before"].is_string(), "the endpoint shows its pause: {endpoint}");
     let shown = crate::cli::Cli::of(first).run(&["webhooks", "get", id(&webhook)]).await;
     assert!(shown.ok().contains("paused until"), "the CLI shows it too: {}", shown.ok());
+    let (token, _) = sign_in(first, &first.key).await;
+    let (_, html) = page(first, &token, &format!("/endpoints/{}", id(&webhook))).await;
+    assert!(html.contains("Paused by its receiver"), "and the dashboard: {html}");
     let b = second.send_event("scan.completed", json!({"n": 2})).await;
 
     let got = receiver.wait_for(3, 15).await;
@@ -169,6 +173,11 @@ async fn gone_disables_the_endpoint_at_once_with_that_reason() {
     assert_eq!(detail["attempts"], 1, "{detail}");
     assert_eq!(log[0]["status_code"], 410);
     assert_eq!(log[0]["error"], "endpoint answered HTTP 410 Gone: the endpoint is disabled");
+    let (token, _) = sign_in(&server, &server.key).await;
+    let (_, html) = page(&server, &token, &format!("/endpoints/{}", id(&webhook))).await;
+    assert!(html.contains("Disabled after failures") && html.contains("410 Gone"), "{html}");
+    let (_, html) = page(&server, &token, &format!("/deliveries/{}", id(&detail))).await;
+    assert!(html.contains("endpoint answered HTTP 410 Gone: the endpoint is disabled"), "{html}");
     let later = server.send_event("scan.completed", json!({})).await;
     assert_eq!(later["deliveries"], 1, "held for the endpoint");
     delivery(&server, &later, "held").await;
