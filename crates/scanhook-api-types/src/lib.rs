@@ -280,6 +280,11 @@ pub struct WebhookOut {
     pub disabled_at: Option<DateTime<Utc>>,
     /// Deliveries in a row that ended dead.
     pub consecutive_failures: u32,
+    /// Nothing is sent to the endpoint before this time: its receiver answered `429` or
+    /// `503` with `Retry-After` (never longer than the retry schedule's longest step). Shown
+    /// only while it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_not_before: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The signing secret, shown only by the answer that made it: the create response, or
@@ -398,6 +403,9 @@ pub struct AttemptOut {
     pub latency_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
+    /// Why the attempt failed (absent on success). For a `429`/`503` with `Retry-After` it
+    /// says what the receiver asked and how long the endpoint waits (at most the retry
+    /// schedule's longest step); for `410 Gone`, that the endpoint was disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub request: HttpMessageOut,

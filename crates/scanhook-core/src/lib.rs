@@ -10,6 +10,7 @@ pub mod format;
 pub mod ids;
 pub mod json_bounds;
 pub mod network;
+pub mod polite;
 pub mod retention;
 pub mod retry;
 pub mod scan;

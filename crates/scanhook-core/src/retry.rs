@@ -51,6 +51,12 @@ impl RetrySchedule {
         Some(now.checked_add_signed(jittered).unwrap_or(DateTime::<Utc>::MAX_UTC))
     }
 
+    /// The schedule's longest step: the most a receiver's `Retry-After` can hold its
+    /// endpoint back ([`crate::polite`]).
+    pub fn longest(&self) -> Duration {
+        self.0.iter().copied().max().unwrap_or_default()
+    }
+
     /// The delay before the first attempt.
     pub fn first_delay(&self) -> Duration {
         self.0.first().copied().unwrap_or_default()

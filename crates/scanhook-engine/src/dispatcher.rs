@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use rand::Rng;
 use scanhook_core::DeliveryId;
-use scanhook_store::{Claimed, Completion, Outcome, Store, StoreError, StoreResult};
+use scanhook_core::polite::{self, Asked};
+use scanhook_store::{Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -382,6 +383,7 @@ impl Dispatcher {
                 // Not the endpoint's fault: it does not count towards disabling it.
                 outcome: Outcome::Dead { counts_as_failure: false },
                 note: Some(note),
+                endpoint: None,
             });
         }
         #[cfg(debug_assertions)]
@@ -400,6 +402,20 @@ impl Dispatcher {
                 attempt: None,
                 outcome,
                 note: Some(note.into()),
+                endpoint: None,
+            });
+        }
+        if let Some(until) = item.webhook.retry_not_before.filter(|until| *until > self.clock.now()) {
+            // Its receiver asked for a pause (429/503 with Retry-After): nothing goes to it
+            // before then, and waiting costs the delivery nothing (no attempt, no failure).
+            tracing::debug!(delivery = %delivery_id, %until, "endpoint paused by its receiver; delivery waits");
+            return Some(Completion {
+                delivery_id,
+                webhook_id: item.webhook.id.clone(),
+                attempt: None,
+                outcome: Outcome::Wait(until),
+                note: None,
+                endpoint: None,
             });
         }
         let number = item.attempt_count + 1;
@@ -413,18 +429,32 @@ impl Dispatcher {
                 return None;
             }
         };
+        let now = self.clock.now();
+        // A pause the receiver asked for holds this delivery's retry and the endpoint's
+        // other deliveries alike; `410 Gone` disables the endpoint and holds this delivery
+        // like those to come, for `enable` with `replay_missed`.
+        let pause = sent.asked.pause_until(now);
+        let endpoint = match &sent.asked {
+            Asked::Gone => Some(EndpointAction::Disable(polite::GONE_REASON.into())),
+            _ => pause.map(EndpointAction::PauseUntil),
+        };
         let outcome = if sent.success {
             Outcome::Succeeded
+        } else if sent.asked == Asked::Gone {
+            // Held for `enable`, unless the user had switched the endpoint off (a test
+            // event reached it): then nothing is held for it, as for any other delivery.
+            if item.webhook.active { Outcome::Held } else { Outcome::Dead { counts_as_failure: false } }
         } else {
             let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-            match self.config.retry.next_attempt_at(item.round_attempts + 1, self.clock.now(), jitter) {
-                Some(at) => Outcome::RetryAt(at),
+            match self.config.retry.next_attempt_at(item.round_attempts + 1, now, jitter) {
+                Some(at) => Outcome::RetryAt(pause.map_or(at, |p| at.max(p))),
                 // Test events do not push an endpoint towards being disabled.
                 None => Outcome::Dead { counts_as_failure: item.event.target.is_none() },
             }
         };
         tracing::debug!(delivery = %delivery_id, attempt = number, success = sent.success, "attempt made");
-        Some(Completion { delivery_id, webhook_id: item.webhook.id, attempt: Some(sent.attempt), outcome, note: None })
+        let attempt = Some(sent.attempt);
+        Some(Completion { delivery_id, webhook_id: item.webhook.id, attempt, outcome, note: None, endpoint })
     }
 }
 

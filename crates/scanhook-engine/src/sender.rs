@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use scanhook_core::envelope::canonical_body;
 use scanhook_core::format::cloudevents::{self, Attributes, CloudEvents};
 use scanhook_core::format::{DeliveryContext, Encoding, Kind, Signature, TemplateCache, render, with_extra_payload};
+use scanhook_core::polite::Asked;
 use scanhook_core::webhook::redact_sent_headers;
 use scanhook_core::{AttemptId, WebhookSecret, error_chain, json_bounds, network};
 use scanhook_store::{Attempt, Claimed};
@@ -40,10 +41,12 @@ pub struct Request {
     pub timeout: Duration,
 }
 
-/// An attempt and whether it counts as a success (a 2xx answer).
+/// An attempt, whether it counts as a success (a 2xx answer), and what the answer asks of
+/// the endpoint as a whole (a pause, or its end).
 pub struct Sent {
     pub attempt: Attempt,
     pub success: bool,
+    pub asked: Asked,
 }
 
 impl Sender {
@@ -297,7 +300,8 @@ impl Sender {
             Err(e) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());
-                return Sent { success: false, attempt: attempt(None, error, Vec::new(), nothing, Vec::new(), None) };
+                let attempt = attempt(None, error, Vec::new(), nothing, Vec::new(), None);
+                return Sent { success: false, attempt, asked: Asked::Nothing };
             }
         };
         // The log rebuilds the canonical body from the event; a body shaped otherwise is kept.
@@ -315,9 +319,13 @@ impl Sender {
             request = request.header(name, value);
         }
         let result = request.body(body).send().await;
-        let (status_code, response_headers, response_body, error) = match result {
+        let (status_code, response_headers, response_body, error, asked) = match result {
             Ok(response) => {
                 let status = response.status();
+                // What the receiver asks of its endpoint (never trusted: `polite` bounds it).
+                let answered_at = signed_at + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+                let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+                let asked = Asked::read(status.as_u16(), retry_after, answered_at, &self.config.retry);
                 let response_headers = response
                     .headers()
                     .iter()
@@ -325,19 +333,21 @@ impl Sender {
                     .collect();
                 let (body, read_error) = read_capped(response, self.config.max_logged_body).await;
                 let error = match read_error {
-                    Some(e) => Some(e),
-                    None if !status.is_success() => Some(format!("endpoint answered HTTP {}", status.as_u16())),
+                    Some(e) if asked == Asked::Nothing => Some(e),
+                    Some(e) => Some(format!("{}; {e}", asked.describe(status.as_u16()))),
+                    None if !status.is_success() => Some(asked.describe(status.as_u16())),
                     None => None,
                 };
-                (Some(status.as_u16()), response_headers, Some(body), error)
+                (Some(status.as_u16()), response_headers, Some(body), error, asked)
             }
-            Err(e) => (None, Vec::new(), None, Some(describe(&e, timeout))),
+            Err(e) => (None, Vec::new(), None, Some(describe(&e, timeout)), Asked::Nothing),
         };
         let success = status_code.is_some_and(|s| (200..300).contains(&s)) && error.is_none();
         // The log never holds a credential: the bearer token and sensitive extra headers
         // are redacted before the attempt reaches the store.
         let headers = redact_sent_headers(headers, &item.webhook.headers);
-        Sent { success, attempt: attempt(status_code, error, headers, logged_body, response_headers, response_body) }
+        let attempt = attempt(status_code, error, headers, logged_body, response_headers, response_body);
+        Sent { success, attempt, asked }
     }
 }
 

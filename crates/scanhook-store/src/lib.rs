@@ -417,7 +417,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Claimed>>;
     /// Records attempts (where one was made) and moves each delivery on, all in one unit
     /// of work; counts endpoint failures and disables an endpoint after `disable_after`
-    /// deliveries in a row died. A delivery whose lease `owner` no longer holds keeps its
+    /// deliveries in a row died. A completion's [`EndpointAction`] pauses its endpoint (its
+    /// `retry_not_before` only ever moves later) or disables it at once with the reason
+    /// given; [`Outcome::Wait`] only moves when the delivery is due (no attempt, its round
+    /// and last error kept). A delivery whose lease `owner` no longer holds keeps its
     /// state (another worker took it over); its attempt is still logged. Each outcome is
     /// recorded on its own: one whose delivery or endpoint is gone (deleted meanwhile) is
     /// dropped, and never fails the call, the other outcomes or writes sharing its commit.

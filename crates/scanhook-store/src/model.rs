@@ -75,6 +75,9 @@ pub struct Webhook {
     pub disabled_at: Option<DateTime<Utc>>,
     /// Deliveries in a row that died; reset by a success.
     pub consecutive_failures: u32,
+    /// Nothing is sent to the endpoint before this time: its receiver answered `429` or
+    /// `503` with `Retry-After` ([`EndpointAction::PauseUntil`]).
+    pub retry_not_before: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -289,7 +292,23 @@ pub enum Outcome {
     },
     /// Not sent: its endpoint was disabled after failures while the delivery waited. Kept
     /// like the deliveries of events accepted meanwhile, for `enable` with `replay_missed`.
+    /// (Also the delivery whose attempt got `410 Gone`, with its attempt.)
     Held,
+    /// Not sent: its endpoint's receiver asked for a pause that lasts until then
+    /// ([`Webhook::retry_not_before`]). Due again then, with nothing counted: no attempt,
+    /// its round and its last error as they were.
+    Wait(DateTime<Utc>),
+}
+
+/// What an outcome does to its endpoint as a whole, as its receiver asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointAction {
+    /// Send nothing to the endpoint before then ([`Webhook::retry_not_before`]; only ever
+    /// moved later, so of two nodes' answers the longer pause stands).
+    PauseUntil(DateTime<Utc>),
+    /// Disable the endpoint now with this reason, as an automatic disable (its deliveries
+    /// are held for `enable`).
+    Disable(String),
 }
 
 #[derive(Debug, Clone)]
@@ -300,6 +319,8 @@ pub struct Completion {
     pub outcome: Outcome,
     /// Shown on the delivery when no attempt was made.
     pub note: Option<String>,
+    /// What the receiver's answer does to the endpoint (429/503 with `Retry-After`, 410).
+    pub endpoint: Option<EndpointAction>,
 }
 
 /// The note on a held delivery given up when its endpoint was enabled without

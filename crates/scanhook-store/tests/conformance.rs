@@ -203,6 +203,7 @@ async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
             attempt: Some(attempt(c, 200)),
             outcome,
             note: None,
+            endpoint: None,
         };
         s.complete("w1", vec![done(&mine[0], Outcome::RetryAt(later))], 10, later).await.unwrap();
         let (d, attempts) = s.get_delivery(&acc, &mine[0].delivery_id).await.unwrap();
@@ -251,6 +252,7 @@ async fn a_renewed_lease_keeps_work_from_other_workers_and_only_its_owner_renews
             attempt: Some(attempt(&mine[0], 200)),
             outcome: Outcome::Succeeded,
             note: None,
+            endpoint: None,
         };
         s.complete("w1", vec![done], 10, later).await.unwrap();
         assert_eq!(renewed("w1", vec![kept.clone()], 240).await, 0, "{}: it has an outcome", b.name);
@@ -276,6 +278,7 @@ async fn dead_deliveries_count_towards_disabling_and_can_be_replayed() {
                 attempt: Some(attempt(c, 500)),
                 outcome: Outcome::Dead { counts_as_failure: true },
                 note: None,
+                endpoint: None,
             };
             s.complete("w", vec![completion], 2, t0()).await.unwrap();
         }
@@ -613,6 +616,7 @@ fn succeeded(c: &Claimed) -> Completion {
         attempt: Some(attempt(c, 200)),
         outcome: Outcome::Succeeded,
         note: None,
+        endpoint: None,
     }
 }
 
@@ -714,6 +718,68 @@ async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
             .map(|c| c.event.id)
             .collect();
         assert_eq!(order, made, "{}: oldest first", b.name);
+    }
+}
+
+/// A receiver's `Retry-After` pauses its endpoint on every node (only ever longer), a
+/// delivery that waits for the pause keeps its attempts and last error, and `410 Gone`
+/// disables the endpoint at once with the reason given, its delivery held.
+#[tokio::test]
+async fn a_receiver_can_pause_or_disable_its_endpoint() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let (paused, gone) = (webhook(s, &acc, &["*"]).await, webhook(s, &acc, &["*"]).await);
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let lease = Duration::seconds(60);
+        let c = s.claim_due("w", t0(), t0() + lease, 10).await.unwrap();
+        let on = |w: &Webhook| c.iter().find(|c| c.webhook.id == w.id).unwrap();
+        assert_eq!(on(&paused).webhook.retry_not_before, None, "{}", b.name);
+        let until = t0() + Duration::seconds(30);
+        let asked = Completion {
+            attempt: Some(attempt(on(&paused), 429)),
+            outcome: Outcome::RetryAt(until),
+            endpoint: Some(EndpointAction::PauseUntil(until)),
+            ..succeeded(on(&paused))
+        };
+        let ended = Completion {
+            attempt: Some(attempt(on(&gone), 410)),
+            outcome: Outcome::Held,
+            endpoint: Some(EndpointAction::Disable("the receiver answered 410 Gone".into())),
+            ..succeeded(on(&gone))
+        };
+        s.complete("w", vec![asked, ended], 10, t0()).await.unwrap();
+        assert_eq!(s.get_webhook(&acc, &paused.id).await.unwrap().retry_not_before, Some(until), "{}", b.name);
+        let off = s.get_webhook(&acc, &gone.id).await.unwrap();
+        assert!(!off.active && off.disabled_at == Some(t0()), "{}", b.name);
+        assert_eq!(off.disabled_reason.as_deref(), Some("the receiver answered 410 Gone"), "{}", b.name);
+        let held = DeliveryFilter { status: Some(DeliveryStatus::Held), ..Default::default() };
+        let page = Page { limit: 10, cursor: None };
+        assert_eq!(s.list_deliveries(&acc, held, page.clone()).await.unwrap().items.len(), 1, "{}", b.name);
+
+        // The paused endpoint's next delivery comes due, is seen paused and waits; a
+        // shorter pause asked meanwhile does not shorten it.
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let c = s.claim_due("w", t0(), t0() + lease, 10).await.unwrap();
+        assert_eq!(c.len(), 1, "{}: the disabled endpoint's delivery is held", b.name);
+        assert_eq!(c[0].webhook.retry_not_before, Some(until), "{}", b.name);
+        let wait = Completion {
+            attempt: None,
+            outcome: Outcome::Wait(until),
+            endpoint: Some(EndpointAction::PauseUntil(t0() + Duration::seconds(5))),
+            ..succeeded(&c[0])
+        };
+        s.complete("w", vec![wait], 10, t0()).await.unwrap();
+        assert_eq!(s.get_webhook(&acc, &paused.id).await.unwrap().retry_not_before, Some(until), "{}", b.name);
+        let (waited, attempts) = s.get_delivery(&acc, &c[0].delivery_id).await.unwrap();
+        assert_eq!(waited.status, DeliveryStatus::Pending, "{}", b.name);
+        assert_eq!((waited.attempt_count, attempts.len()), (0, 0), "{}: waiting is no attempt", b.name);
+        assert_eq!(waited.next_attempt_at, Some(until), "{}", b.name);
+        let soon = t0() + Duration::seconds(29);
+        assert!(s.claim_due("w", soon, soon + lease, 10).await.unwrap().is_empty(), "{}", b.name);
+        let due = s.claim_due("w", until, until + lease, 10).await.unwrap();
+        assert_eq!(due.len(), 2, "{}: both are due when the pause ends", b.name);
+        assert!(due.iter().all(|d| d.expired_leases == 0 && d.round_attempts <= 1), "{}", b.name);
     }
 }
 
@@ -1046,6 +1112,7 @@ async fn retention_prunes_finished_deliveries_and_their_events_but_keeps_work_st
                 attempt: Some(logged),
                 outcome,
                 note: None,
+                endpoint: None,
             };
             s.complete("w", vec![done], 10, at).await.unwrap();
             ids.insert(c.event.event_type.as_str().to_string(), c.delivery_id.clone());
@@ -1257,6 +1324,7 @@ fn timed_attempt(claimed: &Claimed, at: DateTime<Utc>, latency_ms: u64, status: 
         attempt: Some(Attempt { started_at: at, latency_ms, status_code: status, error, ..attempt(claimed, 200) }),
         outcome: if failed { Outcome::RetryAt(t0() + Duration::hours(1)) } else { Outcome::Succeeded },
         note: None,
+        endpoint: None,
     }
 }
 
@@ -1428,16 +1496,22 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     let ids: Vec<_> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
     s.renew_leases("w", ids.clone(), t0() + Duration::seconds(90)).await.unwrap();
     s.release("w", ids[..1].to_vec(), t0()).await.unwrap();
-    let outcomes = [Outcome::Succeeded, Outcome::RetryAt(t0()), Outcome::Dead { counts_as_failure: true }];
+    let outcomes = [
+        (Outcome::Succeeded, None),
+        (Outcome::RetryAt(t0()), Some(EndpointAction::PauseUntil(t0() + Duration::seconds(1)))),
+        (Outcome::Dead { counts_as_failure: true }, Some(EndpointAction::Disable("gone".into()))),
+        (Outcome::Wait(t0()), None),
+    ];
     let done = claimed
         .iter()
         .zip(outcomes)
-        .map(|(c, outcome)| Completion {
+        .map(|(c, (outcome, endpoint))| Completion {
             delivery_id: c.delivery_id.clone(),
             webhook_id: c.webhook.id.clone(),
             attempt: Some(attempt(c, 500)),
             outcome,
             note: None,
+            endpoint,
         })
         .collect();
     s.complete("w", done, 1, t0()).await.unwrap();

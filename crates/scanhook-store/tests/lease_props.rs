@@ -98,6 +98,7 @@ fn completion(c: &Claimed, done: &Done, now: i64) -> Completion {
         attempt: Some(attempt),
         outcome,
         note: None,
+        endpoint: None,
     }
 }
 

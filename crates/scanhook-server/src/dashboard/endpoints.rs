@@ -21,10 +21,14 @@ use super::layout::{Page, copy_box, error_page, problem_page, when};
 use super::log::replay_form;
 use super::session::{CsrfOnly, HasCsrf, Posted, Sess};
 
-/// An endpoint's state, as a badge and (when disabled after failures) why and when.
+/// An endpoint's state, as a badge and (when paused by its receiver, or disabled after
+/// failures) why and until or since when.
 fn state(w: &WebhookOut) -> Markup {
     html! {
-        @if w.active {
+        @if let (true, Some(until)) = (w.active, &w.retry_not_before) {
+            span.badge.warn { "Paused by its receiver" }
+            p.small { "It answered 429 or 503 with Retry-After: nothing is sent before " (when(until)) }
+        } @else if w.active {
             span.badge.ok { "Active" }
         } @else if let Some(reason) = &w.disabled_reason {
             span.badge.bad { "Disabled after failures" }

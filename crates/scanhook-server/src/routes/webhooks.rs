@@ -61,6 +61,7 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         consecutive_failures: w.consecutive_failures,
+        retry_not_before: w.retry_not_before.filter(|until| *until > now),
         created_at: w.created_at,
         updated_at: w.updated_at,
         secret,
@@ -421,8 +422,9 @@ async fn apply(
 /// them, plus every secret that changed unseen there (the bearer token, the signing
 /// secret, sensitive header values), shown only as changed.
 fn webhook_changes(before: &Webhook, after: &Webhook, now: DateTime<Utc>) -> Map<String, Value> {
+    // A pause is the receiver's doing, not the caller's: it may begin between the two reads.
     let view = |w: &Webhook| serde_json::to_value(webhook_out(w.clone(), false, now)).unwrap_or_default();
-    let mut changes = scanhook_core::audit::changes(&view(before), &view(after), &["updated_at"]);
+    let mut changes = scanhook_core::audit::changes(&view(before), &view(after), &["updated_at", "retry_not_before"]);
     let mut hidden = |field: String, changed: bool| {
         if changed {
             changes.insert(field, Value::String(REDACTED.into()));

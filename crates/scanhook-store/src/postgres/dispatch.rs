@@ -5,7 +5,7 @@ use scanhook_core::DeliveryId;
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, int, ms, time};
 use super::{Tx, exec, row_of, rows_of};
-use crate::model::{Claimed, Completion, Outcome};
+use crate::model::{Claimed, Completion, EndpointAction, Outcome};
 use crate::{SecretBox, StoreResult};
 
 pub async fn claim_due(
@@ -41,7 +41,7 @@ pub async fn claim_due(
     let mut claimed = rows
         .iter()
         .map(|r| {
-            let due_at: i64 = r.try_get(30)?;
+            let due_at: i64 = r.try_get(31)?;
             let item = Claimed {
                 delivery_id: DeliveryId::from_trusted(r.try_get(0)?),
                 attempt_count: int(r, 1)?,
@@ -103,19 +103,41 @@ pub async fn complete(
         Outcome::RetryAt(at) => ("pending", Some(ms(at))),
         Outcome::Dead { .. } => ("dead", None),
         Outcome::Held => ("held", None),
+        Outcome::Wait(at) => ("pending", Some(ms(at))),
     };
     let made = i64::from(done.attempt.is_some());
     // Guarded by the lease: if it expired and another worker took the delivery over, that
     // worker's result stands (the attempt above is still logged).
-    exec(
-        c,
-        "UPDATE deliveries SET status = $1, next_attempt_at = $2, attempt_count = attempt_count + $3,
-             round_attempts = round_attempts + $3, last_status_code = $4, last_error = $5,
-             lease_owner = NULL, lease_until = NULL, updated_at = $6, claims_since_outcome = 0
-         WHERE id = $7 AND lease_owner = $8",
-        &[&status, &next_at, &made, &status_code.map(i64::from), &note, &ms(now), &done.delivery_id.as_str(), &owner],
-    )
-    .await?;
+    if let Outcome::Wait(_) = done.outcome {
+        // Nothing happened to the delivery itself: only when it is due moves.
+        exec(
+            c,
+            "UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2,
+                 claims_since_outcome = 0
+             WHERE id = $3 AND lease_owner = $4",
+            &[&next_at, &ms(now), &done.delivery_id.as_str(), &owner],
+        )
+        .await?;
+    } else {
+        exec(
+            c,
+            "UPDATE deliveries SET status = $1, next_attempt_at = $2, attempt_count = attempt_count + $3,
+                 round_attempts = round_attempts + $3, last_status_code = $4, last_error = $5,
+                 lease_owner = NULL, lease_until = NULL, updated_at = $6, claims_since_outcome = 0
+             WHERE id = $7 AND lease_owner = $8",
+            &[
+                &status,
+                &next_at,
+                &made,
+                &status_code.map(i64::from),
+                &note,
+                &ms(now),
+                &done.delivery_id.as_str(),
+                &owner,
+            ],
+        )
+        .await?;
+    }
 
     let webhook = done.webhook_id.as_str();
     match done.outcome {
@@ -141,7 +163,28 @@ pub async fn complete(
                 .await?;
             }
         }
-        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held => {}
+        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held | Outcome::Wait(_) => {}
+    }
+    match done.endpoint {
+        Some(EndpointAction::PauseUntil(until)) => {
+            exec(
+                c,
+                "UPDATE webhooks SET retry_not_before = $1
+                 WHERE id = $2 AND (retry_not_before IS NULL OR retry_not_before < $1)",
+                &[&ms(until), &webhook],
+            )
+            .await?;
+        }
+        Some(EndpointAction::Disable(reason)) => {
+            exec(
+                c,
+                "UPDATE webhooks SET active = FALSE, disabled_reason = $1, disabled_at = $2, updated_at = $2
+                 WHERE id = $3 AND active",
+                &[&reason, &ms(now), &webhook],
+            )
+            .await?;
+        }
+        None => {}
     }
     Ok(())
 }

@@ -64,7 +64,8 @@ pub fn big(n: impl TryInto<i64>) -> i64 {
 
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.account_id, w.url, w.description, w.events, w.secret, w.headers, \
      w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, w.created_at, w.updated_at, w.projects, \
-     w.min_severity, w.format, w.previous_secret, w.previous_secret_expires_at, w.sensitive_headers";
+     w.min_severity, w.format, w.previous_secret, w.previous_secret_expires_at, w.sensitive_headers, \
+     w.retry_not_before";
 
 fn opened(e: crate::crypto::DocumentError) -> StoreError {
     StoreError::Backend(e)
@@ -90,6 +91,7 @@ pub fn webhook(row: &Row, at: usize, key: &SecretBox) -> StoreResult<Webhook> {
         disabled_reason: row.try_get(at + 8)?,
         disabled_at: opt_time(row.try_get(at + 9)?),
         consecutive_failures: int(row, at + 10)?,
+        retry_not_before: opt_time(row.try_get(at + 19)?),
         created_at: time(row.try_get(at + 11)?),
         updated_at: time(row.try_get(at + 12)?),
         projects: json(row, at + 13)?,

@@ -6,7 +6,7 @@ use scanhook_core::DeliveryId;
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, ms, time};
 use crate::StoreResult;
-use crate::model::{Claimed, Completion, Outcome};
+use crate::model::{Claimed, Completion, EndpointAction, Outcome};
 
 pub fn claim_due(
     c: &Connection,
@@ -95,17 +95,37 @@ pub fn complete(
         Outcome::RetryAt(at) => ("pending", Some(ms(at))),
         Outcome::Dead { .. } => ("dead", None),
         Outcome::Held => ("held", None),
+        Outcome::Wait(at) => ("pending", Some(ms(at))),
     };
     let made = i64::from(done.attempt.is_some());
     // Guarded by the lease: if it expired and another worker took the delivery over, that
     // worker's result stands (the attempt above is still logged).
-    c.prepare_cached(
-        "UPDATE deliveries SET status = ?1, next_attempt_at = ?2, attempt_count = attempt_count + ?3,
-             round_attempts = round_attempts + ?3, last_status_code = ?4, last_error = ?5,
-             lease_owner = NULL, lease_until = NULL, updated_at = ?6, claims_since_outcome = 0
-         WHERE id = ?7 AND lease_owner = ?8",
-    )?
-    .execute(params![status, next_at, made, status_code, note, ms(now), done.delivery_id.as_str(), owner])?;
+    if let Outcome::Wait(_) = done.outcome {
+        // Nothing happened to the delivery itself: only when it is due moves.
+        c.prepare_cached(
+            "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL, lease_until = NULL, updated_at = ?2,
+                 claims_since_outcome = 0
+             WHERE id = ?3 AND lease_owner = ?4",
+        )?
+        .execute(params![next_at, ms(now), done.delivery_id.as_str(), owner])?;
+    } else {
+        c.prepare_cached(
+            "UPDATE deliveries SET status = ?1, next_attempt_at = ?2, attempt_count = attempt_count + ?3,
+                 round_attempts = round_attempts + ?3, last_status_code = ?4, last_error = ?5,
+                 lease_owner = NULL, lease_until = NULL, updated_at = ?6, claims_since_outcome = 0
+             WHERE id = ?7 AND lease_owner = ?8",
+        )?
+        .execute(params![
+            status,
+            next_at,
+            made,
+            status_code,
+            note,
+            ms(now),
+            done.delivery_id.as_str(),
+            owner
+        ])?;
+    }
 
     let webhook = done.webhook_id.as_str();
     match done.outcome {
@@ -127,7 +147,24 @@ pub fn complete(
                 .execute(params![reason, ms(now), webhook, disable_after])?;
             }
         }
-        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held => {}
+        Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held | Outcome::Wait(_) => {}
+    }
+    match done.endpoint {
+        Some(EndpointAction::PauseUntil(until)) => {
+            c.prepare_cached(
+                "UPDATE webhooks SET retry_not_before = ?1
+                 WHERE id = ?2 AND (retry_not_before IS NULL OR retry_not_before < ?1)",
+            )?
+            .execute(params![ms(until), webhook])?;
+        }
+        Some(EndpointAction::Disable(reason)) => {
+            c.prepare_cached(
+                "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
+                 WHERE id = ?3 AND active = 1",
+            )?
+            .execute(params![reason, ms(now), webhook])?;
+        }
+        None => {}
     }
     Ok(())
 }

@@ -278,8 +278,12 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
     }
     let claimed = super::dispatch::claim_due(&c, "w", now, now, 10).unwrap();
     assert_eq!(claimed.len(), 3);
-    let outcomes = [Outcome::Succeeded, Outcome::RetryAt(now), Outcome::Dead { counts_as_failure: true }];
-    for (claim, outcome) in claimed.iter().zip(outcomes) {
+    let outcomes = [
+        (Outcome::Succeeded, None),
+        (Outcome::RetryAt(now), Some(EndpointAction::PauseUntil(now))),
+        (Outcome::Dead { counts_as_failure: true }, Some(EndpointAction::Disable("gone".into()))),
+    ];
+    for (claim, (outcome, endpoint)) in claimed.iter().zip(outcomes) {
         let attempt = Attempt {
             id: AttemptId::generate(),
             delivery_id: claim.delivery_id.clone(),
@@ -299,6 +303,7 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
             attempt: Some(attempt),
             outcome,
             note: None,
+            endpoint,
         };
         super::dispatch::complete(&c, "w", done, 1, now).unwrap();
     }

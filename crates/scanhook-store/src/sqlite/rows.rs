@@ -34,7 +34,7 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Resu
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.account_id, w.url, w.description, w.events, scanhook_open(w.secret), \
      scanhook_open_headers(w.headers), w.active, w.disabled_reason, w.disabled_at, w.consecutive_failures, \
      w.created_at, w.updated_at, w.projects, w.min_severity, scanhook_open_format(w.format), \
-     scanhook_open(w.previous_secret), w.previous_secret_expires_at, w.sensitive_headers";
+     scanhook_open(w.previous_secret), w.previous_secret_expires_at, w.sensitive_headers, w.retry_not_before";
 
 pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
     let headers: BTreeMap<String, String> = json(row, at + 6)?;
@@ -51,6 +51,7 @@ pub fn webhook(row: &Row, at: usize) -> rusqlite::Result<Webhook> {
         disabled_reason: row.get(at + 8)?,
         disabled_at: opt_time(row.get(at + 9)?),
         consecutive_failures: row.get(at + 10)?,
+        retry_not_before: opt_time(row.get(at + 19)?),
         created_at: time(row.get(at + 11)?),
         updated_at: time(row.get(at + 12)?),
         projects: json(row, at + 13)?,

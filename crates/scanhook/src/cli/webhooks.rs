@@ -400,6 +400,7 @@ fn render(w: &WebhookOut) -> String {
         ("cloudevents", w.cloudevents.as_ref().map(cloudevents).unwrap_or_default()),
         ("old secret until", opt(&w.previous_secret_expires_at)),
         ("disabled", disabled),
+        ("paused until", opt(&w.retry_not_before)),
         ("failures", w.consecutive_failures.to_string()),
         ("created", when(&w.created_at)),
         ("updated", when(&w.updated_at)),

@@ -57,7 +57,7 @@ async fn other_endpoint_unharmed(act: &str) {
     let server = Server::start(&[("SCANHOOK_RETRY_SCHEDULE", "0s,5s")]).await;
     let (slow, other) = (Receiver::start().await, Receiver::start().await);
     // Answers come back together, so their outcomes share the recorder's batches.
-    let wait = Reply { status: 200, delay: Duration::from_millis(800) };
+    let wait = Reply { status: 200, delay: Duration::from_millis(800), retry_after: None };
     slow.always(wait);
     other.always(wait);
     let target = server.create_webhook(json!({"url": slow.url, "events": ["*"]})).await;

@@ -34,7 +34,7 @@ async fn sigkill_mid_stream_loses_no_accepted_event() {
     let mut server = Server::start(&[]).await;
     let receiver = Receiver::start().await;
     // Slow answers keep deliveries in flight (leased) when the process dies.
-    receiver.always(Reply { status: 200, delay: Duration::from_millis(30) });
+    receiver.always(Reply { status: 200, delay: Duration::from_millis(30), retry_after: None });
     server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
 
     let accepted = Arc::new(Mutex::new(HashSet::new()));
@@ -87,7 +87,7 @@ async fn sigkill_mid_stream_loses_no_accepted_event() {
 async fn sigterm_finishes_or_releases_in_flight_work_and_exits_cleanly() {
     let mut server = Server::start(&[("SCANHOOK_SHUTDOWN_GRACE", "200ms")]).await;
     let receiver = Receiver::start().await;
-    receiver.always(Reply { status: 200, delay: Duration::from_millis(500) });
+    receiver.always(Reply { status: 200, delay: Duration::from_millis(500), retry_after: None });
     server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
     let mut accepted = HashSet::new();
     for i in 0..20 {
@@ -98,7 +98,7 @@ async fn sigterm_finishes_or_releases_in_flight_work_and_exits_cleanly() {
     assert!(server.terminate(), "SIGTERM must end the process with success");
     assert!(server.log().contains("shutting down"), "{}", server.log());
 
-    receiver.always(Reply { status: 200, delay: Duration::ZERO });
+    receiver.always(Reply { status: 200, delay: Duration::ZERO, retry_after: None });
     server.restart().await;
     wait_for_all(&receiver, &accepted, 30).await;
 }

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn slow(code: u16, ms: u64) -> Reply {
-    Reply { status: code, delay: Duration::from_millis(ms) }
+    Reply { status: code, delay: Duration::from_millis(ms), retry_after: None }
 }
 
 /// Sends one event and waits until its one delivery has its outcome, so attempts are made

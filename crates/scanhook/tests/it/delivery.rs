@@ -131,7 +131,7 @@ async fn failed_attempts_are_retried_on_schedule_until_success() {
 async fn a_timeout_is_a_failed_attempt() {
     let server = Server::start(&[("SCANHOOK_DELIVERY_TIMEOUT", "300ms"), ("SCANHOOK_LEASE", "2s")]).await;
     let receiver = Receiver::start().await;
-    receiver.script(&[Reply { status: 200, delay: Duration::from_secs(2) }]);
+    receiver.script(&[Reply { status: 200, delay: Duration::from_secs(2), retry_after: None }]);
     let webhook = server.create_webhook(json!({"url": receiver.url, "events": ["scan.started"]})).await;
     server.send_event("scan.started", json!({})).await;
     let list = server.wait_until(&deliveries_path(&webhook), 10, |l| all_have_status(l, 1, "succeeded")).await;

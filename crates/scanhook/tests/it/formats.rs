@@ -130,7 +130,7 @@ async fn bearer_tokens_and_base64_signatures_reach_the_receiver_and_tokens_are_n
 async fn an_endpoint_waits_only_as_long_as_its_own_timeout() {
     let server = Server::start(&[("SCANHOOK_DELIVERY_TIMEOUT", "2s"), ("SCANHOOK_RETRY_SCHEDULE", "0s")]).await;
     let receiver = Receiver::start().await;
-    receiver.always(Reply { status: 200, delay: Duration::from_millis(1500) });
+    receiver.always(Reply { status: 200, delay: Duration::from_millis(1500), retry_after: None });
     let (_, webhook) = server.post("/v1/webhooks", json!({"url": receiver.url, "events": ["*"], "timeout": 1})).await;
     assert_eq!(webhook["timeout"], 1);
     server.send_event("scan.started", json!({})).await;

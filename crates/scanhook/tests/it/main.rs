@@ -37,6 +37,7 @@ mod licenses;
 mod listen;
 mod migrate_store;
 mod platforms;
+mod polite;
 mod postgres;
 mod projects;
 mod proxy;

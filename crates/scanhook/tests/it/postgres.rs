@@ -216,7 +216,11 @@ async fn three_nodes_lose_nothing_when_one_is_killed_mid_stream() {
     let mut nodes = vec![node("live1").await, node("live2").await, node("killed").await];
     let receiver = Receiver::start().await;
     // A receiver that takes its time, so that the killed node dies with requests in flight.
-    receiver.always(crate::common::receiver::Reply { status: 200, delay: std::time::Duration::from_millis(250) });
+    receiver.always(crate::common::receiver::Reply {
+        status: 200,
+        delay: std::time::Duration::from_millis(250),
+        retry_after: None,
+    });
     nodes[0].create_webhook(json!({"url": receiver.url, "events": ["scan.*"]})).await;
 
     // Sends events `range` round-robin, 16 at a time; returns the IDs of those accepted.

@@ -1,9 +1,9 @@
 //! A real HTTP receiver on an ephemeral port: records every request and answers from a
-//! script (status codes and delays), then with 200.
+//! script (status codes, delays and `Retry-After`), then with 200.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +13,8 @@ use tokio::sync::Notify;
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Received {
@@ -29,6 +31,25 @@ impl Received {
 pub struct Reply {
     pub status: u16,
     pub delay: Duration,
+    pub retry_after: Option<RetryAfter>,
+}
+
+/// A `Retry-After` header of an answer.
+#[derive(Clone, Copy, Debug)]
+pub enum RetryAfter {
+    /// This value, as it is.
+    Value(&'static str),
+    /// An HTTP date (IMF-fixdate) this long after the answer.
+    DateIn(Duration),
+}
+
+impl RetryAfter {
+    fn value(self) -> String {
+        match self {
+            Self::Value(v) => v.to_string(),
+            Self::DateIn(wait) => (chrono::Utc::now() + wait).format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -53,15 +74,18 @@ impl Receiver {
             let state = state.clone();
             async move {
                 let reply = state.script.lock().unwrap().pop_front();
-                let reply =
-                    reply.or(*state.fallback.lock().unwrap()).unwrap_or(Reply { status: 200, delay: Duration::ZERO });
+                let reply = reply.or(*state.fallback.lock().unwrap()).unwrap_or(status(200));
                 // Recorded on arrival: a request the sender gives up on still counts.
-                state.received.lock().unwrap().push(Received { headers, body });
+                state.received.lock().unwrap().push(Received { headers, body, at: Instant::now() });
                 state.arrived.notify_waiters();
                 if !reply.delay.is_zero() {
                     tokio::time::sleep(reply.delay).await;
                 }
-                (StatusCode::from_u16(reply.status).unwrap(), "received")
+                let mut answer = HeaderMap::new();
+                if let Some(after) = reply.retry_after {
+                    answer.insert("retry-after", after.value().parse().unwrap());
+                }
+                (StatusCode::from_u16(reply.status).unwrap(), answer, "received")
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
@@ -100,6 +124,11 @@ impl Receiver {
     }
 }
 
+/// An answer with `code` and a `Retry-After` header.
+pub fn retry_after(code: u16, after: RetryAfter) -> Reply {
+    Reply { retry_after: Some(after), ..status(code) }
+}
+
 pub fn status(code: u16) -> Reply {
-    Reply { status: code, delay: Duration::ZERO }
+    Reply { status: code, delay: Duration::ZERO, retry_after: None }
 }
