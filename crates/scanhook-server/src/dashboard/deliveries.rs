@@ -36,7 +36,7 @@ pub fn delivery_rows(deliveries: &[DeliveryOut]) -> Markup {
         @if deliveries.is_empty() {
             p.muted { "No deliveries yet. Send a test event to see one here." }
         } @else {
-            table.list.compact {
+            table.list.dense {
                 thead { tr { th { "Event" } th { "Status" } th { "Attempts" } th { "Created" } } }
                 tbody {
                     @for d in deliveries {

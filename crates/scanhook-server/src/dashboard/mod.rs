@@ -104,6 +104,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))
+        .route("/assets/icon.svg", get(icon))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(security_headers))
         .with_state(dash)
@@ -133,6 +134,15 @@ async fn security_headers(request: Request, next: Next) -> Response {
         h.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// The tab's icon: the header's mark in the brand colour.
+async fn icon(State(dash): State<Dash>) -> impl IntoResponse {
+    let color = &dash.app.dashboard.brand_color;
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"4\" fill=\"{color}\"/></svg>\n"
+    );
+    ([(header::CONTENT_TYPE, "image/svg+xml")], svg)
 }
 
 async fn css() -> impl IntoResponse {

@@ -204,7 +204,12 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
                     @for e in &alerts {
                         tr {
                             td data-label="Alert" { a href={ "/events/" (e.id) } { (e.data["title"].as_str().unwrap_or("Alert")) } }
-                            td data-label="Severity" { (e.data["severity"].as_str().unwrap_or("")) }
+                            td data-label="Severity" {
+                                @match e.data["severity"].as_str().map(Severity::parse) {
+                                    Some(Ok(s)) => { (severity_badge(s)) }
+                                    _ => { (e.data["severity"].as_str().unwrap_or("")) }
+                                }
+                            }
                             td data-label="Message" { (e.data["message"].as_str().unwrap_or("")) }
                             td data-label="Time" { (when(&e.timestamp)) }
                         }
