@@ -58,10 +58,11 @@ function pageProblems() {
     const cls = typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\s+/).join(".") : "";
     return `<${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${cls}> "${text(el).slice(0, 40)}"`;
   };
-  // Inside a box that scrolls or clips (a code block, a text field), wide content is fine.
+  // Inside a box that scrolls (a code block), wide content can be reached: fine. A box that
+  // clips it hides it: not fine.
   const contained = (el) => {
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-      if (getComputedStyle(a).overflowX !== "visible") return true;
+      if (["auto", "scroll"].includes(getComputedStyle(a).overflowX)) return true;
     }
     return false;
   };
@@ -76,7 +77,8 @@ function pageProblems() {
     }
     const boxed = style.display !== "inline" && style.display !== "contents" && el.clientWidth > 0;
     const control = el.matches("input, select, textarea, img, svg");
-    if (boxed && !control && style.overflowX === "visible" && el.scrollWidth > el.clientWidth + 1 && !contained(el)) {
+    const scrolls = ["auto", "scroll"].includes(style.overflowX);
+    if (boxed && !control && !scrolls && el.scrollWidth > el.clientWidth + 1 && !contained(el)) {
       out.push(`${describe(el)}: its content is ${el.scrollWidth - el.clientWidth} px wider than its box`);
     }
   }
