@@ -211,6 +211,15 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   await shot(page, "10-delete-confirm");
   await page.getByRole("link", { name: "Keep it" }).click();
   assert.equal(page.url(), endpointUrl);
+
+  // An address that is no page says so as a page; the API's answers stay JSON.
+  const missing = await page.goto(base + "/endpoint");
+  assert.equal(missing.status(), 404);
+  await page.getByText("There is no page at this address.").waitFor();
+  await shot(page, "26-not-found");
+  const apiMissing = await context.request.get(base + "/v1/nothing-here", { headers: { accept: "text/html" } });
+  assert.equal(apiMissing.status(), 404);
+  assert.match(apiMissing.headers()["content-type"], /problem\+json/);
   await context.close();
 });
 

@@ -20,10 +20,12 @@ mod session;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+
+use tower::ServiceExt;
 
 use crate::state::AppState;
 
@@ -107,15 +109,40 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/assets/icon.svg", get(icon))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(security_headers))
+        .fallback(api_or_not_found)
         .with_state(dash)
-        .fallback_service(api)
+}
+
+/// Anything else is the API's; but an address the API does not know either, opened in a
+/// browser outside `/v1/`, gets a page that says so rather than a JSON problem.
+async fn api_or_not_found(State(dash): State<Dash>, request: Request) -> Response {
+    let page =
+        request.method() == Method::GET && !request.uri().path().starts_with("/v1/") && accepts_html(request.headers());
+    let response = match dash.api.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if !page || response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    let mut page = layout::error_page(&dash.app, StatusCode::NOT_FOUND, "There is no page at this address.");
+    harden(page.headers_mut());
+    page
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// Strict headers on every dashboard answer: no inline script or style, no framing, no
 /// referrer (a portal link's token never leaks), nothing cached.
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let h = response.headers_mut();
+    harden(response.headers_mut());
+    response
+}
+
+fn harden(h: &mut HeaderMap) {
     let set = [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -133,7 +160,6 @@ async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in set {
         h.insert(name, HeaderValue::from_static(value));
     }
-    response
 }
 
 /// The tab's icon: the header's mark in the brand colour.
