@@ -77,8 +77,9 @@ function pageProblems() {
     }
     const boxed = style.display !== "inline" && style.display !== "contents" && el.clientWidth > 0;
     const control = el.matches("input, select, textarea, img, svg");
-    const scrolls = ["auto", "scroll"].includes(style.overflowX);
-    if (boxed && !control && !scrolls && el.scrollWidth > el.clientWidth + 1 && !contained(el)) {
+    // Scrolling, or cut short with an ellipsis on purpose, is fine.
+    const meant = ["auto", "scroll"].includes(style.overflowX) || style.textOverflow === "ellipsis";
+    if (boxed && !control && !meant && el.scrollWidth > el.clientWidth + 1 && !contained(el)) {
       out.push(`${describe(el)}: its content is ${el.scrollWidth - el.clientWidth} px wider than its box`);
     }
   }

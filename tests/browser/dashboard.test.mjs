@@ -192,6 +192,10 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   failing = false;
   await page.click("button:has-text('Re-enable')");
   await page.locator(".state .badge.ok", { hasText: "Active" }).waitFor();
+  await page.click("button:has-text('Rotate secret')");
+  await page.getByRole("heading", { name: "New signing secret" }).waitFor();
+  await shot(page, "09-new-secret");
+  await page.getByRole("link", { name: "Back to the endpoint" }).click();
 
   // A form posted without the CSRF token, or from another site, is refused.
   const id = endpointUrl.split("/").at(-1);
@@ -225,9 +229,10 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
 
 test("the delivery log filters by status; an endpoint's dead letters are replayed", async () => {
   const down = await api("POST", "/v1/webhooks", adminKey, {
-    url: receiverUrl.replace(/\/hooks$/, "/down"),
+    // Long enough to test every page's wrapping at 375 px.
+    url: receiverUrl.replace(/\/hooks$/, `/down/${"a-rather-long-path-segment/".repeat(4)}?token=${"0123456789".repeat(6)}`),
     events: ["scan.*"],
-    description: "Always failing",
+    description: "Always failing: the receiver behind it answers 500 to everything, so every delivery dies",
   });
   await api("POST", "/v1/events", adminKey, { type: "scan.started", data: { project: "api" } });
   const until = Date.now() + 15000;
@@ -255,6 +260,9 @@ test("the delivery log filters by status; an endpoint's dead letters are replaye
   assert.equal(await page.locator("table.list tbody tr").count(), allDead.length);
   assert.equal(await page.locator("table.list .badge.bad").count(), allDead.length);
   await shot(page, "12-deliveries-failed");
+  await page.locator("table.list tbody tr").first().getByRole("link").first().click();
+  await page.getByText("HTTP 500").first().waitFor();
+  await shot(page, "12-delivery-failed");
 
   await page.goto(base + "/deliveries?since=2999-01-01T00%3A00");
   await page.getByText("No deliveries match these filters").waitFor();
@@ -264,6 +272,7 @@ test("the delivery log filters by status; an endpoint's dead letters are replaye
   await shot(page, "13-deliveries-invalid-filter");
 
   await page.goto(`${base}/endpoints/${down.id}`);
+  await shot(page, "13-endpoint-failing");
   await page.getByRole("link", { name: "All deliveries of this endpoint" }).click();
   assert.match(page.url(), new RegExp(`webhook_id=${down.id}`));
   assert.equal(await page.locator("table.list tbody tr").count(), dead.length);
@@ -302,6 +311,17 @@ test("a read-only portal link sees only its own account, once", async () => {
   const csrf = await page.locator("input[name=csrf]").first().inputValue();
   const forged = await context.request.post(`${base}/endpoints/${id}/switch`, { form: { csrf } });
   assert.equal(forged.status(), 403);
+
+  // What a new account sees before anything happened.
+  for (const [path, says] of [
+    ["/deliveries", "No deliveries yet"],
+    ["/events", "No events yet"],
+    ["/projects", "No projects"],
+  ]) {
+    await page.goto(base + path);
+    await page.getByRole("heading", { name: says }).waitFor();
+    await shot(page, `24-portal-empty${path.replace("/", "-")}`);
+  }
 
   // Used once.
   const again = await (await newContext()).newPage();

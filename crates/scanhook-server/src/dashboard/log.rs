@@ -220,7 +220,10 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<LogQ
                 @if problem.is_some() { h2 { "Nothing to show" } p { "Correct the filter to see deliveries." } }
                 @else if !q.cursor.is_empty() { h2 { "No older deliveries" } p { a href=(q.link(None)) { "Back to the newest" } } }
                 @else if q.filtered() { h2 { "No deliveries match these filters" } p { a href="/deliveries" { "Show every delivery" } } }
-                @else { h2 { "No deliveries yet" } p { "Send a test event from an endpoint's page to see one here." } }
+                @else {
+                    h2 { "No deliveries yet" }
+                    p { "Deliveries appear here as events reach your endpoints." @if !sess.read_only { " Send a test event from an endpoint's page to see one now." } }
+                }
             }
         } @else {
             (table(&page.data, &urls))
