@@ -386,7 +386,9 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   await context.close();
 
   // A portal session limited to some event types is told what it cannot see.
-  const link = await api("POST", "/v1/portal-links", adminKey, { event_types: ["scan.*"] });
+  const link = await api("POST", "/v1/portal-links", adminKey, {
+    event_types: ["scan.*", "violation.detected", "violation.resolved", "alert.triggered", "score.changed"],
+  });
   const portal = await (await newContext()).newPage();
   await portal.goto(link.url);
   await portal.click("button:has-text('Continue')");
