@@ -334,6 +334,11 @@ test("a read-only portal link sees only its own account, once", async () => {
 
 test("events, the catalogue, a project's scans and violations, and the audit log read well", async () => {
   const project = await api("POST", "/v1/projects", adminKey, { name: "web shop", target: "https://github.com/acme/web-shop" });
+  // A long name and target, for the pages' wrapping at 375 px.
+  await api("POST", "/v1/projects", adminKey, {
+    name: "the customer-facing storefront and its payment service, including the legacy checkout",
+    target: `https://github.com/acme/${"storefront-".repeat(12)}checkout`,
+  });
   const finding = (rule, severity, line) => ({
     rule, severity, file: "src/checkout/payment-form.js", line, message: `${rule}: user input reaches a sensitive sink unescaped`,
   });
