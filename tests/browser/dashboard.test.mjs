@@ -151,6 +151,8 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
 
   await page.getByRole("link", { name: "Add your first endpoint" }).click();
   await shot(page, "03-add-endpoint");
+  await page.locator("details.advanced > summary").click();
+  await shot(page, "03-add-endpoint-advanced");
   await page.fill("#url", "ftp://nowhere");
   await page.click("button:has-text('Add endpoint')");
   assert.match(await page.locator("#url-error").innerText(), /http/i);
@@ -209,6 +211,40 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   assert.equal(foreign.status(), 403);
   await page.reload();
   assert.ok(await page.locator(".state .badge.ok", { hasText: "Active" }).isVisible(), "nothing changed");
+
+  // The advanced settings, by keyboard: open the part, set a few, save; the API has them.
+  const advanced = page.locator("details.advanced");
+  assert.equal(await advanced.getAttribute("open"), null, "closed while nothing in it is set");
+  await page.locator("details.advanced > summary").focus();
+  await page.keyboard.press("Enter");
+  assert.notEqual(await advanced.getAttribute("open"), null);
+  assert.ok(!(await page.locator("#cloudevents_source").isVisible()), "CloudEvents options wait for that format");
+  await page.selectOption("#kind", "cloudevents");
+  await page.fill("#cloudevents_source", "/browser-test");
+  await page.fill("#timeout", "0");
+  await page.click("button:has-text('Save changes')");
+  assert.match(await page.locator("#timeout-error").innerText(), /1 to 30 seconds/);
+  await shot(page, "11-endpoint-settings-error");
+  await page.fill("#timeout", "9");
+  await page.selectOption("#min_severity", "high");
+  await page.fill("#header_prefix", "X-Acme");
+  assert.ok(!(await page.locator("#signature_header").isVisible()), "HMAC options wait for that scheme");
+  await page.selectOption("#signature", "hmac-sha256");
+  await page.fill("#signature_header", "X-Acme-Signature");
+  await page.click("button:has-text('Save changes')");
+  await page.waitForURL(endpointUrl);
+  const saved = await api("GET", `/v1/webhooks/${id}`, adminKey);
+  assert.equal(saved.timeout, 9);
+  assert.equal(saved.kind, "cloudevents");
+  assert.deepEqual(saved.cloudevents, { mode: "structured", source: "/browser-test" });
+  assert.equal(saved.min_severity, "high");
+  assert.equal(saved.header_prefix, "X-Acme");
+  assert.deepEqual(saved.signature, { scheme: "hmac-sha256", header: "X-Acme-Signature", prefix: "", encoding: "hex" });
+  assert.equal(saved.description, "Security team's intake", "what was not touched stays");
+  assert.notEqual(await advanced.getAttribute("open"), null, "open while something in it is set");
+  assert.equal(await page.inputValue("#timeout"), "9");
+  await page.locator("section.card", { hasText: "Settings" }).last().scrollIntoViewIfNeeded();
+  await shot(page, "11-endpoint-settings");
 
   // Delete with confirmation.
   await page.getByRole("link", { name: "Delete" }).click();
@@ -295,18 +331,18 @@ test("a read-only portal link sees only its own account, once", async () => {
   const context = await newContext();
   const page = await context.newPage();
   await page.goto(link.url);
-  await shot(page, "22-portal-continue");
+  await shot(page, "27-portal-continue");
   await page.click("button:has-text('Continue')");
   assert.match(page.url(), /\/endpoints$/);
   assert.ok(await page.getByRole("link", { name: receiverUrl + "/tenant-b" }).isVisible());
   assert.equal(await page.getByRole("link", { name: receiverUrl, exact: true }).count(), 0, "another account's endpoint");
   assert.equal(await page.getByRole("link", { name: "Add endpoint" }).count(), 0);
   assert.ok(await page.getByText("Read-only").isVisible());
-  await shot(page, "23-portal-endpoints");
+  await shot(page, "28-portal-endpoints");
 
   // The API refuses a change even when a form is forged with the right CSRF token.
   await page.getByRole("link", { name: receiverUrl + "/tenant-b" }).click();
-  await shot(page, "24-portal-endpoint");
+  await shot(page, "29-portal-endpoint");
   const id = page.url().split("/").at(-1);
   const csrf = await page.locator("input[name=csrf]").first().inputValue();
   const forged = await context.request.post(`${base}/endpoints/${id}/switch`, { form: { csrf } });
@@ -320,7 +356,7 @@ test("a read-only portal link sees only its own account, once", async () => {
   ]) {
     await page.goto(base + path);
     await page.getByRole("heading", { name: says }).waitFor();
-    await shot(page, `24-portal-empty${path.replace("/", "-")}`);
+    await shot(page, `29-portal-empty${path.replace("/", "-")}`);
   }
 
   // Used once.
@@ -328,7 +364,7 @@ test("a read-only portal link sees only its own account, once", async () => {
   await again.goto(link.url);
   await again.click("button:has-text('Continue')");
   await again.getByText("expired or was already used").waitFor();
-  await shot(again, "25-portal-used");
+  await shot(again, "30-portal-used");
   await context.close();
 });
 
@@ -400,4 +436,49 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   await portal.goto(base + "/events");
   await portal.getByText("so it cannot see events.").waitFor();
   await shot(portal, "21-portal-events-refused");
+});
+
+test("the admin lists accounts and creates one whose key is copied once; a portal session never sees the page", async () => {
+  const context = await newContext();
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  const page = await context.newPage();
+  await page.goto(base + "/sign-in");
+  await page.fill("#api_key", adminKey);
+  await page.click("button[type=submit]");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
+  assert.match(page.url(), /\/accounts$/);
+  await page.getByRole("heading", { name: "Accounts", exact: true }).waitFor();
+  assert.ok(await page.getByRole("cell", { name: "Tenant B" }).isVisible(), "the portal test's account is listed");
+  await shot(page, "22-accounts");
+
+  await page.fill("#name", "   ");
+  await page.click("button:has-text('Create account')");
+  assert.ok(await page.locator("#name-error").isVisible(), "the API's refusal beside the field");
+  await shot(page, "23-accounts-invalid");
+  await page.fill("#name", "Globex Corporation");
+  await page.click("button:has-text('Create account')");
+  await page.getByRole("heading", { name: "Account created" }).waitFor();
+  const key = await page.inputValue("#api_key");
+  assert.ok(key.length >= 16, key);
+  await page.click("button[data-copy=api_key]");
+  await page.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+  await shot(page, "24-account-created");
+  const mine = await api("GET", "/v1/webhooks", key);
+  assert.deepEqual(mine.data, [], "the new key opens the new, empty account");
+  await page.getByRole("link", { name: "Back to the accounts" }).click();
+  assert.ok(await page.getByRole("cell", { name: "Globex Corporation" }).isVisible());
+  assert.equal(await page.locator("#api_key").count(), 0, "the key is not shown again");
+  await context.close();
+
+  // A portal session, even into the admin's own account, has no link and is refused.
+  const link = await api("POST", "/v1/portal-links", adminKey, {});
+  const portal = await (await newContext()).newPage();
+  await portal.goto(link.url);
+  await portal.click("button:has-text('Continue')");
+  assert.equal(await portal.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).count(), 0);
+  const refused = await portal.goto(base + "/accounts");
+  assert.equal(refused.status(), 403);
+  await portal.getByText("only the admin API key").waitFor();
+  await shot(portal, "25-accounts-refused");
 });

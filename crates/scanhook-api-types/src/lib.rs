@@ -50,6 +50,9 @@ pub struct AccountIn {
 pub struct AccountOut {
     pub id: String,
     pub name: String,
+    /// The default account, whose keys may manage accounts.
+    #[serde(default)]
+    pub is_admin: bool,
     pub created_at: DateTime<Utc>,
     /// The account's first API key, shown only in the create response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,8 +86,8 @@ pub struct WebhookIn {
     /// addresses are refused (422) unless the server allows private networks.
     #[schema(pattern = r#"^[Hh][Tt][Tt][Pp][Ss]?://"#)]
     pub url: String,
-    /// Event types (`scan.completed`), prefix wildcards (`scan.*`) or `*`.
-    #[schema(min_items = 1)]
+    /// Event types (`scan.completed`), prefix wildcards (`scan.*`) or `*`; at most 100.
+    #[schema(min_items = 1, max_items = 100)]
     pub events: Vec<String>,
     /// Signing secret; generated when absent (`whsec_…`, or a `whsk_…` Ed25519 key pair for
     /// `standard-ed25519`). 16 to 128 printable characters; with `standard-ed25519` it must
@@ -109,8 +112,9 @@ pub struct WebhookIn {
     pub sensitive_headers: Option<Vec<String>>,
     /// Only events of these projects (IDs); absent or empty: every event. Events that
     /// concern no project (most sent to `POST /v1/events`) do not reach a webhook limited
-    /// to projects.
+    /// to projects. At most 100.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub projects: Option<Vec<String>>,
     /// Only violation and issue events at or above this severity.
     #[serde(default)]
@@ -172,7 +176,7 @@ pub struct WebhookPatch {
     #[schema(pattern = r#"^[Hh][Tt][Tt][Pp][Ss]?://"#)]
     pub url: Option<String>,
     #[serde(default)]
-    #[schema(min_items = 1)]
+    #[schema(min_items = 1, max_items = 100)]
     pub events: Option<Vec<String>>,
     /// `true` also re-enables an endpoint scanhook disabled.
     #[serde(default)]
@@ -189,6 +193,7 @@ pub struct WebhookPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitive_headers: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 100)]
     pub projects: Option<Vec<String>>,
     /// `null` removes the severity filter.
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
@@ -853,10 +858,11 @@ pub struct PortalLinkIn {
     #[serde(default)]
     #[schema(min_items = 1, max_items = 50)]
     pub event_types: Option<Vec<String>>,
-    /// Seconds the link stays valid, 60 to 86400 (default 600). The session it opens
-    /// lasts as any dashboard session does.
+    /// Seconds the link stays valid, 60 to 86400 (default 600); a deployment may lower
+    /// the minimum to 1 (`SCANHOOK_PORTAL_LINK_MIN_EXPIRY`). The session it opens lasts as
+    /// any dashboard session does.
     #[serde(default, deserialize_with = "whole::opt")]
-    #[schema(minimum = 60, maximum = 86400)]
+    #[schema(minimum = 1, maximum = 86400)]
     pub expires_in: Option<u32>,
 }
 

@@ -3,10 +3,10 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn, EventOut, ListOut,
-    PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut,
-    ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut, TestIn, TestOut, ViolationOut,
-    ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch, WebhookStatsOut,
+    AccountIn, AccountOut, AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn,
+    EventOut, ListOut, PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut, RotateSecretIn,
+    RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut, TestIn, TestOut,
+    ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch, WebhookStatsOut,
 };
 use serde::Serialize;
 
@@ -81,6 +81,20 @@ pub enum Report {
 type Result<T> = std::result::Result<Reply<T>, Error>;
 
 impl Client {
+    // Accounts (the admin key only).
+
+    pub async fn create_account(&self, input: &AccountIn) -> Result<AccountOut> {
+        self.send(self.request(Method::POST, &["v1", "accounts"]).json(input)).await
+    }
+
+    pub async fn list_accounts(&self, page: &Page) -> Result<ListOut<AccountOut>> {
+        self.send(self.request(Method::GET, &["v1", "accounts"]).query(page)).await
+    }
+
+    pub async fn get_account(&self, id: &str) -> Result<AccountOut> {
+        self.send(self.request(Method::GET, &["v1", "accounts", id])).await
+    }
+
     // Webhooks.
 
     pub async fn create_webhook(&self, input: &WebhookIn) -> Result<WebhookOut> {

@@ -12,14 +12,22 @@ use rand::RngCore;
 use crate::event_type::EventPattern;
 use crate::secret::sha256_hex;
 
-/// A session ends after this long without a request.
+/// A session ends after this long without a request, unless `SCANHOOK_SESSION_IDLE`
+/// says otherwise (within [`SESSION_IDLE_MIN`] and [`SESSION_MAX`]).
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
+/// The shortest idle time a deployment may set.
+pub const SESSION_IDLE_MIN: Duration = Duration::seconds(2);
 /// A session ends this long after sign-in, however active.
 pub const SESSION_MAX: Duration = Duration::hours(12);
 /// A portal link is valid this long unless `expires_in` says otherwise.
 pub const PORTAL_LINK_DEFAULT: Duration = Duration::minutes(10);
 /// The longest `expires_in` a portal link may ask for.
 pub const PORTAL_LINK_MAX: Duration = Duration::hours(24);
+/// The shortest `expires_in` a portal link may ask for, unless
+/// `SCANHOOK_PORTAL_LINK_MIN_EXPIRY` lowers it (to [`PORTAL_LINK_MIN_FLOOR`] at least).
+pub const PORTAL_LINK_MIN: Duration = Duration::minutes(1);
+/// The lowest minimum `expires_in` a deployment may set.
+pub const PORTAL_LINK_MIN_FLOOR: Duration = Duration::seconds(1);
 /// At most this many event-type patterns limit a portal session.
 pub const MAX_EVENT_LIMITS: usize = 50;
 

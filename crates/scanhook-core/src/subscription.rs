@@ -22,6 +22,12 @@ impl EventScope {
     }
 }
 
+/// Most event type patterns one endpoint subscribes to: every event is matched against
+/// each, so a tenant could otherwise slow its own (and the node's) fan-out without bound.
+pub const MAX_EVENT_PATTERNS: usize = 100;
+/// Most projects one endpoint is limited to (each is looked up when the endpoint is saved).
+pub const MAX_PROJECTS: usize = 100;
+
 /// An endpoint as the fan-out sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Subscription<'a> {

@@ -86,11 +86,12 @@ pub fn check_depth(bytes: &[u8]) -> Result<(), ApiError> {
         .map_err(|e| ApiError::Invalid { field: Some(e.path.clone()), message: e.to_string() })
 }
 
-/// The field an error is about: serde's path, plus the name in "missing field `x`" or
-/// "unknown field `x`" when serde reports it at the parent's path (always for a missing
-/// field; for an unknown one inside a tagged enum, whose content serde buffers).
+/// The field an error is about: serde's path, plus the name in "missing field `x`",
+/// "unknown field `x`" or "duplicate field `x`" when serde reports it at the parent's path
+/// (always for a missing or repeated field; for an unknown one inside a tagged enum, whose
+/// content serde buffers).
 fn field_of(path: &str, message: &str) -> Option<String> {
-    let missing = ["missing field `", "unknown field `"]
+    let missing = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
@@ -144,14 +145,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let field = e.path().to_string();
-            let message = format!("query parameter '{field}': {}", e.inner());
-            ApiError::Invalid { field: (field != ".").then_some(field), message }
-        })
+        read_query(parts.uri.query().unwrap_or_default()).map(ApiQuery)
     }
+}
+
+/// A query string read into `T`; an error names the parameter (serde's path, or the name
+/// in "missing field `x`" and "duplicate field `x`"). The dashboard's pages read theirs
+/// with it too.
+pub fn read_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner().to_string();
+        let field = field_of(&e.path().to_string(), &inner);
+        let message = match &field {
+            Some(field) => format!("query parameter '{field}': {inner}"),
+            None => format!("the query string: {inner}"),
+        };
+        ApiError::Invalid { field, message }
+    })
 }
 
 /// Parses an ID from the path; one that cannot exist is simply not found.

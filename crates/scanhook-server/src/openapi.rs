@@ -24,6 +24,8 @@ use crate::routes::{
         serve,
         healthz,
         accounts::create_account,
+        accounts::list_accounts,
+        accounts::get_account,
         accounts::create_api_key,
         accounts::list_api_keys,
         accounts::delete_api_key,

@@ -139,6 +139,11 @@ pub trait Store: Send + Sync + 'static {
     /// As if serialised: of nodes starting at once, exactly one creates it.
     async fn ensure_default_account(&self, now: DateTime<Utc>) -> StoreResult<(Account, bool)>;
     async fn create_account(&self, account: NewAccount, key: NewApiKey, now: DateTime<Utc>) -> StoreResult<Account>;
+    /// One account (for the admin); NotFound when there is none with this ID.
+    async fn get_account(&self, id: &AccountId) -> StoreResult<Account>;
+    /// Every account, newest first, keyset-paged by ID (for the admin; served by the
+    /// primary key's index).
+    async fn list_accounts(&self, page: Page) -> StoreResult<Paged<Account>>;
     /// Adds a key, or with `replace_named` first removes the account's keys of that name
     /// (how a key given in the configuration replaces the previous one).
     async fn create_api_key(

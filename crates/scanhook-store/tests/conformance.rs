@@ -106,6 +106,33 @@ fn attempt(claimed: &Claimed, status: u16) -> Attempt {
 }
 
 #[tokio::test]
+async fn accounts_are_listed_newest_id_first_in_keyset_pages_and_read_one_by_one() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (admin, _) = s.ensure_default_account(t0()).await.unwrap();
+        let mut ids = vec![admin.id.clone()];
+        for name in ["a", "b", "c"] {
+            ids.push(account(s, name).await);
+        }
+        ids.sort_by(|x, y| y.as_str().cmp(x.as_str()));
+        let first = s.list_accounts(Page { limit: 3, cursor: None }).await.unwrap();
+        let got: Vec<_> = first.items.iter().map(|a| a.id.clone()).collect();
+        assert_eq!(got, ids[..3], "{}: newest ID first", b.name);
+        assert_eq!(first.next_cursor.as_deref(), Some(ids[2].as_str()), "{}", b.name);
+        let rest = s.list_accounts(Page { limit: 3, cursor: first.next_cursor }).await.unwrap();
+        let got: Vec<_> = rest.items.iter().map(|a| a.id.clone()).collect();
+        assert_eq!((got, rest.next_cursor), (ids[3..].to_vec(), None), "{}", b.name);
+        let listed_admin = first.items.iter().chain(&rest.items).find(|a| a.is_admin).unwrap();
+        assert_eq!(listed_admin.id, admin.id, "{}: exactly the default account is the admin", b.name);
+        let one = s.get_account(&ids[1]).await.unwrap();
+        assert_eq!((one.id.clone(), one.is_admin), (ids[1].clone(), ids[1] == admin.id), "{}", b.name);
+        assert!(["a", "b", "c", "default"].contains(&one.name.as_str()), "{}", b.name);
+        let unknown = s.get_account(&AccountId::generate()).await;
+        assert!(matches!(unknown, Err(StoreError::NotFound)), "{}", b.name);
+    }
+}
+
+#[tokio::test]
 async fn ingest_fans_out_to_matching_active_endpoints_only() {
     for b in backends().await {
         let s = b.store.as_ref();
@@ -1381,6 +1408,9 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     let later = || Page { limit: 50, cursor: Some("zzz".into()) };
     s.ensure_default_account(t0()).await.unwrap();
     let acc = account(s, "a").await;
+    s.get_account(&acc).await.unwrap();
+    s.list_accounts(page()).await.unwrap();
+    s.list_accounts(later()).await.unwrap();
     s.list_api_keys(&acc).await.unwrap();
     s.find_key_owner("hash-a").await.unwrap();
     let hook = webhook(s, &acc, &["*"]).await;
@@ -1550,7 +1580,7 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     let after = settled_table_reads(&admin, Some(&before)).await;
     let read_whole: Vec<_> = after.iter().filter(|(table, (seq, _))| before[*table].0 < *seq).collect();
     assert!(read_whole.is_empty(), "tables read from end to end (sequential scans, index scans): {read_whole:?}");
-    assert_eq!(after.len(), 7, "every table of the check exists: {after:?}");
+    assert_eq!(after.len(), 8, "every table of the check exists: {after:?}");
 }
 
 /// Sequential and index scans of the tables that grow with use, once the statistics have
@@ -1561,7 +1591,7 @@ async fn settled_table_reads(
     unlike: Option<&HashMap<String, (i64, i64)>>,
 ) -> HashMap<String, (i64, i64)> {
     let query = "SELECT relname::text, seq_scan, COALESCE(idx_scan, 0) FROM pg_stat_user_tables
-                 WHERE relname IN ('events', 'deliveries', 'attempts', 'scans', 'violations', 'violation_history', 'audit_log')";
+                 WHERE relname IN ('accounts', 'events', 'deliveries', 'attempts', 'scans', 'violations', 'violation_history', 'audit_log')";
     let read = async || -> HashMap<String, (i64, i64)> {
         let rows = admin.query(query, &[]).await.unwrap();
         rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect()

@@ -235,6 +235,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.brand_color.as_deref(),
         args.public_url.as_deref().is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
     )
+    .and_then(|d| d.lifetimes(args.session_idle, args.portal_link_min_expiry))
     .map_err(anyhow::Error::msg)?;
     let retention = retention(&args)?;
     let api_key = args.api_key.as_deref().map(ApiKey::parse).transpose().context("SCANHOOK_API_KEY")?;

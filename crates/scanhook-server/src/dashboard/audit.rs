@@ -1,7 +1,7 @@
 //! The audit log page: the account's management actions, newest first, paged with the
 //! API's cursor; each entry's changes as a small table of what went from what to what.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use scanhook_api_types::{AuditEntryOut, ListOut};
@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Dash;
 use super::events::{pager, read, with_query};
+use super::forms::UrlQuery;
 use super::layout::{Page, when};
 use super::session::Sess;
 
@@ -49,7 +50,11 @@ fn changes(v: &Value) -> Markup {
     }
 }
 
-pub async fn list(State(dash): State<Dash>, sess: Sess, Query(q): Query<AuditQuery>) -> Result<Response, Response> {
+pub async fn list(
+    State(dash): State<Dash>,
+    sess: Sess,
+    UrlQuery(q): UrlQuery<AuditQuery>,
+) -> Result<Response, Response> {
     let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 512);
     let uri = with_query("/v1/audit-log", &[("limit", Some("50")), ("cursor", cursor)]);
     let page: ListOut<AuditEntryOut> = read(&dash, &sess, &uri, "Audit log", "the audit log").await?;

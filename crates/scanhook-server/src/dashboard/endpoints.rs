@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use scanhook_api_types::{
-    DeliveryOut, ListOut, Problem, RotateSecretOut, Signature, StatsWindowOut, TestOut, WebhookOut, WebhookStatsOut,
+    DeliveryOut, ListOut, Problem, RotateSecretOut, StatsWindowOut, TestOut, WebhookOut, WebhookStatsOut,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,188 +16,10 @@ use serde_json::{Value, json};
 use super::Dash;
 use super::api;
 use super::deliveries::{delivery_rows, status_badge};
-use super::forms::{headers, headers_text, list as split_list};
-use super::layout::{Page, error_page, problem_page, when};
+use super::endpoint_form::{EndpointForm, endpoint_form, scheme_label, settings_facts};
+use super::layout::{Page, copy_box, error_page, problem_page, when};
 use super::log::replay_form;
 use super::session::{CsrfOnly, HasCsrf, Posted, Sess};
-
-/// The signature schemes the form offers, as the API names them.
-const SCHEMES: &[(&str, &str)] = &[
-    ("standard", "Standard Webhooks (HMAC-SHA256)"),
-    ("standard-ed25519", "Standard Webhooks, Ed25519 (asymmetric)"),
-    ("hmac-sha256", "HMAC-SHA256 of the body"),
-    ("bearer", "Bearer token only"),
-    ("none", "None (trusted networks only)"),
-];
-
-fn scheme_of(signature: &Signature) -> &'static str {
-    match signature {
-        Signature::Standard => "standard",
-        Signature::StandardEd25519 => "standard-ed25519",
-        Signature::HmacSha256 { .. } => "hmac-sha256",
-        Signature::Bearer => "bearer",
-        Signature::None => "none",
-    }
-}
-
-/// What the endpoint form posts.
-#[derive(Debug, Default, Deserialize)]
-pub struct EndpointForm {
-    csrf: Option<String>,
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    events: String,
-    #[serde(default)]
-    headers: String,
-    #[serde(default)]
-    extra_payload: String,
-    #[serde(default)]
-    signature: String,
-    #[serde(default)]
-    template: String,
-}
-
-impl EndpointForm {
-    fn of(w: &WebhookOut) -> Self {
-        Self {
-            csrf: None,
-            url: w.url.clone(),
-            description: w.description.clone().unwrap_or_default(),
-            events: w.events.join(", "),
-            headers: headers_text(&w.headers),
-            extra_payload: w
-                .extra_payload
-                .as_ref()
-                .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
-                .unwrap_or_default(),
-            signature: scheme_of(&w.signature).into(),
-            template: w.template.clone().unwrap_or_default(),
-        }
-    }
-
-    /// The API body: every field the form has, or a problem naming the field the form
-    /// itself could not read.
-    // The problem is shown beside its field as the API's own are: not worth a box.
-    #[allow(clippy::result_large_err)]
-    fn body(&self, current: Option<&WebhookOut>) -> Result<Value, Problem> {
-        let invalid = |field: &str, message: String| Problem {
-            problem_type: String::new(),
-            title: String::new(),
-            status: 422,
-            code: "validation_failed".into(),
-            message,
-            field: Some(field.into()),
-        };
-        let headers = headers(&self.headers).map_err(|m| invalid("headers", m))?;
-        let extra = match self.extra_payload.trim() {
-            "" => Value::Null,
-            raw => serde_json::from_str::<Value>(raw)
-                .map_err(|e| invalid("extra_payload", format!("extra payload must be a JSON object: {e}")))?,
-        };
-        let description = Some(self.description.trim()).filter(|d| !d.is_empty());
-        let template = Some(self.template.trim()).filter(|t| !t.is_empty());
-        let mut body = json!({
-            "url": self.url.trim(),
-            "events": split_list(&self.events),
-            "headers": headers,
-        });
-        let scheme = if self.signature.is_empty() { "standard" } else { self.signature.as_str() };
-        // A scheme left as it was is not sent: a change between kinds replaces the secret.
-        if current.is_none_or(|w| scheme_of(&w.signature) != scheme) {
-            body["signature"] = json!({ "scheme": scheme });
-        }
-        match current {
-            None => {
-                if let Some(d) = description {
-                    body["description"] = json!(d);
-                }
-                if let Some(t) = template {
-                    body["template"] = json!(t);
-                }
-                if !extra.is_null() {
-                    body["extra_payload"] = extra;
-                }
-            }
-            Some(_) => {
-                body["description"] = json!(description);
-                body["template"] = json!(template);
-                body["extra_payload"] = extra;
-            }
-        }
-        Ok(body)
-    }
-}
-
-fn field_error(problem: Option<&Problem>, field: &str) -> Option<String> {
-    problem.filter(|p| p.field.as_deref() == Some(field)).map(|p| p.message.clone())
-}
-
-/// One labelled field with its error (from the API) beside it.
-fn field(label: &str, name: &str, hint: &str, problem: Option<&Problem>, input: Markup) -> Markup {
-    let error = field_error(problem, name);
-    html! {
-        div.field.invalid[error.is_some()] {
-            label for=(name) { (label) }
-            (input)
-            @if !hint.is_empty() { p.hint #{ (name) "-hint" } { (hint) } }
-            @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
-        }
-    }
-}
-
-fn endpoint_form(sess: &Sess, action: &str, submit: &str, f: &EndpointForm, problem: Option<&Problem>) -> Markup {
-    let general = problem.filter(|p| {
-        !matches!(
-            p.field.as_deref(),
-            Some("url" | "events" | "description" | "headers" | "extra_payload" | "signature" | "template")
-        )
-    });
-    let invalid = |name: &str| field_error(problem, name).map(|_| "true");
-    html! {
-        form.endpoint method="post" action=(action) novalidate {
-            input type="hidden" name="csrf" value=(sess.csrf);
-            @if let Some(p) = general { p.banner.error role="alert" { (p.message) } }
-            (field("Endpoint URL", "url", "Where deliveries are POSTed (https recommended).", problem, html! {
-                input #url type="url" name="url" value=(f.url) required placeholder="https://example.com/webhooks"
-                    aria-invalid=[invalid("url")] aria-describedby="url-hint url-error";
-            }))
-            (field("Events", "events", "Event types or patterns, separated by commas: scan.completed, scan.*, or * for all.", problem, html! {
-                input #events type="text" name="events" value=(f.events) required placeholder="*"
-                    aria-invalid=[invalid("events")] aria-describedby="events-hint events-error";
-            }))
-            (field("Description", "description", "", problem, html! {
-                input #description type="text" name="description" value=(f.description) maxlength="1000"
-                    aria-invalid=[invalid("description")];
-            }))
-            (field("Signature scheme", "signature", "How receivers check that a delivery came from here.", problem, html! {
-                select #signature name="signature" aria-invalid=[invalid("signature")] {
-                    @for (value, label) in SCHEMES {
-                        option value=(value) selected[f.signature == *value || (f.signature.is_empty() && *value == "standard")] { (label) }
-                    }
-                }
-            }))
-            details open[!f.headers.is_empty() || !f.extra_payload.is_empty() || !f.template.is_empty() || problem.is_some()] {
-                summary { "Headers, extra payload and template" }
-                (field("Extra headers", "headers", "One per line, as Name: value. Credential values are kept secret and shown as [redacted].", problem, html! {
-                    textarea #headers name="headers" rows="3" aria-invalid=[invalid("headers")] { (f.headers) }
-                }))
-                (field("Extra payload", "extra_payload", "A JSON object merged into every delivery's body.", problem, html! {
-                    textarea #extra_payload.mono name="extra_payload" rows="4" aria-invalid=[invalid("extra_payload")] { (f.extra_payload) }
-                }))
-                (field("Template", "template", "A jq program that shapes the body (when the server allows templates).", problem, html! {
-                    textarea #template.mono name="template" rows="4" aria-invalid=[invalid("template")] { (f.template) }
-                }))
-            }
-            div.actions {
-                button.primary type="submit" { (submit) }
-                a.button href="/endpoints" { "Cancel" }
-            }
-        }
-    }
-}
 
 /// An endpoint's state, as a badge and (when disabled after failures) why and when.
 fn state(w: &WebhookOut) -> Markup {
@@ -315,8 +137,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
 }
 
 pub async fn new_page(State(dash): State<Dash>, sess: Sess) -> Response {
-    let form = EndpointForm { events: "*".into(), signature: "standard".into(), ..Default::default() };
-    new_form(&dash, &sess, &form, None, StatusCode::OK)
+    new_form(&dash, &sess, &EndpointForm::new(), None, StatusCode::OK)
 }
 
 fn new_form(dash: &Dash, sess: &Sess, form: &EndpointForm, problem: Option<&Problem>, status: StatusCode) -> Response {
@@ -324,7 +145,7 @@ fn new_form(dash: &Dash, sess: &Sess, form: &EndpointForm, problem: Option<&Prob
         p.crumbs { a href="/endpoints" { "Endpoints" } " / Add" }
         section.card {
             h1 { "Add an endpoint" }
-            (endpoint_form(sess, "/endpoints", "Add endpoint", form, problem))
+            (endpoint_form(sess, "/endpoints", "Add endpoint", form, None, problem))
         }
     };
     (status, Page::new(&dash.app, "Add endpoint").render(Some(sess), body)).into_response()
@@ -334,14 +155,8 @@ fn status_of(p: &Problem) -> StatusCode {
     StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-impl HasCsrf for EndpointForm {
-    fn csrf(&self) -> Option<&str> {
-        self.csrf.as_deref()
-    }
-}
-
 pub async fn create(State(dash): State<Dash>, Posted { sess, form }: Posted<EndpointForm>) -> Response {
-    let made = match form.body(None) {
+    let made = match form.create_body() {
         Ok(json) => api::send::<WebhookOut>(&dash.api, &sess, Method::POST, "/v1/webhooks", json).await,
         Err(p) => Err(p),
     };
@@ -364,24 +179,8 @@ pub async fn create(State(dash): State<Dash>, Posted { sess, form }: Posted<Endp
 
 fn secret_box(secret: Option<&str>, public_key: Option<&str>) -> Markup {
     html! {
-        @if let Some(secret) = secret {
-            div.secret {
-                label for="secret" { "Signing secret" }
-                div.copy-row {
-                    input #secret.mono type="text" readonly value=(secret);
-                    button.copy type="button" data-copy="secret" hidden { "Copy" }
-                }
-            }
-        }
-        @if let Some(key) = public_key {
-            div.secret {
-                label for="public_key" { "Public key (receivers verify with this)" }
-                div.copy-row {
-                    input #public_key.mono type="text" readonly value=(key);
-                    button.copy type="button" data-copy="public_key" hidden { "Copy" }
-                }
-            }
-        }
+        @if let Some(secret) = secret { (copy_box("secret", "Signing secret", secret)) }
+        @if let Some(key) = public_key { (copy_box("public_key", "Public key (receivers verify with this)", key)) }
     }
 }
 
@@ -466,7 +265,7 @@ async fn render_show(
                 dl.facts {
                     dt { "Failed attempts in a row" } dd { (health.as_ref().map(|h| h.consecutive_failures).unwrap_or(0)) }
                     dt { "Dead deliveries in a row" } dd { (w.consecutive_failures) }
-                    dt { "Signature" } dd { (SCHEMES.iter().find(|(v, _)| *v == scheme_of(&w.signature)).map(|(_, l)| *l).unwrap_or("")) }
+                    dt { "Signature" } dd { (scheme_label(&w.signature)) }
                     @if let Some(key) = &w.public_key { dt { "Public key" } dd.mono.wrap { (key) } }
                     dt { "Created" } dd { (when(&w.created_at)) }
                 }
@@ -487,13 +286,9 @@ async fn render_show(
         section.card {
             h2 { "Settings" }
             @if sess.read_only {
-                dl.facts {
-                    dt { "Events" } dd { (w.events.join(", ")) }
-                    dt { "Description" } dd { (w.description.clone().unwrap_or_default()) }
-                    dt { "Extra headers" } dd.mono.pre { (headers_text(&w.headers)) }
-                }
+                (settings_facts(w))
             } @else {
-                (endpoint_form(sess, &format!("/endpoints/{}", w.id), "Save changes", form, problem))
+                (endpoint_form(sess, &format!("/endpoints/{}", w.id), "Save changes", form, Some(w), problem))
             }
         }
     };
@@ -506,8 +301,12 @@ pub async fn update(
     Posted { sess, form }: Posted<EndpointForm>,
 ) -> Result<Response, Response> {
     let w = fetch(&dash, &sess, &id).await?;
-    let result = match form.body(Some(&w)) {
-        Ok(json) => api::send::<WebhookOut>(&dash.api, &sess, Method::PATCH, &format!("/v1/webhooks/{id}"), json).await,
+    let result = match form.patch_body(&w) {
+        // Nothing changed: nothing to send, and no audit entry that says otherwise.
+        Ok(None) => return Ok(Redirect::to(&format!("/endpoints/{id}")).into_response()),
+        Ok(Some(json)) => {
+            api::send::<WebhookOut>(&dash.api, &sess, Method::PATCH, &format!("/v1/webhooks/{id}"), json).await
+        }
         Err(p) => Err(p),
     };
     Ok(match result {

@@ -3,7 +3,7 @@
 //! Sessions limited to some event types may not list events (the API answers 403); they
 //! get a page that says so.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -15,6 +15,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::delivery_rows;
 use super::endpoints::valid_id;
+use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
 
@@ -96,7 +97,7 @@ fn filter_form(event_type: Option<&str>) -> Markup {
     }
 }
 
-pub async fn list(State(dash): State<Dash>, sess: Sess, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<ListQuery>) -> Response {
     let event_type = param(q.event_type.as_ref());
     let cursor = param(q.cursor.as_ref());
     let uri = with_query("/v1/events", &[("limit", Some("25")), ("type", event_type), ("cursor", cursor)]);

@@ -54,6 +54,7 @@ impl<'a> Page<'a> {
                                 @if sess.limited.is_none() { a href="/events" { "Events" } }
                                 a href="/event-types" { "Event types" }
                                 @if sess.limited.is_none() { a href="/projects" { "Projects" } a href="/audit" { "Audit log" } }
+                                @if sess.is_admin { a href="/accounts" { "Accounts" } }
                             }
                             div.who {
                                 @if sess.read_only { span.badge.neutral title="This session can look but not change anything" { "Read-only" } }
@@ -102,6 +103,20 @@ pub fn problem_page(app: &AppState, problem: &Problem) -> Response {
     }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_GATEWAY);
     error_page(app, status, &problem.message)
+}
+
+/// A value shown once (a secret, a new API key) in a read-only field with a Copy button
+/// (app.js shows the button and copies the field named by `data-copy`).
+pub fn copy_box(id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        div.secret {
+            label for=(id) { (label) }
+            div.copy-row {
+                input.mono id=(id) type="text" readonly value=(value);
+                button.copy type="button" data-copy=(id) hidden { "Copy" }
+            }
+        }
+    }
 }
 
 /// A time as the pages show it (UTC), inside `<time>`.

@@ -5,8 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime};
@@ -19,6 +18,7 @@ use super::Dash;
 use super::api;
 use super::deliveries::status_badge;
 use super::endpoints::valid_id;
+use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::{HasCsrf, Posted, Sess};
 
@@ -183,10 +183,7 @@ fn table(deliveries: &[DeliveryOut], urls: &HashMap<&str, &str>) -> Markup {
 }
 
 /// `GET /deliveries`: the log, filtered and paged.
-pub async fn list(State(dash): State<Dash>, sess: Sess, query: Result<Query<LogQuery>, QueryRejection>) -> Response {
-    let Ok(Query(q)) = query else {
-        return error_page(&dash.app, StatusCode::BAD_REQUEST, "The filters in the address could not be read.");
-    };
+pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<LogQuery>) -> Response {
     let endpoints = match api::get::<ListOut<WebhookOut>>(&dash.api, &sess, "/v1/webhooks?limit=250").await {
         Ok(l) => l.data,
         Err(p) => return problem_page(&dash.app, &p),

@@ -6,10 +6,12 @@
 //! and the stylesheet are embedded in the binary (`assets/`), and the CSP forbids any
 //! inline script or style.
 
+mod accounts;
 mod api;
 mod audit;
 mod catalogue;
 mod deliveries;
+mod endpoint_form;
 mod endpoints;
 mod events;
 mod forms;
@@ -28,6 +30,9 @@ use axum::routing::{get, post};
 use tower::ServiceExt;
 
 use crate::state::AppState;
+use scanhook_core::session::{
+    PORTAL_LINK_DEFAULT, PORTAL_LINK_MIN, PORTAL_LINK_MIN_FLOOR, SESSION_IDLE, SESSION_IDLE_MIN, SESSION_MAX,
+};
 
 pub use session::COOKIE;
 
@@ -43,11 +48,21 @@ pub struct DashboardConfig {
     pub brand_color: String,
     /// Whether the session cookie is `Secure` (the public URL is https).
     pub secure_cookie: bool,
+    /// `SCANHOOK_SESSION_IDLE`: a session ends after this long without a request.
+    pub session_idle: chrono::Duration,
+    /// `SCANHOOK_PORTAL_LINK_MIN_EXPIRY`: the shortest `expires_in` of a portal link.
+    pub portal_link_min: chrono::Duration,
 }
 
 impl Default for DashboardConfig {
     fn default() -> Self {
-        Self { brand_name: "scanhook".into(), brand_color: DEFAULT_COLOR.into(), secure_cookie: false }
+        Self {
+            brand_name: "scanhook".into(),
+            brand_color: DEFAULT_COLOR.into(),
+            secure_cookie: false,
+            session_idle: SESSION_IDLE,
+            portal_link_min: PORTAL_LINK_MIN,
+        }
     }
 }
 
@@ -65,7 +80,37 @@ impl DashboardConfig {
         if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("SCANHOOK_BRAND_COLOR must be a colour like #2f5bd3, not '{brand_color}'"));
         }
-        Ok(Self { brand_name, brand_color, secure_cookie })
+        Ok(Self { brand_name, brand_color, secure_cookie, ..Self::default() })
+    }
+
+    /// Sets how long sessions live idle (within [`SESSION_IDLE_MIN`] and [`SESSION_MAX`])
+    /// and the shortest portal link (within [`PORTAL_LINK_MIN_FLOOR`] and
+    /// [`PORTAL_LINK_DEFAULT`]); `None` keeps the default.
+    pub fn lifetimes(
+        mut self,
+        session_idle: Option<std::time::Duration>,
+        portal_link_min: Option<std::time::Duration>,
+    ) -> Result<Self, String> {
+        let within = |name: &str, value: std::time::Duration, low: chrono::Duration, high: chrono::Duration| {
+            let value = chrono::Duration::from_std(value).unwrap_or(chrono::Duration::MAX);
+            if value < low || value > high {
+                return Err(format!(
+                    "{name} must be {} to {} seconds, not {}",
+                    low.num_seconds(),
+                    high.num_seconds(),
+                    value.num_seconds()
+                ));
+            }
+            Ok(value)
+        };
+        if let Some(idle) = session_idle {
+            self.session_idle = within("SCANHOOK_SESSION_IDLE", idle, SESSION_IDLE_MIN, SESSION_MAX)?;
+        }
+        if let Some(min) = portal_link_min {
+            self.portal_link_min =
+                within("SCANHOOK_PORTAL_LINK_MIN_EXPIRY", min, PORTAL_LINK_MIN_FLOOR, PORTAL_LINK_DEFAULT)?;
+        }
+        Ok(self)
     }
 }
 
@@ -103,6 +148,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/projects", get(projects::list))
         .route("/projects/{id}", get(projects::show))
         .route("/audit", get(audit::list))
+        .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))
@@ -183,4 +229,29 @@ async fn js() -> impl IntoResponse {
 async fn brand_css(State(dash): State<Dash>) -> impl IntoResponse {
     let color = &dash.app.dashboard.brand_color;
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], format!(":root {{ --brand: {color}; }}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_bounded_and_name_their_setting() {
+        let config = DashboardConfig::default();
+        let set = config.clone().lifetimes(Some(Duration::from_secs(5)), Some(Duration::from_secs(1))).unwrap();
+        assert_eq!((set.session_idle.num_seconds(), set.portal_link_min.num_seconds()), (5, 1));
+        let kept = config.clone().lifetimes(None, None).unwrap();
+        assert_eq!((kept.session_idle, kept.portal_link_min), (SESSION_IDLE, PORTAL_LINK_MIN));
+        for (idle, min, name) in [
+            (Some(Duration::from_secs(1)), None, "SCANHOOK_SESSION_IDLE"),
+            (Some(Duration::from_secs(13 * 3600)), None, "SCANHOOK_SESSION_IDLE"),
+            (None, Some(Duration::from_millis(500)), "SCANHOOK_PORTAL_LINK_MIN_EXPIRY"),
+            (None, Some(Duration::from_secs(3600)), "SCANHOOK_PORTAL_LINK_MIN_EXPIRY"),
+        ] {
+            let err = config.clone().lifetimes(idle, min).unwrap_err();
+            assert!(err.starts_with(name), "{err}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use maud::html;
 use scanhook_core::ApiKey;
-use scanhook_core::session::{SESSION_IDLE, SESSION_MAX, Token};
+use scanhook_core::session::{SESSION_MAX, Token};
 use scanhook_store::Session;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -23,8 +23,8 @@ use super::layout::{Page, error_page, unavailable};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "scanhook_session";
-/// A session's idle end is moved on when less than this is left of [`SESSION_IDLE`]'s
-/// span, so a busy session writes at most about once a minute.
+/// A session's idle end is moved on when less than this (or half the idle time, when that
+/// is shorter) is left of its span, so a busy session writes at most about once a minute.
 const TOUCH_SLACK: chrono::Duration = chrono::Duration::minutes(1);
 
 /// The signed-in session of a page request.
@@ -76,8 +76,9 @@ impl FromRequestParts<Dash> for Sess {
             Ok(None) => return Err(SignInFirst.into_response()),
             Err(e) => return Err(unavailable(&dash.app, &e)),
         };
-        if session.idle_until - now < SESSION_IDLE - TOUCH_SLACK {
-            if let Err(e) = store.touch_session(&token.hash(), now, now + SESSION_IDLE).await {
+        let idle = dash.app.dashboard.session_idle;
+        if session.idle_until - now < idle - TOUCH_SLACK.min(idle / 2) {
+            if let Err(e) = store.touch_session(&token.hash(), now, now + idle).await {
                 tracing::warn!(error = %e, "could not extend a dashboard session");
             }
         }
@@ -178,7 +179,7 @@ fn new_session(dash: &Dash, token: &Token) -> Session {
         read_only: false,
         event_types: None,
         created_at: now,
-        idle_until: now + SESSION_IDLE,
+        idle_until: now + dash.app.dashboard.session_idle,
         expires_at: now + SESSION_MAX,
     }
 }
@@ -188,7 +189,7 @@ fn sign_in_form(dash: &Dash, error: Option<&str>) -> Response {
     let body = html! {
         section.card.narrow {
             h1 { "Sign in" }
-            p.muted { "Use an API key of your account. The key is not kept in your browser: it opens a session that ends after 30 minutes idle or 12 hours." }
+            p.muted { "Use an API key of your account. The key is not kept in your browser: it opens a session that ends after " (span_text(dash.app.dashboard.session_idle)) " idle or 12 hours." }
             form method="post" action="/sign-in" {
                 label for="api_key" { "API key" }
                 input #api_key type="password" name="api_key" autocomplete="off" required autofocus
@@ -202,6 +203,17 @@ fn sign_in_form(dash: &Dash, error: Option<&str>) -> Response {
     };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     (status, page.render(None, body)).into_response()
+}
+
+/// A span as the sign-in page says it: "30 minutes", "2 hours", "45 seconds".
+fn span_text(span: chrono::Duration) -> String {
+    let secs = span.num_seconds();
+    let (n, unit) = match secs {
+        s if s % 3600 == 0 => (s / 3600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 pub async fn sign_in_page(State(dash): State<Dash>) -> Response {

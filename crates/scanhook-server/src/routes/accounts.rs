@@ -6,14 +6,14 @@ use axum::http::StatusCode;
 use scanhook_api_types::{AccountIn, AccountOut, ApiKeyIn, ApiKeyOut, ListOut, Problem};
 use scanhook_core::audit::AuditAction;
 use scanhook_core::{AccountId, ApiKey, ApiKeyId};
-use scanhook_store::{ApiKeyRecord, NewAccount, NewApiKey};
+use scanhook_store::{Account, ApiKeyRecord, NewAccount, NewApiKey};
 use serde_json::{Map, Value};
 
 use super::audit::{self, snapshot};
-use super::text;
+use super::{PageQuery, text};
 use crate::auth::Caller;
 use crate::error::{ApiError, named};
-use crate::extract::{ApiJson, OptionalJson, path_id};
+use crate::extract::{ApiJson, ApiQuery, OptionalJson, path_id};
 use crate::state::AppState;
 
 fn key_out(record: ApiKeyRecord, key: Option<&ApiKey>) -> ApiKeyOut {
@@ -32,6 +32,48 @@ fn new_key(name: String) -> (ApiKey, NewApiKey) {
     (key, record)
 }
 
+fn account_out(account: Account) -> AccountOut {
+    AccountOut {
+        id: account.id.to_string(),
+        name: account.name,
+        is_admin: account.is_admin,
+        created_at: account.created_at,
+        api_key: None,
+    }
+}
+
+/// Only the admin key (and its sessions) may see or create accounts.
+fn admin_only(caller: &Caller, what: &'static str) -> Result<(), ApiError> {
+    if caller.is_admin { Ok(()) } else { Err(ApiError::Forbidden(what)) }
+}
+
+/// List every account, newest first (the admin key only).
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(PageQuery),
+    responses((status = 200, body = ListOut<AccountOut>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<ListOut<AccountOut>>, ApiError> {
+    admin_only(&caller, "only the admin API key may list accounts")?;
+    let paged = state.store().list_accounts(query.page()?).await?;
+    Ok(Json(ListOut { data: paged.items.into_iter().map(account_out).collect(), next_cursor: paged.next_cursor }))
+}
+
+/// Get one account (the admin key only).
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account ID")),
+    responses((status = 200, body = AccountOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountOut>, ApiError> {
+    admin_only(&caller, "only the admin API key may read accounts")?;
+    let account_id: AccountId = path_id(&id, "account")?;
+    let account = state.store().get_account(&account_id).await.map_err(named("account", &id))?;
+    Ok(Json(account_out(account)))
+}
+
 /// Create an account and its first API key (the admin key only).
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = AccountIn,
     responses((status = 201, body = AccountOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -40,9 +82,7 @@ pub async fn create_account(
     caller: Caller,
     ApiJson(input): ApiJson<AccountIn>,
 ) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
-    if !caller.is_admin {
-        return Err(ApiError::Forbidden("only the admin API key may create accounts"));
-    }
+    admin_only(&caller, "only the admin API key may create accounts")?;
     let name = text("name", &input.name, 200)?;
     let (key, record) = new_key("default".into());
     let now = state.now();
@@ -64,9 +104,8 @@ pub async fn create_account(
         StatusCode::CREATED,
         Json(AccountOut {
             id: account.id.to_string(),
-            name: account.name,
-            created_at: account.created_at,
             api_key: Some(key_out(key_record, Some(&key))),
+            ..account_out(account)
         }),
     ))
 }

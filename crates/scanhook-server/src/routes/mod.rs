@@ -45,6 +45,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 250)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_]{1,64}$")]
     pub cursor: Option<String>,
 }
 
@@ -53,6 +54,14 @@ impl PageQuery {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+        }
+        // Cursors are IDs: anything else was never handed out, and would page from nowhere.
+        if let Some(cursor) = &self.cursor
+            && (cursor.is_empty()
+                || cursor.len() > 64
+                || !cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(ApiError::invalid("cursor", "cursor must be the next_cursor of a previous page"));
         }
         Ok(Page { limit, cursor: self.cursor.clone() })
     }

@@ -63,8 +63,11 @@ pub async fn create(
         None => PORTAL_LINK_DEFAULT,
         Some(secs) => {
             let secs = chrono::Duration::seconds(i64::from(secs));
-            if secs < chrono::Duration::seconds(60) || secs > PORTAL_LINK_MAX {
-                return Err(ApiError::invalid("expires_in", "expires_in must be 60 to 86400 seconds"));
+            let min = state.dashboard.portal_link_min;
+            if secs < min || secs > PORTAL_LINK_MAX {
+                let message =
+                    format!("expires_in must be {} to {} seconds", min.num_seconds(), PORTAL_LINK_MAX.num_seconds());
+                return Err(ApiError::Invalid { field: Some("expires_in".into()), message });
             }
             secs
         }

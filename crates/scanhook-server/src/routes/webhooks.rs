@@ -15,6 +15,7 @@ use scanhook_core::catalogue;
 use scanhook_core::format::{DeliveryFormat, Kind, Signature};
 use scanhook_core::network;
 use scanhook_core::scan::Severity;
+use scanhook_core::subscription::{MAX_EVENT_PATTERNS, MAX_PROJECTS};
 use scanhook_core::webhook::REDACTED;
 use scanhook_core::{
     EventPattern, EventType, ExtraHeaders, ProjectId, SecretKind, WebhookId, WebhookSecret, WebhookUrl,
@@ -82,6 +83,12 @@ fn parse_events(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
     if raw.is_empty() {
         return Err(ApiError::invalid("events", "events must list at least one event type, 'prefix.*' or '*'"));
     }
+    if raw.len() > MAX_EVENT_PATTERNS {
+        return Err(ApiError::invalid(
+            "events",
+            format!("events lists {} patterns; at most {MAX_EVENT_PATTERNS} are allowed", raw.len()),
+        ));
+    }
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for (i, pattern) in raw.into_iter().enumerate() {
         EventPattern::parse(&pattern).map_err(|e| ApiError::invalid(&format!("events[{i}]"), e.0))?;
@@ -95,7 +102,17 @@ fn parse_events(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
 /// Project IDs of the caller's own projects: a filter naming a project that does not
 /// exist would silently match nothing.
 async fn parse_projects(state: &AppState, caller: &Caller, raw: Vec<String>) -> Result<Vec<String>, ApiError> {
-    for (i, id) in raw.iter().enumerate() {
+    if raw.len() > MAX_PROJECTS {
+        return Err(ApiError::invalid(
+            "projects",
+            format!("projects lists {} IDs; at most {MAX_PROJECTS} are allowed", raw.len()),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, id) in raw.into_iter().enumerate() {
+        if out.contains(&id) {
+            continue;
+        }
         let field = format!("projects[{i}]");
         let project = id.parse::<ProjectId>().map_err(|e| ApiError::invalid(&field, e.0))?;
         match state.store().get_project(&caller.account, &project).await {
@@ -105,8 +122,9 @@ async fn parse_projects(state: &AppState, caller: &Caller, raw: Vec<String>) -> 
             }
             Err(e) => return Err(e.into()),
         }
+        out.push(id);
     }
-    Ok(raw)
+    Ok(out)
 }
 
 fn parse_severity(raw: String) -> Result<Severity, ApiError> {

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use scanhook_core::{AccountId, ApiKeyId};
 use tokio_postgres::Row;
 
-use super::rows::{ms, time};
+use super::rows::{self, ms, time};
 use super::{Tx, exec, opt_row_of, row_of, rows_of};
-use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey};
+use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey, Page, Paged};
 use crate::{Conflict, StoreError, StoreResult};
 
 fn account_row(row: &Row) -> StoreResult<Account> {
@@ -42,6 +42,28 @@ pub async fn create(c: &Tx<'_>, account: NewAccount, key: NewApiKey, now: DateTi
     .await?;
     insert_key(c, &account.id, &key, now).await?;
     Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now })
+}
+
+/// Every account, newest first by ID, from after the cursor (the primary key's index).
+pub async fn list(c: &Tx<'_>, page: Page) -> StoreResult<Paged<Account>> {
+    let limit = i64::from(page.limit) + 1;
+    let rows = match &page.cursor {
+        Some(cursor) => {
+            let sql = "SELECT id, name, is_admin, created_at FROM accounts WHERE id < $1 ORDER BY id DESC LIMIT $2";
+            rows_of(c, sql, &[cursor, &limit]).await?
+        }
+        None => {
+            let sql = "SELECT id, name, is_admin, created_at FROM accounts ORDER BY id DESC LIMIT $1";
+            rows_of(c, sql, &[&limit]).await?
+        }
+    };
+    let items = rows.iter().map(account_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(rows::paged(items, page.limit, |a: &Account| a.id.to_string()))
+}
+
+pub async fn get(c: &Tx<'_>, id: &AccountId) -> StoreResult<Account> {
+    let row = row_of(c, "SELECT id, name, is_admin, created_at FROM accounts WHERE id = $1", &[&id.as_str()]).await?;
+    account_row(&row)
 }
 
 async fn insert_key(c: &Tx<'_>, account: &AccountId, key: &NewApiKey, now: DateTime<Utc>) -> StoreResult<()> {

@@ -208,6 +208,14 @@ impl Store for PostgresStore {
         unit!(self, |c| accounts::create(&c, account, key, now).await?)
     }
 
+    async fn get_account(&self, id: &AccountId) -> StoreResult<Account> {
+        unit!(self, |c| accounts::get(&c, id).await?)
+    }
+
+    async fn list_accounts(&self, page: Page) -> StoreResult<Paged<Account>> {
+        unit!(self, |c| accounts::list(&c, page).await?)
+    }
+
     async fn create_api_key(
         &self,
         account: &AccountId,

@@ -1,11 +1,12 @@
 //! Accounts and API keys.
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::{AccountId, ApiKeyId};
 
-use super::rows::{ms, time};
-use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey};
+use super::rows::{self, ms, time};
+use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey, Page, Paged};
 use crate::{Conflict, StoreError, StoreResult};
 
 fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
@@ -38,6 +39,31 @@ pub fn create(c: &Connection, account: NewAccount, key: NewApiKey, now: DateTime
     )?;
     insert_key(c, &account.id, &key, now)?;
     Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now })
+}
+
+/// The statement behind [`list`] and its values: newest first by ID, from after the
+/// cursor, one row more than the page holds (the primary key's index serves both).
+pub(super) fn list_query(page: &Page) -> (&'static str, Vec<Value>) {
+    let limit = Value::from(i64::from(page.limit) + 1);
+    match &page.cursor {
+        Some(cursor) => (
+            "SELECT id, name, is_admin, created_at FROM accounts WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+            vec![Value::from(cursor.clone()), limit],
+        ),
+        None => ("SELECT id, name, is_admin, created_at FROM accounts ORDER BY id DESC LIMIT ?1", vec![limit]),
+    }
+}
+
+pub fn list(c: &Connection, page: Page) -> StoreResult<Paged<Account>> {
+    let (sql, values) = list_query(&page);
+    let mut stmt = c.prepare_cached(sql)?;
+    let items = stmt.query_map(rusqlite::params_from_iter(values.iter()), account_row)?.collect::<Result<_, _>>()?;
+    Ok(rows::paged(items, page.limit, |a: &Account| a.id.to_string()))
+}
+
+pub fn get(c: &Connection, id: &AccountId) -> StoreResult<Account> {
+    let mut stmt = c.prepare_cached("SELECT id, name, is_admin, created_at FROM accounts WHERE id = ?1")?;
+    Ok(stmt.query_row([id.as_str()], account_row)?)
 }
 
 fn insert_key(c: &Connection, account: &AccountId, key: &NewApiKey, now: DateTime<Utc>) -> StoreResult<()> {

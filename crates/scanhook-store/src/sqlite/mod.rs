@@ -179,6 +179,15 @@ impl Store for SqliteStore {
         self.write(move |c| accounts::create(c, account, key, now)).await
     }
 
+    async fn get_account(&self, id: &AccountId) -> StoreResult<Account> {
+        let id = id.clone();
+        self.read(move |c| accounts::get(c, &id)).await
+    }
+
+    async fn list_accounts(&self, page: Page) -> StoreResult<Paged<Account>> {
+        self.read(move |c| accounts::list(c, page)).await
+    }
+
     async fn create_api_key(
         &self,
         account: &AccountId,

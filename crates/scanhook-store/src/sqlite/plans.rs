@@ -359,3 +359,19 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
     }
     assert!(planned > 30, "the workload ran only {planned} statements: {statements:#?}");
 }
+
+#[test]
+fn the_account_list_walks_the_primary_key_in_order() {
+    let c = database();
+    for page in pages() {
+        let (sql, values) = super::accounts::list_query(&page);
+        // The first page walks the key's index from its end (`SCAN … USING INDEX`, stopped
+        // by the LIMIT); a later one searches it from the cursor. Neither sorts.
+        let plan = assert_indexed(&c, sql, &values, &["accounts"]);
+        assert!(plan.iter().all(|line| line.contains("USING") && line.contains("INDEX")), "{plan:?}");
+        assert!(!plan.iter().any(|line| line.contains("TEMP B-TREE")), "{plan:?}");
+        if page.cursor.is_some() {
+            assert!(plan.iter().any(|line| line.starts_with("SEARCH accounts")), "{plan:?}");
+        }
+    }
+}

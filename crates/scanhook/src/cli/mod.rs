@@ -3,6 +3,7 @@
 //! a client of a running server, through `scanhook-client`. Each module
 //! defines one command group's arguments and how its answers are shown.
 
+mod accounts;
 mod audit;
 mod client_args;
 mod deliveries;
@@ -36,6 +37,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Check an API key against a server and save both in the config file.
     Login(client_args::LoginArgs),
+    /// List and create accounts (the tenants; the admin key only).
+    Accounts(accounts::AccountsArgs),
     /// Manage webhook endpoints.
     Webhooks(Box<webhooks::WebhooksArgs>),
     /// Report and inspect events.
@@ -75,6 +78,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => crate::serve::run(*args).await,
         Command::Login(args) => client_args::login(args).await,
+        Command::Accounts(a) => accounts::run(a.conn.connect()?, a.command).await,
         Command::Webhooks(a) => {
             let a = *a;
             webhooks::run(a.conn.connect()?, a.command).await

@@ -123,4 +123,11 @@ pub struct ServeArgs {
     /// The dashboard's accent colour, as #rrggbb.
     #[arg(long, env = "SCANHOOK_BRAND_COLOR")]
     pub brand_color: Option<String>,
+    /// How long a dashboard session lasts without a request: 2s to 12h (default 30m).
+    /// Sessions end 12 hours after sign-in however busy.
+    #[arg(long, env = "SCANHOOK_SESSION_IDLE", value_parser = duration)]
+    pub session_idle: Option<Duration>,
+    /// The shortest `expires_in` a portal link may ask for: 1s to 10m (default 1m).
+    #[arg(long, env = "SCANHOOK_PORTAL_LINK_MIN_EXPIRY", value_parser = duration)]
+    pub portal_link_min_expiry: Option<Duration>,
 }

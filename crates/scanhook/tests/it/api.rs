@@ -194,6 +194,11 @@ async fn webhooks_can_be_read_changed_paged_and_deleted() {
     assert_eq!(seen, sorted, "newest first, no repeats");
     let (code, problem) = server.get("/v1/webhooks?limit=0").await;
     assert_problem(code, &problem, 422, "validation_failed", Some("limit"));
+    // A cursor no page handed out is named, not answered with an empty page.
+    for bad in ["%ZZ", "", "wh_1%27--", &"a".repeat(65)] {
+        let (code, problem) = server.get(&format!("/v1/webhooks?cursor={bad}")).await;
+        assert_problem(code, &problem, 422, "validation_failed", Some("cursor"));
+    }
 
     assert_eq!(server.call(Method::DELETE, &path, None, None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(server.get(&path).await.0, StatusCode::NOT_FOUND);

@@ -42,6 +42,47 @@ async fn deep_event_data_is_refused_at_ingest_and_chat_endpoints_keep_working() 
     assert!(server.is_healthy().await);
 }
 
+/// An endpoint's event patterns are matched against every event and its projects are each
+/// looked up when it is saved: both lists are bounded, and a list over the bound creates
+/// nothing. Before the bound, one request could list ~30,000 projects (a store read each).
+#[tokio::test]
+async fn an_endpoint_lists_at_most_100_event_patterns_and_100_projects() {
+    let server = Server::start(&[]).await;
+    let url = "https://example.com/hooks";
+    let (_, project) = server.post("/v1/projects", json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap_or_default().to_string();
+
+    let patterns: Vec<String> = (0..101).map(|i| format!("custom.type_{i}")).collect();
+    let (code, problem) = server.post("/v1/webhooks", json!({"url": url, "events": patterns})).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "events", "{problem}");
+    assert!(problem["message"].as_str().unwrap_or_default().contains("at most 100"), "{problem}");
+
+    let projects = vec![project_id.clone(); 101];
+    let (code, problem) = server.post("/v1/webhooks", json!({"url": url, "events": ["*"], "projects": projects})).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "projects", "{problem}");
+    let (_, list) = server.get("/v1/webhooks").await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "a refused list creates nothing: {list}");
+
+    // At the bound it is accepted, repeats kept once.
+    let patterns: Vec<String> = (0..100).map(|i| format!("custom.type_{i}")).collect();
+    let projects = vec![project_id.clone(); 100];
+    let (code, created) =
+        server.post("/v1/webhooks", json!({"url": url, "events": patterns, "projects": projects})).await;
+    assert_eq!(code, StatusCode::CREATED, "{created}");
+    assert_eq!(created["events"].as_array().map(Vec::len), Some(100), "{created}");
+    assert_eq!(created["projects"], json!([project_id]), "{created}");
+
+    let id = created["id"].as_str().unwrap_or_default();
+    let patterns: Vec<String> = (0..101).map(|i| format!("custom.type_{i}")).collect();
+    let (code, problem) = server
+        .call(reqwest::Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"events": patterns})), None)
+        .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "events", "{problem}");
+}
+
 /// Half a surrogate pair (`\ud800`) is valid JSON grammar but no character: kept as raw
 /// bytes it reached the store, then answered 500 with an Idempotency-Key (the request's
 /// fingerprint could not be parsed), showed as `null` on read and failed every template.

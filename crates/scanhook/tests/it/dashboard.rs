@@ -62,7 +62,7 @@ pub(crate) async fn form(
 }
 
 /// An API call made with a session's credential.
-async fn as_session(
+pub(crate) async fn as_session(
     server: &Server,
     token: &str,
     method: Method,

@@ -1,6 +1,7 @@
 // scanhook dashboard: the only script. Progressive enhancement only: every page works
-// without it. Copy buttons, the current page marked in the navigation, filters folded on
-// a phone, and pages that refresh while a delivery is under way.
+// without it. Copy buttons, options shown only while the choice they belong to is made,
+// the current page marked in the navigation, filters folded on a phone, and pages that
+// refresh while a delivery is under way.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -25,6 +26,17 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   for (const input of document.querySelectorAll("input[readonly]")) {
     input.addEventListener("focus", () => input.select());
+  }
+  // `data-show-when="kind=cloudevents"`: shown only while the select #kind has that value.
+  for (const group of document.querySelectorAll("[data-show-when]")) {
+    const [name, value] = group.dataset.showWhen.split("=");
+    const select = document.getElementById(name);
+    if (!select) continue;
+    const update = () => {
+      group.hidden = select.value !== value;
+    };
+    select.addEventListener("change", update);
+    update();
   }
   const here = window.location.pathname;
   for (const link of document.querySelectorAll("header.top nav a")) {

@@ -3,6 +3,7 @@
 //! happy path, and its error paths: an unknown ID (exit 1, the API's message), a bad flag
 //! (exit 2), an unreachable server (exit 1, a message naming the URL, no panic).
 
+mod accounts;
 mod audit;
 mod connection;
 mod events;
