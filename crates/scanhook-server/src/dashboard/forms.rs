@@ -94,6 +94,19 @@ pub fn headers_text(headers: &BTreeMap<String, String>) -> String {
     headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n")
 }
 
+/// One labelled field with its hint and, when there is one, its error beside it (the
+/// ids tie both to the input for screen readers).
+pub fn field(label: &str, name: &str, hint: &str, error: Option<&str>, input: Markup) -> Markup {
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(name) { (label) }
+            (input)
+            @if !hint.is_empty() { p.hint #{ (name) "-hint" } { (hint) } }
+            @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,18 +118,5 @@ mod tests {
         assert_eq!(h.get("Y").map(String::as_str), Some("a:b"));
         assert_eq!(headers_text(&h), "X-Team: sec\nY: a:b");
         assert!(headers("no colon").unwrap_err().contains("line 1"));
-    }
-}
-
-/// One labelled field with its hint and, when there is one, its error beside it (the
-/// ids tie both to the input for screen readers).
-pub fn field(label: &str, name: &str, hint: &str, error: Option<&str>, input: Markup) -> Markup {
-    html! {
-        div.field.invalid[error.is_some()] {
-            label for=(name) { (label) }
-            (input)
-            @if !hint.is_empty() { p.hint #{ (name) "-hint" } { (hint) } }
-            @if let Some(error) = error { p.field-error #{ (name) "-error" } role="alert" { (error) } }
-        }
     }
 }
