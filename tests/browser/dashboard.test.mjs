@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's headless Chromium driven by playwright-core.
 // Starts `scanhook serve` (SCANHOOK_BIN, else target/debug/scanhook) on a fresh data
 // directory and a receiver of its own on 127.0.0.1, then goes through what a user does.
-// Screenshots of every page at 375 px and 1440 px go to target/screenshots/.
+// Screenshots of every page at 375 px and 1440 px go to target/screenshots/, and every
+// page shown passes checks.mjs (layout, keyboard, labels, CSP) at both widths.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -10,6 +11,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { WIDTHS, checkPage, settled, watch } from "./checks.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = process.env.SCANHOOK_BIN || join(root, "target/debug/scanhook");
@@ -86,16 +88,18 @@ async function api(method, path, key, body) {
   return text ? JSON.parse(text) : null;
 }
 
-/** Screenshots of the page as it is, at 1440 px and at 375 px wide. */
+/** Screenshots of the page as it is, at 1440 px and at 375 px wide; then its checks. */
 async function shot(page, name) {
-  await page.setViewportSize({ width: 1440, height: 900 });
-  await page.screenshot({ path: join(shots, `${name}-1440.png`), fullPage: true });
-  await page.setViewportSize({ width: 375, height: 812 });
-  await page.screenshot({ path: join(shots, `${name}-375.png`), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a 375 px screen`);
-  await page.setViewportSize({ width: 1440, height: 900 });
+  for (const size of WIDTHS) {
+    await page.setViewportSize(size);
+    await settled(page);
+    await page.screenshot({ path: join(shots, `${name}-${size.width}.png`), fullPage: true });
+  }
+  await checkPage(page, name);
 }
+
+/** A fresh browser context whose pages are watched (checks.mjs). */
+const newContext = async (options = { viewport: WIDTHS[0] }) => watch(await browser.newContext(options));
 
 /** Reloads until `text` shows, for what the dispatcher does in the background. */
 async function waitForText(page, text, ms = 15000) {
@@ -128,7 +132,7 @@ after(async () => {
 });
 
 test("sign in, add an endpoint, copy its secret, test it, read the attempt, survive auto-disable", async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await newContext();
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   const page = await context.newPage();
 
@@ -190,6 +194,10 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   failing = false;
   await page.click("button:has-text('Re-enable')");
   await page.locator(".state .badge.ok", { hasText: "Active" }).waitFor();
+  await page.click("button:has-text('Rotate secret')");
+  await page.getByRole("heading", { name: "New signing secret" }).waitFor();
+  await shot(page, "09-new-secret");
+  await page.getByRole("link", { name: "Back to the endpoint" }).click();
 
   // A form posted without the CSRF token, or from another site, is refused.
   const id = endpointUrl.split("/").at(-1);
@@ -243,14 +251,24 @@ test("sign in, add an endpoint, copy its secret, test it, read the attempt, surv
   await shot(page, "10-delete-confirm");
   await page.getByRole("link", { name: "Keep it" }).click();
   assert.equal(page.url(), endpointUrl);
+
+  // An address that is no page says so as a page; the API's answers stay JSON.
+  const missing = await page.goto(base + "/endpoint");
+  assert.equal(missing.status(), 404);
+  await page.getByText("There is no page at this address.").waitFor();
+  await shot(page, "26-not-found");
+  const apiMissing = await context.request.get(base + "/v1/nothing-here", { headers: { accept: "text/html" } });
+  assert.equal(apiMissing.status(), 404);
+  assert.match(apiMissing.headers()["content-type"], /problem\+json/);
   await context.close();
 });
 
 test("the delivery log filters by status; an endpoint's dead letters are replayed", async () => {
   const down = await api("POST", "/v1/webhooks", adminKey, {
-    url: receiverUrl.replace(/\/hooks$/, "/down"),
+    // Long enough to test every page's wrapping at 375 px.
+    url: receiverUrl.replace(/\/hooks$/, `/down/${"a-rather-long-path-segment/".repeat(4)}?token=${"0123456789".repeat(6)}`),
     events: ["scan.*"],
-    description: "Always failing",
+    description: "Always failing: the receiver behind it answers 500 to everything, so every delivery dies",
   });
   await api("POST", "/v1/events", adminKey, { type: "scan.started", data: { project: "api" } });
   const until = Date.now() + 15000;
@@ -262,7 +280,7 @@ test("the delivery log filters by status; an endpoint's dead letters are replaye
   }
   const allDead = (await api("GET", "/v1/deliveries?status=dead", adminKey)).data;
 
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await newContext();
   const page = await context.newPage();
   await page.goto(base + "/sign-in");
   await page.fill("#api_key", adminKey);
@@ -278,14 +296,19 @@ test("the delivery log filters by status; an endpoint's dead letters are replaye
   assert.equal(await page.locator("table.list tbody tr").count(), allDead.length);
   assert.equal(await page.locator("table.list .badge.bad").count(), allDead.length);
   await shot(page, "12-deliveries-failed");
+  await page.locator("table.list tbody tr").first().getByRole("link").first().click();
+  await page.getByText("HTTP 500").first().waitFor();
+  await shot(page, "12-delivery-failed");
 
   await page.goto(base + "/deliveries?since=2999-01-01T00%3A00");
   await page.getByText("No deliveries match these filters").waitFor();
+  await shot(page, "12-deliveries-none-match");
   await page.goto(base + "/deliveries?event_type=Not%20a%20type");
   assert.ok(await page.locator("#event_type-error").isVisible(), "the API's error is beside the field");
   await shot(page, "13-deliveries-invalid-filter");
 
   await page.goto(`${base}/endpoints/${down.id}`);
+  await shot(page, "13-endpoint-failing");
   await page.getByRole("link", { name: "All deliveries of this endpoint" }).click();
   assert.match(page.url(), new RegExp(`webhook_id=${down.id}`));
   assert.equal(await page.locator("table.list tbody tr").count(), dead.length);
@@ -305,37 +328,53 @@ test("a read-only portal link sees only its own account, once", async () => {
   const link = await api("POST", "/v1/portal-links", key, { read_only: true });
   assert.ok(link.url.startsWith(base + "/portal/"), link.url);
 
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await newContext();
   const page = await context.newPage();
   await page.goto(link.url);
-  await shot(page, "11-portal-continue");
+  await shot(page, "27-portal-continue");
   await page.click("button:has-text('Continue')");
   assert.match(page.url(), /\/endpoints$/);
   assert.ok(await page.getByRole("link", { name: receiverUrl + "/tenant-b" }).isVisible());
   assert.equal(await page.getByRole("link", { name: receiverUrl, exact: true }).count(), 0, "another account's endpoint");
   assert.equal(await page.getByRole("link", { name: "Add endpoint" }).count(), 0);
   assert.ok(await page.getByText("Read-only").isVisible());
-  await shot(page, "12-portal-endpoints");
+  await shot(page, "28-portal-endpoints");
 
   // The API refuses a change even when a form is forged with the right CSRF token.
   await page.getByRole("link", { name: receiverUrl + "/tenant-b" }).click();
-  await shot(page, "13-portal-endpoint");
+  await shot(page, "29-portal-endpoint");
   const id = page.url().split("/").at(-1);
   const csrf = await page.locator("input[name=csrf]").first().inputValue();
   const forged = await context.request.post(`${base}/endpoints/${id}/switch`, { form: { csrf } });
   assert.equal(forged.status(), 403);
 
+  // What a new account sees before anything happened.
+  for (const [path, says] of [
+    ["/deliveries", "No deliveries yet"],
+    ["/events", "No events yet"],
+    ["/projects", "No projects"],
+  ]) {
+    await page.goto(base + path);
+    await page.getByRole("heading", { name: says }).waitFor();
+    await shot(page, `29-portal-empty${path.replace("/", "-")}`);
+  }
+
   // Used once.
-  const again = await (await browser.newContext()).newPage();
+  const again = await (await newContext()).newPage();
   await again.goto(link.url);
   await again.click("button:has-text('Continue')");
   await again.getByText("expired or was already used").waitFor();
-  await shot(again, "14-portal-used");
+  await shot(again, "30-portal-used");
   await context.close();
 });
 
 test("events, the catalogue, a project's scans and violations, and the audit log read well", async () => {
   const project = await api("POST", "/v1/projects", adminKey, { name: "web shop", target: "https://github.com/acme/web-shop" });
+  // A long name and target, for the pages' wrapping at 375 px.
+  await api("POST", "/v1/projects", adminKey, {
+    name: "the customer-facing storefront and its payment service, including the legacy checkout",
+    target: `https://github.com/acme/${"storefront-".repeat(12)}checkout`,
+  });
   const finding = (rule, severity, line) => ({
     rule, severity, file: "src/checkout/payment-form.js", line, message: `${rule}: user input reaches a sensitive sink unescaped`,
   });
@@ -353,7 +392,7 @@ test("events, the catalogue, a project's scans and violations, and the audit log
     title: "Certificate expires in 5 days", message: "shop.example.com's certificate expires on 2026-12-04",
   });
 
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await newContext();
   const page = await context.newPage();
   await page.goto(base + "/sign-in");
   await page.fill("#api_key", adminKey);
@@ -406,8 +445,10 @@ test("events, the catalogue, a project's scans and violations, and the audit log
   await context.close();
 
   // A portal session limited to some event types is told what it cannot see.
-  const link = await api("POST", "/v1/portal-links", adminKey, { event_types: ["scan.*"] });
-  const portal = await (await browser.newContext()).newPage();
+  const link = await api("POST", "/v1/portal-links", adminKey, {
+    event_types: ["scan.*", "violation.detected", "violation.resolved", "alert.triggered", "score.changed"],
+  });
+  const portal = await (await newContext()).newPage();
   await portal.goto(link.url);
   await portal.click("button:has-text('Continue')");
   await portal.goto(base + "/events");
@@ -416,7 +457,7 @@ test("events, the catalogue, a project's scans and violations, and the audit log
 });
 
 test("the admin lists accounts and creates one whose key is copied once; a portal session never sees the page", async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await newContext();
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   const page = await context.newPage();
   await page.goto(base + "/sign-in");
@@ -450,7 +491,7 @@ test("the admin lists accounts and creates one whose key is copied once; a porta
 
   // A portal session, even into the admin's own account, has no link and is refused.
   const link = await api("POST", "/v1/portal-links", adminKey, {});
-  const portal = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  const portal = await (await newContext()).newPage();
   await portal.goto(link.url);
   await portal.click("button:has-text('Continue')");
   assert.equal(await portal.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).count(), 0);

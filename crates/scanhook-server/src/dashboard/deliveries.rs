@@ -34,9 +34,9 @@ pub fn status_badge(d: &DeliveryOut) -> Markup {
 pub fn delivery_rows(deliveries: &[DeliveryOut]) -> Markup {
     html! {
         @if deliveries.is_empty() {
-            p.muted { "No deliveries yet. Send a test event to see one here." }
+            p.muted { "No deliveries yet: they appear here as events reach this endpoint." }
         } @else {
-            table.list.compact {
+            table.list.dense {
                 thead { tr { th { "Event" } th { "Status" } th { "Attempts" } th { "Created" } } }
                 tbody {
                     @for d in deliveries {

@@ -38,6 +38,7 @@ impl<'a> Page<'a> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     meta name="referrer" content="no-referrer";
                     title { (self.title) " · " (brand) }
+                    link rel="icon" href="/assets/icon.svg" type="image/svg+xml";
                     link rel="stylesheet" href="/assets/app.css";
                     link rel="stylesheet" href="/assets/brand.css";
                     script src="/assets/app.js" defer {}

@@ -83,8 +83,16 @@ impl LogQuery {
         format!("/deliveries?{}", serde_urlencoded::to_string(&q).unwrap_or_default())
     }
 
+    /// How many filters are set.
+    fn set(&self) -> usize {
+        [&self.status, &self.event_type, &self.webhook_id, &self.since, &self.until]
+            .iter()
+            .filter(|v| !v.is_empty())
+            .count()
+    }
+
     fn filtered(&self) -> bool {
-        [&self.status, &self.event_type, &self.webhook_id, &self.since, &self.until].iter().any(|v| !v.is_empty())
+        self.set() > 0
     }
 }
 
@@ -155,14 +163,23 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<Lo
                 p.muted { "Every delivery of the account, newest first." }
             }
         }
-        section.card { (filters(&q, &endpoints, problem.as_ref())) }
+        // On a phone the filters fold under one line (app.js), unless one needs correcting.
+        section.card {
+            details.collapsible open data-narrow-closed[problem.is_none()] {
+                summary { "Filters" @if q.filtered() { " · " (q.set()) " set" } }
+                (filters(&q, &endpoints, problem.as_ref()))
+            }
+        }
         @if let Some(p) = unplaced { p.banner.error role="alert" { (p.message) } }
         @if page.data.is_empty() {
             section.card.empty {
-                @if problem.is_some() { p { "Correct the filter to see deliveries." } }
-                @else if !q.cursor.is_empty() { p { "No older deliveries." } p { a href=(q.link(None)) { "Back to the newest" } } }
-                @else if q.filtered() { p { "No deliveries match these filters." } p { a href="/deliveries" { "Show every delivery" } } }
-                @else { p { "No deliveries yet. Send a test event from an endpoint's page to see one here." } }
+                @if problem.is_some() { h2 { "Nothing to show" } p { "Correct the filter to see deliveries." } }
+                @else if !q.cursor.is_empty() { h2 { "No older deliveries" } p { a href=(q.link(None)) { "Back to the newest" } } }
+                @else if q.filtered() { h2 { "No deliveries match these filters" } p { a href="/deliveries" { "Show every delivery" } } }
+                @else {
+                    h2 { "No deliveries yet" }
+                    p { "Deliveries appear here as events reach your endpoints." @if !sess.read_only { " Send a test event from an endpoint's page to see one now." } }
+                }
             }
         } @else {
             (table(&page.data, &urls))

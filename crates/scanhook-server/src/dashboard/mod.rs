@@ -23,10 +23,12 @@ mod session;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+
+use tower::ServiceExt;
 
 use crate::state::AppState;
 use scanhook_core::session::{
@@ -151,17 +153,43 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .route("/assets/brand.css", get(brand_css))
+        .route("/assets/icon.svg", get(icon))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(security_headers))
+        .fallback(api_or_not_found)
         .with_state(dash)
-        .fallback_service(api)
+}
+
+/// Anything else is the API's; but an address the API does not know either, opened in a
+/// browser outside `/v1/`, gets a page that says so rather than a JSON problem.
+async fn api_or_not_found(State(dash): State<Dash>, request: Request) -> Response {
+    let page =
+        request.method() == Method::GET && !request.uri().path().starts_with("/v1/") && accepts_html(request.headers());
+    let response = match dash.api.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if !page || response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    let mut page = layout::error_page(&dash.app, StatusCode::NOT_FOUND, "There is no page at this address.");
+    harden(page.headers_mut());
+    page
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// Strict headers on every dashboard answer: no inline script or style, no framing, no
 /// referrer (a portal link's token never leaks), nothing cached.
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let h = response.headers_mut();
+    harden(response.headers_mut());
+    response
+}
+
+fn harden(h: &mut HeaderMap) {
     let set = [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -179,7 +207,15 @@ async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in set {
         h.insert(name, HeaderValue::from_static(value));
     }
-    response
+}
+
+/// The tab's icon: the header's mark in the brand colour.
+async fn icon(State(dash): State<Dash>) -> impl IntoResponse {
+    let color = &dash.app.dashboard.brand_color;
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"4\" fill=\"{color}\"/></svg>\n"
+    );
+    ([(header::CONTENT_TYPE, "image/svg+xml")], svg)
 }
 
 async fn css() -> impl IntoResponse {

@@ -146,6 +146,24 @@ async fn the_cookie_is_secure_when_the_deployment_is_https_and_the_brand_is_chec
 }
 
 #[tokio::test]
+async fn a_browser_at_an_address_that_is_no_page_gets_a_page_and_the_api_stays_json() {
+    let server = Server::start(&[]).await;
+    let get = |path: &str, accept: &str| browser().get(server.url(path)).header("accept", accept.to_string()).send();
+    let page = get("/endpoint", "text/html,application/xhtml+xml").await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'none'"));
+    assert!(page.text().await.unwrap().contains("There is no page at this address."));
+    for (path, accept) in [("/endpoint", "application/json"), ("/v1/nothing", "text/html")] {
+        let answer = get(path, accept).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(answer.headers()["content-type"], "application/problem+json", "{path} as {accept}");
+    }
+    let icon = get("/assets/icon.svg", "image/*").await.unwrap();
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().contains("<svg"));
+}
+
+#[tokio::test]
 async fn forms_without_the_csrf_token_or_from_another_site_change_nothing() {
     let server = Server::start(&[("SCANHOOK_ALLOW_PRIVATE_NETWORKS", "true")]).await;
     let (token, _) = sign_in(&server, &server.key).await;

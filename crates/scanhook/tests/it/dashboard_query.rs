@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/assets/app.css", &[]),
     ("/assets/app.js", &[]),
     ("/assets/brand.css", &[]),
+    ("/assets/icon.svg", &[]),
 ];
 
 /// Every parameter any page reads, each given twice, and values of the wrong kind.

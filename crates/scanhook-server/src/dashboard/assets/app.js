@@ -1,6 +1,7 @@
 // scanhook dashboard: the only script. Progressive enhancement only: every page works
 // without it. Copy buttons, options shown only while the choice they belong to is made,
-// and pages that refresh while a delivery is under way.
+// the current page marked in the navigation, filters folded on a phone, and pages that
+// refresh while a delivery is under way.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -36,6 +37,17 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     select.addEventListener("change", update);
     update();
+  }
+  const here = window.location.pathname;
+  for (const link of document.querySelectorAll("header.top nav a")) {
+    const path = link.getAttribute("href");
+    if (here === path || here.startsWith(path + "/")) link.setAttribute("aria-current", "page");
+  }
+  const narrow = window.matchMedia("(max-width: 760px)");
+  for (const box of document.querySelectorAll("details[data-narrow-closed]")) {
+    const fit = () => { box.open = !narrow.matches; };
+    fit();
+    narrow.addEventListener("change", fit);
   }
   const refresh = Number(document.body.dataset.refresh || 0);
   if (refresh > 0) setTimeout(() => window.location.reload(), refresh * 1000);
