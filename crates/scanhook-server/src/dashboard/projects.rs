@@ -266,7 +266,7 @@ pub async fn show(
     UrlQuery(q): UrlQuery<ProjectQuery>,
 ) -> Result<Response, Response> {
     if !valid_id(&id, "proj_") {
-        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such project."));
+        return Err(error_page(&dash.app, Some(&sess), StatusCode::NOT_FOUND, "No such project."));
     }
     let project: ProjectOut = read(&dash, &sess, &format!("/v1/projects/{id}"), "Project", "projects").await?;
     let counts = project.violations.clone().unwrap_or_default();
