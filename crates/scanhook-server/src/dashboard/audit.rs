@@ -143,15 +143,16 @@ pub async fn list(
                 @else { h2 { "Nothing yet" } p { "Creating, changing or deleting endpoints, keys and portal links is recorded here." } }
             }
         } @else {
-            table.list {
-                thead { tr { th { "Time" } th { "Action" } th { "About" } th { "Key" } th { "Changes" } } }
+            table.list.dense {
+                thead { tr { th { "When, by" } th { "Action" } th { "About" } th { "Changes" } } }
                 tbody {
                     @for e in &page.data {
                         tr {
-                            td data-label="Time" { (when(&e.at)) }
+                            // The key that acted under the time, so the IDs keep to one line each
+                            // and the changes have the room left.
+                            td.id data-label="When, by" { (when(&e.at)) br; span.mono.small.muted.url title="The API key used" { (e.key_id) } }
                             td data-label="Action" { code.tag { (e.action) } }
                             td.id data-label="About" { a.mono.small.url href=(link("/audit", &[("target_id", e.target_id.as_str())])) { (e.target_id) } }
-                            td.id data-label="Key" { span.mono.small.url { (e.key_id) } }
                             td.changes data-label="Changes" { (changes(&e.changes)) }
                         }
                     }

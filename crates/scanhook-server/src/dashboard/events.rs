@@ -179,7 +179,7 @@ pub fn event_rows(events: &[EventOut]) -> Markup {
             tbody {
                 @for e in events {
                     tr {
-                        td data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
+                        td.id data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
                         td data-label="Type" { code.tag { (e.event_type) } @if e.webhook_id.is_some() { " " span.badge.neutral { "Test" } } }
                         td data-label="Deliveries" { (e.deliveries) }
                         td data-label="Time" { (when(&e.timestamp)) }
