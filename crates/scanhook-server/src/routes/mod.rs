@@ -45,7 +45,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 250)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
-    #[param(pattern = "^[A-Za-z0-9_]{1,64}$")]
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
 }
 
@@ -56,13 +56,13 @@ impl PageQuery {
             return Err(ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
         }
         // Cursors are IDs: anything else was never handed out, and would page from nowhere.
-        if let Some(cursor) = &self.cursor
-            && (cursor.is_empty()
-                || cursor.len() > 64
-                || !cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        // An empty one is the first page (a client with no cursor yet may send `cursor=`).
+        let cursor = self.cursor.clone().filter(|c| !c.is_empty());
+        if let Some(cursor) = &cursor
+            && (cursor.len() > 64 || !cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         {
             return Err(ApiError::invalid("cursor", "cursor must be the next_cursor of a previous page"));
         }
-        Ok(Page { limit, cursor: self.cursor.clone() })
+        Ok(Page { limit, cursor })
     }
 }

@@ -195,7 +195,7 @@ async fn webhooks_can_be_read_changed_paged_and_deleted() {
     let (code, problem) = server.get("/v1/webhooks?limit=0").await;
     assert_problem(code, &problem, 422, "validation_failed", Some("limit"));
     // A cursor no page handed out is named, not answered with an empty page.
-    for bad in ["%ZZ", "", "wh_1%27--", &"a".repeat(65)] {
+    for bad in ["%ZZ", "wh_1%27--", &"a".repeat(65)] {
         let (code, problem) = server.get(&format!("/v1/webhooks?cursor={bad}")).await;
         assert_problem(code, &problem, 422, "validation_failed", Some("cursor"));
     }
