@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, stats, violations,
-    webhooks,
+    accounts, alerts, audit, deliveries, event_batch, event_types, events, portal_links, projects, scans, stats,
+    violations, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,7 @@ use crate::routes::{
         alerts::raise,
         event_types::list,
         events::create,
+        event_batch::create,
         events::list,
         events::get,
         deliveries::list,

@@ -43,6 +43,30 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The order in which a batch's events are written (indices into `events`): those with an
+/// idempotency key first, by key (the batch's order among equal keys), then the rest in
+/// the batch's order. Every backend writes in this order, so concurrent batches take the
+/// keys' index entries in one order and cannot deadlock.
+pub fn batch_order(events: &[NewEvent]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |i: usize| events[i].idempotency.as_ref().map(|(k, _)| k.as_str());
+        match (key(a), key(b)) {
+            (Some(x), Some(y)) => x.cmp(y).then(a.cmp(&b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(&b),
+        }
+    });
+    order
+}
+
+/// Whether the error refuses one write only (decided before it wrote anything), rather
+/// than its whole unit of work.
+pub fn is_refusal(e: &StoreError) -> bool {
+    matches!(e, StoreError::NotFound | StoreError::Conflict(_))
+}
+
 /// Why a write was refused, decided by the state it found. Every backend returns these,
 /// never text of its own; each has a stable code the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -212,6 +236,20 @@ pub trait Store: Send + Sync + 'static {
     /// hash is [`Conflict::IdempotencyKeyReused`]); as if serialised per key. A targeted
     /// event's endpoint must be the account's (else NotFound).
     async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested>;
+    /// Stores several events in one unit of work, each as [`Store::ingest_event`] would,
+    /// with one result per event in the order given. A domain error (an idempotency key
+    /// reused with another request, an unknown target) refuses that event only; any other
+    /// error refuses them all, and nothing is written. A key repeated within the batch
+    /// behaves as if its events came one after another in the batch's order (the first
+    /// makes the event, the others replay or conflict). Events with a key are written in
+    /// the order of their keys ([`batch_order`]), so two batches sharing keys wait for each
+    /// other instead of deadlocking.
+    async fn ingest_events(
+        &self,
+        account: &AccountId,
+        events: Vec<NewEvent>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoreResult<Ingested>>>;
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
 

@@ -100,6 +100,27 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
     }))
 }
 
+/// Stores a batch in the caller's transaction (`Store::ingest_events`): each event on its
+/// own, a refusal that event's result, any other error the whole batch's.
+pub async fn ingest_batch(
+    c: &Tx<'_>,
+    account: &AccountId,
+    batch: Vec<NewEvent>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoreResult<Ingested>>> {
+    let order = crate::batch_order(&batch);
+    let mut slots: Vec<Option<NewEvent>> = batch.into_iter().map(Some).collect();
+    let mut results: Vec<Option<StoreResult<Ingested>>> = (0..slots.len()).map(|_| None).collect();
+    for i in order {
+        let Some(new) = slots[i].take() else { continue };
+        match ingest(c, account, new, now).await {
+            Err(e) if !crate::is_refusal(&e) => return Err(e),
+            result => results[i] = Some(result),
+        }
+    }
+    Ok(results.into_iter().map(|r| r.unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
 /// The event an idempotency key already made: replayed if the request is the same, a
 /// conflict if it differs; `None` if the key is new.
 async fn replay(c: &Tx<'_>, account: &AccountId, key: &str, hash: &str) -> StoreResult<Option<Ingested>> {

@@ -86,6 +86,27 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
     }))
 }
 
+/// Stores a batch in the caller's unit of work (`Store::ingest_events`): each event on its
+/// own, a refusal that event's result, any other error the whole batch's.
+pub fn ingest_batch(
+    c: &Connection,
+    account: &AccountId,
+    batch: Vec<NewEvent>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoreResult<Ingested>>> {
+    let order = crate::batch_order(&batch);
+    let mut slots: Vec<Option<NewEvent>> = batch.into_iter().map(Some).collect();
+    let mut results: Vec<Option<StoreResult<Ingested>>> = (0..slots.len()).map(|_| None).collect();
+    for i in order {
+        let Some(new) = slots[i].take() else { continue };
+        match ingest(c, account, new, now) {
+            Err(e) if !crate::is_refusal(&e) => return Err(e),
+            result => results[i] = Some(result),
+        }
+    }
+    Ok(results.into_iter().map(|r| r.unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
 /// The event an idempotency key already made: replayed if the request is the same, a
 /// conflict if it differs; `None` if the key is new.
 fn replay(c: &Connection, account: &AccountId, key: &str, hash: &str) -> StoreResult<Option<Ingested>> {
