@@ -43,22 +43,29 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The order in which a batch's events are written (indices into `events`): those with an
-/// idempotency key first, by key (the batch's order among equal keys), then the rest in
-/// the batch's order. Every backend writes in this order, so concurrent batches take the
-/// keys' index entries in one order and cannot deadlock.
-pub fn batch_order(events: &[NewEvent]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by(|&a, &b| {
-        let key = |i: usize| events[i].idempotency.as_ref().map(|(k, _)| k.as_str());
-        match (key(a), key(b)) {
-            (Some(x), Some(y)) => x.cmp(y).then(a.cmp(&b)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.cmp(&b),
-        }
+/// A batch's events in the order they are written, each with its place in the batch:
+/// those with an idempotency key first, by key (the batch's order among equal keys), then
+/// the rest in the batch's order. Every backend writes in this order, so concurrent
+/// batches take the keys' index entries in one order and cannot deadlock.
+pub fn in_write_order(batch: Vec<NewEvent>) -> Vec<(usize, NewEvent)> {
+    let mut events: Vec<(usize, NewEvent)> = batch.into_iter().enumerate().collect();
+    // Stable: equal keys, and events without one, keep the batch's order.
+    fn key(e: &NewEvent) -> Option<&str> {
+        e.idempotency.as_ref().map(|(k, _)| k.as_str())
+    }
+    events.sort_by(|(_, a), (_, b)| match (key(a), key(b)) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
     });
-    order
+    events
+}
+
+/// Results written in [`in_write_order`], back in the batch's order.
+pub fn in_batch_order<T>(mut results: Vec<(usize, T)>) -> Vec<T> {
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Whether the error refuses one write only (decided before it wrote anything), rather
@@ -242,7 +249,7 @@ pub trait Store: Send + Sync + 'static {
     /// error refuses them all, and nothing is written. A key repeated within the batch
     /// behaves as if its events came one after another in the batch's order (the first
     /// makes the event, the others replay or conflict). Events with a key are written in
-    /// the order of their keys ([`batch_order`]), so two batches sharing keys wait for each
+    /// the order of their keys ([`in_write_order`]), so two batches sharing keys wait for each
     /// other instead of deadlocking.
     async fn ingest_events(
         &self,

@@ -28,10 +28,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// order sent (`status` 202, 409 or 422, as `POST /v1/events` would answer it alone).
 #[utoipa::path(post, path = "/v1/events/batch", tag = "events", request_body = EventBatchIn,
     responses((status = 200, body = EventBatchOut), (status = 400, body = Problem), (status = 413, body = Problem),
-        (status = 422, body = Problem),
-        (status = 429, body = Problem, description = "The account reported more events than its ingest limit allows; \
-            nothing was stored. Try again after `Retry-After` seconds.",
-            headers(("Retry-After" = u64, description = "Seconds to wait, at least 1")))))]
+        (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

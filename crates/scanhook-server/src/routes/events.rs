@@ -63,10 +63,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat of this request return the first answer",
         min_length = 1, max_length = 255, pattern = "^[!-~]([ -~]*[!-~])?$")),
     responses((status = 202, body = EventAcceptedOut), (status = 400, body = Problem), (status = 409, body = Problem),
-        (status = 413, body = Problem), (status = 422, body = Problem),
-        (status = 429, body = Problem, description = "The account reported more events than its ingest limit allows; \
-            nothing was stored. Try again after `Retry-After` seconds.",
-            headers(("Retry-After" = u64, description = "Seconds to wait, at least 1")))))]
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

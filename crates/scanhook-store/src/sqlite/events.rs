@@ -94,17 +94,14 @@ pub fn ingest_batch(
     batch: Vec<NewEvent>,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<StoreResult<Ingested>>> {
-    let order = crate::batch_order(&batch);
-    let mut slots: Vec<Option<NewEvent>> = batch.into_iter().map(Some).collect();
-    let mut results: Vec<Option<StoreResult<Ingested>>> = (0..slots.len()).map(|_| None).collect();
-    for i in order {
-        let Some(new) = slots[i].take() else { continue };
+    let mut results = Vec::with_capacity(batch.len());
+    for (i, new) in crate::in_write_order(batch) {
         match ingest(c, account, new, now) {
             Err(e) if !crate::is_refusal(&e) => return Err(e),
-            result => results[i] = Some(result),
+            result => results.push((i, result)),
         }
     }
-    Ok(results.into_iter().map(|r| r.unwrap_or(Err(StoreError::NotFound))).collect())
+    Ok(crate::in_batch_order(results))
 }
 
 /// The event an idempotency key already made: replayed if the request is the same, a
