@@ -86,8 +86,9 @@ impl IngestLimit {
         )
     }
 
-    /// Accounts with a bucket kept (for tests of the sweep).
-    pub fn tracked(&self) -> usize {
+    /// Accounts with a bucket kept, after a sweep.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.buckets.retain_recent();
         self.buckets.len()
     }
