@@ -62,7 +62,9 @@ pub async fn create(
         }
     }
 
-    let mut stored = state.engine.accept_events(&caller.account, batch).await?.into_iter();
+    // Nothing to store when every event was refused: no empty unit of work.
+    let stored = if batch.is_empty() { Vec::new() } else { state.engine.accept_events(&caller.account, batch).await? };
+    let mut stored = stored.into_iter();
     let results = results
         .into_iter()
         .map(|slot| match slot {

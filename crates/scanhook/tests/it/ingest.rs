@@ -202,6 +202,12 @@ async fn a_batch_out_of_bounds_is_refused_whole_naming_the_field() {
         assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         assert_eq!(problem["field"], field, "{problem}");
     }
+    // Every event refused is still an answer per event, and stores nothing.
+    let (code, body) =
+        server.post("/v1/events/batch", json!({"events": [{"type": "BAD"}, {"type": "a.b", "data": 1}]})).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["status"], 422, "{body}");
+    assert_eq!(body["results"][1]["error"]["field"], "events[1].data", "{body}");
     // The body limit holds as for a single event.
     let big = "x".repeat(1024 * 1024);
     let (code, problem) =
