@@ -90,6 +90,14 @@ async fn without_a_configured_limit_events_are_not_limited() {
         assert_eq!(code, StatusCode::OK, "{body}");
     }
     assert_eq!(event_count(&server, &server.key).await, 250);
+
+    // A limit that cannot be meant refuses to start, naming the setting.
+    let mut server = server;
+    server.kill();
+    let log = server.start_fails_with(&[("SCANHOOK_INGEST_RATE", "0")]);
+    assert!(log.contains("ingest-rate") || log.contains("INGEST_RATE"), "{log}");
+    let log = server.start_fails_with(&[("SCANHOOK_INGEST_BURST", "500")]);
+    assert!(log.contains("ingest-rate") || log.contains("INGEST_RATE"), "{log}");
 }
 
 #[tokio::test]
