@@ -61,7 +61,7 @@ fn table(accounts: &[AccountOut]) -> Markup {
                 @for a in accounts {
                     tr {
                         td data-label="Name" { (a.name) @if a.is_admin { " " span.badge.neutral { "Admin" } } }
-                        td data-label="Account ID" { span.mono.small.url { (a.id) } }
+                        td.id data-label="Account ID" { span.mono.small.url { (a.id) } }
                         td data-label="Created" { (when(&a.created_at)) }
                     }
                 }
@@ -75,7 +75,7 @@ async fn list_page(dash: &Dash, sess: &Sess, cursor: Option<&str>, form: (&str, 
     let uri = link("/v1/accounts", &[("limit", "50"), ("cursor", cursor.unwrap_or_default())]);
     let page: ListOut<AccountOut> = match api::get(&dash.api, sess, &uri).await {
         Ok(page) => page,
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, sess, &p),
     };
     let (name, problem) = form;
     let unplaced = problem.filter(|p| p.field.as_deref() != Some("name"));
@@ -117,7 +117,7 @@ pub async fn create(State(dash): State<Dash>, Posted { sess, form }: Posted<Acco
         Err(p) if p.status == 422 || p.status == 400 => {
             return list_page(&dash, &sess, None, (&form.name, Some(&p))).await;
         }
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, &sess, &p),
     };
     let key = account.api_key.as_ref().and_then(|k| k.key.as_deref());
     let body = html! {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::Dash;
 use super::events::{filtered_page, read_filtered};
-use super::filters::{Refused, filter, form, link, pager, range, text, time, unplaced};
+use super::filters::{Refused, filter, form, link, pager, range, set, text, time, unplaced};
 use super::forms::UrlQuery;
 use super::layout::when;
 use super::session::Sess;
@@ -66,7 +66,7 @@ impl AuditQuery {
     }
 
     fn filtered(&self) -> bool {
-        self.kept().iter().any(|(_, v)| !v.is_empty())
+        set(&self.kept()) > 0
     }
 }
 
@@ -86,7 +86,7 @@ fn filter_form(q: &AuditQuery, problem: Option<&Problem>) -> Markup {
                 autocomplete="off";
         }))
     };
-    form("/audit", fields, (&q.since, &q.until), q.filtered(), problem)
+    form("/audit", fields, (&q.since, &q.until), set(&q.kept()), problem)
 }
 
 /// A value as one short line: strings bare, anything else as compact JSON.
@@ -131,7 +131,7 @@ pub async fn list(
         div.page-head {
             div { h1 { "Audit log" } p.muted { "Who changed what in this account, newest first. Secrets never appear." } }
         }
-        section.card { (filter_form(&q, problem.as_ref())) }
+        (filter_form(&q, problem.as_ref()))
         @if let Some(p) = unplaced(problem.as_ref(), &["action", "target_id", "since", "until"]) {
             p.banner.error role="alert" { (p.message) }
         }
@@ -143,16 +143,17 @@ pub async fn list(
                 @else { h2 { "Nothing yet" } p { "Creating, changing or deleting endpoints, keys and portal links is recorded here." } }
             }
         } @else {
-            table.list {
-                thead { tr { th { "Time" } th { "Action" } th { "About" } th { "Key" } th { "Changes" } } }
+            table.list.dense {
+                thead { tr { th { "When, by" } th { "Action" } th { "About" } th { "Changes" } } }
                 tbody {
                     @for e in &page.data {
                         tr {
-                            td data-label="Time" { (when(&e.at)) }
+                            // The key that acted under the time, so the IDs keep to one line each
+                            // and the changes have the room left.
+                            td.id data-label="When, by" { (when(&e.at)) br; span.mono.small.muted.url title="The API key used" { (e.key_id) } }
                             td data-label="Action" { code.tag { (e.action) } }
-                            td data-label="About" { a.mono.small.url href=(link("/audit", &[("target_id", e.target_id.as_str())])) { (e.target_id) } }
-                            td data-label="Key" { span.mono.small.url { (e.key_id) } }
-                            td data-label="Changes" { (changes(&e.changes)) }
+                            td.id data-label="About" { a.mono.small.url href=(link("/audit", &[("target_id", e.target_id.as_str())])) { (e.target_id) } }
+                            td.changes data-label="Changes" { (changes(&e.changes)) }
                         }
                     }
                 }

@@ -2,6 +2,8 @@
 //! and bodies (credentials already redacted by the API), status code, latency and error;
 //! Retry. Also the delivery rows other pages show.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,21 +32,48 @@ pub fn status_badge(d: &DeliveryOut) -> Markup {
     }
 }
 
-/// A short table of deliveries, newest first.
-pub fn delivery_rows(deliveries: &[DeliveryOut]) -> Markup {
+/// Endpoint URLs by ID, for naming the endpoints of deliveries.
+pub type Urls<'a> = HashMap<&'a str, &'a str>;
+
+/// What a table of deliveries names in each row: the event's type (on an endpoint's
+/// page), the endpoint's URL (on an event's page), or both (the delivery log). An endpoint
+/// missing from the URLs is named by its ID.
+#[derive(Clone, Copy)]
+pub enum Named<'a> {
+    Event,
+    Endpoint(&'a Urls<'a>),
+    Both(&'a Urls<'a>),
+}
+
+/// A table of deliveries, newest first: each links to its page (by its event's type, or
+/// by its time when the event is not named).
+pub fn delivery_rows(deliveries: &[DeliveryOut], named: Named) -> Markup {
+    let (event, urls) = match named {
+        Named::Event => (true, None),
+        Named::Endpoint(urls) => (false, Some(urls)),
+        Named::Both(urls) => (true, Some(urls)),
+    };
     html! {
         @if deliveries.is_empty() {
             p.muted { "No deliveries yet: they appear here as events reach this endpoint." }
         } @else {
             table.list.dense {
-                thead { tr { th { "Event" } th { "Status" } th { "Attempts" } th { "Created" } } }
+                thead { tr { @if event { th { "Event" } } @if urls.is_some() { th { "Endpoint" } } th { "Status" } th { "Attempts" } th { "Created" } } }
                 tbody {
                     @for d in deliveries {
                         tr {
-                            td data-label="Event" { a href={ "/deliveries/" (d.id) } { code { (d.event_type) } } }
+                            @if event { td data-label="Event" { a href={ "/deliveries/" (d.id) } { code { (d.event_type) } } } }
+                            @if let Some(urls) = urls {
+                                td.url data-label="Endpoint" {
+                                    a href={ "/endpoints/" (d.webhook_id) } { (urls.get(d.webhook_id.as_str()).copied().unwrap_or(&d.webhook_id)) }
+                                }
+                            }
                             td data-label="Status" { (status_badge(d)) }
                             td data-label="Attempts" { (d.attempts) }
-                            td data-label="Created" { (when(&d.created_at)) }
+                            td data-label="Created" {
+                                @if event { (when(&d.created_at)) }
+                                @else { a href={ "/deliveries/" (d.id) } title="Open this delivery" { (when(&d.created_at)) } }
+                            }
                         }
                     }
                 }
@@ -100,11 +129,11 @@ fn attempt(a: &AttemptOut) -> Markup {
 
 pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Response {
     if !valid_id(&id, "dlv_") {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such delivery.");
+        return error_page(&dash.app, Some(&sess), StatusCode::NOT_FOUND, "No such delivery.");
     }
     let d: DeliveryDetailOut = match api::get(&dash.api, &sess, &format!("/v1/deliveries/{id}")).await {
         Ok(d) => d,
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, &sess, &p),
     };
     let under_way = d.delivery.status == DeliveryStatus::Pending && d.attempt_log.is_empty();
     let body = html! {
@@ -141,11 +170,11 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
 pub async fn retry(State(dash): State<Dash>, Path(id): Path<String>, posted: Posted<CsrfOnly>) -> Response {
     let sess = posted.sess;
     if !valid_id(&id, "dlv_") {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such delivery.");
+        return error_page(&dash.app, Some(&sess), StatusCode::NOT_FOUND, "No such delivery.");
     }
     let uri = format!("/v1/deliveries/{id}/retry");
     match api::call::<DeliveryOut>(&dash.api, &sess, Method::POST, &uri, None).await {
         Ok(_) => Redirect::to(&format!("/deliveries/{id}")).into_response(),
-        Err(p) => problem_page(&dash.app, &p),
+        Err(p) => problem_page(&dash.app, &sess, &p),
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::Dash;
 use super::api;
-use super::deliveries::{delivery_rows, status_badge};
+use super::deliveries::{Named, delivery_rows, status_badge};
 use super::endpoint_form::{EndpointForm, endpoint_form, scheme_label, settings_facts};
 use super::layout::{Page, copy_box, error_page, problem_page, when};
 use super::log::replay_form;
@@ -93,7 +93,7 @@ fn health_table(stats: &WebhookStatsOut) -> Markup {
 pub async fn list(State(dash): State<Dash>, sess: Sess) -> Response {
     let page: ListOut<WebhookOut> = match api::get(&dash.api, &sess, "/v1/webhooks?limit=250").await {
         Ok(page) => page,
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, &sess, &p),
     };
     let mut rows = Vec::new();
     for w in page.data {
@@ -166,7 +166,7 @@ pub async fn create(State(dash): State<Dash>, Posted { sess, form }: Posted<Endp
     };
     let w = match made {
         Ok(w) => w,
-        Err(p) if p.status == 401 => return problem_page(&dash.app, &p),
+        Err(p) if p.status == 401 => return problem_page(&dash.app, &sess, &p),
         Err(p) => return new_form(&dash, &sess, &form, Some(&p), status_of(&p)),
     };
     let body = html! {
@@ -195,9 +195,9 @@ pub fn valid_id(id: &str, prefix: &str) -> bool {
 
 async fn fetch(dash: &Dash, sess: &Sess, id: &str) -> Result<WebhookOut, Response> {
     if !valid_id(id, "wh_") {
-        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint."));
+        return Err(error_page(&dash.app, Some(sess), StatusCode::NOT_FOUND, "No such endpoint."));
     }
-    api::get(&dash.api, sess, &format!("/v1/webhooks/{id}")).await.map_err(|p| problem_page(&dash.app, &p))
+    api::get(&dash.api, sess, &format!("/v1/webhooks/{id}")).await.map_err(|p| problem_page(&dash.app, sess, &p))
 }
 
 pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
@@ -276,7 +276,7 @@ async fn render_show(
             }
             section.card {
                 h2 { "Recent deliveries" }
-                (delivery_rows(&deliveries))
+                (delivery_rows(&deliveries, Named::Event))
                 p { a href={ "/deliveries?webhook_id=" (w.id) } { "All deliveries of this endpoint" } }
             }
         }
@@ -318,7 +318,7 @@ pub async fn update(
             secret_page(&dash, &sess, &updated.id, updated.secret.as_deref(), None)
         }
         Ok(_) => Redirect::to(&format!("/endpoints/{id}")).into_response(),
-        Err(p) if p.status == 401 || p.status == 403 || p.status == 404 => problem_page(&dash.app, &p),
+        Err(p) if p.status == 401 || p.status == 403 || p.status == 404 => problem_page(&dash.app, &sess, &p),
         Err(p) => render_show(&dash, &sess, &w, &form, Some(&p), status_of(&p)).await,
     })
 }
@@ -339,13 +339,17 @@ fn secret_page(dash: &Dash, sess: &Sess, id: &str, secret: Option<&str>, public_
 /// An endpoint ID from the path, fit for an API URI, or a 404 page (the refusal is the
 /// page to answer with, made once per request: not worth a box).
 #[allow(clippy::result_large_err)]
-fn endpoint_id(dash: &Dash, id: &str) -> Result<(), Response> {
-    if valid_id(id, "wh_") { Ok(()) } else { Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint.")) }
+fn endpoint_id(dash: &Dash, sess: &Sess, id: &str) -> Result<(), Response> {
+    if valid_id(id, "wh_") {
+        Ok(())
+    } else {
+        Err(error_page(&dash.app, Some(sess), StatusCode::NOT_FOUND, "No such endpoint."))
+    }
 }
 
 /// The answer to a button: where the API's success leads, or its refusal as a page.
-fn after<T>(dash: &Dash, result: Result<T, Problem>, then: impl FnOnce(T) -> Response) -> Response {
-    result.map_or_else(|p| problem_page(&dash.app, &p), then)
+fn after<T>(dash: &Dash, sess: &Sess, result: Result<T, Problem>, then: impl FnOnce(T) -> Response) -> Response {
+    result.map_or_else(|p| problem_page(&dash.app, sess, &p), then)
 }
 
 pub async fn test(
@@ -353,9 +357,9 @@ pub async fn test(
     Path(id): Path<String>,
     Posted { sess, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, Response> {
-    endpoint_id(&dash, &id)?;
+    endpoint_id(&dash, &sess, &id)?;
     let out = api::send::<TestOut>(&dash.api, &sess, Method::POST, &format!("/v1/webhooks/{id}/test"), json!({})).await;
-    Ok(after(&dash, out, |out| Redirect::to(&format!("/deliveries/{}", out.delivery_id)).into_response()))
+    Ok(after(&dash, &sess, out, |out| Redirect::to(&format!("/deliveries/{}", out.delivery_id)).into_response()))
 }
 
 pub async fn rotate(
@@ -363,10 +367,10 @@ pub async fn rotate(
     Path(id): Path<String>,
     Posted { sess, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, Response> {
-    endpoint_id(&dash, &id)?;
+    endpoint_id(&dash, &sess, &id)?;
     let uri = format!("/v1/webhooks/{id}/rotate-secret");
     let out = api::send::<RotateSecretOut>(&dash.api, &sess, Method::POST, &uri, json!({})).await;
-    Ok(after(&dash, out, |out| secret_page(&dash, &sess, &id, out.secret.as_deref(), out.public_key.as_deref())))
+    Ok(after(&dash, &sess, out, |out| secret_page(&dash, &sess, &id, out.secret.as_deref(), out.public_key.as_deref())))
 }
 
 #[derive(Deserialize)]
@@ -386,11 +390,11 @@ pub async fn enable(
     Path(id): Path<String>,
     Posted { sess, form }: Posted<EnableForm>,
 ) -> Result<Response, Response> {
-    endpoint_id(&dash, &id)?;
+    endpoint_id(&dash, &sess, &id)?;
     let replay = form.replay_missed.as_deref() == Some("true");
     let uri = format!("/v1/webhooks/{id}/enable");
     let out = api::call::<Value>(&dash.api, &sess, Method::POST, &uri, Some(json!({ "replay_missed": replay }))).await;
-    Ok(after(&dash, out, |_| Redirect::to(&format!("/endpoints/{id}")).into_response()))
+    Ok(after(&dash, &sess, out, |_| Redirect::to(&format!("/endpoints/{id}")).into_response()))
 }
 
 pub async fn switch(
@@ -401,7 +405,7 @@ pub async fn switch(
     let w = fetch(&dash, &sess, &id).await?;
     let uri = format!("/v1/webhooks/{id}");
     let out = api::send::<WebhookOut>(&dash.api, &sess, Method::PATCH, &uri, json!({ "active": !w.active })).await;
-    Ok(after(&dash, out, |_| Redirect::to(&format!("/endpoints/{id}")).into_response()))
+    Ok(after(&dash, &sess, out, |_| Redirect::to(&format!("/endpoints/{id}")).into_response()))
 }
 
 pub async fn delete_page(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
@@ -427,7 +431,7 @@ pub async fn delete(
     Path(id): Path<String>,
     Posted { sess, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, Response> {
-    endpoint_id(&dash, &id)?;
+    endpoint_id(&dash, &sess, &id)?;
     let out = api::call::<Value>(&dash.api, &sess, Method::DELETE, &format!("/v1/webhooks/{id}"), None).await;
-    Ok(after(&dash, out, |_| Redirect::to("/endpoints").into_response()))
+    Ok(after(&dash, &sess, out, |_| Redirect::to("/endpoints").into_response()))
 }

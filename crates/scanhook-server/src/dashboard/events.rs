@@ -7,15 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use scanhook_api_types::{DeliveryOut, EventOut, ListOut, Problem};
+use scanhook_api_types::{DeliveryOut, EventOut, ListOut, Problem, WebhookOut};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Dash;
 use super::api;
-use super::deliveries::delivery_rows;
+use super::deliveries::{Named, Urls, delivery_rows};
 use super::endpoints::valid_id;
-use super::filters::{Refused, filter, form, link, nothing, pager, range, text, time, unplaced};
+use super::filters::{Refused, filter, form, link, nothing, pager, range, set, text, time, unplaced};
 use super::forms::UrlQuery;
 use super::layout::{Page, error_page, problem_page, when};
 use super::session::Sess;
@@ -56,7 +56,7 @@ impl ListQuery {
     }
 
     fn filtered(&self) -> bool {
-        self.kept().iter().any(|(_, v)| !v.is_empty())
+        set(&self.kept()) > 0
     }
 }
 
@@ -64,7 +64,7 @@ impl ListQuery {
 /// the usual problem page.
 pub fn refused_or_problem(dash: &Dash, sess: &Sess, title: &str, what: &str, p: &Problem) -> Response {
     if p.status != 403 {
-        return problem_page(&dash.app, p);
+        return problem_page(&dash.app, sess, p);
     }
     let body = html! {
         section.card.empty {
@@ -134,7 +134,7 @@ fn filter_form(q: &ListQuery, problem: Option<&Problem>) -> Markup {
                 autocomplete="off";
         },
     );
-    form("/events", fields, (&q.since, &q.until), q.filtered(), problem)
+    form("/events", fields, (&q.since, &q.until), set(&q.kept()), problem)
 }
 
 /// `GET /events`: the account's events, newest first, filtered by type and time, paged.
@@ -149,7 +149,7 @@ pub async fn list(
         div.page-head {
             div { h1 { "Events" } p.muted { "What happened, newest first. Each event is delivered to the endpoints that subscribe to its type." } }
         }
-        section.card { (filter_form(&q, problem.as_ref())) }
+        (filter_form(&q, problem.as_ref()))
         @if let Some(p) = unplaced(problem.as_ref(), &["type", "since", "until"]) { p.banner.error role="alert" { (p.message) } }
         @if page.data.is_empty() {
             section.card.empty {
@@ -179,7 +179,7 @@ pub fn event_rows(events: &[EventOut]) -> Markup {
             tbody {
                 @for e in events {
                     tr {
-                        td data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
+                        td.id data-label="Event" { a.mono.url href={ "/events/" (e.id) } { (e.id) } }
                         td data-label="Type" { code.tag { (e.event_type) } @if e.webhook_id.is_some() { " " span.badge.neutral { "Test" } } }
                         td data-label="Deliveries" { (e.deliveries) }
                         td data-label="Time" { (when(&e.timestamp)) }
@@ -192,11 +192,22 @@ pub fn event_rows(events: &[EventOut]) -> Markup {
 
 pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) -> Result<Response, Response> {
     if !valid_id(&id, "evt_") {
-        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such event."));
+        return Err(error_page(&dash.app, Some(&sess), StatusCode::NOT_FOUND, "No such event."));
     }
     let e: EventOut = read(&dash, &sess, &format!("/v1/events/{id}"), "Event", "events").await?;
     let deliveries: Result<ListOut<DeliveryOut>, Problem> =
         api::get(&dash.api, &sess, &format!("/v1/deliveries?event_id={id}&limit=100")).await;
+    // Each delivery names its endpoint by URL (by ID when the endpoint is gone or unread).
+    let endpoints = match &deliveries {
+        Ok(list) if !list.data.is_empty() => {
+            api::get::<ListOut<WebhookOut>>(&dash.api, &sess, "/v1/webhooks?limit=250")
+                .await
+                .map(|l| l.data)
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let urls: Urls = endpoints.iter().map(|w| (w.id.as_str(), w.url.as_str())).collect();
     let body = html! {
         p.crumbs { a href="/events" { "Events" } " / " (e.id) }
         div.page-head {
@@ -218,7 +229,7 @@ pub async fn show(State(dash): State<Dash>, sess: Sess, Path(id): Path<String>) 
         h2.section { "Deliveries" }
         @match &deliveries {
             Ok(list) if list.data.is_empty() => { section.card.empty { p { "No endpoint subscribed to this event when it was sent." } } }
-            Ok(list) => { (delivery_rows(&list.data)) }
+            Ok(list) => { (delivery_rows(&list.data, Named::Endpoint(&urls))) }
             Err(p) => { p.banner.error role="alert" { "The deliveries could not be read: " (p.message) } }
         }
     };

@@ -67,25 +67,30 @@ fn time_range(since: &str, until: &str, problem: Option<&Problem>) -> Markup {
     }
 }
 
-/// A GET form of filters to `path`: `fields`, then since and until, then Filter (and
-/// Clear when any filter is set).
-pub fn form(
-    path: &str,
-    fields: Markup,
-    (since, until): (&str, &str),
-    filtered: bool,
-    problem: Option<&Problem>,
-) -> Markup {
+/// A GET form of filters to `path` in a card: `fields`, then since and until, then Filter
+/// (and Clear when any of the `set` filters is set). On a phone the card folds under one
+/// line that counts them (app.js), unless a filter needs correcting.
+pub fn form(path: &str, fields: Markup, (since, until): (&str, &str), set: usize, problem: Option<&Problem>) -> Markup {
     html! {
-        form.filters method="get" action=(path) role="search" {
-            (fields)
-            (time_range(since, until, problem))
-            div.filter-actions {
-                button.primary type="submit" { "Filter" }
-                @if filtered { a.button href=(path) { "Clear" } }
+        section.card {
+            details.collapsible open data-narrow-closed[problem.is_none()] {
+                summary { "Filters" @if set > 0 { " · " (set) " set" } }
+                form.filters method="get" action=(path) role="search" {
+                    (fields)
+                    (time_range(since, until, problem))
+                    div.filter-actions {
+                        button.primary type="submit" { "Filter" }
+                        @if set > 0 { a.button href=(path) { "Clear" } }
+                    }
+                }
             }
         }
     }
+}
+
+/// How many of a page's filters are set.
+pub fn set(kept: &[(&str, &str)]) -> usize {
+    kept.iter().filter(|(_, v)| !v.is_empty()).count()
 }
 
 /// A time as typed in a `datetime-local` field (UTC, without an offset) made RFC 3339;

@@ -77,8 +77,9 @@ impl<'a> Page<'a> {
     }
 }
 
-/// A page that says what went wrong, with the status it deserves.
-pub fn error_page(app: &AppState, status: StatusCode, message: &str) -> Response {
+/// A page that says what went wrong, with the status it deserves: in the signed-in shell
+/// (navigation, sign-out) when `sess` is the visitor's session, bare otherwise.
+pub fn error_page(app: &AppState, sess: Option<&Sess>, status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     let body = html! {
         section.card.narrow {
@@ -87,22 +88,27 @@ pub fn error_page(app: &AppState, status: StatusCode, message: &str) -> Response
             p { a href="/endpoints" { "Back to the endpoints" } }
         }
     };
-    (status, Page::new(app, title).render(None, body)).into_response()
+    (status, Page::new(app, title).render(sess, body)).into_response()
 }
 
 /// The database could not be reached: logged, and said plainly.
 pub fn unavailable(app: &AppState, e: &dyn std::error::Error) -> Response {
     tracing::error!(error = %scanhook_core::error_chain(e), "dashboard request failed");
-    error_page(app, StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable right now. Try again in a moment.")
+    error_page(
+        app,
+        None,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is unavailable right now. Try again in a moment.",
+    )
 }
 
-/// An API refusal as a page: 401 (the session ended) signs in again.
-pub fn problem_page(app: &AppState, problem: &Problem) -> Response {
+/// An API refusal to `sess` as a page: 401 (the session ended) signs in again.
+pub fn problem_page(app: &AppState, sess: &Sess, problem: &Problem) -> Response {
     if problem.status == 401 {
         return Redirect::to("/sign-in").into_response();
     }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    error_page(app, status, &problem.message)
+    error_page(app, Some(sess), status, &problem.message)
 }
 
 /// A value shown once (a secret, a new API key) in a read-only field with a Copy button

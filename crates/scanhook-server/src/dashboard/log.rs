@@ -3,8 +3,6 @@
 //! with the API's cursor. Also replaying an endpoint's dead letters. Both only pass the
 //! filters on to the API, whose validation errors are shown beside the field they name.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,11 +13,11 @@ use serde_json::json;
 
 use super::Dash;
 use super::api;
-use super::deliveries::status_badge;
+use super::deliveries::{Named, Urls, delivery_rows};
 use super::endpoints::valid_id;
 use super::filters::{filter, form, rfc3339};
 use super::forms::UrlQuery;
-use super::layout::{Page, error_page, problem_page, when};
+use super::layout::{Page, error_page, problem_page};
 use super::session::{HasCsrf, Posted, Sess};
 
 /// Deliveries per page of the log.
@@ -117,42 +115,21 @@ fn filters(q: &LogQuery, endpoints: &[WebhookOut], problem: Option<&Problem>) ->
             }
         }))
     };
-    form("/deliveries", fields, (&q.since, &q.until), q.filtered(), problem)
-}
-
-fn table(deliveries: &[DeliveryOut], urls: &HashMap<&str, &str>) -> Markup {
-    html! {
-        table.list {
-            thead { tr { th { "Event" } th { "Endpoint" } th { "Status" } th { "Attempts" } th { "Created" } } }
-            tbody {
-                @for d in deliveries {
-                    tr {
-                        td data-label="Event" { a href={ "/deliveries/" (d.id) } { code { (d.event_type) } } }
-                        td.url data-label="Endpoint" {
-                            a href={ "/endpoints/" (d.webhook_id) } { (urls.get(d.webhook_id.as_str()).copied().unwrap_or(&d.webhook_id)) }
-                        }
-                        td data-label="Status" { (status_badge(d)) }
-                        td data-label="Attempts" { (d.attempts) }
-                        td data-label="Created" { (when(&d.created_at)) }
-                    }
-                }
-            }
-        }
-    }
+    form("/deliveries", fields, (&q.since, &q.until), q.set(), problem)
 }
 
 /// `GET /deliveries`: the log, filtered and paged.
 pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<LogQuery>) -> Response {
     let endpoints = match api::get::<ListOut<WebhookOut>>(&dash.api, &sess, "/v1/webhooks?limit=250").await {
         Ok(l) => l.data,
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, &sess, &p),
     };
     let (page, problem) = match api::get::<ListOut<DeliveryOut>>(&dash.api, &sess, &q.api_uri()).await {
         Ok(page) => (page, None),
         Err(p) if p.status == 422 || p.status == 400 => (ListOut { data: vec![], next_cursor: None }, Some(p)),
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, &sess, &p),
     };
-    let urls: HashMap<&str, &str> = endpoints.iter().map(|w| (w.id.as_str(), w.url.as_str())).collect();
+    let urls: Urls = endpoints.iter().map(|w| (w.id.as_str(), w.url.as_str())).collect();
     let unplaced = problem.as_ref().filter(|p| {
         !["status", "event_type", "webhook_id", "since", "until"].contains(&p.field.as_deref().unwrap_or_default())
     });
@@ -163,13 +140,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<Lo
                 p.muted { "Every delivery of the account, newest first." }
             }
         }
-        // On a phone the filters fold under one line (app.js), unless one needs correcting.
-        section.card {
-            details.collapsible open data-narrow-closed[problem.is_none()] {
-                summary { "Filters" @if q.filtered() { " · " (q.set()) " set" } }
-                (filters(&q, &endpoints, problem.as_ref()))
-            }
-        }
+        (filters(&q, &endpoints, problem.as_ref()))
         @if let Some(p) = unplaced { p.banner.error role="alert" { (p.message) } }
         @if page.data.is_empty() {
             section.card.empty {
@@ -182,7 +153,7 @@ pub async fn list(State(dash): State<Dash>, sess: Sess, UrlQuery(q): UrlQuery<Lo
                 }
             }
         } @else {
-            (table(&page.data, &urls))
+            (delivery_rows(&page.data, Named::Both(&urls)))
         }
         @if !q.cursor.is_empty() || page.next_cursor.is_some() {
             nav.pager aria-label="Pages" {
@@ -227,7 +198,7 @@ pub fn replay_form(sess: &Sess, webhook_id: &str) -> Markup {
 pub async fn replay(State(dash): State<Dash>, Path(id): Path<String>, posted: Posted<ReplayForm>) -> Response {
     let Posted { sess, form } = posted;
     if !valid_id(&id, "wh_") {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "No such endpoint.");
+        return error_page(&dash.app, Some(&sess), StatusCode::NOT_FOUND, "No such endpoint.");
     }
     let since = form.since.trim();
     let body = if since.is_empty() { json!({}) } else { json!({ "since": rfc3339(since) }) };
@@ -235,9 +206,14 @@ pub async fn replay(State(dash): State<Dash>, Path(id): Path<String>, posted: Po
     let out = match api::send::<ReplayOut>(&dash.api, &sess, Method::POST, &uri, body).await {
         Ok(out) => out,
         Err(p) if p.status == 422 || p.status == 400 => {
-            return error_page(&dash.app, StatusCode::UNPROCESSABLE_ENTITY, &format!("since: {}", p.message));
+            return error_page(
+                &dash.app,
+                Some(&sess),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("since: {}", p.message),
+            );
         }
-        Err(p) => return problem_page(&dash.app, &p),
+        Err(p) => return problem_page(&dash.app, &sess, &p),
     };
     let log = format!("/deliveries?webhook_id={id}");
     let body = html! {

@@ -22,7 +22,7 @@ mod projects;
 mod session;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,6 +36,7 @@ use scanhook_core::session::{
 };
 
 pub use session::COOKIE;
+use session::Sess;
 
 /// The largest form the dashboard reads.
 const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -161,18 +162,22 @@ pub fn router(app: AppState, api: Router) -> Router {
 }
 
 /// Anything else is the API's; but an address the API does not know either, opened in a
-/// browser outside `/v1/`, gets a page that says so rather than a JSON problem.
+/// browser outside `/v1/`, gets a page that says so rather than a JSON problem (with the
+/// navigation when the browser is signed in).
 async fn api_or_not_found(State(dash): State<Dash>, request: Request) -> Response {
     let page =
         request.method() == Method::GET && !request.uri().path().starts_with("/v1/") && accepts_html(request.headers());
-    let response = match dash.api.clone().oneshot(request).await {
+    let (mut parts, body) = request.into_parts();
+    let response = match dash.api.clone().oneshot(Request::from_parts(parts.clone(), body)).await {
         Ok(response) => response,
         Err(never) => match never {},
     };
     if !page || response.status() != StatusCode::NOT_FOUND {
         return response;
     }
-    let mut page = layout::error_page(&dash.app, StatusCode::NOT_FOUND, "There is no page at this address.");
+    let sess = Sess::from_request_parts(&mut parts, &dash).await.ok();
+    let mut page =
+        layout::error_page(&dash.app, sess.as_ref(), StatusCode::NOT_FOUND, "There is no page at this address.");
     harden(page.headers_mut());
     page
 }

@@ -120,7 +120,7 @@ fn scans_table(scans: &[ScanOut]) -> Markup {
             tbody {
                 @for s in scans {
                     tr {
-                        td data-label="Scan" {
+                        td.id data-label="Scan" {
                             span.mono.small.url { (s.id) }
                             @if !s.rules.is_empty() { p.small.muted { (s.rules.join(", ")) } }
                         }
@@ -153,7 +153,7 @@ fn violations_table(vs: &[ViolationOut], resolved: bool) -> Markup {
                 @for v in vs {
                     tr {
                         td data-label="Severity" { (severity_badge(v.severity)) }
-                        td data-label="Rule" { code { (v.rule) } }
+                        td.id data-label="Rule" { code { (v.rule) } }
                         td data-label="Where" { span.mono.small.url { (v.file) ":" (v.line) } }
                         td data-label="Message" { (v.message) }
                         @if resolved {
@@ -266,7 +266,7 @@ pub async fn show(
     UrlQuery(q): UrlQuery<ProjectQuery>,
 ) -> Result<Response, Response> {
     if !valid_id(&id, "proj_") {
-        return Err(error_page(&dash.app, StatusCode::NOT_FOUND, "No such project."));
+        return Err(error_page(&dash.app, Some(&sess), StatusCode::NOT_FOUND, "No such project."));
     }
     let project: ProjectOut = read(&dash, &sess, &format!("/v1/projects/{id}"), "Project", "projects").await?;
     let counts = project.violations.clone().unwrap_or_default();

@@ -143,10 +143,11 @@ impl<T: DeserializeOwned + HasCsrf> FromRequest<Dash> for Posted<T> {
         let sess = Sess::from_request_parts(&mut parts, dash).await?;
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), dash)
             .await
-            .map_err(|e| error_page(&dash.app, e.status(), &e.body_text()))?;
-        let form: T = parse_form(&bytes).map_err(|e| error_page(&dash.app, StatusCode::BAD_REQUEST, &e))?;
+            .map_err(|e| error_page(&dash.app, Some(&sess), e.status(), &e.body_text()))?;
+        let form: T =
+            parse_form(&bytes).map_err(|e| error_page(&dash.app, Some(&sess), StatusCode::BAD_REQUEST, &e))?;
         check_csrf(&sess, &parts.headers, form.csrf())
-            .map_err(|why| error_page(&dash.app, StatusCode::FORBIDDEN, why))?;
+            .map_err(|why| error_page(&dash.app, Some(&sess), StatusCode::FORBIDDEN, why))?;
         Ok(Self { sess, form })
     }
 }
@@ -227,11 +228,11 @@ struct SignInForm {
 
 pub async fn sign_in(State(dash): State<Dash>, headers: HeaderMap, body: Bytes) -> Response {
     if !same_origin(&headers) {
-        return error_page(&dash.app, StatusCode::FORBIDDEN, "this form came from another site");
+        return error_page(&dash.app, None, StatusCode::FORBIDDEN, "this form came from another site");
     }
     let form: SignInForm = match parse_form(&body) {
         Ok(form) => form,
-        Err(e) => return error_page(&dash.app, StatusCode::BAD_REQUEST, &e),
+        Err(e) => return error_page(&dash.app, None, StatusCode::BAD_REQUEST, &e),
     };
     let Some(key) = form.api_key.as_deref().map(str::trim).and_then(|k| ApiKey::parse(k).ok()) else {
         return sign_in_form(&dash, Some("Enter an API key (at least 16 characters, without spaces)."));
@@ -270,7 +271,7 @@ pub async fn sign_out(State(dash): State<Dash>, Posted { sess, .. }: Posted<Csrf
 /// fetches it does not use it up.
 pub async fn portal_page(State(dash): State<Dash>, Path(raw): Path<String>) -> Response {
     if Token::parse(&raw).is_none() {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "This link is not valid.");
+        return error_page(&dash.app, None, StatusCode::NOT_FOUND, "This link is not valid.");
     }
     let page = Page::new(&dash.app, "Open the dashboard");
     let body = html! {
@@ -287,10 +288,10 @@ pub async fn portal_page(State(dash): State<Dash>, Path(raw): Path<String>) -> R
 
 pub async fn portal_redeem(State(dash): State<Dash>, Path(raw): Path<String>, headers: HeaderMap) -> Response {
     if !same_origin(&headers) {
-        return error_page(&dash.app, StatusCode::FORBIDDEN, "this form came from another site");
+        return error_page(&dash.app, None, StatusCode::FORBIDDEN, "this form came from another site");
     }
     let Some(link) = Token::parse(&raw) else {
-        return error_page(&dash.app, StatusCode::NOT_FOUND, "This link is not valid.");
+        return error_page(&dash.app, None, StatusCode::NOT_FOUND, "This link is not valid.");
     };
     let token = Token::session();
     let session = new_session(&dash, &token);
@@ -298,6 +299,7 @@ pub async fn portal_redeem(State(dash): State<Dash>, Path(raw): Path<String>, he
         Ok(Some(_)) => signed_in(&dash, &token),
         Ok(None) => error_page(
             &dash.app,
+            None,
             StatusCode::GONE,
             "This link has expired or was already used. Ask for a new one where you found it.",
         ),

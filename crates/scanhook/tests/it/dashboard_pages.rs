@@ -42,7 +42,8 @@ async fn events_are_listed_filtered_paged_and_each_shows_its_payload_and_deliver
     assert!(html.contains("No events yet"), "{html}");
     assert!(html.contains(r#"href="/events""#), "the nav links the page");
 
-    server.create_webhook(json!({"url": "https://receiver.example.com/hook", "events": ["invoice.*"]})).await;
+    let hook =
+        server.create_webhook(json!({"url": "https://receiver.example.com/hook", "events": ["invoice.*"]})).await;
     let paid = server.send_event("invoice.paid", json!({"invoice": "inv_42", "amount": 1200})).await;
     for n in 0..26 {
         server.send_event("user.signed_up", json!({"n": n})).await;
@@ -86,6 +87,12 @@ async fn events_are_listed_filtered_paged_and_each_shows_its_payload_and_deliver
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("&quot;amount&quot;: 1200"), "pretty-printed payload: {html}");
     assert!(html.contains("/deliveries/dlv_"), "its delivery is linked: {html}");
+    // Its deliveries name their endpoint, not the event the page is about.
+    let deliveries = &html[html.find("<h2 class=\"section\">Deliveries</h2>").expect("the deliveries")..];
+    let hook_id = hook["id"].as_str().expect("id");
+    let endpoint = format!(r#"<a href="/endpoints/{hook_id}">https://receiver.example.com/hook</a>"#);
+    assert!(deliveries.contains(&endpoint), "the endpoint's URL, linked: {deliveries}");
+    assert!(deliveries.contains("<th>Endpoint</th>") && !deliveries.contains("<th>Event</th>"), "{deliveries}");
     let (status, _) = page(&server, &token, "/events/evt_nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -134,6 +141,9 @@ async fn the_projects_list_is_paged() {
         let (_, project) = server.post("/v1/projects", json!({"name": format!("project {n}")})).await;
         ids.push(project["id"].as_str().expect("id").to_string());
     }
+    // Newest first is the IDs' order (ULIDs: two made in one millisecond are ordered by
+    // their random part, not by the order they were made in).
+    ids.sort();
     let (_, first) = page(&server, &token, "/projects").await;
     assert!(first.contains(&ids[25]) && !first.contains(&format!("/projects/{}\"", ids[0])), "25 newest first");
     let next = older(&first).expect("a link to the older projects");
@@ -318,4 +328,68 @@ async fn the_audit_log_page_filters_by_action_target_and_time_and_pages() {
     let (status, bad) = page(&server, &token, "/audit?action=webhook.exploded").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(error_beside(&bad, "action").is_some(), "the API's refusal beside the field: {bad}");
+}
+
+/// The signed-in shell: the navigation and a sign-out form carrying the session's token.
+fn has_shell(html: &str, csrf: &str) -> bool {
+    html.contains(r#"<nav aria-label="Main">"#)
+        && html.contains(r#"action="/sign-out""#)
+        && html.contains(&format!(r#"name="csrf" value="{csrf}""#))
+}
+
+#[tokio::test]
+async fn error_pages_keep_the_navigation_when_signed_in_and_show_nothing_otherwise() {
+    let server = Server::start(&[]).await;
+    let token = session(&server, &server.key).await;
+    let (_, home) = page(&server, &token, "/endpoints").await;
+    let csrf = crate::dashboard::csrf_of(&home);
+    assert!(has_shell(&home, &csrf));
+
+    for path in [
+        "/endpoints/wh_nope",
+        "/endpoints/not-an-id",
+        "/deliveries/dlv_nope",
+        "/events/evt_nope",
+        "/projects/proj_nope",
+    ] {
+        let (status, html) = page(&server, &token, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(has_shell(&html, &csrf), "{path} in the signed-in shell: {html}");
+    }
+    let (status, html) = page(&server, &token, "/events?type=a.b&type=c.d").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(has_shell(&html, &csrf), "the bad query page: {html}");
+
+    // A form with the wrong token is refused in the shell (which carries the right one).
+    let refused =
+        crate::dashboard::form(&server, &token, "/deliveries/dlv_nope/retry", &[("csrf", "wrong")], "same-origin")
+            .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("out of date") && has_shell(&html, &csrf), "{html}");
+
+    // An address nobody knows, opened by a browser: with the session, and without one (or
+    // with one that is not valid): nothing of the session or the navigation.
+    let browse = |cookie: Option<String>| {
+        let mut request = crate::dashboard::browser().get(server.url("/no/such/page")).header("accept", "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let signed_in = browse(Some(format!("scanhook_session={token}"))).await.expect("page");
+    assert_eq!(signed_in.status(), StatusCode::NOT_FOUND);
+    assert!(has_shell(&signed_in.text().await.expect("html"), &csrf));
+    for cookie in [None, Some("scanhook_session=not-a-session".to_string())] {
+        let response = browse(cookie).await.expect("page");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let html = response.text().await.expect("html");
+        assert!(html.contains("There is no page at this address"), "{html}");
+        for leak in ["<nav", "sign-out", "csrf", &csrf, "Admin", "Sign out"] {
+            assert!(!html.contains(leak), "{leak} on a signed-out error page: {html}");
+        }
+    }
+    // A page that needs a session still sends a stranger to sign in, not to a 404.
+    let response = crate::dashboard::browser().get(server.url("/events/evt_nope")).send().await.expect("page");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
