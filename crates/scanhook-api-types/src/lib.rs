@@ -342,6 +342,62 @@ pub struct EventIn {
     pub data: Option<Box<serde_json::value::RawValue>>,
 }
 
+/// Most events in one `POST /v1/events/batch`.
+pub const MAX_BATCH_EVENTS: usize = 100;
+
+/// Several events reported at once (`POST /v1/events/batch`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatchIn {
+    /// 1 to 100 events, each answered on its own, in this order.
+    #[schema(min_items = 1, max_items = 100)]
+    pub events: Vec<EventBatchItemIn>,
+}
+
+/// One event of a batch: what `POST /v1/events` takes, with its own idempotency key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatchItemIn {
+    /// Dot-separated lowercase segments, such as `scan.completed`.
+    #[serde(rename = "type")]
+    #[schema(max_length = 128, pattern = r#"^[a-z0-9_]+(\.[a-z0-9_]+)+$"#)]
+    pub event_type: String,
+    /// The event's payload: a JSON object, delivered byte for byte. Absent or `null`: `{}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Box<serde_json::value::RawValue>>,
+    /// As the `Idempotency-Key` header of `POST /v1/events`, whose keys it shares: a repeat
+    /// of this event with this key (later in the batch, in another batch or alone) returns
+    /// the first answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255, pattern = "^[!-~]([ -~]*[!-~])?$")]
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to a batch: one result per event, in the order sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventBatchOut {
+    pub results: Vec<EventBatchResultOut>,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventBatchResultOut {
+    /// What `POST /v1/events` would have answered for this event alone: 202 accepted (or
+    /// replayed), 409 (its idempotency key was used with another request) or 422.
+    pub status: u16,
+    /// The event, when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventAcceptedOut>,
+    /// Accepted earlier under the same idempotency key (in this batch or before): `event`
+    /// is that first answer, and nothing new was stored.
+    #[serde(default)]
+    pub replayed: bool,
+    /// Why the event was refused; `field` names it as `events[i].…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventAcceptedOut {
     pub id: String,

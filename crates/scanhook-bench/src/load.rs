@@ -1,7 +1,8 @@
 //! Phases 1 and 2 on a running cluster whose webhook sends everything to the sink:
 //! throughput (`--events` as fast as `--concurrency` producers can send them, spread
 //! round-robin over the nodes) and latency (`--rate` events/s for `--seconds`, each event
-//! to the next node in turn). Each phase reports what was accepted and delivered per
+//! to the next node in turn). With `--batch N` both phases send N events per request
+//! (`POST /v1/events/batch`; the latency phase a batch every N/rate seconds). Each phase reports what was accepted and delivered per
 //! second, accept-to-arrival latency, and the CPU the servers (and PostgreSQL) used.
 
 use std::sync::Arc;
@@ -61,9 +62,13 @@ pub struct Figures {
 
 impl Figures {
     pub fn print(&self, args: &Args) {
-        println!("throughput phase ({} events, {} producers):", args.events, args.concurrency);
+        let per_request = match args.batch {
+            1 => String::new(),
+            n => format!(", {n} per request"),
+        };
+        println!("throughput phase ({} events, {} producers{per_request}):", args.events, args.concurrency);
         self.throughput.print();
-        println!("latency phase ({} events/s for {} s):", args.rate, args.seconds);
+        println!("latency phase ({} events/s for {} s{per_request}):", args.rate, args.seconds);
         self.latency.print();
         println!("duplicate deliveries:   {:>9}", self.duplicates);
         match (self.rss, self.nodes) {
@@ -78,8 +83,25 @@ fn event_body(i: u64) -> serde_json::Value {
     json!({"type": "scan.completed", "data": {"scanId": format!("scan_{i}"), "violations": {"total": 5, "critical": 1}}})
 }
 
-async fn send_event(client: &reqwest::Client, url: &str, i: u64) -> bool {
-    matches!(client.post(url).bearer_auth(KEY).json(&event_body(i)).send().await, Ok(r) if r.status().as_u16() == 202)
+/// A batch's body: events `from..from + n`.
+fn batch_body(from: u64, n: u64) -> serde_json::Value {
+    json!({ "events": (from..from + n).map(event_body).collect::<Vec<_>>() })
+}
+
+/// Sends events `i..i + n` (one with `POST /v1/events`, more as a batch); true if every one
+/// was accepted.
+async fn send_events(client: &reqwest::Client, base: &str, i: u64, n: u64) -> bool {
+    if n == 1 {
+        let sent = client.post(format!("{base}/v1/events")).bearer_auth(KEY).json(&event_body(i)).send().await;
+        return matches!(sent, Ok(r) if r.status().as_u16() == 202);
+    }
+    let sent = client.post(format!("{base}/v1/events/batch")).bearer_auth(KEY).json(&batch_body(i, n)).send().await;
+    match sent {
+        Ok(r) if r.status().as_u16() == 200 => {
+            r.bytes().await.is_ok_and(|answer| producer::accepted_in(&answer) == n as usize)
+        }
+        _ => false,
+    }
 }
 
 pub async fn run(args: &Args, cluster: &Cluster, meter: &Meter, sink: &Sink) -> anyhow::Result<Figures> {
@@ -89,6 +111,7 @@ pub async fn run(args: &Args, cluster: &Cluster, meter: &Meter, sink: &Sink) -> 
     // Phase 1: throughput.
     let next = Arc::new(AtomicU64::new(0));
     let body = Bytes::from(serde_json::to_vec(&event_body(0))?);
+    let full = Bytes::from(serde_json::to_vec(&batch_body(0, args.batch))?);
     let mut producers = Vec::new();
     for k in 0..args.concurrency as usize {
         let node = &cluster.nodes[k % cluster.nodes.len()];
@@ -102,12 +125,26 @@ pub async fn run(args: &Args, cluster: &Cluster, meter: &Meter, sink: &Sink) -> 
     let producers: Vec<_> = producers
         .into_iter()
         .map(|mut producer| {
-            let (next, total) = (next.clone(), args.events);
+            let (next, total, batch, full) = (next.clone(), args.events, args.batch, full.clone());
             tokio::spawn(async move {
                 let mut failed = 0u64;
-                while next.fetch_add(1, Ordering::Relaxed) < total {
-                    if !producer.send().await {
-                        failed += 1;
+                loop {
+                    let from = next.fetch_add(batch, Ordering::Relaxed);
+                    if from >= total {
+                        break;
+                    }
+                    let n = batch.min(total - from);
+                    let sent = if batch == 1 {
+                        producer.send().await
+                    } else if n == batch {
+                        producer.send_batch(full.clone(), n as usize).await
+                    } else {
+                        // Only the last batch may be short.
+                        let body = Bytes::from(serde_json::to_vec(&batch_body(0, n)).unwrap_or_default());
+                        producer.send_batch(body, n as usize).await
+                    };
+                    if !sent {
+                        failed += n;
                     }
                 }
                 failed
@@ -141,17 +178,18 @@ pub async fn run(args: &Args, cluster: &Cluster, meter: &Meter, sink: &Sink) -> 
     sink.measure_latency();
     let base_count = sink.count();
     let total = args.rate * args.seconds;
-    let period = Duration::from_secs_f64(1.0 / args.rate as f64);
-    let urls: Vec<String> = cluster.nodes.iter().map(|n| format!("{}/v1/events", n.base)).collect();
+    let period = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
+    let urls: Vec<String> = cluster.nodes.iter().map(|n| n.base.clone()).collect();
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut sends = tokio::task::JoinSet::new();
     let cpu = meter.start();
     let started = Instant::now();
-    for i in 0..total {
+    for (k, i) in (0..total).step_by(args.batch as usize).enumerate() {
         ticker.tick().await;
-        let (client, url) = (client.clone(), urls[i as usize % urls.len()].clone());
-        sends.spawn(async move { send_event(&client, &url, i).await });
+        let (client, url) = (client.clone(), urls[k % urls.len()].clone());
+        let n = args.batch.min(total - i);
+        sends.spawn(async move { send_events(&client, &url, i, n).await });
     }
     while let Some(ok) = sends.join_next().await {
         if !ok? {

@@ -79,6 +79,10 @@ pub(crate) struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1",
           value_parser = clap::value_parser!(u64).range(1..=16))]
     pub(crate) nodes: Vec<u64>,
+    /// Events per request in phases 1 and 2: 1 sends each with `POST /v1/events`; more
+    /// (at most 100) sends them in batches with `POST /v1/events/batch`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub(crate) batch: u64,
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";

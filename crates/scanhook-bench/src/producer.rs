@@ -1,6 +1,7 @@
 //! The load generator: each producer holds one keep-alive HTTP/1 connection to the server
-//! and sends a pre-serialised event over it, so producing costs the machine as little as
-//! possible (the figures are the server's, not the generator's).
+//! and sends a pre-serialised event (or batch of events, `--batch`) over it, so producing
+//! costs the machine as little as possible (the figures are the server's, not the
+//! generator's).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -28,23 +29,46 @@ impl Producer {
 
     /// Sends one event; true if the server answered 202.
     pub async fn send(&mut self) -> bool {
+        let body = self.body.clone();
+        self.send_to("/v1/events", body, None).await
+    }
+
+    /// Sends `body`, a batch of `events` events, to `POST /v1/events/batch`; true if every
+    /// one was accepted.
+    pub async fn send_batch(&mut self, body: Bytes, events: usize) -> bool {
+        self.send_to("/v1/events/batch", body, Some(events)).await
+    }
+
+    /// POSTs `body` to `uri`: a single event must get 202; a batch 200 with `batch` results
+    /// of 202 (counted in the answer's bytes, so checking costs the generator little).
+    async fn send_to(&mut self, uri: &str, body: Bytes, batch: Option<usize>) -> bool {
         if self.sender.ready().await.is_err() {
             return false;
         }
         let request = Request::builder()
             .method(Method::POST)
-            .uri("/v1/events")
+            .uri(uri)
             .header(HOST, &self.host)
             .header(AUTHORIZATION, &self.auth)
             .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(self.body.clone()));
+            .body(Full::new(body));
         let Ok(request) = request else { return false };
         match self.sender.send_request(request).await {
             Ok(response) => {
-                let accepted = response.status().as_u16() == 202;
-                accepted && response.into_body().collect().await.is_ok()
+                let status = response.status().as_u16();
+                let Ok(answer) = response.into_body().collect().await else { return false };
+                match batch {
+                    None => status == 202,
+                    Some(events) => status == 200 && accepted_in(&answer.to_bytes()) == events,
+                }
             }
             Err(_) => false,
         }
     }
+}
+
+/// How many results of a batch's answer say 202.
+pub fn accepted_in(answer: &[u8]) -> usize {
+    let needle = b"\"status\":202";
+    answer.windows(needle.len()).filter(|w| w == needle).count()
 }

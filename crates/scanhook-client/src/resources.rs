@@ -3,10 +3,10 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    AccountIn, AccountOut, AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventIn,
-    EventOut, ListOut, PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut, RotateSecretIn,
-    RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut, TestIn, TestOut,
-    ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch, WebhookStatsOut,
+    AccountIn, AccountOut, AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventBatchIn,
+    EventBatchOut, EventIn, EventOut, ListOut, PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut,
+    RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut,
+    TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch, WebhookStatsOut,
 };
 use serde::Serialize;
 
@@ -152,6 +152,12 @@ impl Client {
             req = req.header("Idempotency-Key", key);
         }
         self.send(req).await
+    }
+
+    /// Reports up to 100 events at once; each has its own result (and optional
+    /// idempotency key), in the order sent.
+    pub async fn send_event_batch(&self, input: &EventBatchIn) -> Result<EventBatchOut> {
+        self.send(self.request(Method::POST, &["v1", "events", "batch"]).json(input)).await
     }
 
     pub async fn list_events(&self, filter: &EventFilter, page: &Page) -> Result<ListOut<EventOut>> {

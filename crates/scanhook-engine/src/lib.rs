@@ -159,6 +159,34 @@ impl Engine {
         Ok(ingested)
     }
 
+    /// Stores a batch of events and their deliveries durably in one unit of work
+    /// (`Store::ingest_events`: one result per event, in order), then wakes the dispatcher.
+    pub async fn accept_events(
+        &self,
+        account: &AccountId,
+        events: Vec<IncomingEvent>,
+    ) -> StoreResult<Vec<StoreResult<Ingested>>> {
+        let stamp = self.event_stamp();
+        let batch = events
+            .into_iter()
+            .map(|event| NewEvent {
+                id: EventId::generate(),
+                event_type: event.event_type,
+                timestamp: stamp.timestamp,
+                data: event.data,
+                target: event.target,
+                idempotency: event.idempotency,
+                first_attempt_at: stamp.first_attempt_at,
+                scope: event.scope,
+            })
+            .collect();
+        let results = self.store.ingest_events(account, batch, stamp.timestamp).await?;
+        if results.iter().any(|r| matches!(r, Ok(Ingested::Created(e)) if e.delivery_count > 0)) {
+            self.wake.notify_one();
+        }
+        Ok(results)
+    }
+
     /// Timestamps for events a store operation derives (project and scan changes): now, and
     /// the first attempt as the retry schedule says. Call [`Engine::wake`] afterwards.
     pub fn event_stamp(&self) -> EventStamp {

@@ -29,6 +29,12 @@ pub enum ApiError {
     RequestTimeout(String),
     /// 414: the query string is longer than the server reads.
     QueryTooLong(String),
+    /// 429 with `Retry-After`: the account reported more events than its ingest limit
+    /// allows; the same request succeeds after the wait.
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 503 with `Retry-After`: the request was fine and may succeed later as it is.
     Unavailable {
         code: &'static str,
@@ -90,10 +96,14 @@ pub fn named<'a>(what: &'static str, id: &'a str) -> impl FnOnce(StoreError) -> 
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem body this error answers with, its status and its `Retry-After` (also
+    /// the answer for one item of a batch).
+    pub fn problem(self) -> (StatusCode, Problem, Option<u64>) {
         let retry_after = match &self {
-            Self::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
+            Self::Unavailable { retry_after_secs, .. } | Self::RateLimited { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         };
         let (status, code, message, field) = match self {
@@ -109,6 +119,7 @@ impl IntoResponse for ApiError {
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None),
             Self::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, "request_timeout", m, None),
             Self::QueryTooLong(m) => (StatusCode::URI_TOO_LONG, "query_too_long", m, None),
+            Self::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None),
             Self::Unavailable { code, message, .. } => (StatusCode::SERVICE_UNAVAILABLE, code, message, None),
             Self::Internal(e) => {
                 tracing::error!(error = %scanhook_core::error_chain(e.as_ref()), "request failed");
@@ -123,6 +134,13 @@ impl IntoResponse for ApiError {
             message,
             field,
         };
+        (status, problem, retry_after)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem, retry_after) = self.problem();
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
         if let Some(secs) = retry_after {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod ingest_limit;
 pub mod openapi;
 pub mod query;
 pub mod routes;
@@ -19,13 +20,14 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use ingest_limit::IngestRate;
 pub use state::{AppState, Limits};
 
 use crate::error::ApiError;
 use crate::query::QueryContract;
 use crate::routes::{
-    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, stats, violations,
-    webhooks,
+    accounts, alerts, audit, deliveries, event_batch, event_types, events, portal_links, projects, scans, stats,
+    violations, webhooks,
 };
 
 /// The dashboard at `/` and the API under `/v1`: what `serve` answers.
@@ -63,6 +65,7 @@ pub fn api_router(state: AppState) -> Router {
         .route("/v1/scans/{id}/complete", post(scans::complete).layer(DefaultBodyLimit::max(max_report_bytes)))
         .route("/v1/event-types", get(event_types::list))
         .route("/v1/events", post(events::create).get(events::list))
+        .route("/v1/events/batch", post(event_batch::create))
         .route("/v1/events/{id}", get(events::get))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get))

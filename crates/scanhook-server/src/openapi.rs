@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    accounts, alerts, audit, deliveries, event_types, events, portal_links, projects, scans, stats, violations,
-    webhooks,
+    accounts, alerts, audit, deliveries, event_batch, event_types, events, portal_links, projects, scans, stats,
+    violations, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,7 @@ use crate::routes::{
         alerts::raise,
         event_types::list,
         events::create,
+        event_batch::create,
         events::list,
         events::get,
         deliveries::list,
@@ -84,11 +85,15 @@ impl Modify for BearerAuth {
 /// Tagged enums whose variants refuse unknown fields (utoipa marks only structs closed).
 const CLOSED_ENUMS: &[&str] = &["Signature"];
 
+/// The routes whose events count towards the account's ingest limit (429 over it).
+const RATE_LIMITED: &[&str] = &["/v1/events", "/v1/events/batch"];
+
 /// The answers every route can give besides its own, added here so no annotation can
 /// forget them: 401 (authenticated routes), 422 and 414 (the query contract, see
-/// [`crate::query`]), and 400, 408, 413 and 422 where there is a body. Every error is problem+json.
+/// [`crate::query`]), 400, 408, 413 and 422 where there is a body, and 429 where events are
+/// limited (`RATE_LIMITED`). Every error is problem+json.
 fn complete(doc: &mut Value) {
-    for item in doc["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
+    for (path, item) in doc["paths"].as_object_mut().into_iter().flat_map(|paths| paths.iter_mut()) {
         for (method, op) in item.as_object_mut().into_iter().flat_map(|ops| ops.iter_mut()) {
             let public = op.get("security").is_some_and(|s| s.as_array().is_some_and(|s| s.iter().all(is_empty)));
             let has_body = op.get("requestBody").is_some();
@@ -108,12 +113,25 @@ fn complete(doc: &mut Value) {
                 add("408", "The body did not arrive in time: a pause of 30 s, or 5 minutes in all.");
                 add("413", "The body is larger than the server accepts.");
             }
+            if method == "post" && RATE_LIMITED.contains(&path.as_str()) {
+                add(
+                    "429",
+                    "The account reported more events than its ingest limit allows (`rate_limited`): \
+                     nothing was stored; try again after `Retry-After` seconds.",
+                );
+            }
             if method != "get" {
                 add(
                     "503",
                     "The database's disk is full (`storage_full`): nothing was written; try again after \
                      `Retry-After` seconds.",
                 );
+            }
+            if let Some(limited) = responses.get_mut("429") {
+                limited["headers"] = json!({ "Retry-After": {
+                    "description": "Seconds to wait, at least 1.",
+                    "schema": { "type": "integer", "minimum": 1 }
+                }});
             }
             for (status, response) in responses.as_object_mut().into_iter().flatten() {
                 if status.as_str() >= "400" {

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::KeyCache;
 use crate::dashboard::DashboardConfig;
+use crate::ingest_limit::{IngestLimit, IngestRate};
 
 /// Limits the API enforces on requests.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Limits {
     pub max_concurrent_reports: usize,
     /// How long a report waits for a slot before the answer is 503.
     pub report_wait: Duration,
+    /// Events each account may report, per node (`ingest_limit.rs`); `None`: unlimited.
+    pub ingest_rate: Option<IngestRate>,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             max_report_bytes: 64 * 1024 * 1024,
             max_concurrent_reports: 2,
             report_wait: Duration::from_secs(10),
+            ingest_rate: None,
         }
     }
 }
@@ -43,6 +47,8 @@ pub struct AppState {
     pub(crate) keys: Arc<KeyCache>,
     /// Slots for parsing large reports, `limits.max_concurrent_reports` of them.
     pub(crate) reports: Arc<Semaphore>,
+    /// Every account's ingest bucket on this node, when events are limited.
+    pub(crate) ingest: Option<Arc<IngestLimit>>,
     /// The dashboard's brand and cookie settings.
     pub dashboard: Arc<DashboardConfig>,
 }
@@ -50,7 +56,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(engine: Arc<Engine>, limits: Limits) -> Self {
         let reports = Arc::new(Semaphore::new(limits.max_concurrent_reports.max(1)));
-        Self { engine, limits, keys: Arc::default(), reports, dashboard: Arc::default() }
+        let ingest = limits.ingest_rate.map(|rate| Arc::new(IngestLimit::new(rate)));
+        Self { engine, limits, keys: Arc::default(), reports, ingest, dashboard: Arc::default() }
     }
 
     /// The same state with the dashboard's settings.
@@ -61,6 +68,20 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         self.engine.store()
+    }
+
+    /// Takes `events` from the account's ingest bucket (`ingest_limit.rs`): 429 over the
+    /// limit, always `Ok` when events are not limited.
+    pub(crate) fn take_ingest(
+        &self,
+        account: &scanhook_core::AccountId,
+        events: usize,
+        field: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        match &self.ingest {
+            Some(limit) => limit.take(account, events, field),
+            None => Ok(()),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

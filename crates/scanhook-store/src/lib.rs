@@ -43,6 +43,37 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// A batch's events in the order they are written, each with its place in the batch:
+/// those with an idempotency key first, by key (the batch's order among equal keys), then
+/// the rest in the batch's order. Every backend writes in this order, so concurrent
+/// batches take the keys' index entries in one order and cannot deadlock.
+pub fn in_write_order(batch: Vec<NewEvent>) -> Vec<(usize, NewEvent)> {
+    let mut events: Vec<(usize, NewEvent)> = batch.into_iter().enumerate().collect();
+    // Stable: equal keys, and events without one, keep the batch's order.
+    fn key(e: &NewEvent) -> Option<&str> {
+        e.idempotency.as_ref().map(|(k, _)| k.as_str())
+    }
+    events.sort_by(|(_, a), (_, b)| match (key(a), key(b)) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    events
+}
+
+/// Results written in [`in_write_order`], back in the batch's order.
+pub fn in_batch_order<T>(mut results: Vec<(usize, T)>) -> Vec<T> {
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Whether the error refuses one write only (decided before it wrote anything), rather
+/// than its whole unit of work.
+pub fn is_refusal(e: &StoreError) -> bool {
+    matches!(e, StoreError::NotFound | StoreError::Conflict(_))
+}
+
 /// Why a write was refused, decided by the state it found. Every backend returns these,
 /// never text of its own; each has a stable code the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -212,6 +243,20 @@ pub trait Store: Send + Sync + 'static {
     /// hash is [`Conflict::IdempotencyKeyReused`]); as if serialised per key. A targeted
     /// event's endpoint must be the account's (else NotFound).
     async fn ingest_event(&self, account: &AccountId, event: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested>;
+    /// Stores several events in one unit of work, each as [`Store::ingest_event`] would,
+    /// with one result per event in the order given. A domain error (an idempotency key
+    /// reused with another request, an unknown target) refuses that event only; any other
+    /// error refuses them all, and nothing is written. A key repeated within the batch
+    /// behaves as if its events came one after another in the batch's order (the first
+    /// makes the event, the others replay or conflict). Events with a key are written in
+    /// the order of their keys ([`in_write_order`]), so two batches sharing keys wait for each
+    /// other instead of deadlocking.
+    async fn ingest_events(
+        &self,
+        account: &AccountId,
+        events: Vec<NewEvent>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoreResult<Ingested>>>;
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
 

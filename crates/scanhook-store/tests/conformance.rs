@@ -176,6 +176,50 @@ async fn idempotency_returns_the_first_event_and_rejects_a_different_request() {
 }
 
 #[tokio::test]
+async fn a_batch_is_one_unit_with_a_result_per_event_and_keys_as_if_sent_in_order() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        let before = created(s.ingest_event(&acc, event("scan.completed", Some(("old", "h0"))), t0()).await.unwrap());
+        let batch = vec![
+            event("scan.completed", Some(("k2", "h1"))),
+            event("scan.completed", Some(("old", "h0"))),
+            event("scan.completed", Some(("old", "other"))),
+            event("scan.completed", None),
+            event("scan.completed", Some(("k2", "h1"))),
+            event("scan.completed", Some(("k1", "h1"))),
+        ];
+        let results = s.ingest_events(&acc, batch, t0()).await.unwrap();
+        assert_eq!(results.len(), 6, "{}", b.name);
+        let first = match &results[0] {
+            Ok(Ingested::Created(e)) => e.id.clone(),
+            other => panic!("{}: {other:?}", b.name),
+        };
+        assert!(matches!(&results[1], Ok(Ingested::Replayed(e)) if e.id == before.id), "{}", b.name);
+        assert!(
+            matches!(&results[2], Err(StoreError::Conflict(Conflict::IdempotencyKeyReused))),
+            "{}: a refusal is that event's only",
+            b.name
+        );
+        assert!(matches!(&results[3], Ok(Ingested::Created(e)) if e.delivery_count == 1), "{}", b.name);
+        assert!(matches!(&results[4], Ok(Ingested::Replayed(e)) if e.id == first), "{}", b.name);
+        assert!(matches!(&results[5], Ok(Ingested::Created(_))), "{}", b.name);
+        let all = s.list_deliveries(&acc, DeliveryFilter::default(), Page { limit: 10, cursor: None }).await.unwrap();
+        assert_eq!(all.items.len(), 4, "{}: one per event created", b.name);
+
+        // Batches sharing keys in opposite orders, at once: each waits, none deadlocks.
+        let keys: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        let forward: Vec<NewEvent> = keys.iter().map(|k| event("scan.completed", Some((k, "h")))).collect();
+        let backward: Vec<NewEvent> = keys.iter().rev().map(|k| event("scan.completed", Some((k, "h")))).collect();
+        let (a, z) = tokio::join!(s.ingest_events(&acc, forward, t0()), s.ingest_events(&acc, backward, t0()));
+        let (a, z) = (a.unwrap(), z.unwrap());
+        let made = a.iter().chain(&z).filter(|r| matches!(r, Ok(Ingested::Created(_)))).count();
+        assert_eq!(made, 20, "{}: each key made one event", b.name);
+    }
+}
+
+#[tokio::test]
 async fn leases_hide_claimed_work_until_they_expire_or_are_released() {
     for b in backends().await {
         let s = b.store.as_ref();

@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use scanhook_core::{ApiKey, ApiKeyId, RetrySchedule};
 use scanhook_engine::{DispatchConfig, Engine, SystemClock};
 use scanhook_server::dashboard::DashboardConfig;
-use scanhook_server::{AppState, Limits};
+use scanhook_server::{AppState, IngestRate, Limits};
+
 use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::{NewApiKey, SecretBox, Store};
@@ -20,6 +21,9 @@ use crate::cli::ServeArgs;
 const CONFIG_KEY_NAME: &str = "configured";
 /// The encryption key's file in the data directory, when SCANHOOK_ENCRYPTION_KEY is unset.
 pub(crate) const KEY_FILE: &str = "encryption.key";
+/// The default ingest burst's floor: one full batch (`POST /v1/events/batch`).
+const FULL_BATCH: std::num::NonZeroU32 =
+    std::num::NonZeroU32::new(scanhook_api_types::MAX_BATCH_EVENTS as u32).unwrap();
 
 fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     let retry = RetrySchedule::parse(&args.retry_schedule).context("SCANHOOK_RETRY_SCHEDULE")?;
@@ -278,6 +282,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_report_bytes: args.max_report_bytes,
             max_concurrent_reports: args.max_concurrent_reports.into(),
             report_wait: args.report_wait,
+            ingest_rate: args.ingest_rate.map(|per_second| IngestRate {
+                per_second,
+                burst: args.ingest_burst.unwrap_or(per_second.max(FULL_BATCH)),
+            }),
         },
     )
     .with_dashboard(dashboard);

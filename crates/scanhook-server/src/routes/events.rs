@@ -70,18 +70,52 @@ pub async fn create(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<EventIn>,
 ) -> Result<Response, ApiError> {
-    let event_type = EventType::parse(&input.event_type).map_err(|e| ApiError::invalid("type", e.0))?;
+    let event = incoming(&input.event_type, input.data, key, "")?;
+    state.take_ingest(&caller.account, 1, "type")?;
+    let ingested = state.engine.accept_event(&caller.account, event).await?;
+    let (event, replayed) = match ingested {
+        Ingested::Created(e) => (e, false),
+        Ingested::Replayed(e) => (e, true),
+    };
+    let mut response = (StatusCode::ACCEPTED, Json(accepted_out(&event))).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// What the answer says of an accepted event.
+pub(super) fn accepted_out(event: &Event) -> EventAcceptedOut {
+    EventAcceptedOut {
+        id: event.id.to_string(),
+        event_type: event.event_type.to_string(),
+        timestamp: event.timestamp,
+        deliveries: event.delivery_count,
+    }
+}
+
+/// A reported event checked into what the engine accepts, or a 422 naming the field
+/// (after `prefix`, such as a batch's `events[3].`): the type, the data as the producer
+/// wrote it (a JSON object), and the idempotency key with the request's fingerprint.
+pub(super) fn incoming(
+    event_type: &str,
+    data: Option<Box<serde_json::value::RawValue>>,
+    key: Option<String>,
+    prefix: &str,
+) -> Result<IncomingEvent, ApiError> {
+    let field = |name: &str| format!("{prefix}{name}");
+    let event_type = EventType::parse(event_type).map_err(|e| ApiError::invalid(&field("type"), e.0))?;
     // Kept as the producer wrote it: receivers get the same bytes, and nothing is re-encoded.
-    let data = match input.data {
+    let data = match data {
         None => "{}".to_string(),
         Some(raw) if json_bounds::has_lone_surrogate(raw.get().as_bytes()) => {
             return Err(ApiError::invalid(
-                "data",
+                &field("data"),
                 "data holds a \\u escape of half a surrogate pair, which is no character",
             ));
         }
         Some(raw) if raw.get().starts_with('{') => raw.get().to_string(),
-        Some(_) => return Err(ApiError::invalid("data", "data must be a JSON object")),
+        Some(_) => return Err(ApiError::invalid(&field("data"), "data must be a JSON object")),
     };
     let idempotency = match key {
         Some(key) => {
@@ -92,28 +126,7 @@ pub async fn create(
         }
         None => None,
     };
-    let ingested = state
-        .engine
-        .accept_event(
-            &caller.account,
-            IncomingEvent { event_type, data, idempotency, target: None, scope: Default::default() },
-        )
-        .await?;
-    let (event, replayed) = match ingested {
-        Ingested::Created(e) => (e, false),
-        Ingested::Replayed(e) => (e, true),
-    };
-    let body = EventAcceptedOut {
-        id: event.id.to_string(),
-        event_type: event.event_type.to_string(),
-        timestamp: event.timestamp,
-        deliveries: event.delivery_count,
-    };
-    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
-    if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    Ok(IncomingEvent { event_type, data, idempotency, target: None, scope: Default::default() })
 }
 
 /// Filters of the event list.

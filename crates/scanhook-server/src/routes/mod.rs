@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod deliveries;
+pub mod event_batch;
 pub mod event_types;
 pub mod events;
 pub mod portal_links;

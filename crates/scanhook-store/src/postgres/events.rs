@@ -100,6 +100,24 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
     }))
 }
 
+/// Stores a batch in the caller's transaction (`Store::ingest_events`): each event on its
+/// own, a refusal that event's result, any other error the whole batch's.
+pub async fn ingest_batch(
+    c: &Tx<'_>,
+    account: &AccountId,
+    batch: Vec<NewEvent>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoreResult<Ingested>>> {
+    let mut results = Vec::with_capacity(batch.len());
+    for (i, new) in crate::in_write_order(batch) {
+        match ingest(c, account, new, now).await {
+            Err(e) if !crate::is_refusal(&e) => return Err(e),
+            result => results.push((i, result)),
+        }
+    }
+    Ok(crate::in_batch_order(results))
+}
+
 /// The event an idempotency key already made: replayed if the request is the same, a
 /// conflict if it differs; `None` if the key is new.
 async fn replay(c: &Tx<'_>, account: &AccountId, key: &str, hash: &str) -> StoreResult<Option<Ingested>> {

@@ -295,6 +295,15 @@ impl Store for PostgresStore {
         unit!(self, |c| events::ingest(&c, account, event, now).await?)
     }
 
+    async fn ingest_events(
+        &self,
+        account: &AccountId,
+        batch: Vec<NewEvent>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoreResult<Ingested>>> {
+        unit!(self, |c| events::ingest_batch(&c, account, batch, now).await?)
+    }
+
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event> {
         unit!(self, |c| events::get(&c, account, id).await?)
     }

@@ -86,6 +86,24 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
     }))
 }
 
+/// Stores a batch in the caller's unit of work (`Store::ingest_events`): each event on its
+/// own, a refusal that event's result, any other error the whole batch's.
+pub fn ingest_batch(
+    c: &Connection,
+    account: &AccountId,
+    batch: Vec<NewEvent>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoreResult<Ingested>>> {
+    let mut results = Vec::with_capacity(batch.len());
+    for (i, new) in crate::in_write_order(batch) {
+        match ingest(c, account, new, now) {
+            Err(e) if !crate::is_refusal(&e) => return Err(e),
+            result => results.push((i, result)),
+        }
+    }
+    Ok(crate::in_batch_order(results))
+}
+
 /// The event an idempotency key already made: replayed if the request is the same, a
 /// conflict if it differs; `None` if the key is new.
 fn replay(c: &Connection, account: &AccountId, key: &str, hash: &str) -> StoreResult<Option<Ingested>> {

@@ -279,6 +279,16 @@ impl Store for SqliteStore {
         self.write(move |c| events::ingest(c, &account, event, now)).await
     }
 
+    async fn ingest_events(
+        &self,
+        account: &AccountId,
+        batch: Vec<NewEvent>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoreResult<Ingested>>> {
+        let account = account.clone();
+        self.write(move |c| events::ingest_batch(c, &account, batch, now)).await
+    }
+
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event> {
         let (account, id) = (account.clone(), id.clone());
         self.read(move |c| events::get(c, &account, &id)).await

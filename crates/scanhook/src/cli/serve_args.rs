@@ -55,6 +55,14 @@ pub struct ServeArgs {
     /// How long a large report waits for a slot before the answer is 503 with Retry-After.
     #[arg(long, env = "SCANHOOK_REPORT_WAIT", default_value = "10s", value_parser = duration)]
     pub report_wait: Duration,
+    /// Events each account may report per second on this node (`POST /v1/events`, and
+    /// each event of a batch); over it the answer is 429 with Retry-After. Unset: no limit.
+    #[arg(long, env = "SCANHOOK_INGEST_RATE")]
+    pub ingest_rate: Option<std::num::NonZeroU32>,
+    /// Events an account may report at once above its rate (default: one second's worth,
+    /// at least 100, a full batch).
+    #[arg(long, env = "SCANHOOK_INGEST_BURST", requires = "ingest_rate")]
+    pub ingest_burst: Option<std::num::NonZeroU32>,
     /// Allow endpoints on private and loopback addresses (the SSRF guard honours it).
     #[arg(long, env = "SCANHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_networks: bool,

@@ -32,6 +32,7 @@ mod disk_full;
 mod ed25519;
 mod formats;
 mod guard;
+mod ingest;
 mod javascript_bodies;
 mod licenses;
 mod listen;

@@ -70,3 +70,38 @@ async fn event_and_delivery_errors_are_clear() {
     cli.run(&["deliveries", "list", "--status", "lost"]).await.fails(2, &["lost"]);
     cli.run(&["deliveries", "list", "--webhook", "nope"]).await.fails(1, &["HTTP 422", "webhook_id"]);
 }
+
+#[tokio::test]
+async fn a_file_of_events_is_sent_in_batches_and_each_result_shown() {
+    let (_server, cli, receiver, _) = with_receiver("scan.*").await;
+
+    // JSON Lines, more than one batch's worth: sent 100 at a time, every one accepted.
+    let lines: String =
+        (0..150).map(|n| format!("{{\"type\": \"scan.completed\", \"data\": {{\"n\": {n}}}}}\n")).collect();
+    let file = cli.home().join("events.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let sent = cli.run(&["events", "send-batch", file.to_str().unwrap()]).await;
+    let table = sent.ok();
+    assert_eq!(table.lines().count(), 151, "header and one row per event: {table}");
+    assert!(table.lines().nth(150).is_some_and(|l| l.starts_with("149 ") && l.contains(" 202 ")), "{table}");
+    receiver.wait_for(150, 30).await;
+
+    // A JSON array from standard input, one event refused: every result printed, the
+    // refused one by its field, and the command fails.
+    let events = r#"[{"type": "scan.started", "idempotency_key": "b-1"}, {"type": "NOPE"}, {"type": "scan.started", "idempotency_key": "b-1"}]"#;
+    let mixed = cli.run_with_stdin(&["events", "send-batch", "-"], events).await;
+    assert_ne!(mixed.code, 0, "{}", mixed.stdout);
+    assert!(
+        mixed.stdout.lines().any(|l| l.starts_with("1 ") && l.contains(" 422 ") && l.contains("type:")),
+        "{}",
+        mixed.stdout
+    );
+    assert!(mixed.stdout.lines().any(|l| l.starts_with("2 ") && l.contains("replayed")), "{}", mixed.stdout);
+    assert!(mixed.stderr.contains("1 of 3 events were refused"), "{}", mixed.stderr);
+
+    // Scripts get the server's answer.
+    let file = cli.home().join("body.json");
+    std::fs::write(&file, r#"{"events": [{"type": "scan.failed", "data": {"x": 1}}]}"#).unwrap();
+    let answer = cli.json(&["events", "send-batch", file.to_str().unwrap()]).await;
+    assert_eq!(answer["results"][0]["status"], 202, "{answer}");
+}
