@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
-use scanhook_core::DeliveryId;
+use chrono::{DateTime, Utc};
 use scanhook_core::polite::{self, Asked};
-use scanhook_store::{Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
+use scanhook_core::{DeliveryId, WebhookId};
+use scanhook_store::{ClaimLimits, Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,76 @@ pub struct Dispatcher {
     /// they were claimed: their leases are renewed ([`Dispatcher::renew`]) while they are
     /// sent or wait to be recorded, so no other worker sends them again meanwhile.
     held: Mutex<HashMap<DeliveryId, tokio::time::Instant>>,
+    /// This worker's fair share: requests in flight per endpoint, and rate buckets found
+    /// empty ([`Fairness`]).
+    fairness: Arc<Fairness>,
+}
+
+/// What keeps one endpoint from taking more than its share of this worker: its requests in
+/// flight (at most its `max_in_flight`), and when its rate bucket, found empty by a claim,
+/// holds a token again. Claims pass over endpoints at their cap or with an empty bucket
+/// (`scanhook_core::fair`), so their deliveries stay due in the store, unleased, for this
+/// or another worker.
+#[derive(Default)]
+struct Fairness {
+    /// Per endpoint: requests in flight and its cap (as its last claim read it).
+    busy: Mutex<HashMap<WebhookId, (u32, u32)>>,
+    /// Per endpoint whose bucket a claim found empty: when it refills.
+    empty: Mutex<HashMap<WebhookId, DateTime<Utc>>>,
+    /// Woken when an endpoint at its cap frees a slot: its due deliveries can be claimed.
+    wake: Arc<Notify>,
+}
+
+impl Fairness {
+    fn limits(&self, now: DateTime<Utc>) -> ClaimLimits {
+        let busy = lock(&self.busy);
+        let mut empty = lock(&self.empty);
+        empty.retain(|_, until| *until > now);
+        let mut skip: Vec<WebhookId> =
+            busy.iter().filter(|(_, (open, cap))| open >= cap).map(|(id, _)| id.clone()).collect();
+        skip.extend(empty.keys().filter(|id| !busy.get(*id).is_some_and(|(open, cap)| open >= cap)).cloned());
+        ClaimLimits { busy: busy.iter().map(|(id, (open, _))| (id.clone(), *open)).collect(), skip }
+    }
+
+    /// The earliest time an empty bucket refills.
+    fn refill(&self) -> Option<DateTime<Utc>> {
+        lock(&self.empty).values().min().copied()
+    }
+
+    /// Counts a claimed delivery in flight until the slot returned is dropped.
+    fn open(self: &Arc<Self>, item: &Claimed) -> Slot {
+        let cap = item.webhook.format.max_in_flight();
+        let mut busy = lock(&self.busy);
+        let entry = busy.entry(item.webhook.id.clone()).or_insert((0, cap));
+        *entry = (entry.0 + 1, cap);
+        Slot { fairness: self.clone(), webhook: item.webhook.id.clone() }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One request in flight to an endpoint, from its claim until its attempt is over.
+struct Slot {
+    fairness: Arc<Fairness>,
+    webhook: WebhookId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut busy = lock(&self.fairness.busy);
+        if let Some((open, cap)) = busy.get_mut(&self.webhook) {
+            let was_full = *open >= *cap;
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                busy.remove(&self.webhook);
+            }
+            if was_full {
+                self.fairness.wake.notify_one();
+            }
+        }
+    }
 }
 
 impl Dispatcher {
@@ -63,10 +134,11 @@ impl Dispatcher {
             sender,
             config,
             clock,
-            wake,
+            wake: wake.clone(),
             owner,
             disk_full: AtomicBool::new(false),
             held: Mutex::default(),
+            fairness: Arc::new(Fairness { wake, ..Default::default() }),
         })
     }
 
@@ -74,12 +146,26 @@ impl Dispatcher {
         chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
     }
 
-    async fn claim(&self, limit: u32) -> StoreResult<Vec<Claimed>> {
+    /// Leases up to `limit` due deliveries, within every endpoint's share of this worker,
+    /// each with its slot. `true` with them: the claim found rate buckets empty that it did
+    /// not know of, so another claim may find other work at once.
+    async fn claim(&self, limit: u32) -> StoreResult<(Vec<(Claimed, Slot)>, bool)> {
         let now = self.clock.now();
-        let claimed = self.store.claim_due(&self.owner, now, now + self.lease(), limit).await?;
+        let limits = self.fairness.limits(now);
+        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await?;
         let at = tokio::time::Instant::now();
-        self.held_set().extend(claimed.iter().map(|c| (c.delivery_id.clone(), at)));
-        Ok(claimed)
+        self.held_set().extend(claim.items.iter().map(|c| (c.delivery_id.clone(), at)));
+        let learned = !claim.empty.is_empty();
+        lock(&self.fairness.empty).extend(claim.empty);
+        let items = claim
+            .items
+            .into_iter()
+            .map(|item| {
+                let slot = self.fairness.open(&item);
+                (item, slot)
+            })
+            .collect();
+        Ok((items, learned))
     }
 
     fn held_set(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, tokio::time::Instant>> {
@@ -147,10 +233,10 @@ impl Dispatcher {
             };
             let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
             match self.claim(room as u32).await {
-                Ok(batch) if !batch.is_empty() => {
-                    let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|c| self.suspect(c));
+                Ok((batch, _)) if !batch.is_empty() => {
+                    let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(c, _)| self.suspect(c));
                     let mut first = Some(first);
-                    for item in batch {
+                    for (item, slot) in batch {
                         let permit = match first.take() {
                             Some(p) => p,
                             None => match permits.clone().acquire_owned().await {
@@ -160,7 +246,10 @@ impl Dispatcher {
                         };
                         let (this, stop, done) = (self.clone(), hard_stop.clone(), done_tx.clone());
                         tasks.spawn(async move {
-                            if let Some(completion) = this.deliver(item, stop).await {
+                            let completion = this.deliver(item, stop).await;
+                            // The request is over: the endpoint's slot is free again.
+                            drop(slot);
+                            if let Some(completion) = completion {
                                 // Only fails if the recorder is gone; the lease then expires.
                                 let _ = done.send(Record::Outcome(completion)).await;
                             }
@@ -172,6 +261,8 @@ impl Dispatcher {
                         self.isolate(suspects, &tasks, &done_tx, &shutdown).await;
                     }
                 }
+                // Nothing leased, but empty buckets found: the next claim passes over them.
+                Ok((_, true)) => drop(first),
                 Ok(_) => {
                     drop(first);
                     self.idle(&shutdown).await;
@@ -238,13 +329,13 @@ impl Dispatcher {
     /// deliveries that happened to be in flight beside it.
     async fn isolate(
         &self,
-        mut suspects: Vec<Claimed>,
+        mut suspects: Vec<(Claimed, Slot)>,
         tasks: &TaskTracker,
         done: &mpsc::Sender<Record>,
         shutdown: &CancellationToken,
     ) {
-        let item = suspects.remove(0);
-        let rest: Vec<_> = suspects.into_iter().map(|c| c.delivery_id).collect();
+        let (item, _slot) = suspects.remove(0);
+        let rest: Vec<_> = suspects.into_iter().map(|(c, _)| c.delivery_id).collect();
         let release = |ids: Vec<_>| async move {
             self.let_go(&ids);
             if let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await {
@@ -329,8 +420,17 @@ impl Dispatcher {
     /// comes first (the poll covers other nodes' work and expired leases).
     async fn idle(&self, shutdown: &CancellationToken) {
         let poll = self.config.poll_interval;
-        let wait = match self.store.next_due_at().await {
-            Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+        // Endpoints at their cap or out of tokens are passed over: a freed slot wakes the
+        // loop, and the earliest refill ends the sleep.
+        let now = self.clock.now();
+        let skip = self.fairness.limits(now).skip;
+        let due = self.store.next_due_except(skip).await;
+        let due = due.map(|at| match (at, self.fairness.refill()) {
+            (Some(at), Some(refill)) => Some(at.min(refill)),
+            (at, refill) => at.or(refill),
+        });
+        let wait = match due {
+            Ok(Some(at)) => (at - now).to_std().unwrap_or(Duration::ZERO).min(poll),
             Ok(None) => poll,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the next due time");
@@ -349,12 +449,16 @@ impl Dispatcher {
     /// Claims one batch, delivers all of it and records the outcomes before returning how
     /// many were claimed: lets tests and tools drive the worker step by step.
     pub async fn step(self: &Arc<Self>) -> StoreResult<usize> {
-        let batch = self.claim(self.config.claim_batch).await?;
+        let (batch, _) = self.claim(self.config.claim_batch).await?;
         let count = batch.len();
         let mut set = JoinSet::new();
-        for item in batch {
+        for (item, slot) in batch {
             let this = self.clone();
-            set.spawn(async move { this.deliver(item, CancellationToken::new()).await });
+            set.spawn(async move {
+                let completion = this.deliver(item, CancellationToken::new()).await;
+                drop(slot);
+                completion
+            });
         }
         let mut outcomes = Vec::with_capacity(count);
         while let Some(done) = set.join_next().await {
