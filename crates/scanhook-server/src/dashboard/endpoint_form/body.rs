@@ -60,13 +60,10 @@ impl EndpointForm {
             t => serde_json::from_str::<Value>(&t)
                 .map_err(|e| invalid("extra_payload", format!("extra payload must be a JSON object: {e}")))?,
         };
-        let timeout = match self.timeout.trim() {
-            "" => Value::Null,
-            t => t
-                .parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| invalid("timeout", "timeout must be a whole number of seconds"))?,
-        };
+        let timeout = whole(&self.timeout, "timeout", "timeout must be a whole number of seconds")?;
+        let max_in_flight = whole(&self.max_in_flight, "max_in_flight", "max in flight must be a whole number")?;
+        let rate_limit = whole(&self.rate_limit, "rate_limit", "rate limit must be a whole number per second")?;
+        let burst = whole(&self.rate_limit_burst, "rate_limit_burst", "burst must be a whole number")?;
         let scheme = choice(&self.signature, "standard");
         let mut signature = json!({ "scheme": scheme });
         if scheme == "hmac-sha256" {
@@ -99,6 +96,9 @@ impl EndpointForm {
             ("description".into(), or_null(&self.description)),
             ("signature".into(), signature),
             ("timeout".into(), timeout),
+            ("max_in_flight".into(), max_in_flight),
+            ("rate_limit".into(), rate_limit),
+            ("rate_limit_burst".into(), burst),
             ("kind".into(), json!(kind)),
             ("body_json".into(), json!(choice(&self.body_json, "verbatim"))),
             ("cloudevents".into(), cloudevents),
@@ -144,6 +144,15 @@ impl EndpointForm {
             body.insert("bearer_token".into(), Value::Null);
         }
         Ok((!body.is_empty()).then_some(Value::Object(body)))
+    }
+}
+
+/// A whole number typed into `field`; empty: `null` (the default).
+#[allow(clippy::result_large_err)]
+fn whole(raw: &str, field: &str, message: &str) -> Result<Value, Problem> {
+    match raw.trim() {
+        "" => Ok(Value::Null),
+        n => n.parse::<u64>().map(Value::from).map_err(|_| invalid(field, message)),
     }
 }
 
