@@ -55,12 +55,18 @@ pub async fn claim(
     let (mut items, buckets) = fair::choose(due, limits.busy, now);
     let mut empty = Vec::new();
     for (webhook, bucket) in buckets {
-        // Guarded by the value read: a node that drew meanwhile holds the row's lock until
-        // it commits, and then this changes nothing (READ COMMITTED reads its value again).
+        // Guarded by the value read: if another node drew meanwhile, this changes nothing
+        // and none of the endpoint's deliveries is leased this time. An endpoint row locked
+        // right now (another claim drawing, an outcome being recorded) is skipped the same
+        // way rather than waited for: this unit already holds delivery rows, and `complete`
+        // locks an endpoint before its deliveries, so waiting could deadlock.
         if let Some(drawn) = bucket.drawn
             && exec(
                 c,
-                "UPDATE webhooks SET rate_tat = $1 WHERE id = $2 AND rate_tat IS NOT DISTINCT FROM $3",
+                "UPDATE webhooks w SET rate_tat = $1
+                 FROM (SELECT id FROM webhooks WHERE id = $2 AND rate_tat IS NOT DISTINCT FROM $3
+                       FOR NO KEY UPDATE SKIP LOCKED) free
+                 WHERE w.id = free.id",
                 &[&drawn, &webhook.as_str(), &bucket.read],
             )
             .await?
