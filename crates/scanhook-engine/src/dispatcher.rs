@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::Rng;
 use chrono::{DateTime, Utc};
+use rand::Rng;
 use scanhook_core::polite::{self, Asked};
 use scanhook_core::{DeliveryId, WebhookId};
 use scanhook_store::{ClaimLimits, Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
@@ -75,7 +75,7 @@ impl Fairness {
         empty.retain(|_, until| *until > now);
         let mut skip: Vec<WebhookId> =
             busy.iter().filter(|(_, (open, cap))| open >= cap).map(|(id, _)| id.clone()).collect();
-        skip.extend(empty.keys().filter(|id| !busy.get(*id).is_some_and(|(open, cap)| open >= cap)).cloned());
+        skip.extend(empty.keys().filter(|id| busy.get(*id).is_none_or(|(open, cap)| open < cap)).cloned());
         ClaimLimits { busy: busy.iter().map(|(id, (open, _))| (id.clone(), *open)).collect(), skip }
     }
 

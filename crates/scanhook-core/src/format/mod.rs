@@ -14,8 +14,8 @@ mod golden_tests;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Invalid, fair};
 use crate::webhook::is_header_name;
+use crate::{Invalid, fair};
 
 pub use cloudevents::CloudEvents;
 pub use javascript::{BodyJson, restringify};
@@ -238,7 +238,8 @@ impl DeliveryFormat {
 
     /// The endpoint's token bucket, if it has a rate limit.
     pub fn rate(&self) -> Option<fair::RateLimit> {
-        self.rate_limit.map(|per_second| fair::RateLimit { per_second, burst: self.rate_limit_burst.unwrap_or(per_second) })
+        self.rate_limit
+            .map(|per_second| fair::RateLimit { per_second, burst: self.rate_limit_burst.unwrap_or(per_second) })
     }
 
     /// The header names this endpoint's deliveries use: `<prefix>-...`, with the

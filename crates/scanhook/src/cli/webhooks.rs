@@ -411,7 +411,10 @@ fn render(w: &WebhookOut) -> String {
         ("bearer token", if w.bearer_token_set { "set".into() } else { String::new() }),
         ("timeout", w.timeout.map(|t| format!("{t}s")).unwrap_or_default()),
         ("max in flight", w.max_in_flight.to_string()),
-        ("rate limit", w.rate_limit.map(|r| format!("{r}/s, burst {}", w.rate_limit_burst.unwrap_or(r))).unwrap_or_default()),
+        (
+            "rate limit",
+            w.rate_limit.map(|r| format!("{r}/s, burst {}", w.rate_limit_burst.unwrap_or(r))).unwrap_or_default(),
+        ),
         ("kind", format!("{:?}", w.kind).to_lowercase()),
         ("template", opt(&w.template)),
         ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),

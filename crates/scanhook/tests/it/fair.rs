@@ -28,12 +28,7 @@ impl Hanging {
     async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let hanging = Hanging {
-            url,
-            open: Arc::default(),
-            peak: Arc::default(),
-            accepted: Arc::default(),
-        };
+        let hanging = Hanging { url, open: Arc::default(), peak: Arc::default(), accepted: Arc::default() };
         let h = hanging.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
@@ -59,8 +54,8 @@ impl Hanging {
 /// healthy endpoint's deliveries would wait about 10 s.
 #[tokio::test]
 async fn a_hanging_endpoint_holds_its_own_slots_and_no_more() {
-    let server = Server::start(&[("SCANHOOK_MAX_IN_FLIGHT", "8"), ("SCANHOOK_RETRY_SCHEDULE", "0s,100ms,100ms,100ms")])
-        .await;
+    let server =
+        Server::start(&[("SCANHOOK_MAX_IN_FLIGHT", "8"), ("SCANHOOK_RETRY_SCHEDULE", "0s,100ms,100ms,100ms")]).await;
     let hanging = Hanging::start().await;
     let healthy = Receiver::start().await;
     server.create_webhook(json!({"url": hanging.url, "events": ["scan.*"], "max_in_flight": 3})).await;

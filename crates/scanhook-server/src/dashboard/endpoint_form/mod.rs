@@ -148,7 +148,11 @@ impl EndpointForm {
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
             rate_limit: w.rate_limit.map(|r| r.to_string()).unwrap_or_default(),
-            rate_limit_burst: w.rate_limit_burst.filter(|b| Some(*b) != w.rate_limit).map(|b| b.to_string()).unwrap_or_default(),
+            rate_limit_burst: w
+                .rate_limit_burst
+                .filter(|b| Some(*b) != w.rate_limit)
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
             header_prefix: w.header_prefix.clone().unwrap_or_default(),
             projects: w.projects.join(", "),
             min_severity: w.min_severity.map(|s| s.as_str().to_string()).unwrap_or_default(),
