@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
+use crate::common::postgres::TwoNodes;
 use crate::common::{Receiver, Server};
 
 /// A receiver that reads requests and never answers: it counts the connections open to it
@@ -139,16 +140,8 @@ async fn a_rate_limit_paces_deliveries_without_losing_or_burning_any() {
 #[tokio::test]
 async fn a_rate_limit_holds_across_nodes() {
     let test = "a_rate_limit_holds_across_nodes";
-    let Some(db) = crate::common::postgres::Database::create(test).await else { return };
-    let key = scanhook_store::SecretBox::generate_key();
-    let env = [
-        ("SCANHOOK_DATABASE_URL", db.url.as_str()),
-        ("SCANHOOK_DATABASE_POOL_SIZE", "4"),
-        ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
-    ];
-    let one = Server::start(&env).await;
-    let two = Server::start(&env).await;
-    twenty_events_at_five_a_second(&[&one, &two]).await;
+    let Some(nodes) = TwoNodes::start(test, &[]).await else { return };
+    twenty_events_at_five_a_second(&[&nodes.one, &nodes.two]).await;
 }
 
 /// (c) Out-of-range and ill-typed limits are 422s naming the field, on create and update;
