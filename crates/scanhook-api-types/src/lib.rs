@@ -221,12 +221,7 @@ pub struct WebhookPatch {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 512, pattern = r#"^[!-~]+$"#)]
     pub bearer_token: Option<Option<String>>,
     /// `null` returns to the server's timeout.
-    #[serde(
-        default,
-        deserialize_with = "whole::opt_opt",
-        serialize_with = "double_option::serialize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 30)]
     pub timeout: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,30 +246,15 @@ pub struct WebhookPatch {
     #[schema(value_type = Option<CloudEvents>)]
     pub cloudevents: Option<Option<CloudEvents>>,
     /// `null` returns to the default (10).
-    #[serde(
-        default,
-        deserialize_with = "whole::opt_opt",
-        serialize_with = "double_option::serialize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub max_in_flight: Option<Option<u32>>,
     /// `null` removes the rate limit (and its burst).
-    #[serde(
-        default,
-        deserialize_with = "whole::opt_opt",
-        serialize_with = "double_option::serialize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit: Option<Option<u32>>,
     /// `null` returns to the default (`rate_limit`).
-    #[serde(
-        default,
-        deserialize_with = "whole::opt_opt",
-        serialize_with = "double_option::serialize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit_burst: Option<Option<u32>>,
 }
@@ -902,6 +882,12 @@ pub struct TestOut {
 }
 
 /// Distinguishes a missing field from an explicit `null` in a patch.
+/// A whole-number patch field: absent, `null`, or a number (read as `whole` reads them).
+mod whole_patch {
+    pub use super::double_option::serialize;
+    pub use scanhook_core::whole::opt_opt as deserialize;
+}
+
 mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
