@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
+use scanhook_core::DeliveryId;
 use scanhook_core::polite::{self, Asked};
-use scanhook_core::{DeliveryId, WebhookId};
-use scanhook_store::{ClaimLimits, Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
+use scanhook_store::{Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
+use crate::fairness::{Fairness, Slot};
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
@@ -53,73 +53,6 @@ pub struct Dispatcher {
     fairness: Arc<Fairness>,
 }
 
-/// What keeps one endpoint from taking more than its share of this worker: its requests in
-/// flight (at most its `max_in_flight`), and when its rate bucket, found empty by a claim,
-/// holds a token again. Claims pass over endpoints at their cap or with an empty bucket
-/// (`scanhook_core::fair`), so their deliveries stay due in the store, unleased, for this
-/// or another worker.
-#[derive(Default)]
-struct Fairness {
-    /// Per endpoint: requests in flight and its cap (as its last claim read it).
-    busy: Mutex<HashMap<WebhookId, (u32, u32)>>,
-    /// Per endpoint whose bucket a claim found empty: when it refills.
-    empty: Mutex<HashMap<WebhookId, DateTime<Utc>>>,
-    /// Woken when an endpoint at its cap frees a slot: its due deliveries can be claimed.
-    wake: Arc<Notify>,
-}
-
-impl Fairness {
-    fn limits(&self, now: DateTime<Utc>) -> ClaimLimits {
-        let busy = lock(&self.busy);
-        let mut empty = lock(&self.empty);
-        empty.retain(|_, until| *until > now);
-        let mut skip: Vec<WebhookId> =
-            busy.iter().filter(|(_, (open, cap))| open >= cap).map(|(id, _)| id.clone()).collect();
-        skip.extend(empty.keys().filter(|id| busy.get(*id).is_none_or(|(open, cap)| open < cap)).cloned());
-        ClaimLimits { busy: busy.iter().map(|(id, (open, _))| (id.clone(), *open)).collect(), skip }
-    }
-
-    /// The earliest time an empty bucket refills.
-    fn refill(&self) -> Option<DateTime<Utc>> {
-        lock(&self.empty).values().min().copied()
-    }
-
-    /// Counts a claimed delivery in flight until the slot returned is dropped.
-    fn open(self: &Arc<Self>, item: &Claimed) -> Slot {
-        let cap = item.webhook.format.max_in_flight();
-        let mut busy = lock(&self.busy);
-        let entry = busy.entry(item.webhook.id.clone()).or_insert((0, cap));
-        *entry = (entry.0 + 1, cap);
-        Slot { fairness: self.clone(), webhook: item.webhook.id.clone() }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// One request in flight to an endpoint, from its claim until its attempt is over.
-struct Slot {
-    fairness: Arc<Fairness>,
-    webhook: WebhookId,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut busy = lock(&self.fairness.busy);
-        if let Some((open, cap)) = busy.get_mut(&self.webhook) {
-            let was_full = *open >= *cap;
-            *open = open.saturating_sub(1);
-            if *open == 0 {
-                busy.remove(&self.webhook);
-            }
-            if was_full {
-                self.fairness.wake.notify_one();
-            }
-        }
-    }
-}
-
 impl Dispatcher {
     pub fn new(
         store: Arc<dyn Store>,
@@ -138,7 +71,7 @@ impl Dispatcher {
             owner,
             disk_full: AtomicBool::new(false),
             held: Mutex::default(),
-            fairness: Arc::new(Fairness { wake, ..Default::default() }),
+            fairness: Arc::new(Fairness::new(wake)),
         })
     }
 
@@ -156,7 +89,7 @@ impl Dispatcher {
         let at = tokio::time::Instant::now();
         self.held_set().extend(claim.items.iter().map(|c| (c.delivery_id.clone(), at)));
         let learned = !claim.empty.is_empty();
-        lock(&self.fairness.empty).extend(claim.empty);
+        self.fairness.found_empty(claim.empty);
         let items = claim
             .items
             .into_iter()
