@@ -8,6 +8,12 @@
 //!   GCRA's one number, the theoretical arrival time ([`RateLimit::admit`]), which the store
 //!   persists on the endpoint so that every node draws from the same bucket.
 //!
+//! GCRA is written here rather than taken from `governor` (which implements the same
+//! algorithm): governor keeps its state in process memory behind its own clock, while this
+//! bucket must be read from the endpoint's row, drawn inside the claim's unit of work and
+//! written back guarded by the value read, so that every node draws from one bucket. The
+//! whole algorithm is the few lines of [`RateLimit::admit`].
+//!
 //! A claim passes over what an endpoint cannot take now instead of leasing it: those
 //! deliveries stay due, untouched (no attempt, nothing counted), for a later claim.
 //! [`Share`] is the rule a backend applies to the due deliveries it reads, in their order.
