@@ -162,6 +162,21 @@ pub struct WebhookIn {
     /// `kind: cloudevents` only: the content mode and the `source` attribute.
     #[serde(default)]
     pub cloudevents: Option<CloudEvents>,
+    /// Requests open to the endpoint at once, per server node, 1 to 100 (default 10). A
+    /// slow or hanging endpoint holds this many of the node's slots and no more.
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_in_flight: Option<u32>,
+    /// Deliveries per second at most, across all nodes, 1 to 10000 (default: unlimited).
+    /// Excess deliveries wait their turn; waiting costs no attempt.
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub rate_limit: Option<u32>,
+    /// Deliveries that may go at once after a quiet spell, 1 to 10000 (default:
+    /// `rate_limit`); needs a `rate_limit`.
+    #[serde(default, deserialize_with = "whole::opt")]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub rate_limit_burst: Option<u32>,
     /// Ask the endpoint for consent first (the CloudEvents HTTP Web Hooks abuse-protection
     /// handshake: `OPTIONS` with `WebHook-Request-Origin`); unless it answers 2xx with a
     /// matching `WebHook-Allowed-Origin`, nothing is created (422 on `url`). Not stored.
@@ -206,12 +221,7 @@ pub struct WebhookPatch {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 512, pattern = r#"^[!-~]+$"#)]
     pub bearer_token: Option<Option<String>>,
     /// `null` returns to the server's timeout.
-    #[serde(
-        default,
-        deserialize_with = "whole::opt_opt",
-        serialize_with = "double_option::serialize",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 30)]
     pub timeout: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +245,18 @@ pub struct WebhookPatch {
     #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<CloudEvents>)]
     pub cloudevents: Option<Option<CloudEvents>>,
+    /// `null` returns to the default (10).
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub max_in_flight: Option<Option<u32>>,
+    /// `null` removes the rate limit (and its burst).
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub rate_limit: Option<Option<u32>>,
+    /// `null` returns to the default (`rate_limit`).
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub rate_limit_burst: Option<Option<u32>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -280,6 +302,14 @@ pub struct WebhookOut {
     pub disabled_at: Option<DateTime<Utc>>,
     /// Deliveries in a row that ended dead.
     pub consecutive_failures: u32,
+    /// Requests open to the endpoint at once, per server node.
+    pub max_in_flight: u32,
+    /// Deliveries per second at most, across all nodes; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// Deliveries that may go at once after a quiet spell (with a `rate_limit` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_burst: Option<u32>,
     /// Nothing is sent to the endpoint before this time: its receiver answered `429` or
     /// `503` with `Retry-After` (never longer than the retry schedule's longest step). Shown
     /// only while it lasts.
@@ -908,6 +938,12 @@ pub struct TestOut {
 }
 
 /// Distinguishes a missing field from an explicit `null` in a patch.
+/// A whole-number patch field: absent, `null`, or a number (read as `whole` reads them).
+mod whole_patch {
+    pub use super::double_option::serialize;
+    pub use scanhook_core::whole::opt_opt as deserialize;
+}
+
 mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod envelope;
 pub mod event_type;
+pub mod fair;
 pub mod format;
 pub mod ids;
 pub mod json_bounds;

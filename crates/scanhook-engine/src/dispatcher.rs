@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
+use crate::fairness::{Fairness, Slot};
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
@@ -47,6 +48,9 @@ pub struct Dispatcher {
     /// they were claimed: their leases are renewed ([`Dispatcher::renew`]) while they are
     /// sent or wait to be recorded, so no other worker sends them again meanwhile.
     held: Mutex<HashMap<DeliveryId, tokio::time::Instant>>,
+    /// This worker's fair share: requests in flight per endpoint, and rate buckets found
+    /// empty ([`Fairness`]).
+    fairness: Arc<Fairness>,
 }
 
 impl Dispatcher {
@@ -63,10 +67,11 @@ impl Dispatcher {
             sender,
             config,
             clock,
-            wake,
+            wake: wake.clone(),
             owner,
             disk_full: AtomicBool::new(false),
             held: Mutex::default(),
+            fairness: Arc::new(Fairness::new(wake)),
         })
     }
 
@@ -74,12 +79,26 @@ impl Dispatcher {
         chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
     }
 
-    async fn claim(&self, limit: u32) -> StoreResult<Vec<Claimed>> {
+    /// Leases up to `limit` due deliveries, within every endpoint's share of this worker,
+    /// each with its slot. `true` with them: the claim found rate buckets empty that it did
+    /// not know of, so another claim may find other work at once.
+    async fn claim(&self, limit: u32) -> StoreResult<(Vec<(Claimed, Slot)>, bool)> {
         let now = self.clock.now();
-        let claimed = self.store.claim_due(&self.owner, now, now + self.lease(), limit).await?;
+        let limits = self.fairness.limits(now);
+        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await?;
         let at = tokio::time::Instant::now();
-        self.held_set().extend(claimed.iter().map(|c| (c.delivery_id.clone(), at)));
-        Ok(claimed)
+        self.held_set().extend(claim.items.iter().map(|c| (c.delivery_id.clone(), at)));
+        let learned = !claim.empty.is_empty();
+        self.fairness.found_empty(claim.empty);
+        let items = claim
+            .items
+            .into_iter()
+            .map(|item| {
+                let slot = self.fairness.open(&item);
+                (item, slot)
+            })
+            .collect();
+        Ok((items, learned))
     }
 
     fn held_set(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, tokio::time::Instant>> {
@@ -147,10 +166,10 @@ impl Dispatcher {
             };
             let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
             match self.claim(room as u32).await {
-                Ok(batch) if !batch.is_empty() => {
-                    let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|c| self.suspect(c));
+                Ok((batch, _)) if !batch.is_empty() => {
+                    let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(c, _)| self.suspect(c));
                     let mut first = Some(first);
-                    for item in batch {
+                    for (item, slot) in batch {
                         let permit = match first.take() {
                             Some(p) => p,
                             None => match permits.clone().acquire_owned().await {
@@ -160,7 +179,10 @@ impl Dispatcher {
                         };
                         let (this, stop, done) = (self.clone(), hard_stop.clone(), done_tx.clone());
                         tasks.spawn(async move {
-                            if let Some(completion) = this.deliver(item, stop).await {
+                            let completion = this.deliver(item, stop).await;
+                            // The request is over: the endpoint's slot is free again.
+                            drop(slot);
+                            if let Some(completion) = completion {
                                 // Only fails if the recorder is gone; the lease then expires.
                                 let _ = done.send(Record::Outcome(completion)).await;
                             }
@@ -172,6 +194,8 @@ impl Dispatcher {
                         self.isolate(suspects, &tasks, &done_tx, &shutdown).await;
                     }
                 }
+                // Nothing leased, but empty buckets found: the next claim passes over them.
+                Ok((_, true)) => drop(first),
                 Ok(_) => {
                     drop(first);
                     self.idle(&shutdown).await;
@@ -238,13 +262,13 @@ impl Dispatcher {
     /// deliveries that happened to be in flight beside it.
     async fn isolate(
         &self,
-        mut suspects: Vec<Claimed>,
+        mut suspects: Vec<(Claimed, Slot)>,
         tasks: &TaskTracker,
         done: &mpsc::Sender<Record>,
         shutdown: &CancellationToken,
     ) {
-        let item = suspects.remove(0);
-        let rest: Vec<_> = suspects.into_iter().map(|c| c.delivery_id).collect();
+        let (item, _slot) = suspects.remove(0);
+        let rest: Vec<_> = suspects.into_iter().map(|(c, _)| c.delivery_id).collect();
         let release = |ids: Vec<_>| async move {
             self.let_go(&ids);
             if let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await {
@@ -329,8 +353,17 @@ impl Dispatcher {
     /// comes first (the poll covers other nodes' work and expired leases).
     async fn idle(&self, shutdown: &CancellationToken) {
         let poll = self.config.poll_interval;
-        let wait = match self.store.next_due_at().await {
-            Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+        // Endpoints at their cap or out of tokens are passed over: a freed slot wakes the
+        // loop, and the earliest refill ends the sleep.
+        let now = self.clock.now();
+        let skip = self.fairness.limits(now).skip;
+        let due = self.store.next_due_except(skip).await;
+        let due = due.map(|at| match (at, self.fairness.refill()) {
+            (Some(at), Some(refill)) => Some(at.min(refill)),
+            (at, refill) => at.or(refill),
+        });
+        let wait = match due {
+            Ok(Some(at)) => (at - now).to_std().unwrap_or(Duration::ZERO).min(poll),
             Ok(None) => poll,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the next due time");
@@ -349,12 +382,16 @@ impl Dispatcher {
     /// Claims one batch, delivers all of it and records the outcomes before returning how
     /// many were claimed: lets tests and tools drive the worker step by step.
     pub async fn step(self: &Arc<Self>) -> StoreResult<usize> {
-        let batch = self.claim(self.config.claim_batch).await?;
+        let (batch, _) = self.claim(self.config.claim_batch).await?;
         let count = batch.len();
         let mut set = JoinSet::new();
-        for item in batch {
+        for (item, slot) in batch {
             let this = self.clone();
-            set.spawn(async move { this.deliver(item, CancellationToken::new()).await });
+            set.spawn(async move {
+                let completion = this.deliver(item, CancellationToken::new()).await;
+                drop(slot);
+                completion
+            });
         }
         let mut outcomes = Vec::with_capacity(count);
         while let Some(done) = set.join_next().await {

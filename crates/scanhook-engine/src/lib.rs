@@ -11,6 +11,7 @@
 pub mod clock;
 pub mod config;
 pub mod dispatcher;
+mod fairness;
 mod guard;
 pub mod retention;
 pub mod sandbox;

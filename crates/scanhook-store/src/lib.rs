@@ -9,6 +9,7 @@
 
 pub mod completion;
 pub mod crypto;
+mod fair;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
@@ -447,19 +448,37 @@ pub trait Store: Send + Sync + 'static {
 
     // --- dispatch (the engine's side) ---
 
-    /// Leases up to `limit` due deliveries to `owner` until `lease_until`. A delivery whose
-    /// lease expired (its worker died) is due again; while leased, its `next_attempt_at` is
-    /// the lease's end. Each claim is counted until an outcome is recorded; the count of
-    /// earlier claims that expired comes back as [`Claimed::expired_leases`], so the engine
-    /// can park a delivery that keeps killing its worker. Atomic: no delivery is leased to
-    /// two owners at once.
+    /// Leases up to `limit` due deliveries to `owner` until `lease_until`, in the order they
+    /// are due. A delivery whose lease expired (its worker died) is due again; while
+    /// leased, its `next_attempt_at` is the lease's end. Each claim is counted until an
+    /// outcome is recorded; the count of earlier claims that expired comes back as
+    /// [`Claimed::expired_leases`], so the engine can park a delivery that keeps killing
+    /// its worker. Atomic: no delivery is leased to two owners at once.
+    ///
+    /// Fair: of the first `limit` due deliveries of endpoints not in `limits.skip`, it
+    /// leases those [`scanhook_core::fair::Share`] takes (each endpoint's `max_in_flight`
+    /// less `limits.busy`, and its rate bucket) and leaves the rest due, untouched. Rate
+    /// buckets live on their endpoints and are drawn in the same unit of work, guarded by
+    /// the value read: a claim that finds another node drew meanwhile leases nothing of
+    /// that endpoint this time, so a bucket is never overdrawn across nodes.
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        limits: ClaimLimits,
+    ) -> StoreResult<Claim>;
+    /// [`Store::claim`] for a worker with nothing in flight.
     async fn claim_due(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<Claimed>>;
+    ) -> StoreResult<Vec<Claimed>> {
+        Ok(self.claim(owner, now, lease_until, limit, ClaimLimits::default()).await?.items)
+    }
     /// Records attempts (where one was made) and moves each delivery on, all in one unit
     /// of work; counts endpoint failures and disables an endpoint after `disable_after`
     /// deliveries in a row died. A completion's [`EndpointAction`] pauses its endpoint (its
@@ -487,7 +506,11 @@ pub trait Store: Send + Sync + 'static {
     async fn renew_leases(&self, owner: &str, ids: Vec<DeliveryId>, until: DateTime<Utc>) -> StoreResult<u64>;
     /// The earliest time a pending delivery is due (for a leased one: when its lease ends),
     /// to sleep until then.
-    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.next_due_except(Vec::new()).await
+    }
+    /// [`Store::next_due_at`] of the endpoints not in `skip`.
+    async fn next_due_except(&self, skip: Vec<WebhookId>) -> StoreResult<Option<DateTime<Utc>>>;
 
     /// Carries out one retention step ([`scanhook_core::retention::Prune`], which says
     /// what each takes) on at most `limit` rows older than `before`, as one short unit of

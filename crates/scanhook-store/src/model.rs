@@ -280,6 +280,27 @@ pub struct Claimed {
     pub webhook: Webhook,
 }
 
+/// What a claim must leave alone besides deliveries not yet due (the rules are
+/// [`scanhook_core::fair`]'s).
+#[derive(Debug, Clone, Default)]
+pub struct ClaimLimits {
+    /// The claiming worker's requests in flight, per endpoint (only endpoints with some):
+    /// an endpoint takes at most its `max_in_flight` less these.
+    pub busy: std::collections::HashMap<WebhookId, u32>,
+    /// Endpoints passed over entirely: at their cap on this worker, or with an empty rate
+    /// bucket. Their due deliveries are not read.
+    pub skip: Vec<WebhookId>,
+}
+
+/// What a claim leased, and the rate-limited endpoints it passed over.
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub items: Vec<Claimed>,
+    /// Endpoints with due deliveries left unleased because their rate bucket was empty, and
+    /// when it holds a token again (another node may draw it first).
+    pub empty: Vec<(WebhookId, DateTime<Utc>)>,
+}
+
 /// Where a delivery goes after an attempt (or a decision not to attempt).
 #[derive(Debug, Clone)]
 pub enum Outcome {

@@ -624,6 +624,9 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
             header_prefix: Some("X-Juro".into()),
             body_json: BodyJson::Javascript,
             cloudevents: None,
+            max_in_flight: Some(7),
+            rate_limit: Some(100),
+            rate_limit_burst: Some(20),
         };
         let new = NewWebhook { format: format.clone(), ..new_webhook("https://example.com/h", &["*"]) };
         let w = s.create_webhook(&acc, new, 10, t0()).await.unwrap();
@@ -762,6 +765,48 @@ async fn deliveries_are_held_for_an_endpoint_disabled_after_failures() {
             .map(|c| c.event.id)
             .collect();
         assert_eq!(order, made, "{}: oldest first", b.name);
+    }
+}
+
+/// A claim takes each endpoint's fair share and leaves the rest due, unleased: an endpoint
+/// at most its `max_in_flight` less what the claimer has in flight, none of one it passes
+/// over, and of a rate-limited one what its bucket holds (one bucket for every claimer,
+/// kept on the endpoint), saying when an empty bucket refills.
+#[tokio::test]
+async fn a_claim_takes_each_endpoints_fair_share() {
+    use scanhook_core::format::DeliveryFormat;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let with = |format: DeliveryFormat| NewWebhook { format, ..new_webhook("https://example.com/h", &["*"]) };
+        let capped = DeliveryFormat { max_in_flight: Some(2), ..Default::default() };
+        let paced = DeliveryFormat { rate_limit: Some(1), rate_limit_burst: Some(2), ..Default::default() };
+        let capped = s.create_webhook(&acc, with(capped), 10, t0()).await.unwrap();
+        let paced = s.create_webhook(&acc, with(paced), 10, t0()).await.unwrap();
+        let plain = webhook(s, &acc, &["*"]).await;
+        let skipped = webhook(s, &acc, &["*"]).await;
+        for _ in 0..5 {
+            s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        }
+        let count = |c: &Claim, w: &Webhook| c.items.iter().filter(|i| i.webhook.id == w.id).count();
+        let lease = t0() + Duration::seconds(60);
+        let limits = ClaimLimits { busy: HashMap::from([(capped.id.clone(), 1)]), skip: vec![skipped.id.clone()] };
+        let first = s.claim("w1", t0(), lease, 100, limits).await.unwrap();
+        let took = [&capped, &paced, &plain, &skipped].map(|w| count(&first, w));
+        assert_eq!(took, [1, 2, 5, 0], "{}", b.name);
+        let refill = t0() + Duration::seconds(1);
+        assert_eq!(first.empty, vec![(paced.id.clone(), refill)], "{}", b.name);
+
+        // Another claimer draws from the same bucket; the rest stayed due.
+        let second = s.claim("w2", t0(), lease, 100, ClaimLimits::default()).await.unwrap();
+        let took = [&capped, &paced, &plain, &skipped].map(|w| count(&second, w));
+        assert_eq!(took, [2, 0, 0, 5], "{}", b.name);
+        assert_eq!(second.empty, vec![(paced.id.clone(), refill)], "{}", b.name);
+        let third = s.claim("w3", refill, lease, 100, ClaimLimits::default()).await.unwrap();
+        let took = [&capped, &paced, &plain, &skipped].map(|w| count(&third, w));
+        assert_eq!(took, [2, 1, 0, 0], "{}: a token a second", b.name);
+        assert_eq!(s.next_due_except(vec![capped.id.clone()]).await.unwrap(), Some(t0()), "{}", b.name);
+        assert_eq!(s.next_due_except(vec![capped.id.clone(), paced.id.clone()]).await.unwrap(), Some(lease));
     }
 }
 
@@ -958,14 +1003,15 @@ async fn concurrent_writes_behave_as_if_serialised() {
         assert_eq!(made, 3, "{}", b.name);
         assert_eq!(store.list_webhooks(&other, page.clone()).await.unwrap().items.len(), 3, "{}", b.name);
 
-        // Two claimers never get the same delivery.
+        // Two claimers never get the same delivery (8 each: within an endpoint's default
+        // share of one claimer, 10).
         for _ in 0..40 {
             store.ingest_event(&acc, event("scan.started", None), t0()).await.unwrap();
         }
         let lease = t0() + Duration::seconds(60);
         let claims = ["w1", "w2"].map(|owner| {
             let s = store.clone();
-            tokio::spawn(async move { s.claim_due(owner, t0(), lease, 15).await })
+            tokio::spawn(async move { s.claim_due(owner, t0(), lease, 8).await })
         });
         let mut seen = std::collections::HashSet::new();
         for claim in claims {
@@ -973,7 +1019,7 @@ async fn concurrent_writes_behave_as_if_serialised() {
                 assert!(seen.insert(claimed.delivery_id), "{}: claimed twice", b.name);
             }
         }
-        assert_eq!(seen.len(), 30, "{}", b.name);
+        assert_eq!(seen.len(), 16, "{}", b.name);
 
         // A scan completed, failed and timed out at once ends once, with one event.
         let project = NewProject {
@@ -1540,9 +1586,17 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     for key in [Some(("k1", "h1")), Some(("k1", "h1")), None, None] {
         s.ingest_event(&acc, event("scan.completed", key), t0()).await.unwrap();
     }
-    let claimed = s.claim_due("w", t0(), t0() + Duration::seconds(60), 10).await.unwrap();
+    // A rate limit (the claim draws from the endpoint's bucket) and an endpoint passed over.
+    let format = scanhook_core::format::DeliveryFormat { rate_limit: Some(1000), ..Default::default() };
+    let patch = WebhookPatch { format: Some(format), ..Default::default() };
+    s.update_webhook(&acc, &hook.id, patch, t0()).await.unwrap();
+    let passed = WebhookId::generate();
+    let limits = ClaimLimits { skip: vec![passed.clone()], ..Default::default() };
+    let claimed = s.claim("w", t0(), t0() + Duration::seconds(60), 10, limits).await.unwrap().items;
+    assert!(claimed.len() >= 4, "every outcome below is recorded");
     let ids: Vec<_> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
     s.renew_leases("w", ids.clone(), t0() + Duration::seconds(90)).await.unwrap();
+    s.next_due_except(vec![passed]).await.unwrap();
     s.release("w", ids[..1].to_vec(), t0()).await.unwrap();
     let outcomes = [
         (Outcome::Succeeded, None),

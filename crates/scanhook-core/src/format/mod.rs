@@ -14,8 +14,8 @@ mod golden_tests;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Invalid;
 use crate::webhook::is_header_name;
+use crate::{Invalid, fair};
 
 pub use cloudevents::CloudEvents;
 pub use javascript::{BodyJson, restringify};
@@ -54,6 +54,15 @@ pub struct DeliveryFormat {
     /// Mode and source of `kind: cloudevents` (defaults when absent); no other kind has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudevents: Option<CloudEvents>,
+    /// Requests open at once per worker (default [`fair::DEFAULT_MAX_IN_FLIGHT`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// Deliveries per second, across every node (none: unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// How many may go at once after a quiet spell (default: `rate_limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_burst: Option<u32>,
 }
 
 /// How a delivery proves where it came from.
@@ -169,6 +178,21 @@ impl DeliveryFormat {
             let (lo, hi) = (TIMEOUT_RANGE.start(), TIMEOUT_RANGE.end());
             return Err(("timeout", Invalid::new(format!("timeout must be {lo} to {hi} seconds, not {t}"))));
         }
+        for (field, value, range) in [
+            ("max_in_flight", self.max_in_flight, fair::MAX_IN_FLIGHT_RANGE),
+            ("rate_limit", self.rate_limit, fair::RATE_LIMIT_RANGE),
+            ("rate_limit_burst", self.rate_limit_burst, fair::RATE_LIMIT_RANGE),
+        ] {
+            if let Some(n) = value
+                && !range.contains(&n)
+            {
+                let (lo, hi) = (range.start(), range.end());
+                return Err((field, Invalid::new(format!("{field} must be {lo} to {hi}, not {n}"))));
+            }
+        }
+        if self.rate_limit_burst.is_some() && self.rate_limit.is_none() {
+            return Err(("rate_limit_burst", Invalid::new("rate_limit_burst needs a rate_limit")));
+        }
         if let Some(template) = &self.template {
             Template::compile(template).map_err(|e| ("template", e))?;
         }
@@ -205,6 +229,17 @@ impl DeliveryFormat {
             names.push(cloudevents::ORIGIN_HEADER.to_ascii_lowercase());
         }
         names
+    }
+
+    /// Requests open at once per worker.
+    pub fn max_in_flight(&self) -> u32 {
+        self.max_in_flight.unwrap_or(fair::DEFAULT_MAX_IN_FLIGHT)
+    }
+
+    /// The endpoint's token bucket, if it has a rate limit.
+    pub fn rate(&self) -> Option<fair::RateLimit> {
+        self.rate_limit
+            .map(|per_second| fair::RateLimit { per_second, burst: self.rate_limit_burst.unwrap_or(per_second) })
     }
 
     /// The header names this endpoint's deliveries use: `<prefix>-...`, with the
@@ -294,6 +329,13 @@ mod tests {
         assert_eq!(field(DeliveryFormat { signature: Signature::Bearer, ..Default::default() }), "bearer_token");
         assert_eq!(field(DeliveryFormat { timeout_secs: Some(31), ..Default::default() }), "timeout");
         assert_eq!(field(DeliveryFormat { template: Some("{a: ".into()), ..Default::default() }), "template");
+        assert_eq!(field(DeliveryFormat { max_in_flight: Some(0), ..Default::default() }), "max_in_flight");
+        assert_eq!(field(DeliveryFormat { max_in_flight: Some(101), ..Default::default() }), "max_in_flight");
+        assert_eq!(field(DeliveryFormat { rate_limit: Some(0), ..Default::default() }), "rate_limit");
+        assert_eq!(field(DeliveryFormat { rate_limit_burst: Some(5), ..Default::default() }), "rate_limit_burst");
+        let limited = DeliveryFormat { rate_limit: Some(5), max_in_flight: Some(100), ..Default::default() };
+        assert_eq!(limited.rate(), Some(fair::RateLimit { per_second: 5, burst: 5 }));
+        assert_eq!(limited.max_in_flight(), 100);
         assert_eq!(field(DeliveryFormat { header_prefix: Some("X Y".into()), ..Default::default() }), "header_prefix");
         let cloudevents = Some(CloudEvents::default());
         assert_eq!(field(DeliveryFormat { cloudevents: cloudevents.clone(), ..Default::default() }), "cloudevents");

@@ -38,6 +38,7 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
     let public_key = ed25519.then(|| w.secret.public_key()).flatten();
     let previous_public_key = previous.filter(|_| ed25519).and_then(WebhookSecret::public_key);
     let secret = (show_secret && !ed25519).then(|| w.secret.expose().to_string());
+    let (max_in_flight, rate) = (w.format.max_in_flight(), w.format.rate());
     WebhookOut {
         id: w.id.to_string(),
         url: w.url.as_str().to_string(),
@@ -61,6 +62,9 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         consecutive_failures: w.consecutive_failures,
+        max_in_flight,
+        rate_limit: rate.map(|r| r.per_second),
+        rate_limit_burst: rate.map(|r| r.burst),
         retry_not_before: w.retry_not_before.filter(|until| *until > now),
         created_at: w.created_at,
         updated_at: w.updated_at,
@@ -234,6 +238,9 @@ pub async fn create(
         header_prefix: input.header_prefix,
         body_json: input.body_json.unwrap_or_default(),
         cloudevents: input.cloudevents,
+        max_in_flight: input.max_in_flight,
+        rate_limit: input.rate_limit,
+        rate_limit_burst: input.rate_limit_burst,
     };
     let format = checked(&state, format, &headers)?;
     caller.may_subscribe(&input.events)?;
@@ -319,6 +326,9 @@ pub async fn update(
         || input.header_prefix.is_some()
         || input.body_json.is_some()
         || input.cloudevents.is_some()
+        || input.max_in_flight.is_some()
+        || input.rate_limit.is_some()
+        || input.rate_limit_burst.is_some()
         || input.headers.is_some()
         || input.sensitive_headers.is_some();
     if caller.event_limits.is_some() && !touches_format {
@@ -371,6 +381,19 @@ pub async fn update(
         }
         if let Some(body_json) = input.body_json {
             format.body_json = body_json;
+        }
+        if let Some(max) = input.max_in_flight {
+            format.max_in_flight = max;
+        }
+        if let Some(rate) = input.rate_limit {
+            // Without a rate, a burst means nothing: removing one removes both.
+            if rate.is_none() {
+                format.rate_limit_burst = None;
+            }
+            format.rate_limit = rate;
+        }
+        if let Some(burst) = input.rate_limit_burst {
+            format.rate_limit_burst = burst;
         }
         Some(checked(&state, format, headers.as_ref().unwrap_or(&current.headers))?)
     } else {

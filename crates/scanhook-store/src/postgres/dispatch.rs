@@ -1,47 +1,46 @@
 //! The engine's side: leasing due deliveries and recording what happened to them.
 
 use chrono::{DateTime, Utc};
-use scanhook_core::DeliveryId;
+use scanhook_core::{DeliveryId, WebhookId};
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, int, ms, time};
 use super::{Tx, exec, row_of, rows_of};
-use crate::model::{Claimed, Completion, EndpointAction, Outcome};
-use crate::{SecretBox, StoreResult};
+use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Outcome};
+use crate::{SecretBox, StoreResult, fair};
 
-pub async fn claim_due(
+pub async fn claim(
     c: &Tx<'_>,
     key: &SecretBox,
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u32,
-) -> StoreResult<Vec<Claimed>> {
-    // One statement: the due rows are locked as they are found, and rows another node is
-    // leasing right now are skipped (SKIP LOCKED), so no delivery is leased to two owners
-    // and claimers never wait for each other. A lease moves next_attempt_at to the lease's
-    // end, so a delivery whose worker died is due again exactly when its lease expires.
+    limits: ClaimLimits,
+) -> StoreResult<Claim> {
+    // The due rows are locked as they are found, and rows another node is leasing right
+    // now are skipped (SKIP LOCKED), so no delivery is leased to two owners and claimers
+    // never wait for each other. Those the fair share passes over stay locked only until
+    // this unit commits, unchanged. A lease moves next_attempt_at to the lease's end, so a
+    // delivery whose worker died is due again exactly when its lease expires.
+    let skip: Vec<&str> = limits.skip.iter().map(WebhookId::as_str).collect();
     let rows = rows_of(
         c,
         &format!(
-            "WITH due AS (
-                 SELECT id, next_attempt_at AS due_at, claims_since_outcome AS expired FROM deliveries
-                 WHERE status = 'pending' AND next_attempt_at <= $1
-                 ORDER BY next_attempt_at LIMIT $2
-                 FOR UPDATE SKIP LOCKED)
-             UPDATE deliveries d SET lease_owner = $3, lease_until = $4, next_attempt_at = $4,
-                 claims_since_outcome = d.claims_since_outcome + 1
-             FROM due, events e, webhooks w
-             WHERE d.id = due.id AND e.id = d.event_id AND w.id = d.webhook_id
-             RETURNING d.id, d.attempt_count, d.round_attempts, due.expired, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS},
-                 due.due_at"
+            "SELECT d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS},
+                 w.rate_tat
+             FROM deliveries d
+             JOIN events e ON e.id = d.event_id
+             JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.webhook_id <> ALL($3)
+             ORDER BY d.next_attempt_at LIMIT $2
+             FOR UPDATE OF d SKIP LOCKED"
         ),
-        &[&ms(now), &i64::from(limit), &owner, &ms(lease_until)],
+        &[&ms(now), &i64::from(limit), &skip],
     )
     .await?;
-    let mut claimed = rows
+    let due = rows
         .iter()
         .map(|r| {
-            let due_at: i64 = r.try_get(31)?;
             let item = Claimed {
                 delivery_id: DeliveryId::from_trusted(r.try_get(0)?),
                 attempt_count: int(r, 1)?,
@@ -50,12 +49,47 @@ pub async fn claim_due(
                 event: rows::event(r, 4)?,
                 webhook: rows::webhook(r, 11, key)?,
             };
-            Ok((due_at, item))
+            Ok((item, r.try_get::<_, Option<i64>>(31)?))
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    // Most overdue first, as they were chosen (RETURNING keeps no order).
-    claimed.sort_by(|a, b| (a.0, &a.1.delivery_id).cmp(&(b.0, &b.1.delivery_id)));
-    Ok(claimed.into_iter().map(|(_, item)| item).collect())
+    let (mut items, buckets) = fair::choose(due, limits.busy, now);
+    let mut empty = Vec::new();
+    for (webhook, bucket) in buckets {
+        // Guarded by the value read: if another node drew meanwhile, this changes nothing
+        // and none of the endpoint's deliveries is leased this time. An endpoint row locked
+        // right now (another claim drawing, an outcome being recorded) is skipped the same
+        // way rather than waited for: this unit already holds delivery rows, and `complete`
+        // locks an endpoint before its deliveries, so waiting could deadlock.
+        if let Some(drawn) = bucket.drawn
+            && exec(
+                c,
+                "UPDATE webhooks w SET rate_tat = $1
+                 FROM (SELECT id FROM webhooks WHERE id = $2 AND rate_tat IS NOT DISTINCT FROM $3
+                       FOR NO KEY UPDATE SKIP LOCKED) free
+                 WHERE w.id = free.id",
+                &[&drawn, &webhook.as_str(), &bucket.read],
+            )
+            .await?
+                == 0
+        {
+            items.retain(|item| item.webhook.id != webhook);
+        }
+        if let Some(at) = bucket.empty_until {
+            empty.push((webhook, fair::time(at)));
+        }
+    }
+    if !items.is_empty() {
+        let ids: Vec<&str> = items.iter().map(|item| item.delivery_id.as_str()).collect();
+        exec(
+            c,
+            "UPDATE deliveries SET lease_owner = $2, lease_until = $3, next_attempt_at = $3,
+                 claims_since_outcome = claims_since_outcome + 1
+             WHERE id = ANY($1)",
+            &[&ids, &owner, &ms(lease_until)],
+        )
+        .await?;
+    }
+    Ok(Claim { items, empty })
 }
 
 /// Records one outcome (in a savepoint of its own: `PostgresStore::complete`). Every write
@@ -222,7 +256,13 @@ pub async fn renew_leases(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], until: Da
     .await
 }
 
-pub async fn next_due_at(c: &Tx<'_>) -> StoreResult<Option<DateTime<Utc>>> {
-    let row = row_of(c, "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'", &[]).await?;
+pub async fn next_due_at(c: &Tx<'_>, skip: &[WebhookId]) -> StoreResult<Option<DateTime<Utc>>> {
+    let skip: Vec<&str> = skip.iter().map(WebhookId::as_str).collect();
+    let row = row_of(
+        c,
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND webhook_id <> ALL($1)",
+        &[&skip],
+    )
+    .await?;
     Ok(row.try_get::<_, Option<i64>>(0)?.map(time))
 }

@@ -494,14 +494,15 @@ impl Store for PostgresStore {
         unit!(self, |c| audit::list(&c, account, filter, page).await?)
     }
 
-    async fn claim_due(
+    async fn claim(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<Claimed>> {
-        unit!(self, |c| dispatch::claim_due(&c, &self.key, owner, now, lease_until, limit).await?)
+        limits: ClaimLimits,
+    ) -> StoreResult<Claim> {
+        unit!(self, |c| dispatch::claim(&c, &self.key, owner, now, lease_until, limit, limits).await?)
     }
 
     async fn complete(
@@ -542,8 +543,8 @@ impl Store for PostgresStore {
         unit!(self, |c| dispatch::renew_leases(&c, owner, &ids, until).await?)
     }
 
-    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        unit!(self, |c| dispatch::next_due_at(&c).await?)
+    async fn next_due_except(&self, skip: Vec<WebhookId>) -> StoreResult<Option<DateTime<Utc>>> {
+        unit!(self, |c| dispatch::next_due_at(&c, &skip).await?)
     }
 
     async fn prune(

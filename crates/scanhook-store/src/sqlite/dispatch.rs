@@ -1,53 +1,72 @@
 //! The engine's side: leasing due deliveries and recording what happened to them.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
-use scanhook_core::DeliveryId;
+use rusqlite::{Connection, OptionalExtension, params};
+use scanhook_core::{DeliveryId, WebhookId};
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, ms, time};
 use crate::StoreResult;
-use crate::model::{Claimed, Completion, EndpointAction, Outcome};
+use crate::fair;
+use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Outcome};
 
-pub fn claim_due(
+pub fn claim(
     c: &Connection,
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u32,
-) -> StoreResult<Vec<Claimed>> {
+    limits: ClaimLimits,
+) -> StoreResult<Claim> {
     // The writer runs one job at a time inside its transaction, so select-then-update is
     // atomic here; PostgreSQL does the same with FOR UPDATE SKIP LOCKED. A lease moves
     // next_attempt_at to the lease's end: leased rows sort after due ones in the index, and
     // a delivery whose worker died is due again exactly when its lease expires.
     let mut select = c.prepare_cached(&format!(
-        "SELECT d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}
+        "SELECT d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS},
+             w.rate_tat
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+             AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
          ORDER BY d.next_attempt_at LIMIT ?2"
     ))?;
-    let claimed = select
-        .query_map(params![ms(now), limit], |r| {
-            Ok(Claimed {
+    let skip = serde_json::to_string(&limits.skip)?;
+    let due = select
+        .query_map(params![ms(now), limit, skip], |r| {
+            let item = Claimed {
                 delivery_id: DeliveryId::from_trusted(r.get(0)?),
                 attempt_count: r.get(1)?,
                 round_attempts: r.get(2)?,
                 expired_leases: r.get(3)?,
                 event: rows::event(r, 4)?,
                 webhook: rows::webhook(r, 11)?,
-            })
+            };
+            Ok((item, r.get::<_, Option<i64>>(31)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let (mut items, buckets) = fair::choose(due, limits.busy, now);
+    let mut draw = c.prepare_cached("UPDATE webhooks SET rate_tat = ?1 WHERE id = ?2 AND rate_tat IS ?3")?;
+    let mut empty = Vec::new();
+    for (webhook, bucket) in buckets {
+        if let Some(drawn) = bucket.drawn
+            && draw.execute(params![drawn, webhook.as_str(), bucket.read])? == 0
+        {
+            items.retain(|item| item.webhook.id != webhook);
+        }
+        if let Some(at) = bucket.empty_until {
+            empty.push((webhook, fair::time(at)));
+        }
+    }
     let mut lease = c.prepare_cached(
         "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, next_attempt_at = ?2,
              claims_since_outcome = claims_since_outcome + 1
          WHERE id = ?3",
     )?;
-    for item in &claimed {
+    for item in &items {
         lease.execute(params![owner, ms(lease_until), item.delivery_id.as_str()])?;
     }
-    Ok(claimed)
+    Ok(Claim { items, empty })
 }
 
 /// Records one outcome. Every write is guarded so that nothing about this one row (its
@@ -194,9 +213,14 @@ pub fn renew_leases(c: &Connection, owner: &str, ids: &[DeliveryId], until: Date
     Ok(renewed)
 }
 
-pub fn next_due_at(c: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
+pub fn next_due_at(c: &Connection, skip: &[WebhookId]) -> StoreResult<Option<DateTime<Utc>>> {
     let at: Option<i64> = c
-        .prepare_cached("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")?
-        .query_row([], |r| r.get(0))?;
+        .prepare_cached(
+            "SELECT next_attempt_at FROM deliveries
+             WHERE status = 'pending' AND webhook_id NOT IN (SELECT value FROM json_each(?1))
+             ORDER BY next_attempt_at LIMIT 1",
+        )?
+        .query_row([serde_json::to_string(skip)?], |r| r.get(0))
+        .optional()?;
     Ok(at.map(time))
 }

@@ -504,15 +504,16 @@ impl Store for SqliteStore {
         self.read(move |c| audit::list(c, &account, filter, page)).await
     }
 
-    async fn claim_due(
+    async fn claim(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<Claimed>> {
+        limits: ClaimLimits,
+    ) -> StoreResult<Claim> {
         let owner = owner.to_string();
-        self.writer.write_essential(move |c| dispatch::claim_due(c, &owner, now, lease_until, limit)).await
+        self.writer.write_essential(move |c| dispatch::claim(c, &owner, now, lease_until, limit, limits)).await
     }
 
     async fn complete(
@@ -552,8 +553,8 @@ impl Store for SqliteStore {
         self.writer.write_essential(move |c| dispatch::renew_leases(c, &owner, &ids, until)).await
     }
 
-    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        self.read(dispatch::next_due_at).await
+    async fn next_due_except(&self, skip: Vec<WebhookId>) -> StoreResult<Option<DateTime<Utc>>> {
+        self.read(move |c| dispatch::next_due_at(c, &skip)).await
     }
 
     async fn create_session(&self, session: Session) -> StoreResult<()> {

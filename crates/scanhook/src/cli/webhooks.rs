@@ -113,6 +113,15 @@ pub struct DeliveryArgs {
     /// Seconds one attempt may take, 1 to 30.
     #[arg(long)]
     timeout: Option<u32>,
+    /// Requests open to the endpoint at once, per server node, 1 to 100 [default: 10].
+    #[arg(long)]
+    max_in_flight: Option<u32>,
+    /// Deliveries per second at most, 1 to 10000 (excess deliveries wait) [default: unlimited].
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Deliveries that may go at once after a quiet spell [default: the rate limit].
+    #[arg(long)]
+    rate_limit_burst: Option<u32>,
     /// Body format [generic, slack, discord, teams, cloudevents].
     #[arg(long, value_parser = ["generic", "slack", "discord", "teams", "cloudevents"])]
     kind: Option<String>,
@@ -259,6 +268,9 @@ pub struct UpdateArgs {
     /// Remove every extra header (`--header` replaces them all).
     #[arg(long, conflicts_with = "headers")]
     clear_headers: bool,
+    /// Remove the rate limit and its burst.
+    #[arg(long, conflicts_with_all = ["rate_limit", "rate_limit_burst"])]
+    no_rate_limit: bool,
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +307,9 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 header_prefix: args.delivery.header_prefix.clone(),
                 body_json: args.delivery.body_json(),
                 cloudevents: args.delivery.cloudevents(),
+                max_in_flight: args.delivery.max_in_flight,
+                rate_limit: args.delivery.rate_limit,
+                rate_limit_burst: args.delivery.rate_limit_burst,
                 validate: args.validate.then_some(true),
             };
             let reply = client.create_webhook(&input).await?;
@@ -336,6 +351,9 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 header_prefix: args.delivery.header_prefix.clone().map(Some),
                 body_json: args.delivery.body_json(),
                 cloudevents: args.delivery.cloudevents().map(Some),
+                max_in_flight: args.delivery.max_in_flight.map(Some),
+                rate_limit: if args.no_rate_limit { Some(None) } else { args.delivery.rate_limit.map(Some) },
+                rate_limit_burst: args.delivery.rate_limit_burst.map(Some),
             };
             emit(out, &client.update_webhook(&args.id, &patch).await?, |w| match w.secret {
                 Some(_) => format!("{}\n{}\n", render(w), secret_note(w)),
@@ -392,6 +410,11 @@ fn render(w: &WebhookOut) -> String {
         ("signature", signature(&w.signature)),
         ("bearer token", if w.bearer_token_set { "set".into() } else { String::new() }),
         ("timeout", w.timeout.map(|t| format!("{t}s")).unwrap_or_default()),
+        ("max in flight", w.max_in_flight.to_string()),
+        (
+            "rate limit",
+            w.rate_limit.map(|r| format!("{r}/s, burst {}", w.rate_limit_burst.unwrap_or(r))).unwrap_or_default(),
+        ),
         ("kind", format!("{:?}", w.kind).to_lowercase()),
         ("template", opt(&w.template)),
         ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),

@@ -104,6 +104,9 @@ async fn every_advanced_setting_is_stored_shown_back_and_kept_by_an_untouched_sa
         ("cloudevents_mode", "binary"),
         ("cloudevents_source", "/scanner"),
         ("timeout", "7"),
+        ("max_in_flight", "4"),
+        ("rate_limit", "100"),
+        ("rate_limit_burst", "20"),
         ("header_prefix", "X-Acme"),
         ("projects", &project),
         ("min_severity", "high"),
@@ -122,7 +125,7 @@ async fn every_advanced_setting_is_stored_shown_back_and_kept_by_an_untouched_sa
         "signature": {"scheme": "hmac-sha256", "header": "X-Acme-Signature", "prefix": "sha256=", "encoding": "base64"},
         "bearer_token_set": true, "kind": "cloudevents", "body_json": "javascript",
         "cloudevents": {"mode": "binary", "source": "/scanner"}, "timeout": 7, "header_prefix": "X-Acme",
-        "projects": [project], "min_severity": "high", "headers": {"X-Team": "sec", "X-Tenant": "[redacted]"},
+        "max_in_flight": 4, "rate_limit": 100, "rate_limit_burst": 20, "projects": [project], "min_severity": "high", "headers": {"X-Team": "sec", "X-Tenant": "[redacted]"},
         "sensitive_headers": ["X-Tenant"], "extra_payload": {"team": "sec"}, "template": "{kind: .type}",
     });
     for (field, want) in expected.as_object().unwrap() {
@@ -201,6 +204,9 @@ async fn a_bad_value_comes_back_beside_its_field_and_changes_nothing() {
         (&[("timeout", "0")], "timeout", "1 to 30"),
         (&[("timeout", "10000")], "timeout", "1 to 30"),
         (&[("timeout", "soon")], "timeout", "whole number"),
+        (&[("max_in_flight", "0")], "max_in_flight", "1 to 100"),
+        (&[("rate_limit", "many")], "rate_limit", "whole number"),
+        (&[("rate_limit", ""), ("rate_limit_burst", "5")], "rate_limit_burst", "needs a rate_limit"),
         (&[("header_prefix", "Webhook-Mine")], "header_prefix", "header prefix"),
         (&[("header_prefix", "X Acme")], "header_prefix", "header prefix"),
         (&[("signature", "hmac-sha256"), ("signature_header", "Bad Header")], "signature_header", "header name"),

@@ -30,6 +30,7 @@ mod dashboard_query;
 mod delivery;
 mod disk_full;
 mod ed25519;
+mod fair;
 mod formats;
 mod guard;
 mod ingest;

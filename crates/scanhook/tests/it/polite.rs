@@ -89,17 +89,8 @@ async fn retry_after_in_seconds_holds_the_endpoint_back_without_costing_attempts
 #[tokio::test]
 async fn a_pause_holds_on_every_node() {
     let test = "a_pause_holds_on_every_node";
-    let Some(db) = crate::common::postgres::Database::create(test).await else { return };
-    let key = scanhook_store::SecretBox::generate_key();
-    let env = [
-        SCHEDULE,
-        ("SCANHOOK_DATABASE_URL", db.url.as_str()),
-        ("SCANHOOK_DATABASE_POOL_SIZE", "4"),
-        ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
-    ];
-    let one = Server::start(&env).await;
-    let two = Server::start(&env).await;
-    a_pause_holds_every_delivery_back(&one, &two).await;
+    let Some(nodes) = crate::common::postgres::TwoNodes::start(test, &[SCHEDULE]).await else { return };
+    a_pause_holds_every_delivery_back(&nodes.one, &nodes.two).await;
 }
 
 /// `Retry-After` as an HTTP date is read too; one of a year is cut to the schedule's

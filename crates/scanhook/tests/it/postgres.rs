@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use crate::common::postgres::Database;
+use crate::common::postgres::{Database, TwoNodes};
 use crate::common::{Receiver, Server};
 
 /// Two nodes on one database (the second started once the first migrated it): an event
@@ -14,22 +14,16 @@ use crate::common::{Receiver, Server};
 /// data is in PostgreSQL, not in a SQLite file.
 #[tokio::test]
 async fn two_nodes_on_postgresql_deliver_every_event_once() {
-    let Some(db) = Database::create("two_nodes_on_postgresql_deliver_every_event_once").await else { return };
-    let key = scanhook_store::SecretBox::generate_key();
-    let env = [
-        ("SCANHOOK_DATABASE_URL", db.url.as_str()),
-        ("SCANHOOK_DATABASE_POOL_SIZE", "4"),
-        ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
-    ];
-    let one = Server::start(&env).await;
-    let two = Server::start(&env).await;
+    let test = "two_nodes_on_postgresql_deliver_every_event_once";
+    let Some(nodes) = TwoNodes::start(test, &[]).await else { return };
+    let (one, two, db) = (&nodes.one, &nodes.two, &nodes.db);
     let receiver = Receiver::start().await;
     let webhook = one.create_webhook(json!({"url": receiver.url, "events": ["scan.*"]})).await;
     let secret = webhook["secret"].as_str().unwrap().to_string();
 
     let mut accepted = Vec::new();
     for i in 0..10 {
-        let node = if i % 2 == 0 { &one } else { &two };
+        let node = if i % 2 == 0 { one } else { two };
         accepted.push(node.send_event("scan.completed", json!({"n": i})).await);
     }
     assert!(accepted.iter().all(|a| a["deliveries"] == 1), "{accepted:?}");

@@ -60,13 +60,10 @@ impl EndpointForm {
             t => serde_json::from_str::<Value>(&t)
                 .map_err(|e| invalid("extra_payload", format!("extra payload must be a JSON object: {e}")))?,
         };
-        let timeout = match self.timeout.trim() {
-            "" => Value::Null,
-            t => t
-                .parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| invalid("timeout", "timeout must be a whole number of seconds"))?,
-        };
+        let timeout = whole(&self.timeout, "timeout", "timeout must be a whole number of seconds")?;
+        let max_in_flight = whole(&self.max_in_flight, "max_in_flight", "max in flight must be a whole number")?;
+        let rate_limit = whole(&self.rate_limit, "rate_limit", "rate limit must be a whole number per second")?;
+        let burst = whole(&self.rate_limit_burst, "rate_limit_burst", "burst must be a whole number")?;
         let scheme = choice(&self.signature, "standard");
         let mut signature = json!({ "scheme": scheme });
         if scheme == "hmac-sha256" {
@@ -99,6 +96,9 @@ impl EndpointForm {
             ("description".into(), or_null(&self.description)),
             ("signature".into(), signature),
             ("timeout".into(), timeout),
+            ("max_in_flight".into(), max_in_flight),
+            ("rate_limit".into(), rate_limit),
+            ("rate_limit_burst".into(), burst),
             ("kind".into(), json!(kind)),
             ("body_json".into(), json!(choice(&self.body_json, "verbatim"))),
             ("cloudevents".into(), cloudevents),
@@ -136,14 +136,30 @@ impl EndpointForm {
     pub fn patch_body(&self, current: &WebhookOut) -> Result<Option<Value>, Problem> {
         // A form the endpoint's own settings cannot fill (none should exist) sends all.
         let before = EndpointForm::of(current).wanted().unwrap_or_default();
+        let wanted = self.wanted()?;
         let mut body: Map<String, Value> =
-            self.wanted()?.into_iter().filter(|(name, value)| before.get(name) != Some(value)).collect();
+            wanted.clone().into_iter().filter(|(name, value)| before.get(name) != Some(value)).collect();
+        // An empty burst shows "the rate": with a new rate it follows it, whatever was stored.
+        if body.get("rate_limit").is_some_and(|rate| !rate.is_null())
+            && let Some(Value::Null) = wanted.get("rate_limit_burst")
+        {
+            body.insert("rate_limit_burst".into(), Value::Null);
+        }
         if !self.bearer_token.trim().is_empty() {
             body.insert("bearer_token".into(), json!(self.bearer_token.trim()));
         } else if self.remove_bearer_token.is_some() && current.bearer_token_set {
             body.insert("bearer_token".into(), Value::Null);
         }
         Ok((!body.is_empty()).then_some(Value::Object(body)))
+    }
+}
+
+/// A whole number typed into `field`; empty: `null` (the default).
+#[allow(clippy::result_large_err)]
+fn whole(raw: &str, field: &str, message: &str) -> Result<Value, Problem> {
+    match raw.trim() {
+        "" => Ok(Value::Null),
+        n => n.parse::<u64>().map(Value::from).map_err(|_| invalid(field, message)),
     }
 }
 
@@ -175,6 +191,7 @@ mod tests {
             "headers": {"X-Team": "sec", "X-Api-Key": "[redacted]"}, "sensitive_headers": ["X-Api-Key"],
             "projects": [], "signature": {"scheme": "standard"}, "bearer_token_set": true, "kind": "generic",
             "consecutive_failures": 0, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "max_in_flight": 10,
         });
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             w[k] = v;
@@ -190,8 +207,10 @@ mod tests {
             "body_json": "javascript", "projects": ["proj_1"], "template": "{text: .type}\n",
             "extra_payload": {"team": "sec", "n": [1, 2]},
             "signature": {"scheme": "hmac-sha256", "header": "X-Sig", "prefix": "sha256=", "encoding": "base64"},
+            "max_in_flight": 3, "rate_limit": 100, "rate_limit_burst": 20,
         }));
-        for w in [webhook(json!({})), every] {
+        let paced = webhook(json!({"rate_limit": 5, "rate_limit_burst": 5}));
+        for w in [webhook(json!({})), every, paced] {
             let mut form = EndpointForm::of(&w);
             assert_eq!(form.patch_body(&w).unwrap(), None, "{w:?}");
             // As a browser posts it back: textareas with CRLF.
@@ -218,6 +237,18 @@ mod tests {
         form.signature_header = "X-Sig".into();
         let sent = form.patch_body(&w).unwrap().unwrap();
         assert_eq!(sent, json!({"signature": {"scheme": "hmac-sha256", "header": "X-Sig", "encoding": "hex"}}));
+        // Limits: a new rate keeps the burst following it; clearing the rate removes it.
+        let w = webhook(json!({"max_in_flight": 3, "rate_limit": 5, "rate_limit_burst": 5}));
+        let mut form = EndpointForm::of(&w);
+        form.rate_limit = "50".into();
+        form.max_in_flight = String::new();
+        let sent = form.patch_body(&w).unwrap();
+        assert_eq!(sent, Some(json!({"rate_limit": 50, "rate_limit_burst": null, "max_in_flight": null})));
+        form.rate_limit = String::new();
+        form.rate_limit_burst = "x".into();
+        assert_eq!(form.patch_body(&w).unwrap_err().field.as_deref(), Some("rate_limit_burst"));
+        form.rate_limit_burst = String::new();
+        assert_eq!(form.patch_body(&w).unwrap(), Some(json!({"rate_limit": null, "max_in_flight": null})));
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct EndpointForm {
     cloudevents_mode: String,
     cloudevents_source: String,
     timeout: String,
+    max_in_flight: String,
+    rate_limit: String,
+    rate_limit_burst: String,
     header_prefix: String,
     projects: String,
     min_severity: String,
@@ -139,6 +142,17 @@ impl EndpointForm {
             cloudevents_mode: wire(&cloudevents.mode),
             cloudevents_source: cloudevents.source.unwrap_or_default(),
             timeout: w.timeout.map(|t| t.to_string()).unwrap_or_default(),
+            // Defaults show empty, as a fresh form has them.
+            max_in_flight: Some(w.max_in_flight)
+                .filter(|n| *n != scanhook_core::fair::DEFAULT_MAX_IN_FLIGHT)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            rate_limit: w.rate_limit.map(|r| r.to_string()).unwrap_or_default(),
+            rate_limit_burst: w
+                .rate_limit_burst
+                .filter(|b| Some(*b) != w.rate_limit)
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
             header_prefix: w.header_prefix.clone().unwrap_or_default(),
             projects: w.projects.join(", "),
             min_severity: w.min_severity.map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -160,6 +174,9 @@ impl EndpointForm {
             || set(&self.body_json, "verbatim")
             || [
                 &self.timeout,
+                &self.max_in_flight,
+                &self.rate_limit,
+                &self.rate_limit_burst,
                 &self.header_prefix,
                 &self.projects,
                 &self.min_severity,

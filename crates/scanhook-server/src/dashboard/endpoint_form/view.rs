@@ -1,6 +1,7 @@
 //! The endpoint form's markup: URL, events and description; a "Signature" group (the
 //! scheme, its HMAC options, the write-only bearer token, on create a secret of one's
-//! own); and an "Advanced" `<details>` (body format, CloudEvents, timeout, header prefix,
+//! own); and an "Advanced" `<details>` (body format, CloudEvents, timeout, requests in
+//! flight, rate limit and burst, header prefix,
 //! project and severity filters, extra headers, extra payload, template), open when any
 //! of it is set or holds an error. Options that apply to one choice only say so, and
 //! app.js hides them while another is chosen (`data-show-when`).
@@ -20,6 +21,9 @@ const ADVANCED: &[&str] = &[
     "cloudevents_mode",
     "cloudevents_source",
     "timeout",
+    "max_in_flight",
+    "rate_limit",
+    "rate_limit_burst",
     "header_prefix",
     "projects",
     "min_severity",
@@ -127,7 +131,7 @@ pub fn endpoint_form(
             }))
             (signature_group(&x, f, current))
             details.advanced open[advanced_error || f.has_advanced()] {
-                summary { "Advanced" span.summary-hint { "body format, timeout, filters, headers, template" } }
+                summary { "Advanced" span.summary-hint { "body format, timeout, limits, filters, headers, template" } }
                 div.field-row {
                     (x.select("Body format", "kind", &f.kind, KINDS, "Generic: {id, type, timestamp, data}. A template, when set, shapes the body instead."))
                     (x.select("Body JSON", "body_json", &f.body_json, BODY_JSON,
@@ -146,6 +150,20 @@ pub fn endpoint_form(
                     }))
                     (x.text("Header prefix", "header_prefix", &f.header_prefix,
                         "Of the event, delivery, attempt and signature headers. Empty: the server's.", "X-Scanhook"))
+                }
+                div.field-row {
+                    (x.field("Requests in flight", "max_in_flight", "1 to 100 requests open at once, per server node. Empty: 10.", html! {
+                        input #max_in_flight type="number" name="max_in_flight" value=(f.max_in_flight) min="1" max="100" step="1" inputmode="numeric"
+                            aria-invalid=[x.invalid("max_in_flight")] aria-describedby="max_in_flight-hint max_in_flight-error";
+                    }))
+                    (x.field("Rate limit (per second)", "rate_limit", "1 to 10000 deliveries a second; the rest wait their turn. Empty: no limit.", html! {
+                        input #rate_limit type="number" name="rate_limit" value=(f.rate_limit) min="1" max="10000" step="1" inputmode="numeric"
+                            aria-invalid=[x.invalid("rate_limit")] aria-describedby="rate_limit-hint rate_limit-error";
+                    }))
+                    (x.field("Burst", "rate_limit_burst", "With a rate limit: how many may go at once after a quiet spell. Empty: the rate.", html! {
+                        input #rate_limit_burst type="number" name="rate_limit_burst" value=(f.rate_limit_burst) min="1" max="10000" step="1" inputmode="numeric"
+                            aria-invalid=[x.invalid("rate_limit_burst")] aria-describedby="rate_limit_burst-hint rate_limit_burst-error";
+                    }))
                 }
                 div.field-row {
                     (x.text("Projects", "projects", &f.projects,
@@ -214,6 +232,10 @@ pub fn settings_facts(w: &WebhookOut) -> Markup {
             dt { "Bearer token" } dd { @if w.bearer_token_set { "Set (never shown)" } @else { "None" } }
             dt { "Body format" } dd { (kind) }
             dt { "Timeout" } dd { @if let Some(t) = w.timeout { (t) " s" } @else { "The server's" } }
+            dt { "Requests in flight" } dd { (w.max_in_flight) }
+            dt { "Rate limit" } dd {
+                @if let Some(r) = w.rate_limit { (r) " a second, burst " (w.rate_limit_burst.unwrap_or(r)) } @else { "None" }
+            }
             @if let Some(prefix) = &w.header_prefix { dt { "Header prefix" } dd.mono { (prefix) } }
             @if !w.projects.is_empty() { dt { "Projects" } dd.mono.wrap { (w.projects.join(", ")) } }
             @if let Some(s) = w.min_severity { dt { "Minimum severity" } dd { (s.as_str()) } }

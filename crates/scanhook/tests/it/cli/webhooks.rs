@@ -181,9 +181,14 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
             "X-Juro",
             "--body-json",
             "javascript",
+            "--max-in-flight",
+            "4",
+            "--rate-limit",
+            "100",
         ])
         .await;
     let id = s(&created, "id");
+    assert_eq!((&created["max_in_flight"], &created["rate_limit"]), (&serde_json::json!(4), &serde_json::json!(100)));
     assert_eq!(
         created["signature"],
         serde_json::json!({"scheme": "hmac-sha256", "header": "X-Juro-Signature", "prefix": "", "encoding": "base64"})
@@ -198,6 +203,9 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
     let shown = cli.run(&["webhooks", "get", &id]).await;
     let shown = shown.ok();
     assert!(shown.contains("hmac-sha256 in X-Juro-Signature") && !shown.contains("tok-1"), "{shown}");
+    assert!(shown.contains("100/s, burst 100"), "{shown}");
+    let unpaced = cli.json(&["webhooks", "update", &id, "--no-rate-limit", "--max-in-flight", "50"]).await;
+    assert!(unpaced.get("rate_limit").is_none() && unpaced["max_in_flight"] == 50, "{unpaced}");
 
     let changed = cli
         .json(&["webhooks", "update", &id, "--signature", "none", "--kind", "slack", "--body-json", "verbatim"])

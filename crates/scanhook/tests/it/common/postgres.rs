@@ -78,3 +78,28 @@ impl Drop for Database {
         let _ = dropped.join();
     }
 }
+
+/// Two servers on one fresh PostgreSQL database, with one encryption key, the second
+/// started once the first migrated it. Fields drop in order: the servers, then the database.
+pub struct TwoNodes {
+    pub one: super::Server,
+    pub two: super::Server,
+    pub db: Database,
+}
+
+impl TwoNodes {
+    /// `None` (after saying the test is skipped) where no PostgreSQL server answers.
+    pub async fn start(test: &str, env: &[(&str, &str)]) -> Option<TwoNodes> {
+        let db = Database::create(test).await?;
+        let key = scanhook_store::SecretBox::generate_key();
+        let mut all = vec![
+            ("SCANHOOK_DATABASE_URL", db.url.as_str()),
+            ("SCANHOOK_DATABASE_POOL_SIZE", "4"),
+            ("SCANHOOK_ENCRYPTION_KEY", key.as_str()),
+        ];
+        all.extend_from_slice(env);
+        let one = super::Server::start(&all).await;
+        let two = super::Server::start(&all).await;
+        Some(TwoNodes { one, two, db })
+    }
+}

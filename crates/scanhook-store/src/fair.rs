@@ -1,0 +1,34 @@
+//! A claim's fair share, the same for every backend: the due deliveries a backend read,
+//! in order, filtered by [`scanhook_core::fair::Share`] (the rule lives in core).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use scanhook_core::WebhookId;
+use scanhook_core::fair::{Bucket, Share};
+
+use crate::model::Claimed;
+
+/// The deliveries to lease of those `due` (each with its endpoint's rate bucket as read),
+/// and the buckets met: to write back those drawn from, guarded by the value read.
+pub fn choose(
+    due: Vec<(Claimed, Option<i64>)>,
+    busy: HashMap<WebhookId, u32>,
+    now: DateTime<Utc>,
+) -> (Vec<Claimed>, HashMap<WebhookId, Bucket>) {
+    let mut share = Share::new(busy, now.timestamp_micros());
+    let items = due
+        .into_iter()
+        .filter(|(item, tat)| {
+            let format = &item.webhook.format;
+            share.take(&item.webhook.id, format.max_in_flight(), format.rate(), *tat)
+        })
+        .map(|(item, _)| item)
+        .collect();
+    (items, share.into_buckets())
+}
+
+/// A bucket's time (µs since the epoch) as a time.
+pub fn time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
