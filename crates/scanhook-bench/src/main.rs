@@ -105,12 +105,14 @@ pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Durati
     true
 }
 
-/// Subscribes the sink to every event; returns the webhook's ID.
+/// Subscribes the sink to every event; returns the webhook's ID. The one endpoint may have
+/// the most requests open that an endpoint may (`max_in_flight` 100, not the default 10),
+/// so the run measures the engine rather than the fair-share cap.
 async fn create_webhook(client: &reqwest::Client, cluster: &Cluster, sink: &sink::Sink) -> anyhow::Result<String> {
     let resp = client
         .post(format!("{}/v1/webhooks", cluster.first()?.base))
         .bearer_auth(KEY)
-        .json(&json!({"url": sink.url, "events": ["*"]}))
+        .json(&json!({"url": sink.url, "events": ["*"], "max_in_flight": 100}))
         .send()
         .await?;
     if resp.status().as_u16() != 201 {
