@@ -83,6 +83,11 @@ pub(crate) struct Args {
     /// (at most 100) sends them in batches with `POST /v1/events/batch`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub(crate) batch: u64,
+    /// The endpoint's `max_in_flight` (its cap of open requests on each node). Default 100,
+    /// the most an endpoint may have, so a run measures the engine and not the cap; 0 leaves
+    /// it out, for a binary from before the setting (an A/B against it).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) endpoint_max_in_flight: u32,
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
@@ -105,16 +110,20 @@ pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Durati
     true
 }
 
-/// Subscribes the sink to every event; returns the webhook's ID. The one endpoint may have
-/// the most requests open that an endpoint may (`max_in_flight` 100, not the default 10),
-/// so the run measures the engine rather than the fair-share cap.
-async fn create_webhook(client: &reqwest::Client, cluster: &Cluster, sink: &sink::Sink) -> anyhow::Result<String> {
-    let resp = client
-        .post(format!("{}/v1/webhooks", cluster.first()?.base))
-        .bearer_auth(KEY)
-        .json(&json!({"url": sink.url, "events": ["*"], "max_in_flight": 100}))
-        .send()
-        .await?;
+/// Subscribes the sink to every event, with `--endpoint-max-in-flight`; returns the
+/// webhook's ID.
+async fn create_webhook(
+    args: &Args,
+    client: &reqwest::Client,
+    cluster: &Cluster,
+    sink: &sink::Sink,
+) -> anyhow::Result<String> {
+    let mut body = json!({"url": sink.url, "events": ["*"]});
+    if args.endpoint_max_in_flight > 0 {
+        body["max_in_flight"] = json!(args.endpoint_max_in_flight);
+    }
+    let resp =
+        client.post(format!("{}/v1/webhooks", cluster.first()?.base)).bearer_auth(KEY).json(&body).send().await?;
     if resp.status().as_u16() != 201 {
         bail!("creating the webhook failed: {}", resp.text().await?);
     }
@@ -159,12 +168,12 @@ async fn run(
         0 => None,
         _ => {
             let cluster = Cluster::start(&args.binary, backend, nodes).await?;
-            create_webhook(client, &cluster, sink).await?;
+            create_webhook(args, client, &cluster, sink).await?;
             Some(load::run(args, &cluster, &meter(&cluster).await?, sink).await?)
         }
     };
     let mut cluster = Cluster::start(&args.binary, backend, nodes).await?;
-    let webhook = create_webhook(client, &cluster, sink).await?;
+    let webhook = create_webhook(args, client, &cluster, sink).await?;
     let filled = match args.prefill_deliveries {
         0 => None,
         n => {
