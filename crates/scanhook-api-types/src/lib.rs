@@ -162,10 +162,10 @@ pub struct WebhookIn {
     /// `kind: cloudevents` only: the content mode and the `source` attribute.
     #[serde(default)]
     pub cloudevents: Option<CloudEvents>,
-    /// Requests open to the endpoint at once, per server node, 1 to 100 (default 10). A
+    /// Requests open to the endpoint at once, per server node, 1 to 1000 (default 10). A
     /// slow or hanging endpoint holds this many of the node's slots and no more.
     #[serde(default, deserialize_with = "whole::opt")]
-    #[schema(minimum = 1, maximum = 100)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_in_flight: Option<u32>,
     /// Deliveries per second at most, across all nodes, 1 to 10000 (default: unlimited).
     /// Excess deliveries wait their turn; waiting costs no attempt.
@@ -247,7 +247,7 @@ pub struct WebhookPatch {
     pub cloudevents: Option<Option<CloudEvents>>,
     /// `null` returns to the default (10).
     #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub max_in_flight: Option<Option<u32>>,
     /// `null` removes the rate limit (and its burst).
     #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]

@@ -83,10 +83,10 @@ pub(crate) struct Args {
     /// (at most 100) sends them in batches with `POST /v1/events/batch`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub(crate) batch: u64,
-    /// The endpoint's `max_in_flight` (its cap of open requests on each node). Default 100,
-    /// the most an endpoint may have, so a run measures the engine and not the cap; 0 leaves
-    /// it out, for a binary from before the setting (an A/B against it).
-    #[arg(long, default_value_t = 100)]
+    /// The endpoint's `max_in_flight` (its cap of open requests on each node). Default 512,
+    /// the node's own default cap across endpoints, so a run measures the engine and not
+    /// the endpoint's cap; 0 leaves it out, for a binary from before the setting (an A/B).
+    #[arg(long, default_value_t = 512)]
     pub(crate) endpoint_max_in_flight: u32,
 }
 

@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(field(DeliveryFormat { timeout_secs: Some(31), ..Default::default() }), "timeout");
         assert_eq!(field(DeliveryFormat { template: Some("{a: ".into()), ..Default::default() }), "template");
         assert_eq!(field(DeliveryFormat { max_in_flight: Some(0), ..Default::default() }), "max_in_flight");
-        assert_eq!(field(DeliveryFormat { max_in_flight: Some(101), ..Default::default() }), "max_in_flight");
+        assert_eq!(field(DeliveryFormat { max_in_flight: Some(1001), ..Default::default() }), "max_in_flight");
         assert_eq!(field(DeliveryFormat { rate_limit: Some(0), ..Default::default() }), "rate_limit");
         assert_eq!(field(DeliveryFormat { rate_limit_burst: Some(5), ..Default::default() }), "rate_limit_burst");
         let limited = DeliveryFormat { rate_limit: Some(5), max_in_flight: Some(100), ..Default::default() };

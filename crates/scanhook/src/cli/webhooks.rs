@@ -113,7 +113,7 @@ pub struct DeliveryArgs {
     /// Seconds one attempt may take, 1 to 30.
     #[arg(long)]
     timeout: Option<u32>,
-    /// Requests open to the endpoint at once, per server node, 1 to 100 [default: 10].
+    /// Requests open to the endpoint at once, per server node, 1 to 1000 [default: 10].
     #[arg(long)]
     max_in_flight: Option<u32>,
     /// Deliveries per second at most, 1 to 10000 (excess deliveries wait) [default: unlimited].

@@ -204,7 +204,7 @@ async fn a_bad_value_comes_back_beside_its_field_and_changes_nothing() {
         (&[("timeout", "0")], "timeout", "1 to 30"),
         (&[("timeout", "10000")], "timeout", "1 to 30"),
         (&[("timeout", "soon")], "timeout", "whole number"),
-        (&[("max_in_flight", "0")], "max_in_flight", "1 to 100"),
+        (&[("max_in_flight", "0")], "max_in_flight", "1 to 1000"),
         (&[("rate_limit", "many")], "rate_limit", "whole number"),
         (&[("rate_limit", ""), ("rate_limit_burst", "5")], "rate_limit_burst", "needs a rate_limit"),
         (&[("header_prefix", "Webhook-Mine")], "header_prefix", "header prefix"),

@@ -157,7 +157,7 @@ async fn bad_limits_name_their_field() {
     };
     let cases = [
         (json!({"max_in_flight": 0}), "max_in_flight"),
-        (json!({"max_in_flight": 101}), "max_in_flight"),
+        (json!({"max_in_flight": 1001}), "max_in_flight"),
         (json!({"max_in_flight": "ten"}), "max_in_flight"),
         (json!({"rate_limit": 0}), "rate_limit"),
         (json!({"rate_limit": 10001}), "rate_limit"),

@@ -152,8 +152,8 @@ pub fn endpoint_form(
                         "Of the event, delivery, attempt and signature headers. Empty: the server's.", "X-Scanhook"))
                 }
                 div.field-row {
-                    (x.field("Requests in flight", "max_in_flight", "1 to 100 requests open at once, per server node. Empty: 10.", html! {
-                        input #max_in_flight type="number" name="max_in_flight" value=(f.max_in_flight) min="1" max="100" step="1" inputmode="numeric"
+                    (x.field("Requests in flight", "max_in_flight", "1 to 1000 requests open at once, per server node. Empty: 10.", html! {
+                        input #max_in_flight type="number" name="max_in_flight" value=(f.max_in_flight) min="1" max="1000" step="1" inputmode="numeric"
                             aria-invalid=[x.invalid("max_in_flight")] aria-describedby="max_in_flight-hint max_in_flight-error";
                     }))
                     (x.field("Rate limit (per second)", "rate_limit", "1 to 10000 deliveries a second; the rest wait their turn. Empty: no limit.", html! {
