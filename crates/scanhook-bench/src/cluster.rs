@@ -127,18 +127,31 @@ pub struct Cluster {
     dirs: Vec<tempfile::TempDir>,
     pub database: Option<Database>,
     binary: String,
+    /// More settings for every server (`SCANHOOK_…`), at each start.
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
     /// Starts `nodes` servers on a fresh database, one after the other (the first migrates it
     /// and makes the admin account).
     pub async fn start(binary: &str, backend: &Backend, nodes: u64) -> anyhow::Result<Cluster> {
+        Cluster::start_with(binary, backend, nodes, &[]).await
+    }
+
+    /// As [`Cluster::start`], each server with the settings `env` besides the benchmark's.
+    pub async fn start_with(
+        binary: &str,
+        backend: &Backend,
+        nodes: u64,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Cluster> {
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres(server) => Some(Database::create(server).await?),
         };
         let dirs = (0..nodes).map(|_| tempfile::tempdir()).collect::<Result<Vec<_>, _>>()?;
-        let mut cluster = Cluster { nodes: Vec::new(), dirs, database, binary: binary.to_string() };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut cluster = Cluster { nodes: Vec::new(), dirs, database, binary: binary.to_string(), env };
         cluster.restart()?;
         Ok(cluster)
     }
@@ -147,9 +160,14 @@ impl Cluster {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let url = self.database.as_ref().map(|d| d.url.as_str());
         for dir in &self.dirs {
-            self.nodes.push(start_server(&self.binary, dir.path(), url)?);
+            self.nodes.push(start_server(&self.binary, dir.path(), url, &self.env)?);
         }
         Ok(())
+    }
+
+    /// Leaves the setting `name` out at the next `restart`.
+    pub fn unset(&mut self, name: &str) {
+        self.env.retain(|(k, _)| k != name);
     }
 
     /// Stops every server as an operator would (SIGTERM) and waits for it.
@@ -185,7 +203,13 @@ impl Cluster {
 }
 
 /// Starts a server on the data directory `dir` and, on PostgreSQL, the database at `url`.
-fn start_server(binary: &str, dir: &std::path::Path, url: Option<&str>) -> anyhow::Result<Server> {
+/// `env`: more settings.
+fn start_server(
+    binary: &str,
+    dir: &std::path::Path,
+    url: Option<&str>,
+    env: &[(String, String)],
+) -> anyhow::Result<Server> {
     let mut command = Command::new(binary);
     command
         .arg("serve")
@@ -200,6 +224,7 @@ fn start_server(binary: &str, dir: &std::path::Path, url: Option<&str>) -> anyho
     if let Some(url) = url {
         command.env("SCANHOOK_DATABASE_URL", url);
     }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
     let mut child =
         command.spawn().with_context(|| format!("starting {binary} (build it first: cargo build --release)"))?;
     let stdout = child.stdout.take().context("stdout")?;

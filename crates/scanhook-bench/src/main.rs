@@ -24,8 +24,12 @@
 //! (`prefill`), and started again; phases 1 to 4 run on it, and the prefilled figures
 //! are printed beside the empty ones with their ratio.
 
+mod backlog;
+mod ceiling;
 mod cluster;
 mod cpu;
+mod fairness;
+mod fanout;
 mod load;
 mod prefill;
 mod producer;
@@ -88,13 +92,94 @@ pub(crate) struct Args {
     /// the endpoint's cap; 0 leaves it out, for a binary from before the setting (an A/B).
     #[arg(long, default_value_t = 512)]
     pub(crate) endpoint_max_in_flight: u32,
+    /// The phases to run, comma-separated. Default: all of them, where the ones with a size
+    /// (report, report-memory, fanout, fairness, backlog) run only when it is not 0, so
+    /// fanout, fairness and backlog are off unless their flag is given.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) phases: Option<Vec<Step>>,
+    /// Endpoints of the fan-out phase, all pointing at the sink (0: off). It sends
+    /// `--events / N` events, so about as many deliveries as phase 1.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) fanout: u64,
+    /// Hanging endpoints of the fairness phase (0: off): the latency phase runs alone, then
+    /// beside them.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) hanging: u64,
+    /// The hanging endpoints' `timeout`, in seconds (1 to 30; 0 leaves it out, so the
+    /// server's delivery timeout applies).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=30))]
+    pub(crate) hanging_timeout: u32,
+    /// Deliveries of the backlog phase (0: off): built with the dispatcher off, then
+    /// drained with it on while the server's RSS is sampled.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) backlog: u64,
+}
+
+/// A phase of the benchmark (`--phases`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Step {
+    Ceiling,
+    Throughput,
+    Latency,
+    Report,
+    ReportMemory,
+    Fanout,
+    Fairness,
+    Backlog,
+}
+
+impl Args {
+    /// Whether the phase runs: listed (or no `--phases`) and, for one with a size, not 0.
+    pub(crate) fn runs(&self, step: Step) -> bool {
+        let listed = self.phases.as_ref().is_none_or(|p| p.contains(&step));
+        listed && self.size(step) != Some(0)
+    }
+
+    /// The size of the phases that have one.
+    fn size(&self, step: Step) -> Option<u64> {
+        match step {
+            Step::Report => Some(self.findings),
+            Step::ReportMemory => Some(self.report_mib as u64),
+            Step::Fanout => Some(self.fanout),
+            Step::Fairness => Some(self.hanging),
+            Step::Backlog => Some(self.backlog),
+            Step::Ceiling | Step::Throughput | Step::Latency => None,
+        }
+    }
+
+    /// Refuses a phase listed in `--phases` whose size is 0.
+    fn check(&self) -> anyhow::Result<()> {
+        let flags = [
+            (Step::Report, "--findings"),
+            (Step::ReportMemory, "--report-mib"),
+            (Step::Fanout, "--fanout"),
+            (Step::Fairness, "--hanging"),
+            (Step::Backlog, "--backlog"),
+        ];
+        for (step, flag) in flags {
+            if self.phases.as_ref().is_some_and(|p| p.contains(&step)) && self.size(step) == Some(0) {
+                bail!("--phases {step:?} needs {flag} N (more than 0)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The last node count of `--nodes`: the fan-out, fairness and backlog phases run with it.
+    pub(crate) fn last_nodes(&self) -> u64 {
+        self.nodes.last().copied().unwrap_or(1)
+    }
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
 
 pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
+    status_mb(pid, "VmHWM:")
+}
+
+/// A size of `/proc/<pid>/status` (`field` with its colon, such as `VmRSS:`), in MB.
+pub(crate) fn status_mb(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -110,15 +195,15 @@ pub(crate) async fn wait_delivered(sink: &sink::Sink, target: u64, limit: Durati
     true
 }
 
-/// Subscribes the sink to every event, with `--endpoint-max-in-flight`; returns the
-/// webhook's ID.
-async fn create_webhook(
+/// Subscribes `url` (the sink's) to every event, with `--endpoint-max-in-flight`; returns
+/// the webhook's ID.
+pub(crate) async fn create_webhook(
     args: &Args,
     client: &reqwest::Client,
     cluster: &Cluster,
-    sink: &sink::Sink,
+    url: &str,
 ) -> anyhow::Result<String> {
-    let mut body = json!({"url": sink.url, "events": ["*"]});
+    let mut body = json!({"url": url, "events": ["*"]});
     if args.endpoint_max_in_flight > 0 {
         body["max_in_flight"] = json!(args.endpoint_max_in_flight);
     }
@@ -132,7 +217,7 @@ async fn create_webhook(
 }
 
 /// What watches the CPU of `cluster`'s processes (and of PostgreSQL's, where it is local).
-async fn meter(cluster: &Cluster) -> anyhow::Result<cpu::Meter> {
+pub(crate) async fn meter(cluster: &Cluster) -> anyhow::Result<cpu::Meter> {
     Ok(match &cluster.database {
         None => cpu::Meter::sqlite(cluster.pids()),
         Some(db) => {
@@ -168,12 +253,12 @@ async fn run(
         0 => None,
         _ => {
             let cluster = Cluster::start(&args.binary, backend, nodes).await?;
-            create_webhook(args, client, &cluster, sink).await?;
+            create_webhook(args, client, &cluster, &sink.url).await?;
             Some(load::run(args, &cluster, &meter(&cluster).await?, sink).await?)
         }
     };
     let mut cluster = Cluster::start(&args.binary, backend, nodes).await?;
-    let webhook = create_webhook(args, client, &cluster, sink).await?;
+    let webhook = create_webhook(args, client, &cluster, &sink.url).await?;
     let filled = match args.prefill_deliveries {
         0 => None,
         n => {
@@ -199,33 +284,59 @@ async fn run(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.check()?;
     let backend = Backend::from_url(args.database_url.as_deref()).await?;
     let sink = sink::Sink::start().await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+
+    // Phase 0: the machine's ceiling, before any server runs.
+    let ceiling = match args.runs(Step::Ceiling) {
+        true => Some(ceiling::run(&args, &sink).await?),
+        false => None,
+    };
+
     let mut runs = Vec::new();
     let mut last = None;
-    for &nodes in &args.nodes {
-        // One cluster at a time: the previous one stops (and its database goes) first.
-        drop(last.take());
-        let (run, cluster) = run(&args, &backend, &sink, &client, nodes).await?;
-        runs.push(run);
-        last = Some(cluster);
+    if [Step::Throughput, Step::Latency, Step::Report].into_iter().any(|s| args.runs(s)) {
+        for &nodes in &args.nodes {
+            // One cluster at a time: the previous one stops (and its database goes) first.
+            drop(last.take());
+            let (run, cluster) = run(&args, &backend, &sink, &client, nodes).await?;
+            runs.push(run);
+            last = Some(cluster);
+        }
     }
-    let cluster = last.context("no --nodes")?;
 
     // Phase 3: a large scan report, on the last cluster's first node.
-    let report = match args.findings {
-        0 => None,
-        n => Some(scan_report::run(&client, &cluster.first()?.base, &sink, n).await?),
-    };
-    let rss_after_report = peak_rss_mb(cluster.first()?.child.id());
-    drop(cluster);
+    let mut report = None;
+    let mut rss_after_report = None;
+    if let Some(cluster) = &last
+        && args.runs(Step::Report)
+    {
+        report = Some(scan_report::run(&client, &cluster.first()?.base, &sink, args.findings).await?);
+        rss_after_report = peak_rss_mb(cluster.first()?.child.id());
+    }
+    drop(last);
 
     // Phase 4: peak memory of one large report, on fresh servers.
-    let peaks = match args.report_mib {
-        0 => Vec::new(),
+    let peaks = match args.runs(Step::ReportMemory) {
         // Room for the last finding and the closing brackets under the limit.
-        mib => report_memory::run(&args.binary, &backend, (mib << 20) - 4096).await?,
+        true => report_memory::run(&args.binary, &backend, (args.report_mib << 20) - 4096).await?,
+        false => Vec::new(),
+    };
+
+    // The phases of issue 14, each on a fresh cluster of the last node count.
+    let fan_out = match args.runs(Step::Fanout) {
+        true => Some(fanout::run(&args, &backend, &sink, &client).await?),
+        false => None,
+    };
+    let fairness = match args.runs(Step::Fairness) {
+        true => Some(fairness::run(&args, &backend, &sink, &client).await?),
+        false => None,
+    };
+    let backlog = match args.runs(Step::Backlog) {
+        true => Some(backlog::run(&args, &backend, &sink, &client).await?),
+        false => None,
     };
 
     println!(
@@ -236,10 +347,12 @@ async fn main() -> anyhow::Result<()> {
         args.rate,
         args.seconds
     );
-    for run in &runs {
-        print_run(&args, run);
+    if let Some(c) = &ceiling {
+        c.print(&args);
     }
-    println!("duplicate deliveries in all:  {}", sink.duplicates());
+    for run in &runs {
+        print_run(&args, run, ceiling.as_ref().map(|c| c.per_sec));
+    }
     if let Some((detect, resolve)) = report {
         println!("scan report with {} findings (JSON):", args.findings);
         for (what, t) in [("detect", detect), ("resolve", resolve)] {
@@ -264,10 +377,21 @@ async fn main() -> anyhow::Result<()> {
             peak.after_mb - peak.before_mb
         );
     }
+    if let Some(f) = &fan_out {
+        f.print(&args);
+    }
+    if let Some(f) = &fairness {
+        f.print(&args);
+    }
+    if let Some(b) = &backlog {
+        b.print(&args);
+    }
+    println!("duplicate deliveries in all:  {}", sink.duplicates());
     Ok(())
 }
 
-fn print_run(args: &Args, run: &Run) {
+/// Prints one node count's figures; `ceiling` as in [`load::Phase::print`].
+fn print_run(args: &Args, run: &Run, ceiling: Option<f64>) {
     let nodes = match run.nodes {
         1 => "1 node".to_string(),
         n => format!("{n} nodes"),
@@ -287,18 +411,21 @@ fn print_run(args: &Args, run: &Run) {
     }
     let Some(empty) = &run.empty else {
         println!("== {nodes}");
-        run.figures.print(args);
+        run.figures.print(args, ceiling);
         return;
     };
     println!("== {nodes}, on an empty database:");
-    empty.print(args);
+    empty.print(args, ceiling);
     println!("== {nodes}, on the prefilled database:");
-    run.figures.print(args);
-    let (full, none) = (&run.figures, empty);
-    println!(
-        "prefilled / empty:   delivered/s {:.2}, CPU per delivery {:.2}, latency p99 {:.2} (latency phase)",
-        full.throughput.delivered / none.throughput.delivered,
-        full.throughput.cpu_per_delivery_us() / none.throughput.cpu_per_delivery_us(),
-        full.latency.p99 / none.latency.p99
-    );
+    run.figures.print(args, ceiling);
+    if let (Some(full), Some(none), Some(full_latency), Some(none_latency)) =
+        (&run.figures.throughput, &empty.throughput, &run.figures.latency, &empty.latency)
+    {
+        println!(
+            "prefilled / empty:   delivered/s {:.2}, CPU per delivery {:.2}, latency p99 {:.2} (latency phase)",
+            full.delivered / none.delivered,
+            full.cpu_per_delivery_us() / none.cpu_per_delivery_us(),
+            full_latency.p99 / none_latency.p99
+        );
+    }
 }

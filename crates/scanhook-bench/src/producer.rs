@@ -1,7 +1,7 @@
 //! The load generator: each producer holds one keep-alive HTTP/1 connection to the server
 //! and sends a pre-serialised event (or batch of events, `--batch`) over it, so producing
 //! costs the machine as little as possible (the figures are the server's, not the
-//! generator's).
+//! generator's). The ceiling phase (`ceiling.rs`) posts to the sink with the same producers.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -42,28 +42,30 @@ impl Producer {
     /// POSTs `body` to `uri`: a single event must get 202; a batch 200 with `batch` results
     /// of 202 (counted in the answer's bytes, so checking costs the generator little).
     async fn send_to(&mut self, uri: &str, body: Bytes, batch: Option<usize>) -> bool {
-        if self.sender.ready().await.is_err() {
-            return false;
+        match (self.post(uri, body, None).await, batch) {
+            (Some((status, _)), None) => status == 202,
+            (Some((status, answer)), Some(events)) => status == 200 && accepted_in(&answer) == events,
+            (None, _) => false,
         }
-        let request = Request::builder()
+    }
+
+    /// POSTs `body` to `uri` with one more header, if given; the answer's status and body
+    /// (`None` if the connection failed).
+    pub async fn post(&mut self, uri: &str, body: Bytes, header: Option<(&str, &str)>) -> Option<(u16, Bytes)> {
+        self.sender.ready().await.ok()?;
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(uri)
             .header(HOST, &self.host)
             .header(AUTHORIZATION, &self.auth)
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(body));
-        let Ok(request) = request else { return false };
-        match self.sender.send_request(request).await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let Ok(answer) = response.into_body().collect().await else { return false };
-                match batch {
-                    None => status == 202,
-                    Some(events) => status == 200 && accepted_in(&answer.to_bytes()) == events,
-                }
-            }
-            Err(_) => false,
+            .header(CONTENT_TYPE, "application/json");
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
         }
+        let response = self.sender.send_request(request.body(Full::new(body)).ok()?).await.ok()?;
+        let status = response.status().as_u16();
+        let answer = response.into_body().collect().await.ok()?.to_bytes();
+        Some((status, answer))
     }
 }
 
