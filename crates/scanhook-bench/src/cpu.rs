@@ -92,6 +92,16 @@ impl Meter {
 
     /// Starts measuring; `Phase::finish` says what was used since.
     pub fn start(&self) -> Phase {
+        self.start_counting(false)
+    }
+
+    /// As `start`, for scanhook processes that have just started: all the CPU they have
+    /// used counts, their start-up included.
+    pub fn start_fresh(&self) -> Phase {
+        self.start_counting(true)
+    }
+
+    fn start_counting(&self, fresh: bool) -> Phase {
         let meter = self.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
@@ -102,7 +112,8 @@ impl Meter {
                 let scanhook = meter.scanhook.iter().filter_map(|&pid| Some((true, pid, secs(pid)?)));
                 let postgres = meter.postgres_now().into_iter().map(|(pid, cpu)| (false, pid, cpu));
                 for (ours, pid, cpu) in scanhook.chain(postgres) {
-                    seen.entry((ours, pid)).or_insert((if first { cpu } else { 0.0 }, cpu)).1 = cpu;
+                    let counted_from = if first && !(ours && fresh) { cpu } else { 0.0 };
+                    seen.entry((ours, pid)).or_insert((counted_from, cpu)).1 = cpu;
                 }
             };
             sample(true);

@@ -18,6 +18,17 @@
 //! 4. Report memory: a fresh server's peak RSS around one `--report-mib` report of findings,
 //!    and around one of padding (bulk in fields scanhook does not read).
 //!
+//! 0. Ceiling (`ceiling.rs`, before any server starts): the same producers POST a
+//!    delivery's body straight to the sink; phase 1's delivered/s is printed as a share of
+//!    that rate.
+//!
+//! Then, each on a fresh cluster of the last `--nodes` count and off unless their size is
+//! given: fan-out to `--fanout N` endpoints (`fanout.rs`), phase 2 alone and beside
+//! `--hanging N` endpoints that never answer (`fairness.rs`), and the drain of a
+//! `--backlog N` built with the dispatcher off, with the server's RSS sampled
+//! (`backlog.rs`). `--phases` selects which phases run; every phase with a server prints
+//! its peak RSS at its end.
+//!
 //! With `--prefill-deliveries N`, phases 1 and 2 run first on a server with an empty
 //! database; then a second server is started (it migrates its database and the webhook is
 //! created), stopped, its database filled with N past deliveries of that webhook
