@@ -1,6 +1,7 @@
 //! The backlog phase (`--backlog N`): a fresh cluster starts with its dispatcher off
 //! (`SCANHOOK_DISPATCH=false`), the sink's endpoint is created, and N events are ingested
-//! through the API (`POST /v1/events/batch`, 100 per request, `--concurrency` producers),
+//! through the API (`POST /v1/events/batch`, 100 per request, `--concurrency` producers;
+//! one per request with `POST /v1/events` on a binary from before the batch endpoint),
 //! so N deliveries are pending in the server's own shape. Then the servers stop (SIGTERM)
 //! and start again with the dispatcher on, and the phase measures how fast the backlog
 //! drains (from their start, start-up included, to the last arrival; CPU likewise, the
@@ -15,7 +16,7 @@ use bytes::Bytes;
 
 use crate::cluster::{Backend, Cluster};
 use crate::cpu::Used;
-use crate::{Args, create_webhook, load, meter, sink::Sink};
+use crate::{Args, KEY, create_webhook, load, meter, producer, sink::Sink};
 
 /// Events per request of the fill.
 const FILL_BATCH: u64 = 100;
@@ -24,6 +25,8 @@ const SAMPLE: Duration = Duration::from_millis(200);
 
 pub struct Backlog {
     pub deliveries: u64,
+    /// Events per request of the fill.
+    pub batch: u64,
     pub fill_secs: f64,
     pub drain_secs: f64,
     pub cpu: Used,
@@ -42,7 +45,7 @@ impl Backlog {
     pub fn print(&self, args: &Args) {
         println!(
             "backlog phase ({} deliveries pending, ingested in {:.1} s with the dispatcher off, {} per request, {} producers):",
-            self.deliveries, self.fill_secs, FILL_BATCH, args.concurrency
+            self.deliveries, self.fill_secs, self.batch, args.concurrency
         );
         println!(
             "  drained/s:            {:>9.0}   in {:.1} s",
@@ -80,10 +83,23 @@ pub async fn run(args: &Args, backend: &Backend, sink: &Sink, client: &reqwest::
     let body = Bytes::from(serde_json::to_vec(&load::event_body(0))?);
     let producers = load::producers(args, &cluster, &body).await?;
     let started = Instant::now();
-    let failed = load::send_all(producers, n, FILL_BATCH).await?;
+    // A batch of one first: a binary from before the batch endpoint is filled one event
+    // per request.
+    let probe = client
+        .post(format!("{}/v1/events/batch", cluster.first()?.base))
+        .bearer_auth(KEY)
+        .json(&load::batch_body(0, 1))
+        .send()
+        .await?;
+    let (batch, rest) = match probe.status().as_u16() {
+        200 if producer::accepted_in(&probe.bytes().await?) == 1 => (FILL_BATCH, n - 1),
+        404 | 405 => (1, n),
+        status => bail!("backlog: POST /v1/events/batch answered {status}"),
+    };
+    let failed = load::send_all(producers, rest, batch).await?;
     let fill_secs = started.elapsed().as_secs_f64();
     if failed > 0 {
-        bail!("backlog: {failed} events were not accepted (does {} take POST /v1/events/batch?)", args.binary);
+        bail!("backlog: {failed} events were not accepted");
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     if sink.count() != before {
@@ -116,5 +132,5 @@ pub async fn run(args: &Args, backend: &Backend, sink: &Sink, client: &reqwest::
     let cpu = cpu.finish();
     samples.push((sink.count() - before, rss_now(&cluster)));
     let peak = load::peak_rss(&cluster);
-    Ok(Backlog { deliveries: n, fill_secs, drain_secs, cpu, samples, peak })
+    Ok(Backlog { deliveries: n, batch, fill_secs, drain_secs, cpu, samples, peak })
 }

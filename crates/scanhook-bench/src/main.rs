@@ -169,7 +169,8 @@ impl Args {
         ];
         for (step, flag) in flags {
             if self.phases.as_ref().is_some_and(|p| p.contains(&step)) && self.size(step) == Some(0) {
-                bail!("--phases {step:?} needs {flag} N (more than 0)");
+                let name = clap::ValueEnum::to_possible_value(&step).map(|v| v.get_name().to_string());
+                bail!("--phases {} needs {flag} N (more than 0)", name.unwrap_or_default());
             }
         }
         Ok(())
