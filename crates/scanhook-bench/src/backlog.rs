@@ -7,7 +7,8 @@
 //! drains (from their start, start-up included, to the last arrival; CPU likewise, the
 //! servers' from their start), sampling the servers' RSS (VmRSS, the largest node's) every
 //! 200 ms: once they listen, when a quarter, half and three quarters have arrived, at the
-//! end, and the peak (VmHWM).
+//! end, the highest sample, and the peak (VmHWM; the kernel updates it lazily, so it can
+//! read a little under the highest sample).
 
 use std::time::{Duration, Instant};
 
@@ -56,13 +57,15 @@ impl Backlog {
         let mb = |m: Option<f64>| m.map_or("n/a".to_string(), |m| format!("{m:.1}"));
         let first = self.samples.first().and_then(|(_, m)| *m);
         let last = self.samples.last().and_then(|(_, m)| *m);
+        let highest = self.samples.iter().filter_map(|(_, m)| *m).reduce(f64::max);
         println!(
-            "  RSS (MB):   start {}, 25 % {}, 50 % {}, 75 % {}, end {}   ({} samples)",
+            "  RSS (MB):   start {}, 25 % {}, 50 % {}, 75 % {}, end {}; highest sample {}   ({} samples)",
             mb(first),
             mb(self.rss_at(0.25)),
             mb(self.rss_at(0.50)),
             mb(self.rss_at(0.75)),
             mb(last),
+            mb(highest),
             self.samples.len()
         );
         load::print_rss("  peak RSS at the end (MB):", self.peak);
