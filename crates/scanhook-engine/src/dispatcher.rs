@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand::Rng;
 use scanhook_core::DeliveryId;
 use scanhook_core::polite::{self, Asked};
-use scanhook_store::{Claimed, Completion, EndpointAction, Outcome, Store, StoreError, StoreResult};
+use scanhook_store::{Claim, Claimed, Completion, EndpointAction, Lease, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -17,13 +17,17 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
-use crate::fairness::{Fairness, Slot};
+use crate::fairness::{Fairness, Slot, lock};
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
 const COMPLETION_QUEUE: usize = 4096;
 /// Most outcomes recorded in one store call.
 const COMPLETION_BATCH: usize = 512;
+/// How long an outcome waits for others to share its unit of work (and its fsync). Nobody
+/// waits for an outcome to be recorded, and its lease is renewed meanwhile; under light load
+/// this turns one commit per delivery into one per few.
+const COMPLETION_LINGER: Duration = Duration::from_millis(10);
 
 /// What the recorder is sent: an outcome, or a request to answer once everything sent
 /// before it is recorded.
@@ -51,6 +55,22 @@ pub struct Dispatcher {
     /// This worker's fair share: requests in flight per endpoint, and rate buckets found
     /// empty ([`Fairness`]).
     fairness: Arc<Fairness>,
+    /// Requests this worker may have open at once (`max_in_flight`).
+    permits: Arc<Semaphore>,
+    /// Deliveries an ingest leased to this worker in its own unit of work
+    /// ([`Dispatcher::offer`]), waiting to be sent.
+    inbox: Mutex<Vec<(Claimed, Slot)>>,
+    /// Whether [`Dispatcher::run`] is running: only then does it take deliveries over.
+    running: AtomicBool,
+    /// Held by whoever is claiming for this worker (its loop, or an ingest on an offer), so
+    /// two claims never both count the same free slots.
+    claiming: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The right to claim for a worker, held from [`Dispatcher::offer`] until the claim is
+/// handed to [`Dispatcher::take_over`] (or dropped, if the ingest failed).
+pub struct Offer {
+    _claiming: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Dispatcher {
@@ -65,14 +85,65 @@ impl Dispatcher {
         Ok(Self {
             store,
             sender,
-            config,
             clock,
             wake: wake.clone(),
             owner,
             disk_full: AtomicBool::new(false),
             held: Mutex::default(),
             fairness: Arc::new(Fairness::new(wake)),
+            permits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            inbox: Mutex::default(),
+            running: AtomicBool::new(false),
+            claiming: Arc::default(),
+            config,
         })
+    }
+
+    /// The claim an ingest may make for this worker in its own unit of work
+    /// (`Store::ingest_event_leased`): as many deliveries as it has room to send now, within
+    /// each endpoint's fair share. `None` while it is not running or has no room: the
+    /// deliveries then stay due for a claim. Saves a claim's unit of work per event when the
+    /// load is light, which is when a unit of work costs most per delivery.
+    /// An ingest that finds the worker claiming already gets no offer.
+    pub fn offer(&self) -> Option<(Lease, Offer)> {
+        if !self.running.load(Ordering::Acquire) {
+            return None;
+        }
+        let claiming = self.claiming.clone().try_lock_owned().ok()?;
+        let waiting = lock(&self.inbox).len();
+        let room = self.permits.available_permits().saturating_sub(waiting).min(self.config.claim_batch as usize);
+        if room == 0 {
+            return None;
+        }
+        let now = self.clock.now();
+        let lease = Lease {
+            owner: self.owner.clone(),
+            until: now + self.lease(),
+            limit: room as u32,
+            limits: self.fairness.limits(now),
+        };
+        Some((lease, Offer { _claiming: claiming }))
+    }
+
+    /// Takes over the deliveries an ingest leased on [`Dispatcher::offer`]'s terms: they are
+    /// sent like claimed ones. Given back at once if the worker stopped meanwhile.
+    pub async fn take_over(&self, claim: Claim, offer: Offer) {
+        if claim.items.is_empty() && claim.empty.is_empty() {
+            return;
+        }
+        if !self.running.load(Ordering::Acquire) {
+            let ids: Vec<DeliveryId> = claim.items.into_iter().map(|c| c.delivery_id).collect();
+            if !ids.is_empty()
+                && let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await
+            {
+                tracing::warn!(error = %e, "could not release leases; they will expire");
+            }
+            return;
+        }
+        let (items, _) = self.hold(claim);
+        drop(offer);
+        lock(&self.inbox).extend(items);
+        self.wake.notify_one();
     }
 
     fn lease(&self) -> chrono::Duration {
@@ -83,9 +154,18 @@ impl Dispatcher {
     /// each with its slot. `true` with them: the claim found rate buckets empty that it did
     /// not know of, so another claim may find other work at once.
     async fn claim(&self, limit: u32) -> StoreResult<(Vec<(Claimed, Slot)>, bool)> {
+        let claiming = self.claiming.lock().await;
         let now = self.clock.now();
         let limits = self.fairness.limits(now);
         let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await?;
+        let held = self.hold(claim);
+        drop(claiming);
+        Ok(held)
+    }
+
+    /// Holds what a claim leased: renews its leases from now on and opens each one's slot.
+    /// `true` with them: the claim found rate buckets empty that it did not know of.
+    fn hold(&self, claim: Claim) -> (Vec<(Claimed, Slot)>, bool) {
         let at = tokio::time::Instant::now();
         self.held_set().extend(claim.items.iter().map(|c| (c.delivery_id.clone(), at)));
         let learned = !claim.empty.is_empty();
@@ -98,7 +178,7 @@ impl Dispatcher {
                 (item, slot)
             })
             .collect();
-        Ok((items, learned))
+        (items, learned)
     }
 
     fn held_set(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, tokio::time::Instant>> {
@@ -152,7 +232,8 @@ impl Dispatcher {
     /// `shutdown_grace` to finish, releases the leases of those that did not, records every
     /// outcome it has, and returns.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let permits = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
+        let permits = self.permits.clone();
+        self.running.store(true, Ordering::Release);
         let tasks = TaskTracker::new();
         let hard_stop = CancellationToken::new();
         let (done_tx, done_rx) = mpsc::channel(COMPLETION_QUEUE);
@@ -164,8 +245,16 @@ impl Dispatcher {
                 permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
                 _ = shutdown.cancelled() => break,
             };
-            let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
-            match self.claim(room as u32).await {
+            // Deliveries an ingest leased for this worker come first, and cost no claim.
+            let handed = std::mem::take(&mut *lock(&self.inbox));
+            let handed_over = !handed.is_empty();
+            let claimed = if handed_over {
+                Ok((handed, false))
+            } else {
+                let room = (permits.available_permits() + 1).min(self.config.claim_batch as usize);
+                self.claim(room as u32).await
+            };
+            match claimed {
                 Ok((batch, _)) if !batch.is_empty() => {
                     let (suspects, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(c, _)| self.suspect(c));
                     let mut first = Some(first);
@@ -193,6 +282,11 @@ impl Dispatcher {
                         drop(first);
                         self.isolate(suspects, &tasks, &done_tx, &shutdown).await;
                     }
+                    if handed_over {
+                        // A claim now would most likely find nothing: sleep until the next
+                        // due delivery instead (at once if one is due already).
+                        self.idle(&shutdown).await;
+                    }
                 }
                 // Nothing leased, but empty buckets found: the next claim passes over them.
                 Ok((_, true)) => drop(first),
@@ -208,6 +302,16 @@ impl Dispatcher {
                         _ = shutdown.cancelled() => {}
                     }
                 }
+            }
+        }
+        // No more take-overs; what was handed over and not started goes back.
+        self.running.store(false, Ordering::Release);
+        let unsent: Vec<DeliveryId> =
+            std::mem::take(&mut *lock(&self.inbox)).into_iter().map(|(c, _)| c.delivery_id).collect();
+        if !unsent.is_empty() {
+            self.let_go(&unsent);
+            if let Err(e) = self.store.release(&self.owner, unsent, self.clock.now()).await {
+                tracing::warn!(error = %e, "could not release leases; they will expire");
             }
         }
         tasks.close();
@@ -229,6 +333,17 @@ impl Dispatcher {
     async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Record>) {
         let mut batch = Vec::with_capacity(COMPLETION_BATCH);
         while done.recv_many(&mut batch, COMPLETION_BATCH).await > 0 {
+            let flushing = |batch: &[Record]| batch.iter().any(|r| matches!(r, Record::Flush(_)));
+            let linger = tokio::time::Instant::now() + COMPLETION_LINGER;
+            while batch.len() < COMPLETION_BATCH && !flushing(&batch) {
+                let room = COMPLETION_BATCH - batch.len();
+                let more = done.recv_many(&mut batch, room);
+                match tokio::time::timeout_at(linger, more).await {
+                    Ok(n) if n > 0 => {}
+                    // The time is up, or every sender is gone.
+                    _ => break,
+                }
+            }
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut flushes = Vec::new();
             for record in batch.drain(..) {

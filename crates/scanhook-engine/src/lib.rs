@@ -76,6 +76,8 @@ pub struct Engine {
     /// Until when this node holds each job's lease, as last written: renewed only once
     /// half of it has passed, so a sweep every second is not a database write every second.
     held: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// This process's dispatcher: new deliveries are leased to it as they are stored.
+    dispatcher: std::sync::OnceLock<Arc<Dispatcher>>,
 }
 
 impl Engine {
@@ -89,6 +91,7 @@ impl Engine {
             handshakes: std::sync::OnceLock::new(),
             node,
             held: Default::default(),
+            dispatcher: std::sync::OnceLock::new(),
         }
     }
 
@@ -153,7 +156,14 @@ impl Engine {
             first_attempt_at: now + first_delay,
             scope: event.scope,
         };
-        let ingested = self.store.ingest_event(account, new, now).await?;
+        let ingested = match self.offer() {
+            Some((dispatcher, lease, offer)) => {
+                let (ingested, claim) = self.store.ingest_event_leased(account, new, now, lease).await?;
+                dispatcher.take_over(claim, offer).await;
+                ingested
+            }
+            None => self.store.ingest_event(account, new, now).await?,
+        };
         if matches!(&ingested, Ingested::Created(e) if e.delivery_count > 0) {
             self.wake.notify_one();
         }
@@ -181,7 +191,14 @@ impl Engine {
                 scope: event.scope,
             })
             .collect();
-        let results = self.store.ingest_events(account, batch, stamp.timestamp).await?;
+        let results = match self.offer() {
+            Some((dispatcher, lease, offer)) => {
+                let (results, claim) = self.store.ingest_events_leased(account, batch, stamp.timestamp, lease).await?;
+                dispatcher.take_over(claim, offer).await;
+                results
+            }
+            None => self.store.ingest_events(account, batch, stamp.timestamp).await?,
+        };
         if results.iter().any(|r| matches!(r, Ok(Ingested::Created(e)) if e.delivery_count > 0)) {
             self.wake.notify_one();
         }
@@ -218,8 +235,25 @@ impl Engine {
         sender.handshake(url).await.map_err(ValidateError::Refused)
     }
 
-    /// A dispatcher that shares this engine's store, clock and wake-up signal.
-    pub fn dispatcher(&self, owner: String) -> Result<Dispatcher, reqwest::Error> {
-        Dispatcher::new(self.store.clone(), self.config.clone(), self.clock.clone(), self.wake.clone(), owner)
+    /// A dispatcher that shares this engine's store, clock and wake-up signal. The first one
+    /// made takes over the deliveries events make while it runs and has room
+    /// ([`Dispatcher::offer`]).
+    pub fn dispatcher(&self, owner: String) -> Result<Arc<Dispatcher>, reqwest::Error> {
+        let dispatcher = Arc::new(Dispatcher::new(
+            self.store.clone(),
+            self.config.clone(),
+            self.clock.clone(),
+            self.wake.clone(),
+            owner,
+        )?);
+        let _ = self.dispatcher.set(dispatcher.clone());
+        Ok(dispatcher)
+    }
+
+    /// The claim an ingest may make for this process's dispatcher, if it runs and has room.
+    fn offer(&self) -> Option<(&Arc<Dispatcher>, scanhook_store::Lease, dispatcher::Offer)> {
+        let dispatcher = self.dispatcher.get()?;
+        let (lease, offer) = dispatcher.offer()?;
+        Some((dispatcher, lease, offer))
     }
 }

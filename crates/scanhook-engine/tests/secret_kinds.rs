@@ -40,7 +40,7 @@ async fn a_secret_of_the_other_kind_never_signs() {
     let config =
         DispatchConfig { allow_private_networks: true, timeout: Duration::from_secs(5), ..DispatchConfig::default() };
     let engine = Engine::new(store.clone(), config, Arc::new(PinnedClock(Mutex::new(now))));
-    let dispatcher = Arc::new(engine.dispatcher("test-node".into()).unwrap());
+    let dispatcher = engine.dispatcher("test-node".into()).unwrap();
     let (account, _) = store.ensure_default_account(now).await.unwrap();
 
     let key = WebhookSecret::generate_for(SecretKind::Ed25519);

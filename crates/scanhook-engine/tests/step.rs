@@ -52,7 +52,7 @@ async fn a_failed_attempt_waits_for_its_schedule_then_succeeds() {
         ..DispatchConfig::default()
     };
     let engine = Engine::new(store.clone(), config, clock.clone());
-    let dispatcher = Arc::new(engine.dispatcher("test-node".into()).unwrap());
+    let dispatcher = engine.dispatcher("test-node".into()).unwrap();
 
     let (account, _) = store.ensure_default_account(start).await.unwrap();
     let webhook = NewWebhook {

@@ -10,11 +10,13 @@ use scanhook_core::fair::{Bucket, Share};
 use crate::model::Claimed;
 
 /// The deliveries to lease of those `due` (each with its endpoint's rate bucket as read),
-/// and the buckets met: to write back those drawn from, guarded by the value read.
+/// at most `limit`, and the buckets met: to write back those drawn from, guarded by the
+/// value read.
 pub fn choose(
     due: Vec<(Claimed, Option<i64>)>,
     busy: HashMap<WebhookId, u32>,
     now: DateTime<Utc>,
+    limit: u32,
 ) -> (Vec<Claimed>, HashMap<WebhookId, Bucket>) {
     let mut share = Share::new(busy, now.timestamp_micros());
     let items = due
@@ -24,6 +26,7 @@ pub fn choose(
             share.take(&item.webhook.id, format.max_in_flight(), format.rate(), *tat)
         })
         .map(|(item, _)| item)
+        .take(limit as usize)
         .collect();
     (items, share.into_buckets())
 }

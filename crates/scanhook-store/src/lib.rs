@@ -258,6 +258,32 @@ pub trait Store: Send + Sync + 'static {
         events: Vec<NewEvent>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StoreResult<Ingested>>>;
+    /// [`Store::ingest_event`], and in the same unit of work the claim `lease` describes of
+    /// the deliveries it made that are due at once, as [`Store::claim`] would lease them
+    /// (fair share, rate buckets, skip list); the rest stay due for the next claim. The
+    /// engine hands what it leased to its dispatcher in memory, so a delivery made while
+    /// the dispatcher has room costs no claim of its own. A backend may lease none.
+    async fn ingest_event_leased(
+        &self,
+        account: &AccountId,
+        event: NewEvent,
+        now: DateTime<Utc>,
+        lease: Lease,
+    ) -> StoreResult<(Ingested, Claim)> {
+        let _ = lease;
+        Ok((self.ingest_event(account, event, now).await?, Claim::default()))
+    }
+    /// [`Store::ingest_events`] with the claim of [`Store::ingest_event_leased`].
+    async fn ingest_events_leased(
+        &self,
+        account: &AccountId,
+        events: Vec<NewEvent>,
+        now: DateTime<Utc>,
+        lease: Lease,
+    ) -> StoreResult<(Vec<StoreResult<Ingested>>, Claim)> {
+        let _ = lease;
+        Ok((self.ingest_events(account, events, now).await?, Claim::default()))
+    }
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event>;
     async fn list_events(&self, account: &AccountId, filter: EventFilter, page: Page) -> StoreResult<Paged<Event>>;
 

@@ -292,6 +292,17 @@ pub struct ClaimLimits {
     pub skip: Vec<WebhookId>,
 }
 
+/// A claim an ingest may make of the deliveries it creates, in its own unit of work
+/// ([`crate::Store::ingest_event_leased`]): the one the owner's dispatcher would make next.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub owner: String,
+    pub until: DateTime<Utc>,
+    /// At most so many deliveries (the dispatcher's free room).
+    pub limit: u32,
+    pub limits: ClaimLimits,
+}
+
 /// What a claim leased, and the rate-limited endpoints it passed over.
 #[derive(Debug, Default)]
 pub struct Claim {

@@ -810,6 +810,67 @@ async fn a_claim_takes_each_endpoints_fair_share() {
     }
 }
 
+/// An ingest may lease the deliveries it makes in its own unit of work, on the terms a
+/// claim would: its owner's fair share, at most its limit, nothing skipped, nothing held,
+/// nothing not due yet. What it leaves stays due for a claim; what it leased no claim sees.
+#[tokio::test]
+async fn an_ingest_leases_its_new_deliveries_as_a_claim_would() {
+    use scanhook_core::format::DeliveryFormat;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let with = |format: DeliveryFormat| NewWebhook { format, ..new_webhook("https://example.com/h", &["*"]) };
+        let capped = s
+            .create_webhook(&acc, with(DeliveryFormat { max_in_flight: Some(2), ..Default::default() }), 10, t0())
+            .await
+            .unwrap();
+        let plain = webhook(s, &acc, &["*"]).await;
+        let skipped = webhook(s, &acc, &["*"]).await;
+        let until = t0() + Duration::seconds(60);
+        let lease = |limit| Lease {
+            owner: "w1".into(),
+            until,
+            limit,
+            limits: ClaimLimits { busy: HashMap::from([(capped.id.clone(), 2)]), skip: vec![skipped.id.clone()] },
+        };
+        let (ingested, claim) =
+            s.ingest_event_leased(&acc, event("scan.completed", None), t0(), lease(10)).await.unwrap();
+        let made = created(ingested);
+        assert_eq!(made.delivery_count, 3, "{}", b.name);
+        let leased: Vec<_> = claim.items.iter().map(|c| (c.webhook.id.clone(), c.event.id.clone())).collect();
+        assert_eq!(leased, vec![(plain.id.clone(), made.id.clone())], "{}: only the endpoint with room", b.name);
+        assert_eq!(claim.items[0].expired_leases, 0, "{}", b.name);
+
+        // The rest stayed due for a claim; the leased one is not due before its lease ends.
+        let other = s.claim("w2", t0(), until, 100, ClaimLimits::default()).await.unwrap();
+        let mut ids: Vec<_> = other.items.iter().map(|c| c.webhook.id.clone()).collect();
+        ids.sort();
+        let mut want = vec![capped.id.clone(), skipped.id.clone()];
+        want.sort();
+        assert_eq!(ids, want, "{}", b.name);
+        let done: Vec<Completion> = claim.items.iter().map(succeeded).collect();
+        s.complete("w1", done, 0, t0()).await.unwrap();
+        let (got, _) = s.get_delivery(&acc, &claim.items[0].delivery_id).await.unwrap();
+        assert_eq!(got.status, DeliveryStatus::Succeeded, "{}: its owner records the outcome", b.name);
+
+        // A batch leases at most the limit; an event not yet due is not leased.
+        let (results, claim) = s
+            .ingest_events_leased(
+                &acc,
+                vec![event("scan.completed", None), event("scan.completed", None)],
+                t0(),
+                lease(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(results.len(), 2, "{}", b.name);
+        assert_eq!(claim.items.len(), 1, "{}: the limit", b.name);
+        let later = NewEvent { first_attempt_at: t0() + Duration::seconds(5), ..event("scan.completed", None) };
+        let (_, claim) = s.ingest_event_leased(&acc, later, t0(), lease(10)).await.unwrap();
+        assert!(claim.items.is_empty(), "{}: not due yet", b.name);
+    }
+}
+
 /// A receiver's `Retry-After` pauses its endpoint on every node (only ever longer), a
 /// delivery that waits for the pause keeps its attempts and last error, and `410 Gone`
 /// disables the endpoint at once with the reason given, its delivery held.

@@ -273,7 +273,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let dispatcher = Arc::new(engine.dispatcher(engine.node().to_string())?);
+    let dispatcher = engine.dispatcher(engine.node().to_string())?;
     let state = AppState::new(
         engine,
         Limits {

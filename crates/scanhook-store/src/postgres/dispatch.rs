@@ -5,7 +5,7 @@ use scanhook_core::{DeliveryId, WebhookId};
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, int, ms, time};
 use super::{Tx, exec, row_of, rows_of};
-use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Outcome};
+use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Lease, Outcome};
 use crate::{SecretBox, StoreResult, fair};
 
 pub async fn claim(
@@ -26,33 +26,86 @@ pub async fn claim(
     let rows = rows_of(
         c,
         &format!(
-            "SELECT d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS},
-                 w.rate_tat
+            "SELECT {}
              FROM deliveries d
              JOIN events e ON e.id = d.event_id
              JOIN webhooks w ON w.id = d.webhook_id
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.webhook_id <> ALL($3)
              ORDER BY d.next_attempt_at LIMIT $2
-             FOR UPDATE OF d SKIP LOCKED"
+             FOR UPDATE OF d SKIP LOCKED",
+            claim_columns()
         ),
         &[&ms(now), &i64::from(limit), &skip],
     )
     .await?;
-    let due = rows
-        .iter()
-        .map(|r| {
-            let item = Claimed {
-                delivery_id: DeliveryId::from_trusted(r.try_get(0)?),
-                attempt_count: int(r, 1)?,
-                round_attempts: int(r, 2)?,
-                expired_leases: int(r, 3)?,
-                event: rows::event(r, 4)?,
-                webhook: rows::webhook(r, 11, key)?,
-            };
-            Ok((item, r.try_get::<_, Option<i64>>(31)?))
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let (mut items, buckets) = fair::choose(due, limits.busy, now);
+    let due = rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?;
+    lease(c, owner, due, now, lease_until, limit, limits).await
+}
+
+/// What a claim reads of each delivery: itself, its event, its endpoint and the endpoint's
+/// rate bucket ([`claimed`] reads a row of them).
+fn claim_columns() -> String {
+    format!(
+        "d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}, w.rate_tat"
+    )
+}
+
+fn claimed(r: &tokio_postgres::Row, key: &SecretBox) -> StoreResult<(Claimed, Option<i64>)> {
+    let item = Claimed {
+        delivery_id: DeliveryId::from_trusted(r.try_get(0)?),
+        attempt_count: int(r, 1)?,
+        round_attempts: int(r, 2)?,
+        expired_leases: int(r, 3)?,
+        event: rows::event(r, 4)?,
+        webhook: rows::webhook(r, 11, key)?,
+    };
+    Ok((item, r.try_get::<_, Option<i64>>(31)?))
+}
+
+/// Leases, of the deliveries `ids` an ingest just made in this unit of work, those due now
+/// that the fair share takes (`Store::ingest_event_leased`).
+pub async fn claim_new(
+    c: &Tx<'_>,
+    key: &SecretBox,
+    ids: Vec<DeliveryId>,
+    now: DateTime<Utc>,
+    lease: Lease,
+) -> StoreResult<Claim> {
+    if ids.is_empty() {
+        return Ok(Claim::default());
+    }
+    let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
+    let skip: Vec<&str> = lease.limits.skip.iter().map(WebhookId::as_str).collect();
+    let rows = rows_of(
+        c,
+        &format!(
+            "SELECT {}
+             FROM deliveries d
+             JOIN events e ON e.id = d.event_id
+             JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.id = ANY($1) AND d.status = 'pending' AND d.next_attempt_at <= $2 AND d.webhook_id <> ALL($3)
+             ORDER BY d.id",
+            claim_columns()
+        ),
+        &[&ids, &ms(now), &skip],
+    )
+    .await?;
+    let due = rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?;
+    self::lease(c, &lease.owner, due, now, lease.until, lease.limit, lease.limits).await
+}
+
+/// Leases what the fair share takes of `due` (in the order given) and draws the rate
+/// buckets it used, each write guarded by the value read.
+async fn lease(
+    c: &Tx<'_>,
+    owner: &str,
+    due: Vec<(Claimed, Option<i64>)>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+    limits: ClaimLimits,
+) -> StoreResult<Claim> {
+    let (mut items, buckets) = fair::choose(due, limits.busy, now, limit);
     let mut empty = Vec::new();
     for (webhook, bucket) in buckets {
         // Guarded by the value read: if another node drew meanwhile, this changes nothing

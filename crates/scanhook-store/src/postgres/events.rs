@@ -13,6 +13,17 @@ use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEven
 use crate::{Conflict, StoreError, StoreResult};
 
 pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
+    ingest_into(c, account, new, now, &mut Vec::new()).await
+}
+
+/// [`ingest`], adding the IDs of the pending deliveries it made to `made`.
+pub async fn ingest_into(
+    c: &Tx<'_>,
+    account: &AccountId,
+    new: NewEvent,
+    now: DateTime<Utc>,
+    made: &mut Vec<DeliveryId>,
+) -> StoreResult<Ingested> {
     if let Some((key, hash)) = &new.idempotency
         && let Some(seen) = replay(c, account, key, hash).await?
     {
@@ -64,7 +75,9 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
     }
     // One statement for all of them, however many endpoints the event reaches. A held
     // delivery is not due until its endpoint is enabled again.
-    let ids: Vec<String> = targets.iter().map(|_| DeliveryId::generate().to_string()).collect();
+    let ids: Vec<DeliveryId> = targets.iter().map(|_| DeliveryId::generate()).collect();
+    made.extend(ids.iter().zip(&targets).filter(|(_, (_, held))| !held).map(|(id, _)| id.clone()));
+    let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
     let webhooks: Vec<&str> = targets.iter().map(|(w, _)| w.as_str()).collect();
     let statuses: Vec<&str> = targets.iter().map(|(_, held)| if *held { "held" } else { "pending" }).collect();
     let due: Vec<Option<i64>> = targets.iter().map(|(_, held)| (!held).then(|| ms(new.first_attempt_at))).collect();
@@ -107,10 +120,11 @@ pub async fn ingest_batch(
     account: &AccountId,
     batch: Vec<NewEvent>,
     now: DateTime<Utc>,
+    made: &mut Vec<DeliveryId>,
 ) -> StoreResult<Vec<StoreResult<Ingested>>> {
     let mut results = Vec::with_capacity(batch.len());
     for (i, new) in crate::in_write_order(batch) {
-        match ingest(c, account, new, now).await {
+        match ingest_into(c, account, new, now, made).await {
             Err(e) if !crate::is_refusal(&e) => return Err(e),
             result => results.push((i, result)),
         }

@@ -301,7 +301,35 @@ impl Store for PostgresStore {
         batch: Vec<NewEvent>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StoreResult<Ingested>>> {
-        unit!(self, |c| events::ingest_batch(&c, account, batch, now).await?)
+        unit!(self, |c| events::ingest_batch(&c, account, batch, now, &mut Vec::new()).await?)
+    }
+
+    async fn ingest_event_leased(
+        &self,
+        account: &AccountId,
+        event: NewEvent,
+        now: DateTime<Utc>,
+        lease: Lease,
+    ) -> StoreResult<(Ingested, Claim)> {
+        unit!(self, |c| {
+            let mut made = Vec::new();
+            let ingested = events::ingest_into(&c, account, event, now, &mut made).await?;
+            (ingested, dispatch::claim_new(&c, &self.key, made, now, lease).await?)
+        })
+    }
+
+    async fn ingest_events_leased(
+        &self,
+        account: &AccountId,
+        batch: Vec<NewEvent>,
+        now: DateTime<Utc>,
+        lease: Lease,
+    ) -> StoreResult<(Vec<StoreResult<Ingested>>, Claim)> {
+        unit!(self, |c| {
+            let mut made = Vec::new();
+            let results = events::ingest_batch(&c, account, batch, now, &mut made).await?;
+            (results, dispatch::claim_new(&c, &self.key, made, now, lease).await?)
+        })
     }
 
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event> {

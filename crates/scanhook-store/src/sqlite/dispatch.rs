@@ -7,7 +7,7 @@ use scanhook_core::{DeliveryId, WebhookId};
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, ms, time};
 use crate::StoreResult;
 use crate::fair;
-use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Outcome};
+use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Lease, Outcome};
 
 pub fn claim(
     c: &Connection,
@@ -22,30 +22,74 @@ pub fn claim(
     // next_attempt_at to the lease's end: leased rows sort after due ones in the index, and
     // a delivery whose worker died is due again exactly when its lease expires.
     let mut select = c.prepare_cached(&format!(
-        "SELECT d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS},
-             w.rate_tat
+        "SELECT {}
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
              AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
-         ORDER BY d.next_attempt_at LIMIT ?2"
+         ORDER BY d.next_attempt_at LIMIT ?2",
+        claim_columns()
     ))?;
     let skip = serde_json::to_string(&limits.skip)?;
-    let due = select
-        .query_map(params![ms(now), limit, skip], |r| {
-            let item = Claimed {
-                delivery_id: DeliveryId::from_trusted(r.get(0)?),
-                attempt_count: r.get(1)?,
-                round_attempts: r.get(2)?,
-                expired_leases: r.get(3)?,
-                event: rows::event(r, 4)?,
-                webhook: rows::webhook(r, 11)?,
-            };
-            Ok((item, r.get::<_, Option<i64>>(31)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let (mut items, buckets) = fair::choose(due, limits.busy, now);
+    let due = select.query_map(params![ms(now), limit, skip], claimed)?.collect::<Result<Vec<_>, _>>()?;
+    lease(c, owner, due, now, lease_until, limit, limits)
+}
+
+/// What a claim reads of each delivery: itself, its event, its endpoint and the endpoint's
+/// rate bucket ([`claimed`] reads a row of them).
+fn claim_columns() -> String {
+    format!(
+        "d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}, w.rate_tat"
+    )
+}
+
+fn claimed(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Claimed, Option<i64>)> {
+    let item = Claimed {
+        delivery_id: DeliveryId::from_trusted(r.get(0)?),
+        attempt_count: r.get(1)?,
+        round_attempts: r.get(2)?,
+        expired_leases: r.get(3)?,
+        event: rows::event(r, 4)?,
+        webhook: rows::webhook(r, 11)?,
+    };
+    Ok((item, r.get::<_, Option<i64>>(31)?))
+}
+
+/// Leases, of the deliveries `ids` an ingest just made in this unit of work, those due now
+/// that the fair share takes (`Store::ingest_event_leased`): the claim the dispatcher would
+/// make next, without its own unit of work.
+pub fn claim_new(c: &Connection, ids: Vec<DeliveryId>, now: DateTime<Utc>, lease: Lease) -> StoreResult<Claim> {
+    if ids.is_empty() {
+        return Ok(Claim::default());
+    }
+    let mut select = c.prepare_cached(&format!(
+        "SELECT {}
+         FROM deliveries d
+         JOIN events e ON e.id = d.event_id
+         JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.id IN (SELECT value FROM json_each(?1)) AND d.status = 'pending' AND d.next_attempt_at <= ?2
+             AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
+         ORDER BY d.id",
+        claim_columns()
+    ))?;
+    let (ids, skip) = (serde_json::to_string(&ids)?, serde_json::to_string(&lease.limits.skip)?);
+    let due = select.query_map(params![ids, ms(now), skip], claimed)?.collect::<Result<Vec<_>, _>>()?;
+    self::lease(c, &lease.owner, due, now, lease.until, lease.limit, lease.limits)
+}
+
+/// Leases what the fair share takes of `due` (in the order given) and draws the rate
+/// buckets it used, each write guarded by the value read.
+fn lease(
+    c: &Connection,
+    owner: &str,
+    due: Vec<(Claimed, Option<i64>)>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+    limits: ClaimLimits,
+) -> StoreResult<Claim> {
+    let (mut items, buckets) = fair::choose(due, limits.busy, now, limit);
     let mut draw = c.prepare_cached("UPDATE webhooks SET rate_tat = ?1 WHERE id = ?2 AND rate_tat IS ?3")?;
     let mut empty = Vec::new();
     for (webhook, bucket) in buckets {

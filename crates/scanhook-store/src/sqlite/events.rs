@@ -13,6 +13,17 @@ use crate::model::{Event, EventFilter, EventScope, EventStamp, Ingested, NewEven
 use crate::{Conflict, StoreError, StoreResult};
 
 pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<Utc>) -> StoreResult<Ingested> {
+    ingest_into(c, account, new, now, &mut Vec::new())
+}
+
+/// [`ingest`], adding the IDs of the pending deliveries it made to `made`.
+pub fn ingest_into(
+    c: &Connection,
+    account: &AccountId,
+    new: NewEvent,
+    now: DateTime<Utc>,
+    made: &mut Vec<DeliveryId>,
+) -> StoreResult<Ingested> {
     if let Some((key, hash)) = &new.idempotency
         && let Some(seen) = replay(c, account, key, hash)?
     {
@@ -63,8 +74,9 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
     for (webhook, held) in &targets {
         // A held delivery is not due until its endpoint is enabled again.
         let (status, due) = if *held { ("held", None) } else { ("pending", Some(ms(new.first_attempt_at))) };
+        let id = DeliveryId::generate();
         insert.execute(params![
-            DeliveryId::generate().as_str(),
+            id.as_str(),
             account.as_str(),
             new.id.as_str(),
             new.event_type.as_str(),
@@ -73,6 +85,9 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
             due,
             ms(now),
         ])?;
+        if !*held {
+            made.push(id);
+        }
     }
 
     Ok(Ingested::Created(Event {
@@ -93,10 +108,11 @@ pub fn ingest_batch(
     account: &AccountId,
     batch: Vec<NewEvent>,
     now: DateTime<Utc>,
+    made: &mut Vec<DeliveryId>,
 ) -> StoreResult<Vec<StoreResult<Ingested>>> {
     let mut results = Vec::with_capacity(batch.len());
     for (i, new) in crate::in_write_order(batch) {
-        match ingest(c, account, new, now) {
+        match ingest_into(c, account, new, now, made) {
             Err(e) if !crate::is_refusal(&e) => return Err(e),
             result => results.push((i, result)),
         }

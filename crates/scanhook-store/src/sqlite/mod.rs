@@ -286,7 +286,39 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StoreResult<Ingested>>> {
         let account = account.clone();
-        self.write(move |c| events::ingest_batch(c, &account, batch, now)).await
+        self.write(move |c| events::ingest_batch(c, &account, batch, now, &mut Vec::new())).await
+    }
+
+    async fn ingest_event_leased(
+        &self,
+        account: &AccountId,
+        event: NewEvent,
+        now: DateTime<Utc>,
+        lease: Lease,
+    ) -> StoreResult<(Ingested, Claim)> {
+        let account = account.clone();
+        self.write(move |c| {
+            let mut made = Vec::new();
+            let ingested = events::ingest_into(c, &account, event, now, &mut made)?;
+            Ok((ingested, dispatch::claim_new(c, made, now, lease)?))
+        })
+        .await
+    }
+
+    async fn ingest_events_leased(
+        &self,
+        account: &AccountId,
+        batch: Vec<NewEvent>,
+        now: DateTime<Utc>,
+        lease: Lease,
+    ) -> StoreResult<(Vec<StoreResult<Ingested>>, Claim)> {
+        let account = account.clone();
+        self.write(move |c| {
+            let mut made = Vec::new();
+            let results = events::ingest_batch(c, &account, batch, now, &mut made)?;
+            Ok((results, dispatch::claim_new(c, made, now, lease)?))
+        })
+        .await
     }
 
     async fn get_event(&self, account: &AccountId, id: &EventId) -> StoreResult<Event> {
