@@ -156,15 +156,18 @@ impl Engine {
             first_attempt_at: now + first_delay,
             scope: event.scope,
         };
-        let ingested = match self.offer() {
+        let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
                 let (ingested, claim) = self.store.ingest_event_leased(account, new, now, lease).await?;
+                let handed = claim.items.len();
                 dispatcher.take_over(claim, offer).await;
-                ingested
+                (ingested, handed)
             }
-            None => self.store.ingest_event(account, new, now).await?,
+            None => (self.store.ingest_event(account, new, now).await?, 0),
         };
-        if matches!(&ingested, Ingested::Created(e) if e.delivery_count > 0) {
+        // What was handed over woke the dispatcher already; a claim for nothing would cost
+        // a unit of work.
+        if matches!(&ingested, Ingested::Created(e) if e.delivery_count as usize > handed) {
             self.wake.notify_one();
         }
         Ok(ingested)
@@ -191,15 +194,23 @@ impl Engine {
                 scope: event.scope,
             })
             .collect();
-        let results = match self.offer() {
+        let (results, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
                 let (results, claim) = self.store.ingest_events_leased(account, batch, stamp.timestamp, lease).await?;
+                let handed = claim.items.len();
                 dispatcher.take_over(claim, offer).await;
-                results
+                (results, handed)
             }
-            None => self.store.ingest_events(account, batch, stamp.timestamp).await?,
+            None => (self.store.ingest_events(account, batch, stamp.timestamp).await?, 0),
         };
-        if results.iter().any(|r| matches!(r, Ok(Ingested::Created(e)) if e.delivery_count > 0)) {
+        let made: usize = results
+            .iter()
+            .map(|r| match r {
+                Ok(Ingested::Created(e)) => e.delivery_count as usize,
+                _ => 0,
+            })
+            .sum();
+        if made > handed {
             self.wake.notify_one();
         }
         Ok(results)

@@ -17,6 +17,7 @@ use crate::model::{AuditFilter, DeliveryFilter, EventFilter, Page, ScanFilter, S
 
 fn database() -> Connection {
     let mut c = Connection::open_in_memory().unwrap();
+    super::stable_plans(&c).unwrap();
     super::sealed::register(&c, &SecretBox::random(), true).unwrap();
     super::schema::migrate(&mut c).unwrap();
     c
@@ -281,6 +282,11 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
     let limits = || ClaimLimits { skip: vec![WebhookId::generate()], ..Default::default() };
     let claimed = super::dispatch::claim(&c, "w", now, now, 10, limits()).unwrap().items;
     assert_eq!(claimed.len(), 3);
+    // An ingest that leases its own deliveries (`Store::ingest_event_leased`).
+    let mut made = Vec::new();
+    super::events::ingest_into(&c, &account, event(None), now, &mut made).unwrap();
+    let lease = Lease { owner: "w".into(), until: now, limit: 10, limits: limits() };
+    assert_eq!(super::dispatch::claim_new(&c, made, now, lease).unwrap().items.len(), 1);
     let outcomes = [
         (Outcome::Succeeded, None),
         (Outcome::RetryAt(now), Some(EndpointAction::PauseUntil(now))),
