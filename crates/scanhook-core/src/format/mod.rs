@@ -70,9 +70,9 @@ pub struct DeliveryFormat {
 
 /// The order an endpoint's deliveries go in.
 ///
-/// `Fifo`: strictly one at a time, in the order their events were accepted (per endpoint).
+/// `fifo`: strictly one at a time, in the order their events were accepted (per endpoint).
 /// Only the head — the oldest pending delivery — is ever due; the rest wait their turn
-/// with no attempt time. The head keeps its place through its retries and pauses, and
+/// with no attempt time (`next_attempt_at` absent). The head keeps its place through its retries and pauses, and
 /// the next one goes when it succeeds or dies (or is held while the endpoint is
 /// disabled). A delivery sent again by hand (retry, replay of dead letters) joins the
 /// back of the queue. Test events sent to one endpoint are outside the order. With one

@@ -80,9 +80,13 @@ const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at
 pub async fn retry(c: &Tx<'_>, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
     // An ordered endpoint's row is locked before the delivery's (`fifo.rs`).
     let webhook = WebhookId::from_trusted(
-        row_of(c, "SELECT webhook_id FROM deliveries WHERE id = $1 AND account_id = $2", &[&id.as_str(), &account.as_str()])
-            .await?
-            .try_get(0)?,
+        row_of(
+            c,
+            "SELECT webhook_id FROM deliveries WHERE id = $1 AND account_id = $2",
+            &[&id.as_str(), &account.as_str()],
+        )
+        .await?
+        .try_get(0)?,
     );
     let ordered = super::fifo::lock(c, &webhook).await?;
     // Guarded: a pending delivery is attempted on its schedule (of two concurrent retries,

@@ -146,11 +146,7 @@ pub fn emit(
 
 /// The endpoints an event reaches, each with whether its delivery is held
 /// (`scanhook_core::subscription::reaches` decides) and whether the endpoint is ordered.
-fn matching_webhooks(
-    c: &Connection,
-    account: &AccountId,
-    new: &NewEvent,
-) -> StoreResult<Vec<(WebhookId, bool, bool)>> {
+fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool, bool)>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL, fifo_next IS NOT NULL
          FROM webhooks WHERE account_id = ?1",

@@ -73,9 +73,7 @@ async fn an_ordered_endpoint_sends_only_its_head_and_moves_on_in_accept_order() 
         s.complete("w", vec![succeeded(&again[0])], 10, later).await.unwrap();
         let second = claim_of(s, &f.id, later).await;
         assert_eq!(events(&second), sent[1..2], "{}", b.name);
-        s.complete("w", vec![outcome(&second[0], Outcome::Dead { counts_as_failure: true })], 10, later)
-            .await
-            .unwrap();
+        s.complete("w", vec![outcome(&second[0], Outcome::Dead { counts_as_failure: true })], 10, later).await.unwrap();
         let third = claim_of(s, &f.id, later).await;
         assert_eq!(events(&third), sent[2..3], "{}: a dead head lets the next go", b.name);
 

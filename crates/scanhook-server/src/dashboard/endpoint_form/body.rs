@@ -99,6 +99,7 @@ impl EndpointForm {
             ("max_in_flight".into(), max_in_flight),
             ("rate_limit".into(), rate_limit),
             ("rate_limit_burst".into(), burst),
+            ("ordering".into(), json!(choice(&self.ordering, "unordered"))),
             ("kind".into(), json!(kind)),
             ("body_json".into(), json!(choice(&self.body_json, "verbatim"))),
             ("cloudevents".into(), cloudevents),
