@@ -476,7 +476,8 @@ pub struct DeliveryOut {
     /// Attempts made so far, over all rounds.
     pub attempts: u32,
     /// When a pending delivery is attempted next; while an attempt is under way, when it is
-    /// tried again should that attempt never report back (its lease's end).
+    /// tried again should that attempt never report back (its lease's end). Absent while it
+    /// waits its turn behind the delivery before it (an endpoint with `ordering: fifo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -213,3 +213,23 @@ async fn an_unordered_endpoint_beside_a_fifo_one_still_gets_requests_at_once() {
     eprintln!("unordered endpoint: at most {peak} requests open at once");
     assert!(peak > 1, "the unordered endpoint got several at once");
 }
+
+#[tokio::test]
+async fn ordering_is_set_read_and_patched_back_to_its_default() {
+    let server = Server::start(&[]).await;
+    let base = json!({"url": "https://example.com/hook", "events": ["*"]});
+    let (code, problem) =
+        server.post("/v1/webhooks", json!({"ordering": "lifo", "url": base["url"], "events": ["*"]})).await;
+    assert_eq!(code, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "ordering", "{problem}");
+    let webhook = server.create_webhook(base).await;
+    assert_eq!(webhook["ordering"], "unordered");
+    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().expect("an ID"));
+    let patch = async |body: Value| server.call(reqwest::Method::PATCH, &path, Some(body), None).await;
+    let (code, fifo) = patch(json!({"ordering": "fifo"})).await;
+    assert_eq!((code, &fifo["ordering"]), (reqwest::StatusCode::OK, &json!("fifo")), "{fifo}");
+    let (_, read) = server.get(&path).await;
+    assert_eq!(read["ordering"], "fifo");
+    let (_, back) = patch(json!({"ordering": null})).await;
+    assert_eq!(back["ordering"], "unordered", "{back}");
+}
