@@ -39,6 +39,15 @@ struct Recorder {
     peak: Arc<AtomicUsize>,
 }
 
+/// Counts a request as no longer open when dropped.
+struct Closed(Arc<AtomicUsize>);
+
+impl Drop for Closed {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Atomic::SeqCst);
+    }
+}
+
 impl Recorder {
     async fn start(refuse: Refuse, delay: Duration) -> Recorder {
         let arrived = Arc::new(Mutex::new(Vec::new()));
@@ -53,6 +62,9 @@ impl Recorder {
             async move {
                 let now = open.fetch_add(1, Atomic::SeqCst) + 1;
                 peak.fetch_max(now, Atomic::SeqCst);
+                // Closed when the answer goes, or when the sender's connection does (a
+                // killed node's request is dropped mid-way).
+                let _closed = Closed(open);
                 let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
                 log.lock().unwrap().push(id);
                 let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -70,7 +82,6 @@ impl Recorder {
                     Refuse::Event(n) => body["data"]["n"] == n,
                 };
                 tokio::time::sleep(delay).await;
-                open.fetch_sub(1, Atomic::SeqCst);
                 if fail { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
             }
         });
@@ -112,6 +123,24 @@ async fn send(node: &Server, n: u64) -> String {
     node.send_event("scan.completed", json!({"n": n})).await["id"].as_str().expect("an event ID").to_string()
 }
 
+/// How many leases the node to be killed holds (its deliveries in flight).
+async fn leases_of_victim(database: Option<&Database>, node: &Server) -> i64 {
+    match database {
+        Some(db) => {
+            db.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND lease_owner LIKE 'killed-%'").await
+        }
+        None => {
+            let Ok(db) = rusqlite::Connection::open(node.data_dir.join("scanhook.db")) else { return 0 };
+            db.query_row(
+                "SELECT count(*) FROM deliveries WHERE status = 'pending' AND lease_owner IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+        }
+    }
+}
+
 /// Enough tries that a 30 % failure rate kills no event in practice (0.3^10).
 const PATIENT: (&str, &str) = ("SCANHOOK_RETRY_SCHEDULE", "0s,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms");
 
@@ -120,7 +149,7 @@ async fn a_fifo_endpoint_gets_events_in_accept_order_through_failures_and_a_kill
     let test = "a_fifo_endpoint_gets_events_in_accept_order_through_failures_and_a_killed_node";
     const EVENTS: u64 = 60;
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
-    let receiver = Recorder::start(Refuse::Randomly { percent: 30, seed }, Duration::from_millis(5)).await;
+    let receiver = Recorder::start(Refuse::Randomly { percent: 30, seed }, Duration::from_millis(20)).await;
     // Two nodes on one database on PostgreSQL; SQLite's file takes one server, so there
     // the one node is killed and started again.
     let key = scanhook_store::SecretBox::generate_key();
@@ -128,7 +157,8 @@ async fn a_fifo_endpoint_gets_events_in_accept_order_through_failures_and_a_kill
     let mut nodes = match &database {
         Some(db) => {
             let env = [PATIENT, ("SCANHOOK_DATABASE_URL", db.url.as_str()), ("SCANHOOK_ENCRYPTION_KEY", key.as_str())];
-            vec![Server::start(&env).await, Server::start(&env).await]
+            let node = |name| [&env[..], &[("SCANHOOK_NODE_NAME", name)]].concat();
+            vec![Server::start(&node("live")).await, Server::start(&node("killed")).await]
         }
         None => vec![Server::start(&[PATIENT]).await],
     };
@@ -139,10 +169,16 @@ async fn a_fifo_endpoint_gets_events_in_accept_order_through_failures_and_a_kill
 
     let mut accepted = Vec::new();
     let victim = nodes.len() - 1;
+    let mut held_at_kill = 0;
     for n in 0..EVENTS {
         if n == EVENTS / 3 {
-            // Part-way, with the head likely in flight on the node: SIGKILL. The one node
-            // of SQLite starts again at once; of two, the other goes on alone for a while.
+            // Part-way, once the node holds the head (its lease): SIGKILL. The one node of
+            // SQLite starts again at once; of two, the other goes on alone for a while.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            while held_at_kill == 0 && tokio::time::Instant::now() < deadline {
+                held_at_kill = leases_of_victim(database.as_ref(), &nodes[victim]).await;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
             nodes[victim].kill();
             if nodes.len() == 1 {
                 nodes[victim].restart().await;
@@ -160,11 +196,13 @@ async fn a_fifo_endpoint_gets_events_in_accept_order_through_failures_and_a_kill
     receiver.wait_for_all(&accepted, 120).await;
     let arrived = receiver.arrived();
     eprintln!(
-        "{test}: seed {seed}, {} nodes: {} events accepted, {} requests arrived",
+        "{test}: seed {seed}, {} nodes: {} events accepted, {} requests arrived; the killed node held {held_at_kill} \
+         lease(s)",
         nodes.len(),
         accepted.len(),
-        arrived.len()
+        arrived.len(),
     );
+    assert_eq!(held_at_kill, 1, "the node was killed with the head in flight");
     assert_eq!(receiver.in_order(), accepted, "the receiver saw them in accept order (repeats collapsed)");
     assert_eq!(receiver.peak.load(Atomic::SeqCst), 1, "one request at a time");
     assert_eq!(receiver.open.load(Atomic::SeqCst), 0);
