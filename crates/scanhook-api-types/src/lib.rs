@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 pub use scanhook_core::format::cloudevents::Mode as CloudEventsMode;
-pub use scanhook_core::format::{BodyJson, CloudEvents, Encoding, Kind, Signature};
+pub use scanhook_core::format::{BodyJson, CloudEvents, Encoding, Kind, Ordering, Signature};
 use scanhook_core::{DeliveryStatus, whole};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -177,6 +177,12 @@ pub struct WebhookIn {
     #[serde(default, deserialize_with = "whole::opt")]
     #[schema(minimum = 1, maximum = 10000)]
     pub rate_limit_burst: Option<u32>,
+    /// `unordered` (default): deliveries go as many at once as `max_in_flight` allows,
+    /// each on its own retry schedule. `fifo`: one at a time, in the order the events were
+    /// accepted; the next waits while the one before it retries, and goes when it succeeds
+    /// or dies (`max_in_flight` then does not matter).
+    #[serde(default)]
+    pub ordering: Option<Ordering>,
     /// Ask the endpoint for consent first (the CloudEvents HTTP Web Hooks abuse-protection
     /// handshake: `OPTIONS` with `WebHook-Request-Origin`); unless it answers 2xx with a
     /// matching `WebHook-Allowed-Origin`, nothing is created (422 on `url`). Not stored.
@@ -257,6 +263,11 @@ pub struct WebhookPatch {
     #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit_burst: Option<Option<u32>>,
+    /// `null` returns to the default (`unordered`). Made `fifo`, the endpoint's pending
+    /// deliveries queue in the order they were made; made `unordered`, all are due at once.
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Ordering>)]
+    pub ordering: Option<Option<Ordering>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -310,6 +321,9 @@ pub struct WebhookOut {
     /// Deliveries that may go at once after a quiet spell (with a `rate_limit` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_burst: Option<u32>,
+    /// `fifo`: one delivery at a time, in the order the events were accepted.
+    #[serde(default)]
+    pub ordering: Ordering,
     /// Nothing is sent to the endpoint before this time: its receiver answered `429` or
     /// `503` with `Retry-After` (never longer than the retry schedule's longest step). Shown
     /// only while it lasts.
@@ -462,7 +476,8 @@ pub struct DeliveryOut {
     /// Attempts made so far, over all rounds.
     pub attempts: u32,
     /// When a pending delivery is attempted next; while an attempt is under way, when it is
-    /// tried again should that attempt never report back (its lease's end).
+    /// tried again should that attempt never report back (its lease's end). Absent while it
+    /// waits its turn behind the delivery before it (an endpoint with `ordering: fifo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

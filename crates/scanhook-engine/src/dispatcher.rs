@@ -34,7 +34,12 @@ const COMPLETION_LINGER: Duration = Duration::from_millis(10);
 // Outcomes are nearly all of the traffic; boxing them would allocate for each one.
 #[allow(clippy::large_enum_variant)]
 enum Record {
-    Outcome(Completion),
+    /// `ordered`: of an ordered endpoint, whose next delivery is due once this is recorded,
+    /// so it is recorded at once and the dispatcher woken.
+    Outcome {
+        done: Completion,
+        ordered: bool,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -268,12 +273,13 @@ impl Dispatcher {
                         };
                         let (this, stop, done) = (self.clone(), hard_stop.clone(), done_tx.clone());
                         tasks.spawn(async move {
+                            let ordered = item.webhook.format.ordering.is_fifo();
                             let completion = this.deliver(item, stop).await;
                             // The request is over: the endpoint's slot is free again.
                             drop(slot);
                             if let Some(completion) = completion {
                                 // Only fails if the recorder is gone; the lease then expires.
-                                let _ = done.send(Record::Outcome(completion)).await;
+                                let _ = done.send(Record::Outcome { done: completion, ordered }).await;
                             }
                             drop(permit);
                         });
@@ -333,7 +339,9 @@ impl Dispatcher {
     async fn record(self: Arc<Self>, mut done: mpsc::Receiver<Record>) {
         let mut batch = Vec::with_capacity(COMPLETION_BATCH);
         while done.recv_many(&mut batch, COMPLETION_BATCH).await > 0 {
-            let flushing = |batch: &[Record]| batch.iter().any(|r| matches!(r, Record::Flush(_)));
+            let flushing = |batch: &[Record]| {
+                batch.iter().any(|r| matches!(r, Record::Flush(_) | Record::Outcome { ordered: true, .. }))
+            };
             let linger = tokio::time::Instant::now() + COMPLETION_LINGER;
             while batch.len() < COMPLETION_BATCH && !flushing(&batch) {
                 let room = COMPLETION_BATCH - batch.len();
@@ -346,14 +354,22 @@ impl Dispatcher {
             }
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut flushes = Vec::new();
+            let mut queue_moved = false;
             for record in batch.drain(..) {
                 match record {
-                    Record::Outcome(completion) => outcomes.push(completion),
+                    Record::Outcome { done, ordered } => {
+                        queue_moved |= ordered;
+                        outcomes.push(done);
+                    }
                     Record::Flush(answer) => flushes.push(answer),
                 }
             }
             if !outcomes.is_empty() {
                 self.write(outcomes).await;
+            }
+            if queue_moved {
+                // The next delivery of an ordered endpoint may be due now.
+                self.wake.notify_one();
             }
             for answer in flushes {
                 let _ = answer.send(());
@@ -413,7 +429,7 @@ impl Dispatcher {
             }
         };
         if let Some(completion) = sent {
-            let _ = done.send(Record::Outcome(completion)).await;
+            let _ = done.send(Record::Outcome { done: completion, ordered: false }).await;
             self.flush(done).await;
         }
     }

@@ -144,6 +144,22 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   project and scan a completion unit works on. SQLite's single writer gives this by itself; its SQL is written as
 ///   guarded statements anyway (`UPDATE … WHERE status = 'running'`, `INSERT … ON CONFLICT
 ///   DO NOTHING`, conditional inserts), so that translating it is correct.
+/// - **Ordered endpoints** (`format.ordering = "fifo"`, `scanhook_core::format::Ordering`).
+///   Each of the endpoint's deliveries takes a place in its queue when its event is
+///   accepted, in commit order (PostgreSQL draws the place under the endpoint's row lock).
+///   Only the head — its pending delivery with the lowest place — is ever due or leased; the
+///   others are pending with no `next_attempt_at`, so [`Store::claim`] never sees them and
+///   at most one is in flight across every node. The head's retries, pauses, releases and
+///   expired leases keep it the head; when it leaves `pending` (succeeded, dead, held) the
+///   next becomes due in the same unit of work. Every unit that moves one of its deliveries
+///   into or out of `pending` (ingest, complete, enable, retry, replay, a change of
+///   `ordering`) settles its queue; on PostgreSQL each takes the endpoint's row lock first,
+///   so of two such units the second sees what the first committed and no queue is left
+///   with nothing due. A delivery started again by hand ([`Store::retry_delivery`],
+///   [`Store::replay_dead`]) joins the back of the queue; held deliveries replayed by
+///   [`Store::enable_webhook`] keep their places. Targeted (test) events are outside the
+///   order. Made ordered, an endpoint's pending and held deliveries are numbered in the
+///   order they were made (those in flight finish first); made unordered, all are due now.
 /// - **Time.** Times are stored with millisecond precision (UTC); callers pass `now` or
 ///   an [`EventStamp`] already truncated to milliseconds, so what a method returns equals
 ///   what a later read returns. A backend never reads its own clock.

@@ -13,6 +13,8 @@ use scanhook_store::postgres::PostgresStore;
 use scanhook_store::sqlite::SqliteStore;
 use scanhook_store::*;
 
+#[path = "conformance/fifo.rs"]
+mod fifo;
 #[path = "conformance/sessions.rs"]
 mod sessions;
 mod support;
@@ -627,6 +629,7 @@ async fn delivery_formats_round_trip_and_a_rotation_keeps_the_old_secret_for_its
             max_in_flight: Some(7),
             rate_limit: Some(100),
             rate_limit_burst: Some(20),
+            ordering: scanhook_core::format::Ordering::Fifo,
         };
         let new = NewWebhook { format: format.clone(), ..new_webhook("https://example.com/h", &["*"]) };
         let w = s.create_webhook(&acc, new, 10, t0()).await.unwrap();

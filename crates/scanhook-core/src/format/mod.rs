@@ -63,6 +63,45 @@ pub struct DeliveryFormat {
     /// How many may go at once after a quiet spell (default: `rate_limit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit_burst: Option<u32>,
+    /// Whether deliveries go one at a time in the order their events were accepted.
+    #[serde(skip_serializing_if = "Ordering::is_unordered")]
+    pub ordering: Ordering,
+}
+
+/// The order an endpoint's deliveries go in.
+///
+/// `fifo`: strictly one at a time, in the order their events were accepted (per endpoint).
+/// Only the head — the oldest pending delivery — is ever due; the rest wait their turn
+/// with no attempt time (`next_attempt_at` absent). The head keeps its place through its retries and pauses, and
+/// the next one goes when it succeeds or dies (or is held while the endpoint is
+/// disabled). A delivery sent again by hand (retry, replay of dead letters) joins the
+/// back of the queue. Test events sent to one endpoint are outside the order. With one
+/// request at a time, `max_in_flight` does not matter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// As many at once as the fair share allows, each on its own schedule.
+    #[default]
+    Unordered,
+    /// One at a time, in the order accepted.
+    Fifo,
+}
+
+impl Ordering {
+    pub fn is_unordered(&self) -> bool {
+        *self == Self::Unordered
+    }
+
+    pub fn is_fifo(&self) -> bool {
+        *self == Self::Fifo
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Unordered => "unordered",
+            Self::Fifo => "fifo",
+        }
+    }
 }
 
 /// How a delivery proves where it came from.

@@ -65,6 +65,7 @@ pub fn webhook_out(w: Webhook, show_secret: bool, now: DateTime<Utc>) -> Webhook
         max_in_flight,
         rate_limit: rate.map(|r| r.per_second),
         rate_limit_burst: rate.map(|r| r.burst),
+        ordering: w.format.ordering,
         retry_not_before: w.retry_not_before.filter(|until| *until > now),
         created_at: w.created_at,
         updated_at: w.updated_at,
@@ -241,6 +242,7 @@ pub async fn create(
         max_in_flight: input.max_in_flight,
         rate_limit: input.rate_limit,
         rate_limit_burst: input.rate_limit_burst,
+        ordering: input.ordering.unwrap_or_default(),
     };
     let format = checked(&state, format, &headers)?;
     caller.may_subscribe(&input.events)?;
@@ -329,6 +331,7 @@ pub async fn update(
         || input.max_in_flight.is_some()
         || input.rate_limit.is_some()
         || input.rate_limit_burst.is_some()
+        || input.ordering.is_some()
         || input.headers.is_some()
         || input.sensitive_headers.is_some();
     if caller.event_limits.is_some() && !touches_format {
@@ -394,6 +397,9 @@ pub async fn update(
         }
         if let Some(burst) = input.rate_limit_burst {
             format.rate_limit_burst = burst;
+        }
+        if let Some(ordering) = input.ordering {
+            format.ordering = ordering.unwrap_or_default();
         }
         Some(checked(&state, format, headers.as_ref().unwrap_or(&current.headers))?)
     } else {

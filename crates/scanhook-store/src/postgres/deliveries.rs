@@ -72,11 +72,23 @@ pub async fn get_with_attempts(
     Ok((delivery, attempts))
 }
 
-/// A new round by hand also forgets expired leases: the user asked for this attempt.
+/// A new round by hand also forgets expired leases: the user asked for this attempt. Of an
+/// ordered endpoint, it then joins the back of the queue (`fifo::enqueue`).
 const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at = $1, lease_owner = NULL,
-     lease_until = NULL, claims_since_outcome = 0, updated_at = $1";
+     lease_until = NULL, claims_since_outcome = 0, updated_at = $1, fifo_seq = NULL";
 
 pub async fn retry(c: &Tx<'_>, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
+    // An ordered endpoint's row is locked before the delivery's (`fifo.rs`).
+    let webhook = WebhookId::from_trusted(
+        row_of(
+            c,
+            "SELECT webhook_id FROM deliveries WHERE id = $1 AND account_id = $2",
+            &[&id.as_str(), &account.as_str()],
+        )
+        .await?
+        .try_get(0)?,
+    );
+    let ordered = super::fifo::lock(c, &webhook).await?;
     // Guarded: a pending delivery is attempted on its schedule (of two concurrent retries,
     // the second finds it pending).
     let changed = exec(
@@ -89,7 +101,11 @@ pub async fn retry(c: &Tx<'_>, account: &AccountId, id: &DeliveryId, now: DateTi
         get(c, account, id).await?;
         return Err(Conflict::DeliveryPending.into());
     }
-    super::listen::announce(c).await?;
+    if ordered {
+        super::fifo::enqueue(c, &webhook, now).await?;
+    } else {
+        super::listen::announce(c).await?;
+    }
     get(c, account, id).await
 }
 
@@ -101,6 +117,7 @@ pub async fn replay_dead(
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
     super::webhooks::exists(c, account, webhook).await?;
+    let ordered = super::fifo::lock(c, webhook).await?;
     let replayed = exec(
         c,
         &format!(
@@ -110,7 +127,9 @@ pub async fn replay_dead(
         &[&ms(now), &webhook.as_str(), &account.as_str(), &since.map(ms)],
     )
     .await?;
-    if replayed > 0 {
+    if replayed > 0 && ordered {
+        super::fifo::enqueue(c, webhook, now).await?;
+    } else if replayed > 0 {
         super::listen::announce(c).await?;
     }
     Ok(replayed)

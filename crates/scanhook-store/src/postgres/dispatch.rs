@@ -159,6 +159,9 @@ pub async fn complete(
         Some(a) => (a.status_code, None, a.error.as_deref()),
         None => (None, done.note.as_deref(), done.note.as_deref()),
     };
+    // An ordered endpoint's row first (`fifo.rs`): an ingest for it then waits for this
+    // unit, or this one for the ingest, and whichever goes second sees the other's rows.
+    let ordered = super::fifo::lock(c, &done.webhook_id).await?;
     if let Some(a) = &done.attempt {
         // Only while the delivery exists: deleting its endpoint deletes it too.
         exec(
@@ -272,6 +275,10 @@ pub async fn complete(
             .await?;
         }
         None => {}
+    }
+    // The head moved on (or only its time did: then this changes nothing).
+    if ordered {
+        super::fifo::settle(c, &done.webhook_id, now).await?;
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ pub async fn ingest_into(
         Some(webhook) => {
             // Existence within the account; a targeted event reaches a disabled endpoint too.
             super::webhooks::exists(c, account, webhook).await?;
-            vec![(webhook.clone(), false)]
+            vec![(webhook.clone(), false, false)]
         }
         None => matching_webhooks(c, account, &new).await?,
     };
@@ -70,24 +70,40 @@ pub async fn ingest_into(
         return replay(c, account, key, hash).await?.ok_or(StoreError::NotFound);
     }
 
-    if targets.iter().any(|(_, held)| !held) {
+    if targets.iter().any(|(_, held, fifo)| !held && !fifo) {
         super::listen::announce(c).await?;
+    }
+    // An ordered endpoint's delivery takes the next place in its queue and waits its turn:
+    // the places are drawn under the endpoints' row locks (`fifo.rs`), so their order is
+    // the order in which the events commit.
+    let ordered = targets.iter().any(|(_, _, fifo)| *fifo);
+    if ordered {
+        super::fifo::lock_account(c, account).await?;
+    }
+    let mut seqs = Vec::with_capacity(targets.len());
+    for (webhook, _, fifo) in &targets {
+        seqs.push(if *fifo { super::fifo::draw(c, webhook).await? } else { None });
     }
     // One statement for all of them, however many endpoints the event reaches. A held
     // delivery is not due until its endpoint is enabled again.
     let ids: Vec<DeliveryId> = targets.iter().map(|_| DeliveryId::generate()).collect();
-    made.extend(ids.iter().zip(&targets).filter(|(_, (_, held))| !held).map(|(id, _)| id.clone()));
+    made.extend(ids.iter().zip(&targets).filter(|(_, (_, held, _))| !held).map(|(id, _)| id.clone()));
     let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
-    let webhooks: Vec<&str> = targets.iter().map(|(w, _)| w.as_str()).collect();
-    let statuses: Vec<&str> = targets.iter().map(|(_, held)| if *held { "held" } else { "pending" }).collect();
-    let due: Vec<Option<i64>> = targets.iter().map(|(_, held)| (!held).then(|| ms(new.first_attempt_at))).collect();
+    let webhooks: Vec<&str> = targets.iter().map(|(w, _, _)| w.as_str()).collect();
+    let statuses: Vec<&str> = targets.iter().map(|(_, held, _)| if *held { "held" } else { "pending" }).collect();
+    let due: Vec<Option<i64>> = targets
+        .iter()
+        .zip(&seqs)
+        .map(|((_, held, _), seq)| (!held && seq.is_none()).then(|| ms(new.first_attempt_at)))
+        .collect();
     if !targets.is_empty() {
         exec(
             c,
             "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at,
-                 created_at, updated_at)
-             SELECT d.id, $1, $2, $3, d.webhook_id, d.status, d.due, $4, $4
-             FROM UNNEST($5::TEXT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[]) AS d(id, webhook_id, status, due)",
+                 created_at, updated_at, fifo_seq)
+             SELECT d.id, $1, $2, $3, d.webhook_id, d.status, d.due, $4, $4, d.seq
+             FROM UNNEST($5::TEXT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[])
+                 AS d(id, webhook_id, status, due, seq)",
             &[
                 &account.as_str(),
                 &new.id.as_str(),
@@ -97,9 +113,13 @@ pub async fn ingest_into(
                 &webhooks,
                 &statuses,
                 &due,
+                &seqs,
             ],
         )
         .await?;
+    }
+    for (webhook, _, _) in targets.iter().filter(|(_, _, fifo)| *fifo) {
+        super::fifo::settle(c, webhook, new.first_attempt_at).await?;
     }
 
     Ok(Ingested::Created(Event {
@@ -168,12 +188,16 @@ pub async fn emit(
 /// (`scanhook_core::subscription::reaches` decides). Held in key-share mode until the unit
 /// commits: an endpoint deleted meanwhile goes after this event's deliveries were made
 /// (and takes them along), instead of failing them for a missing endpoint. Other ingests
-/// and patches are not held up.
-async fn matching_webhooks(c: &Tx<'_>, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool)>> {
+/// and patches are not held up. With each, whether the endpoint is ordered.
+async fn matching_webhooks(
+    c: &Tx<'_>,
+    account: &AccountId,
+    new: &NewEvent,
+) -> StoreResult<Vec<(WebhookId, bool, bool)>> {
     let rows = rows_of(
         c,
-        "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL FROM webhooks
-         WHERE account_id = $1 FOR KEY SHARE",
+        "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL, fifo_next IS NOT NULL
+         FROM webhooks WHERE account_id = $1 FOR KEY SHARE",
         &[&account.as_str()],
     )
     .await?;
@@ -189,7 +213,7 @@ async fn matching_webhooks(c: &Tx<'_>, account: &AccountId, new: &NewEvent) -> S
             disabled_by_failures: row.try_get(5)?,
         };
         if let Some(Held(held)) = reaches(&endpoint, &new.event_type, &new.scope) {
-            matched.push((WebhookId::from_trusted(row.try_get(0)?), held));
+            matched.push((WebhookId::from_trusted(row.try_get(0)?), held, row.try_get(6)?));
         }
     }
     Ok(matched)

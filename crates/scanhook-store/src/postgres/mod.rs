@@ -21,6 +21,7 @@ mod audit;
 mod deliveries;
 mod dispatch;
 mod events;
+mod fifo;
 mod jobs;
 mod listen;
 mod projects;

@@ -33,8 +33,8 @@ pub async fn create(
     let created = exec(
         c,
         "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,
-             projects, min_severity, format, sensitive_headers)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13
+             projects, min_severity, format, sensitive_headers, fifo_next)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, CASE WHEN $15 THEN 0 END
          WHERE (SELECT COUNT(*) FROM webhooks WHERE account_id = $2) < $14",
         &[
             &new.id.as_str(),
@@ -51,6 +51,7 @@ pub async fn create(
             &format,
             &marked,
             &i64::from(limit),
+            &new.format.ordering.is_fifo(),
         ],
     )
     .await?;
@@ -119,6 +120,7 @@ pub async fn update(
     let projects = patch.projects.unwrap_or(current.projects);
     let min_severity = patch.min_severity.unwrap_or(current.min_severity);
     let format = patch.format.unwrap_or(current.format);
+    let ordering = format.ordering;
     let marked = serde_json::to_string(&headers.1)?;
     let sealed_headers = key.seal_headers(&serde_json::to_string(&headers.0)?, &marked).map_err(sealing)?;
     let sealed_format = key.seal_format(&serde_json::to_string(&format)?).map_err(sealing)?;
@@ -153,6 +155,7 @@ pub async fn update(
         ],
     )
     .await?;
+    super::fifo::set_ordered(c, id, ordering.is_fifo(), now).await?;
     if deciding {
         settle_held(c, id, &Missed::GiveUp(crate::model::NOT_SENT_WHILE_DISABLED.into()), now).await?;
     }
@@ -182,14 +185,16 @@ pub async fn enable(
 }
 
 /// Moves the deliveries held for an endpoint on: pending, due in the order they were made
-/// (their creation times are past, so all are due now, oldest first), or dead.
+/// (their creation times are past, so all are due now, oldest first; an ordered
+/// endpoint's wait their turn in their places, `fifo::settle`), or dead. The caller holds
+/// the endpoint's row.
 async fn settle_held(c: &Tx<'_>, id: &WebhookId, missed: &Missed, now: DateTime<Utc>) -> StoreResult<()> {
     match missed {
         Missed::Replay => {
             let replayed = exec(
                 c,
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = created_at, round_attempts = 0,
-                     updated_at = $1
+                "UPDATE deliveries SET status = 'pending', round_attempts = 0, updated_at = $1,
+                     next_attempt_at = CASE WHEN fifo_seq IS NULL THEN created_at END
                  WHERE webhook_id = $2 AND status = 'held'",
                 &[&ms(now), &id.as_str()],
             )
@@ -209,6 +214,7 @@ async fn settle_held(c: &Tx<'_>, id: &WebhookId, missed: &Missed, now: DateTime<
             .await?
         }
     };
+    super::fifo::settle(c, id, now).await?;
     Ok(())
 }
 

@@ -67,9 +67,10 @@ pub fn get_with_attempts(
     Ok((delivery, attempts))
 }
 
-/// A new round by hand also forgets expired leases: the user asked for this attempt.
+/// A new round by hand also forgets expired leases: the user asked for this attempt. Of an
+/// ordered endpoint, it then joins the back of the queue (`fifo::enqueue`).
 const NEW_ROUND: &str = "status = 'pending', round_attempts = 0, next_attempt_at = ?1, lease_owner = NULL,
-     lease_until = NULL, claims_since_outcome = 0, updated_at = ?1";
+     lease_until = NULL, claims_since_outcome = 0, updated_at = ?1, fifo_seq = NULL";
 
 pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
     // Guarded: a pending delivery is attempted on its schedule (of two concurrent retries,
@@ -82,7 +83,12 @@ pub fn retry(c: &Connection, account: &AccountId, id: &DeliveryId, now: DateTime
         get(c, account, id)?;
         return Err(Conflict::DeliveryPending.into());
     }
-    get(c, account, id)
+    let retried = get(c, account, id)?;
+    if super::fifo::is_fifo(c, &retried.webhook_id)? {
+        super::fifo::enqueue(c, &retried.webhook_id, now)?;
+        return get(c, account, id);
+    }
+    Ok(retried)
 }
 
 pub fn replay_dead(
@@ -100,5 +106,8 @@ pub fn replay_dead(
         ),
         params![ms(now), webhook.as_str(), account.as_str(), since.map(ms)],
     )?;
+    if n > 0 && super::fifo::is_fifo(c, webhook)? {
+        super::fifo::enqueue(c, webhook, now)?;
+    }
     Ok(n as u64)
 }

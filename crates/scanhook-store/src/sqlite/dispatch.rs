@@ -229,6 +229,10 @@ pub fn complete(
         }
         None => {}
     }
+    // The head of an ordered endpoint moved on (or only its time did: then this changes nothing).
+    if super::fifo::is_fifo(c, &done.webhook_id)? {
+        super::fifo::settle(c, &done.webhook_id, now)?;
+    }
     Ok(())
 }
 
@@ -261,7 +265,8 @@ pub fn next_due_at(c: &Connection, skip: &[WebhookId]) -> StoreResult<Option<Dat
     let at: Option<i64> = c
         .prepare_cached(
             "SELECT next_attempt_at FROM deliveries
-             WHERE status = 'pending' AND webhook_id NOT IN (SELECT value FROM json_each(?1))
+             WHERE status = 'pending' AND next_attempt_at IS NOT NULL
+                 AND webhook_id NOT IN (SELECT value FROM json_each(?1))
              ORDER BY next_attempt_at LIMIT 1",
         )?
         .query_row([serde_json::to_string(skip)?], |r| r.get(0))

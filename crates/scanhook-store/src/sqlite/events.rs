@@ -34,7 +34,7 @@ pub fn ingest_into(
         Some(webhook) => {
             // Existence within the account; a targeted event reaches a disabled endpoint too.
             super::webhooks::get(c, account, webhook)?;
-            vec![(webhook.clone(), false)]
+            vec![(webhook.clone(), false, false)]
         }
         None => matching_webhooks(c, account, &new)?,
     };
@@ -68,12 +68,19 @@ pub fn ingest_into(
     }
 
     let mut insert = c.prepare_cached(
-        "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        "INSERT INTO deliveries (id, account_id, event_id, event_type, webhook_id, status, next_attempt_at, created_at,
+             updated_at, fifo_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
     )?;
-    for (webhook, held) in &targets {
-        // A held delivery is not due until its endpoint is enabled again.
-        let (status, due) = if *held { ("held", None) } else { ("pending", Some(ms(new.first_attempt_at))) };
+    for (webhook, held, fifo) in &targets {
+        // A held delivery is not due until its endpoint is enabled again; one of an
+        // ordered endpoint takes the next place in its queue and waits its turn (`fifo`).
+        let seq = if *fifo { super::fifo::draw(c, webhook)? } else { None };
+        let (status, due) = match (*held, seq) {
+            (true, _) => ("held", None),
+            (false, Some(_)) => ("pending", None),
+            (false, None) => ("pending", Some(ms(new.first_attempt_at))),
+        };
         let id = DeliveryId::generate();
         insert.execute(params![
             id.as_str(),
@@ -84,10 +91,14 @@ pub fn ingest_into(
             status,
             due,
             ms(now),
+            seq,
         ])?;
         if !*held {
             made.push(id);
         }
+    }
+    for (webhook, _, _) in targets.iter().filter(|(_, _, fifo)| *fifo) {
+        super::fifo::settle(c, webhook, new.first_attempt_at)?;
     }
 
     Ok(Ingested::Created(Event {
@@ -150,11 +161,11 @@ pub fn emit(
 }
 
 /// The endpoints an event reaches, each with whether its delivery is held
-/// (`scanhook_core::subscription::reaches` decides).
-fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool)>> {
+/// (`scanhook_core::subscription::reaches` decides) and whether the endpoint is ordered.
+fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> StoreResult<Vec<(WebhookId, bool, bool)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL FROM webhooks
-         WHERE account_id = ?1",
+        "SELECT id, events, projects, min_severity, active, disabled_reason IS NOT NULL, fifo_next IS NOT NULL
+         FROM webhooks WHERE account_id = ?1",
     )?;
     let mut rows = stmt.query([account.as_str()])?;
     let mut matched = Vec::new();
@@ -169,7 +180,7 @@ fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> Sto
             disabled_by_failures: row.get(5)?,
         };
         if let Some(Held(held)) = reaches(&endpoint, &new.event_type, &new.scope) {
-            matched.push((WebhookId::from_trusted(row.get(0)?), held));
+            matched.push((WebhookId::from_trusted(row.get(0)?), held, row.get(6)?));
         }
     }
     Ok(matched)

@@ -10,6 +10,7 @@ mod checkpointer;
 mod deliveries;
 mod dispatch;
 mod events;
+mod fifo;
 mod jobs;
 #[cfg(test)]
 mod plans;

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0019_project_events_and_list_filters.sql"),
     include_str!("../../migrations/sqlite/0020_polite_retries.sql"),
     include_str!("../../migrations/sqlite/0021_fair_share.sql"),
+    include_str!("../../migrations/sqlite/0022_fifo_endpoints.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -21,9 +21,9 @@ pub fn create(
     // first, so that concurrent creates count each other).
     let created = c.execute(
         "INSERT INTO webhooks (id, account_id, url, description, events, secret, headers, active, created_at, updated_at,
-             projects, min_severity, format, sensitive_headers)
+             projects, min_severity, format, sensitive_headers, fifo_next)
          SELECT ?1, ?2, ?3, ?4, ?5, scanhook_seal(?6), scanhook_seal_headers(?7, ?13), ?8, ?9, ?9, ?10, ?11,
-             scanhook_seal_format(?12), ?13
+             scanhook_seal_format(?12), ?13, CASE WHEN ?15 THEN 0 END
          WHERE (SELECT COUNT(*) FROM webhooks WHERE account_id = ?2) < ?14",
         params![
             new.id.as_str(),
@@ -40,6 +40,7 @@ pub fn create(
             serde_json::to_string(&new.format)?,
             serde_json::to_string(&new.headers.1)?,
             limit,
+            new.format.ordering.is_fifo(),
         ],
     )?;
     if created == 0 {
@@ -83,6 +84,7 @@ pub fn update(
     let projects = patch.projects.unwrap_or(current.projects);
     let min_severity = patch.min_severity.unwrap_or(current.min_severity);
     let format = patch.format.unwrap_or(current.format);
+    let ordering = format.ordering;
     c.execute(
         "UPDATE webhooks SET url = ?1, description = ?2, events = ?3, headers = scanhook_seal_headers(?4, ?13),
              active = ?5, updated_at = ?6,
@@ -111,6 +113,7 @@ pub fn update(
             patch.secret.as_ref().map(WebhookSecret::expose),
         ],
     )?;
+    super::fifo::set_ordered(c, id, ordering.is_fifo(), now)?;
     if deciding {
         settle_held(c, id, &Missed::GiveUp(crate::model::NOT_SENT_WHILE_DISABLED.into()), now)?;
     }
@@ -137,12 +140,13 @@ pub fn enable(
 }
 
 /// Moves the deliveries held for an endpoint on: pending, due in the order they were made
-/// (their creation times are past, so all are due now, oldest first), or dead.
+/// (their creation times are past, so all are due now, oldest first; an ordered
+/// endpoint's wait their turn in their places, `fifo::settle`), or dead.
 fn settle_held(c: &Connection, id: &WebhookId, missed: &Missed, now: DateTime<Utc>) -> StoreResult<()> {
     match missed {
         Missed::Replay => c.execute(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = created_at, round_attempts = 0,
-                 updated_at = ?1
+            "UPDATE deliveries SET status = 'pending', round_attempts = 0, updated_at = ?1,
+                 next_attempt_at = CASE WHEN fifo_seq IS NULL THEN created_at END
              WHERE webhook_id = ?2 AND status = 'held'",
             params![ms(now), id.as_str()],
         )?,
@@ -152,6 +156,7 @@ fn settle_held(c: &Connection, id: &WebhookId, missed: &Missed, now: DateTime<Ut
             params![ms(now), id.as_str(), note],
         )?,
     };
+    super::fifo::settle(c, id, now)?;
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Subcommand};
 use scanhook_client::types::{
-    BodyJson, CloudEvents, CloudEventsMode, DeliveryDetailOut, EnableIn, Encoding, Kind, ReplayIn, RotateSecretIn,
-    Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
+    BodyJson, CloudEvents, CloudEventsMode, DeliveryDetailOut, EnableIn, Encoding, Kind, Ordering, ReplayIn,
+    RotateSecretIn, Signature, TestIn, WebhookIn, WebhookOut, WebhookPatch,
 };
 use scanhook_core::DeliveryStatus;
 
@@ -122,6 +122,9 @@ pub struct DeliveryArgs {
     /// Deliveries that may go at once after a quiet spell [default: the rate limit].
     #[arg(long)]
     rate_limit_burst: Option<u32>,
+    /// fifo: one delivery at a time, in the order the events were accepted [fifo, unordered; default: unordered].
+    #[arg(long, value_parser = ["fifo", "unordered"])]
+    ordering: Option<String>,
     /// Body format [generic, slack, discord, teams, cloudevents].
     #[arg(long, value_parser = ["generic", "slack", "discord", "teams", "cloudevents"])]
     kind: Option<String>,
@@ -167,6 +170,10 @@ impl DeliveryArgs {
             "none" => Signature::None,
             _ => Signature::Standard,
         }))
+    }
+
+    fn ordering(&self) -> Option<Ordering> {
+        self.ordering.as_deref().map(|o| if o == "fifo" { Ordering::Fifo } else { Ordering::Unordered })
     }
 
     fn kind(&self) -> Option<Kind> {
@@ -310,6 +317,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 max_in_flight: args.delivery.max_in_flight,
                 rate_limit: args.delivery.rate_limit,
                 rate_limit_burst: args.delivery.rate_limit_burst,
+                ordering: args.delivery.ordering(),
                 validate: args.validate.then_some(true),
             };
             let reply = client.create_webhook(&input).await?;
@@ -354,6 +362,7 @@ pub async fn run(ctx: Ctx, command: WebhooksCommand) -> anyhow::Result<()> {
                 max_in_flight: args.delivery.max_in_flight.map(Some),
                 rate_limit: if args.no_rate_limit { Some(None) } else { args.delivery.rate_limit.map(Some) },
                 rate_limit_burst: args.delivery.rate_limit_burst.map(Some),
+                ordering: args.delivery.ordering().map(Some),
             };
             emit(out, &client.update_webhook(&args.id, &patch).await?, |w| match w.secret {
                 Some(_) => format!("{}\n{}\n", render(w), secret_note(w)),
@@ -415,6 +424,7 @@ fn render(w: &WebhookOut) -> String {
             "rate limit",
             w.rate_limit.map(|r| format!("{r}/s, burst {}", w.rate_limit_burst.unwrap_or(r))).unwrap_or_default(),
         ),
+        ("ordering", w.ordering.as_str().into()),
         ("kind", format!("{:?}", w.kind).to_lowercase()),
         ("template", opt(&w.template)),
         ("extra payload", w.extra_payload.as_ref().map(|p| p.to_string()).unwrap_or_default()),

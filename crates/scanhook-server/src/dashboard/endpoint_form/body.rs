@@ -99,6 +99,7 @@ impl EndpointForm {
             ("max_in_flight".into(), max_in_flight),
             ("rate_limit".into(), rate_limit),
             ("rate_limit_burst".into(), burst),
+            ("ordering".into(), json!(choice(&self.ordering, "unordered"))),
             ("kind".into(), json!(kind)),
             ("body_json".into(), json!(choice(&self.body_json, "verbatim"))),
             ("cloudevents".into(), cloudevents),
@@ -207,7 +208,7 @@ mod tests {
             "body_json": "javascript", "projects": ["proj_1"], "template": "{text: .type}\n",
             "extra_payload": {"team": "sec", "n": [1, 2]},
             "signature": {"scheme": "hmac-sha256", "header": "X-Sig", "prefix": "sha256=", "encoding": "base64"},
-            "max_in_flight": 3, "rate_limit": 100, "rate_limit_burst": 20,
+            "max_in_flight": 3, "rate_limit": 100, "rate_limit_burst": 20, "ordering": "fifo",
         }));
         let paced = webhook(json!({"rate_limit": 5, "rate_limit_burst": 5}));
         for w in [webhook(json!({})), every, paced] {
@@ -249,6 +250,14 @@ mod tests {
         assert_eq!(form.patch_body(&w).unwrap_err().field.as_deref(), Some("rate_limit_burst"));
         form.rate_limit_burst = String::new();
         assert_eq!(form.patch_body(&w).unwrap(), Some(json!({"rate_limit": null, "max_in_flight": null})));
+        // The delivery order, either way.
+        let mut form = EndpointForm::of(&w);
+        form.ordering = "fifo".into();
+        assert_eq!(form.patch_body(&w).unwrap(), Some(json!({"ordering": "fifo"})));
+        let fifo = webhook(json!({"ordering": "fifo"}));
+        let mut form = EndpointForm::of(&fifo);
+        form.ordering = "unordered".into();
+        assert_eq!(form.patch_body(&fifo).unwrap(), Some(json!({"ordering": "unordered"})));
     }
 
     #[test]

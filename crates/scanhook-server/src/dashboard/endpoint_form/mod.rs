@@ -35,6 +35,8 @@ const KINDS: &[(&str, &str)] = &[
 
 const BODY_JSON: &[(&str, &str)] = &[("verbatim", "Verbatim"), ("javascript", "As JavaScript writes it")];
 
+const ORDERINGS: &[(&str, &str)] = &[("unordered", "Unordered"), ("fifo", "In order, one at a time (FIFO)")];
+
 const ENCODINGS: &[(&str, &str)] = &[("hex", "Hex"), ("base64", "Base64")];
 
 const CLOUDEVENTS_MODES: &[(&str, &str)] = &[("structured", "Structured"), ("binary", "Binary")];
@@ -95,6 +97,7 @@ pub struct EndpointForm {
     max_in_flight: String,
     rate_limit: String,
     rate_limit_burst: String,
+    ordering: String,
     header_prefix: String,
     projects: String,
     min_severity: String,
@@ -153,6 +156,7 @@ impl EndpointForm {
                 .filter(|b| Some(*b) != w.rate_limit)
                 .map(|b| b.to_string())
                 .unwrap_or_default(),
+            ordering: wire(&w.ordering),
             header_prefix: w.header_prefix.clone().unwrap_or_default(),
             projects: w.projects.join(", "),
             min_severity: w.min_severity.map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -172,6 +176,7 @@ impl EndpointForm {
         let set = |v: &str, default: &str| !v.trim().is_empty() && v.trim() != default;
         set(&self.kind, "generic")
             || set(&self.body_json, "verbatim")
+            || set(&self.ordering, "unordered")
             || [
                 &self.timeout,
                 &self.max_in_flight,

@@ -1,7 +1,7 @@
 //! The endpoint form's markup: URL, events and description; a "Signature" group (the
 //! scheme, its HMAC options, the write-only bearer token, on create a secret of one's
 //! own); and an "Advanced" `<details>` (body format, CloudEvents, timeout, requests in
-//! flight, rate limit and burst, header prefix,
+//! flight, rate limit and burst, delivery order, header prefix,
 //! project and severity filters, extra headers, extra payload, template), open when any
 //! of it is set or holds an error. Options that apply to one choice only say so, and
 //! app.js hides them while another is chosen (`data-show-when`).
@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use scanhook_api_types::{Problem, Signature, WebhookOut};
 
 use super::body::form_field;
-use super::{BODY_JSON, CLOUDEVENTS_MODES, ENCODINGS, EndpointForm, KINDS, SCHEMES, SEVERITIES, scheme_of};
+use super::{BODY_JSON, CLOUDEVENTS_MODES, ENCODINGS, EndpointForm, KINDS, ORDERINGS, SCHEMES, SEVERITIES, scheme_of};
 use crate::dashboard::forms::{self, headers_text};
 use crate::dashboard::session::Sess;
 
@@ -24,6 +24,7 @@ const ADVANCED: &[&str] = &[
     "max_in_flight",
     "rate_limit",
     "rate_limit_burst",
+    "ordering",
     "header_prefix",
     "projects",
     "min_severity",
@@ -166,6 +167,10 @@ pub fn endpoint_form(
                     }))
                 }
                 div.field-row {
+                    (x.select("Delivery order", "ordering", &f.ordering, ORDERINGS,
+                        "In order: one delivery at a time, as the events were accepted; the next waits while one retries, and goes when it succeeds or dies. Requests in flight then do not matter."))
+                }
+                div.field-row {
                     (x.text("Projects", "projects", &f.projects,
                         "Project IDs, separated by commas: only their events reach the endpoint. Empty: every event.", "proj_…"))
                     (x.select("Minimum severity", "min_severity", &f.min_severity, SEVERITIES,
@@ -235,6 +240,9 @@ pub fn settings_facts(w: &WebhookOut) -> Markup {
             dt { "Requests in flight" } dd { (w.max_in_flight) }
             dt { "Rate limit" } dd {
                 @if let Some(r) = w.rate_limit { (r) " a second, burst " (w.rate_limit_burst.unwrap_or(r)) } @else { "None" }
+            }
+            dt { "Delivery order" } dd {
+                @if w.ordering.is_fifo() { "In order, one at a time (FIFO)" } @else { "Unordered" }
             }
             @if let Some(prefix) = &w.header_prefix { dt { "Header prefix" } dd.mono { (prefix) } }
             @if !w.projects.is_empty() { dt { "Projects" } dd.mono.wrap { (w.projects.join(", ")) } }

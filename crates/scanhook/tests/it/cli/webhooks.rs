@@ -185,9 +185,12 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
             "4",
             "--rate-limit",
             "100",
+            "--ordering",
+            "fifo",
         ])
         .await;
     let id = s(&created, "id");
+    assert_eq!(created["ordering"], "fifo");
     assert_eq!((&created["max_in_flight"], &created["rate_limit"]), (&serde_json::json!(4), &serde_json::json!(100)));
     assert_eq!(
         created["signature"],
@@ -204,8 +207,12 @@ async fn receiver_formats_are_set_from_flags_and_secrets_rotate() {
     let shown = shown.ok();
     assert!(shown.contains("hmac-sha256 in X-Juro-Signature") && !shown.contains("tok-1"), "{shown}");
     assert!(shown.contains("100/s, burst 100"), "{shown}");
-    let unpaced = cli.json(&["webhooks", "update", &id, "--no-rate-limit", "--max-in-flight", "50"]).await;
+    assert!(shown.contains("ordering") && shown.contains("fifo"), "{shown}");
+    let unpaced = cli
+        .json(&["webhooks", "update", &id, "--no-rate-limit", "--max-in-flight", "50", "--ordering", "unordered"])
+        .await;
     assert!(unpaced.get("rate_limit").is_none() && unpaced["max_in_flight"] == 50, "{unpaced}");
+    assert_eq!(unpaced["ordering"], "unordered");
 
     let changed = cli
         .json(&["webhooks", "update", &id, "--signature", "none", "--kind", "slack", "--body-json", "verbatim"])
