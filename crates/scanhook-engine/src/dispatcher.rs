@@ -67,6 +67,8 @@ pub struct Dispatcher {
     inbox: Mutex<Vec<(Claimed, Slot)>>,
     /// Whether [`Dispatcher::run`] is running: only then does it take deliveries over.
     running: AtomicBool,
+    /// The earliest due time the last idle read from the store (inner `None`: nothing due).
+    store_due: Mutex<Option<Option<chrono::DateTime<chrono::Utc>>>>,
     /// Held by whoever is claiming for this worker (its loop, or an ingest on an offer), so
     /// two claims never both count the same free slots.
     claiming: Arc<tokio::sync::Mutex<()>>,
@@ -99,6 +101,7 @@ impl Dispatcher {
             permits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             inbox: Mutex::default(),
             running: AtomicBool::new(false),
+            store_due: Mutex::default(),
             claiming: Arc::default(),
             config,
         })
@@ -245,6 +248,8 @@ impl Dispatcher {
         let recorder = tokio::spawn(self.clone().record(done_rx));
         let renewing = CancellationToken::new();
         let renewer = tokio::spawn(self.clone().renew(renewing.clone()));
+        // Whether the last claim found nothing due.
+        let mut store_drained = false;
         loop {
             let first = tokio::select! {
                 permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
@@ -288,16 +293,21 @@ impl Dispatcher {
                         drop(first);
                         self.isolate(suspects, &tasks, &done_tx, &shutdown).await;
                     }
-                    if handed_over {
-                        // A claim now would most likely find nothing: sleep until the next
-                        // due delivery instead (at once if one is due already).
-                        self.idle(&shutdown).await;
+                    if handed_over && store_drained {
+                        // The last claim found nothing, so one now most likely would not
+                        // either: sleep until the next due delivery instead. (Under load
+                        // claims find work, and the loop goes on claiming.)
+                        self.idle_after_handover(&shutdown).await;
+                    }
+                    if !handed_over {
+                        store_drained = false;
                     }
                 }
                 // Nothing leased, but empty buckets found: the next claim passes over them.
                 Ok((_, true)) => drop(first),
                 Ok(_) => {
                     drop(first);
+                    store_drained = true;
                     self.idle(&shutdown).await;
                 }
                 Err(e) => {
@@ -483,12 +493,37 @@ impl Dispatcher {
     /// Sleeps until the earliest due delivery, new work, or the poll interval, whichever
     /// comes first (the poll covers other nodes' work and expired leases).
     async fn idle(&self, shutdown: &CancellationToken) {
-        let poll = self.config.poll_interval;
-        // Endpoints at their cap or out of tokens are passed over: a freed slot wakes the
-        // loop, and the earliest refill ends the sleep.
         let now = self.clock.now();
         let skip = self.fairness.limits(now).skip;
         let due = self.store.next_due_except(skip).await;
+        if let Ok(at) = &due {
+            *lock(&self.store_due) = Some(*at);
+        }
+        self.sleep_until_due(due, now, shutdown).await;
+    }
+
+    /// [`Dispatcher::idle`] after deliveries were handed over: the next due time the last
+    /// idle read still holds unless it has passed, since whatever makes work due sooner
+    /// wakes this loop (an ingest, a retry recorded, a queue moving on, a slot freed, work
+    /// by hand; other nodes' within the poll interval, as before). Saves a read per event.
+    async fn idle_after_handover(&self, shutdown: &CancellationToken) {
+        let now = self.clock.now();
+        let known = *lock(&self.store_due);
+        match known {
+            Some(at) if at.is_none_or(|at| at > now) => self.sleep_until_due(Ok(at), now, shutdown).await,
+            _ => self.idle(shutdown).await,
+        }
+    }
+
+    async fn sleep_until_due(
+        &self,
+        due: StoreResult<Option<chrono::DateTime<chrono::Utc>>>,
+        now: chrono::DateTime<chrono::Utc>,
+        shutdown: &CancellationToken,
+    ) {
+        let poll = self.config.poll_interval;
+        // Endpoints at their cap or out of tokens are passed over: a freed slot wakes the
+        // loop, and the earliest refill ends the sleep.
         let due = due.map(|at| match (at, self.fairness.refill()) {
             (Some(at), Some(refill)) => Some(at.min(refill)),
             (at, refill) => at.or(refill),
