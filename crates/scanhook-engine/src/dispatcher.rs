@@ -139,19 +139,30 @@ impl Dispatcher {
         if claim.items.is_empty() && claim.empty.is_empty() {
             return;
         }
-        if !self.running.load(Ordering::Acquire) {
-            let ids: Vec<DeliveryId> = claim.items.into_iter().map(|c| c.delivery_id).collect();
-            if !ids.is_empty()
-                && let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await
-            {
-                tracing::warn!(error = %e, "could not release leases; they will expire");
-            }
-            return;
-        }
         let (items, _) = self.hold(claim);
         drop(offer);
-        lock(&self.inbox).extend(items);
-        self.wake.notify_one();
+        let unsent = {
+            // Checked under the inbox's lock: `run` empties the inbox under it once it stops.
+            let mut inbox = lock(&self.inbox);
+            if self.running.load(Ordering::Acquire) {
+                inbox.extend(items);
+                None
+            } else {
+                Some(items)
+            }
+        };
+        match unsent {
+            None => self.wake.notify_one(),
+            Some(items) => {
+                let ids: Vec<DeliveryId> = items.into_iter().map(|(c, _)| c.delivery_id).collect();
+                self.let_go(&ids);
+                if !ids.is_empty()
+                    && let Err(e) = self.store.release(&self.owner, ids, self.clock.now()).await
+                {
+                    tracing::warn!(error = %e, "could not release leases; they will expire");
+                }
+            }
+        }
     }
 
     fn lease(&self) -> chrono::Duration {
@@ -321,9 +332,11 @@ impl Dispatcher {
             }
         }
         // No more take-overs; what was handed over and not started goes back.
-        self.running.store(false, Ordering::Release);
-        let unsent: Vec<DeliveryId> =
-            std::mem::take(&mut *lock(&self.inbox)).into_iter().map(|(c, _)| c.delivery_id).collect();
+        let unsent: Vec<DeliveryId> = {
+            let mut inbox = lock(&self.inbox);
+            self.running.store(false, Ordering::Release);
+            std::mem::take(&mut *inbox).into_iter().map(|(c, _)| c.delivery_id).collect()
+        };
         if !unsent.is_empty() {
             self.let_go(&unsent);
             if let Err(e) = self.store.release(&self.owner, unsent, self.clock.now()).await {
