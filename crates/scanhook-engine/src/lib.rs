@@ -159,14 +159,15 @@ impl Engine {
         let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
                 let (ingested, claim) = self.store.ingest_event_leased(account, new, now, lease).await?;
-                let handed = claim.items.len();
+                // Passed over for an endpoint at its cap: its freed slot wakes the dispatcher.
+                let handed = claim.items.len() + claim.passed_over as usize;
                 dispatcher.take_over(claim, offer).await;
                 (ingested, handed)
             }
             None => (self.store.ingest_event(account, new, now).await?, 0),
         };
-        // What was handed over woke the dispatcher already; a claim for nothing would cost
-        // a unit of work.
+        // What was handed over woke the dispatcher already, and what was passed over waits for
+        // a slot or a refill, which wakes it too; a claim for nothing would cost a unit of work.
         if matches!(&ingested, Ingested::Created(e) if e.delivery_count as usize > handed) {
             self.wake.notify_one();
         }
@@ -197,7 +198,7 @@ impl Engine {
         let (results, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
                 let (results, claim) = self.store.ingest_events_leased(account, batch, stamp.timestamp, lease).await?;
-                let handed = claim.items.len();
+                let handed = claim.items.len() + claim.passed_over as usize;
                 dispatcher.take_over(claim, offer).await;
                 (results, handed)
             }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use scanhook_core::WebhookId;
+use scanhook_core::{DeliveryId, WebhookId};
 use scanhook_core::fair::{Bucket, Share};
 
 use crate::model::Claimed;
@@ -29,6 +29,21 @@ pub fn choose(
         .take(limit as usize)
         .collect();
     (items, share.into_buckets())
+}
+
+/// Of the deliveries an ingest made (each with its endpoint), the IDs a claim of them reads,
+/// and how many it passes over unread for an endpoint in `skip`.
+pub fn offered(made: Vec<(DeliveryId, WebhookId)>, skip: &[WebhookId]) -> (Vec<DeliveryId>, u32) {
+    let mut passed_over = 0;
+    let ids = made
+        .into_iter()
+        .filter_map(|(id, webhook)| {
+            let skipped = skip.contains(&webhook);
+            passed_over += u32::from(skipped);
+            (!skipped).then_some(id)
+        })
+        .collect();
+    (ids, passed_over)
 }
 
 /// A bucket's time (µs since the epoch) as a time.

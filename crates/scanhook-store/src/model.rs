@@ -310,6 +310,11 @@ pub struct Claim {
     /// Endpoints with due deliveries left unleased because their rate bucket was empty, and
     /// when it holds a token again (another node may draw it first).
     pub empty: Vec<(WebhookId, DateTime<Utc>)>,
+    /// Of the deliveries an ingest made ([`crate::Store::ingest_event_leased`]), those left
+    /// due unread because their endpoint was in `limits.skip` (at its cap, or its bucket
+    /// empty): a freed slot or a refill wakes the dispatcher for them, nothing else need.
+    /// Always 0 for [`crate::Store::claim`].
+    pub passed_over: u32,
 }
 
 /// Where a delivery goes after an attempt (or a decision not to attempt).

@@ -843,6 +843,7 @@ async fn an_ingest_leases_its_new_deliveries_as_a_claim_would() {
         let leased: Vec<_> = claim.items.iter().map(|c| (c.webhook.id.clone(), c.event.id.clone())).collect();
         assert_eq!(leased, vec![(plain.id.clone(), made.id.clone())], "{}: only the endpoint with room", b.name);
         assert_eq!(claim.items[0].expired_leases, 0, "{}", b.name);
+        assert_eq!(claim.passed_over, 1, "{}: the skipped endpoint's, unread", b.name);
 
         // The rest stayed due for a claim; the leased one is not due before its lease ends.
         let other = s.claim("w2", t0(), until, 100, ClaimLimits::default()).await.unwrap();

@@ -67,15 +67,15 @@ fn claimed(r: &tokio_postgres::Row, key: &SecretBox) -> StoreResult<(Claimed, Op
 pub async fn claim_new(
     c: &Tx<'_>,
     key: &SecretBox,
-    ids: Vec<DeliveryId>,
+    made: Vec<(DeliveryId, WebhookId)>,
     now: DateTime<Utc>,
     lease: Lease,
 ) -> StoreResult<Claim> {
+    let (ids, passed_over) = fair::offered(made, &lease.limits.skip);
     if ids.is_empty() {
-        return Ok(Claim::default());
+        return Ok(Claim { passed_over, ..Claim::default() });
     }
     let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
-    let skip: Vec<&str> = lease.limits.skip.iter().map(WebhookId::as_str).collect();
     let rows = rows_of(
         c,
         &format!(
@@ -83,15 +83,16 @@ pub async fn claim_new(
              FROM deliveries d
              JOIN events e ON e.id = d.event_id
              JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.id = ANY($1) AND d.status = 'pending' AND d.next_attempt_at <= $2 AND d.webhook_id <> ALL($3)
+             WHERE d.id = ANY($1) AND d.status = 'pending' AND d.next_attempt_at <= $2
              ORDER BY d.id",
             claim_columns()
         ),
-        &[&ids, &ms(now), &skip],
+        &[&ids, &ms(now)],
     )
     .await?;
     let due = rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?;
-    self::lease(c, &lease.owner, due, now, lease.until, lease.limit, lease.limits).await
+    let claim = self::lease(c, &lease.owner, due, now, lease.until, lease.limit, lease.limits).await?;
+    Ok(Claim { passed_over, ..claim })
 }
 
 /// Leases what the fair share takes of `due` (in the order given) and draws the rate
@@ -142,7 +143,7 @@ async fn lease(
         )
         .await?;
     }
-    Ok(Claim { items, empty })
+    Ok(Claim { items, empty, passed_over: 0 })
 }
 
 /// Records one outcome (in a savepoint of its own: `PostgresStore::complete`). Every write

@@ -16,13 +16,13 @@ pub async fn ingest(c: &Tx<'_>, account: &AccountId, new: NewEvent, now: DateTim
     ingest_into(c, account, new, now, &mut Vec::new()).await
 }
 
-/// [`ingest`], adding the IDs of the pending deliveries it made to `made`.
+/// [`ingest`], adding the pending deliveries it made to `made`, each with its endpoint.
 pub async fn ingest_into(
     c: &Tx<'_>,
     account: &AccountId,
     new: NewEvent,
     now: DateTime<Utc>,
-    made: &mut Vec<DeliveryId>,
+    made: &mut Vec<(DeliveryId, WebhookId)>,
 ) -> StoreResult<Ingested> {
     if let Some((key, hash)) = &new.idempotency
         && let Some(seen) = replay(c, account, key, hash).await?
@@ -87,7 +87,7 @@ pub async fn ingest_into(
     // One statement for all of them, however many endpoints the event reaches. A held
     // delivery is not due until its endpoint is enabled again.
     let ids: Vec<DeliveryId> = targets.iter().map(|_| DeliveryId::generate()).collect();
-    made.extend(ids.iter().zip(&targets).filter(|(_, (_, held, _))| !held).map(|(id, _)| id.clone()));
+    made.extend(ids.iter().zip(&targets).filter(|(_, (_, held, _))| !held).map(|(id, (w, _, _))| (id.clone(), w.clone())));
     let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
     let webhooks: Vec<&str> = targets.iter().map(|(w, _, _)| w.as_str()).collect();
     let statuses: Vec<&str> = targets.iter().map(|(_, held, _)| if *held { "held" } else { "pending" }).collect();
@@ -140,7 +140,7 @@ pub async fn ingest_batch(
     account: &AccountId,
     batch: Vec<NewEvent>,
     now: DateTime<Utc>,
-    made: &mut Vec<DeliveryId>,
+    made: &mut Vec<(DeliveryId, WebhookId)>,
 ) -> StoreResult<Vec<StoreResult<Ingested>>> {
     let mut results = Vec::with_capacity(batch.len());
     for (i, new) in crate::in_write_order(batch) {

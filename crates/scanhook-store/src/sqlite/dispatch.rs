@@ -59,9 +59,15 @@ fn claimed(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Claimed, Option<i64>)> {
 /// Leases, of the deliveries `ids` an ingest just made in this unit of work, those due now
 /// that the fair share takes (`Store::ingest_event_leased`): the claim the dispatcher would
 /// make next, without its own unit of work.
-pub fn claim_new(c: &Connection, ids: Vec<DeliveryId>, now: DateTime<Utc>, lease: Lease) -> StoreResult<Claim> {
+pub fn claim_new(
+    c: &Connection,
+    made: Vec<(DeliveryId, WebhookId)>,
+    now: DateTime<Utc>,
+    lease: Lease,
+) -> StoreResult<Claim> {
+    let (ids, passed_over) = fair::offered(made, &lease.limits.skip);
     if ids.is_empty() {
-        return Ok(Claim::default());
+        return Ok(Claim { passed_over, ..Claim::default() });
     }
     let mut select = c.prepare_cached(&format!(
         "SELECT {}
@@ -69,13 +75,13 @@ pub fn claim_new(c: &Connection, ids: Vec<DeliveryId>, now: DateTime<Utc>, lease
          JOIN events e ON e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id IN (SELECT value FROM json_each(?1)) AND d.status = 'pending' AND d.next_attempt_at <= ?2
-             AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
          ORDER BY d.id",
         claim_columns()
     ))?;
-    let (ids, skip) = (serde_json::to_string(&ids)?, serde_json::to_string(&lease.limits.skip)?);
-    let due = select.query_map(params![ids, ms(now), skip], claimed)?.collect::<Result<Vec<_>, _>>()?;
-    self::lease(c, &lease.owner, due, now, lease.until, lease.limit, lease.limits)
+    let ids = serde_json::to_string(&ids)?;
+    let due = select.query_map(params![ids, ms(now)], claimed)?.collect::<Result<Vec<_>, _>>()?;
+    let claim = self::lease(c, &lease.owner, due, now, lease.until, lease.limit, lease.limits)?;
+    Ok(Claim { passed_over, ..claim })
 }
 
 /// Leases what the fair share takes of `due` (in the order given) and draws the rate
@@ -110,7 +116,7 @@ fn lease(
     for item in &items {
         lease.execute(params![owner, ms(lease_until), item.delivery_id.as_str()])?;
     }
-    Ok(Claim { items, empty })
+    Ok(Claim { items, empty, passed_over: 0 })
 }
 
 /// Records one outcome. Every write is guarded so that nothing about this one row (its

@@ -16,13 +16,13 @@ pub fn ingest(c: &Connection, account: &AccountId, new: NewEvent, now: DateTime<
     ingest_into(c, account, new, now, &mut Vec::new())
 }
 
-/// [`ingest`], adding the IDs of the pending deliveries it made to `made`.
+/// [`ingest`], adding the pending deliveries it made to `made`, each with its endpoint.
 pub fn ingest_into(
     c: &Connection,
     account: &AccountId,
     new: NewEvent,
     now: DateTime<Utc>,
-    made: &mut Vec<DeliveryId>,
+    made: &mut Vec<(DeliveryId, WebhookId)>,
 ) -> StoreResult<Ingested> {
     if let Some((key, hash)) = &new.idempotency
         && let Some(seen) = replay(c, account, key, hash)?
@@ -94,7 +94,7 @@ pub fn ingest_into(
             seq,
         ])?;
         if !*held {
-            made.push(id);
+            made.push((id, webhook.clone()));
         }
     }
     for (webhook, _, _) in targets.iter().filter(|(_, _, fifo)| *fifo) {
@@ -119,7 +119,7 @@ pub fn ingest_batch(
     account: &AccountId,
     batch: Vec<NewEvent>,
     now: DateTime<Utc>,
-    made: &mut Vec<DeliveryId>,
+    made: &mut Vec<(DeliveryId, WebhookId)>,
 ) -> StoreResult<Vec<StoreResult<Ingested>>> {
     let mut results = Vec::with_capacity(batch.len());
     for (i, new) in crate::in_write_order(batch) {
