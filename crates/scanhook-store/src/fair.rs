@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use scanhook_core::{DeliveryId, WebhookId};
 use scanhook_core::fair::{Bucket, Share};
+use scanhook_core::{DeliveryId, WebhookId};
 
 use crate::model::Claimed;
 

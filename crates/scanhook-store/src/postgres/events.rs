@@ -87,7 +87,9 @@ pub async fn ingest_into(
     // One statement for all of them, however many endpoints the event reaches. A held
     // delivery is not due until its endpoint is enabled again.
     let ids: Vec<DeliveryId> = targets.iter().map(|_| DeliveryId::generate()).collect();
-    made.extend(ids.iter().zip(&targets).filter(|(_, (_, held, _))| !held).map(|(id, (w, _, _))| (id.clone(), w.clone())));
+    made.extend(
+        ids.iter().zip(&targets).filter(|(_, (_, held, _))| !held).map(|(id, (w, _, _))| (id.clone(), w.clone())),
+    );
     let ids: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
     let webhooks: Vec<&str> = targets.iter().map(|(w, _, _)| w.as_str()).collect();
     let statuses: Vec<&str> = targets.iter().map(|(_, held, _)| if *held { "held" } else { "pending" }).collect();
