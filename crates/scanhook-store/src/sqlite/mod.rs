@@ -91,7 +91,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 /// Plans that do not depend on the values bound. Without this, SQLite prepares again, on
 /// every run, each statement whose plan might (a range over a column of a partial index,
 /// as the claim's `next_attempt_at <= ?`): that parse and plan was about 8 % of the
-/// writer's time under light load. Every statement's plan is checked with it (`plans.rs`).
+/// server's CPU under light load. Every statement's plan is checked with it (`plans.rs`).
 fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
