@@ -148,11 +148,13 @@ async fn lease(
 
 /// Records one outcome (in a savepoint of its own: `PostgresStore::complete`). Every write
 /// is guarded as in `sqlite/dispatch.rs`: a delivery or endpoint deleted meanwhile, or a
-/// lease taken over, changes nothing.
+/// lease taken over, changes nothing. `ordered`: its endpoint is ordered, and the batch
+/// holds the endpoint's row lock ([`super::fifo::lock_ordered`]).
 pub async fn complete(
     c: &Tx<'_>,
     owner: &str,
     done: Completion,
+    ordered: bool,
     disable_after: u32,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -160,9 +162,6 @@ pub async fn complete(
         Some(a) => (a.status_code, None, a.error.as_deref()),
         None => (None, done.note.as_deref(), done.note.as_deref()),
     };
-    // An ordered endpoint's row first (`fifo.rs`): an ingest for it then waits for this
-    // unit, or this one for the ingest, and whichever goes second sees the other's rows.
-    let ordered = super::fifo::lock(c, &done.webhook_id).await?;
     if let Some(a) = &done.attempt {
         // Only while the delivery exists: deleting its endpoint deletes it too.
         exec(

@@ -8,6 +8,8 @@
 //! units never wait for each other in a circle. Claims never wait for an endpoint's row
 //! (they skip a locked one), and only due rows are claimed, never the ones waiting.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use scanhook_core::{AccountId, WebhookId};
 
@@ -18,13 +20,21 @@ use crate::StoreResult;
 /// Locks the endpoint's row if it is ordered, until the unit ends; false if it is not
 /// (or gone).
 pub async fn lock(c: &Tx<'_>, webhook: &WebhookId) -> StoreResult<bool> {
-    let row = opt_row_of(
+    Ok(!lock_ordered(c, std::slice::from_ref(webhook)).await?.is_empty())
+}
+
+/// Locks the rows of those of `webhooks` that are ordered, in the order of their IDs (as
+/// every unit that locks several does), until the unit ends; returns their IDs. One round
+/// trip for a whole batch of outcomes, where a lock per outcome cost one each.
+pub async fn lock_ordered(c: &Tx<'_>, webhooks: &[WebhookId]) -> StoreResult<HashSet<WebhookId>> {
+    let ids: Vec<&str> = webhooks.iter().map(WebhookId::as_str).collect();
+    let rows = rows_of(
         c,
-        "SELECT 1 FROM webhooks WHERE id = $1 AND fifo_next IS NOT NULL FOR NO KEY UPDATE",
-        &[&webhook.as_str()],
+        "SELECT id FROM webhooks WHERE id = ANY($1) AND fifo_next IS NOT NULL ORDER BY id FOR NO KEY UPDATE",
+        &[&ids],
     )
     .await?;
-    Ok(row.is_some())
+    rows.iter().map(|r| Ok(WebhookId::from_trusted(r.try_get::<_, String>(0)?))).collect()
 }
 
 /// Locks every ordered endpoint of the account, in the order of their IDs: an ingest does

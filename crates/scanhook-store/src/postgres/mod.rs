@@ -546,12 +546,17 @@ impl Store for PostgresStore {
         completions.sort_by(|a, b| (&a.webhook_id, &a.delivery_id).cmp(&(&b.webhook_id, &b.delivery_id)));
         let mut client = self.pool.get().await?;
         let mut tx = client.transaction().await?;
+        // Ordered endpoints' rows first (`fifo.rs`): an ingest for one then waits for this
+        // unit, or this one for the ingest, and whichever goes second sees the other's rows.
+        let webhooks: Vec<WebhookId> = completions.iter().map(|done| done.webhook_id.clone()).collect();
+        let ordered = fifo::lock_ordered(&tx, &webhooks).await?;
         for done in completions {
             // Each outcome on its own (a savepoint): should one fail, the others stand
             // (its lease then expires and it is sent again: at-least-once).
             let id = done.delivery_id.clone();
+            let is_ordered = ordered.contains(&done.webhook_id);
             let one = tx.transaction().await?;
-            match dispatch::complete(&one, owner, done, disable_after, now).await {
+            match dispatch::complete(&one, owner, done, is_ordered, disable_after, now).await {
                 Ok(()) => one.commit().await?,
                 Err(e @ StoreError::StorageFull) => return Err(e),
                 Err(e) => {
