@@ -202,6 +202,14 @@ impl Cluster {
     }
 }
 
+/// Settings every server gets after its cluster's own (`--server-env`, `--otlp`): set once,
+/// before the first server starts.
+static EXTRA_SETTINGS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
+pub fn set_extra_settings(settings: Vec<(String, String)>) {
+    let _ = EXTRA_SETTINGS.set(settings);
+}
+
 /// Starts a server on the data directory `dir` and, on PostgreSQL, the database at `url`.
 /// `env`: more settings.
 fn start_server(
@@ -224,7 +232,7 @@ fn start_server(
     if let Some(url) = url {
         command.env("SCANHOOK_DATABASE_URL", url);
     }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
+    command.envs(env.iter().chain(EXTRA_SETTINGS.get().into_iter().flatten()).map(|(k, v)| (k, v)));
     let mut child =
         command.spawn().with_context(|| format!("starting {binary} (build it first: cargo build --release)"))?;
     let stdout = child.stdout.take().context("stdout")?;

@@ -126,6 +126,22 @@ pub(crate) struct Args {
     /// drained with it on while the server's RSS is sampled.
     #[arg(long, default_value_t = 0)]
     pub(crate) backlog: u64,
+    /// A setting for every server the benchmark starts (`NAME=VALUE`, repeatable), after
+    /// its own: `--server-env SCANHOOK_METRICS=false` measures a run without metrics.
+    #[arg(long, value_parser = parse_setting)]
+    pub(crate) server_env: Vec<(String, String)>,
+    /// Export every server's traces over OTLP to a sink of the benchmark's own
+    /// (`SCANHOOK_OTLP_ENDPOINT`), which answers each export 200 and counts it: the cost of
+    /// tracing, measured against a run without.
+    #[arg(long)]
+    pub(crate) otlp: bool,
+}
+
+fn parse_setting(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("`{raw}` is not NAME=VALUE")),
+    }
 }
 
 pub(crate) const KEY: &str = "shk_bench_admin_key_0123456789";
@@ -246,6 +262,19 @@ async fn main() -> anyhow::Result<()> {
     let backend = Backend::from_url(args.database_url.as_deref()).await?;
     let sink = sink::Sink::start().await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let otlp = match args.otlp {
+        true => Some(sink::Sink::start().await?),
+        false => None,
+    };
+    let mut settings = args.server_env.clone();
+    if let Some(otlp) = &otlp {
+        let endpoint = otlp.url.trim_end_matches("/sink").to_string();
+        settings.push(("SCANHOOK_OTLP_ENDPOINT".to_string(), endpoint));
+    }
+    for (name, value) in &settings {
+        println!("every server runs with {name}={value}");
+    }
+    cluster::set_extra_settings(settings);
 
     // Phase 0: the machine's ceiling, before any server runs.
     let ceiling = match args.runs(Step::Ceiling) {
@@ -345,6 +374,9 @@ async fn main() -> anyhow::Result<()> {
         b.print(&args);
     }
     println!("duplicate deliveries in all:  {}", sink.duplicates());
+    if let Some(otlp) = &otlp {
+        println!("OTLP exports received:        {}", otlp.count());
+    }
     Ok(())
 }
 

@@ -65,9 +65,12 @@ impl Sink {
                     let state = state.clone();
                     async move {
                         let delivery = req.headers().get("x-scanhook-delivery").cloned();
+                        // Elsewhere than /sink (an OTLP export, `--otlp`) an empty answer: an
+                        // empty export response in protobuf.
+                        let answer: &'static [u8] = if req.uri().path() == "/sink" { b"ok" } else { b"" };
                         let body = req.into_body().collect().await?.to_bytes();
                         state.record(delivery.as_ref().and_then(|v| v.to_str().ok()), &body);
-                        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(answer))))
                     }
                 });
                 tokio::spawn(
