@@ -54,9 +54,32 @@ pub struct AccountOut {
     #[serde(default)]
     pub is_admin: bool,
     pub created_at: DateTime<Utc>,
+    /// The account's own limit on the events it reports, per second on each node; `null`:
+    /// the deployment's (`SCANHOOK_INGEST_RATE`, off by default).
+    #[serde(default)]
+    pub ingest_rate: Option<u32>,
+    /// How many events it may report at once under its own limit; `null` with `ingest_rate`.
+    #[serde(default)]
+    pub ingest_burst: Option<u32>,
     /// The account's first API key, shown only in the create response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<ApiKeyOut>,
+}
+
+/// Changes to an account (the admin key only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    /// Events per second the account may report, on each node, in place of the
+    /// deployment's limit; `null` returns it to the deployment's.
+    #[serde(default, with = "whole_patch", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100000)]
+    pub ingest_rate: Option<Option<u32>>,
+    /// How many at once (at least 1, at most 1,000,000); only with `ingest_rate`. Default:
+    /// the rate, and at least 100 (a full batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub ingest_burst: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -982,7 +1005,7 @@ pub struct AuditEntryOut {
     pub at: DateTime<Utc>,
     /// The ID of the API key that acted.
     pub key_id: String,
-    /// `account.created`, `api_key.created`, `api_key.revoked`, `webhook.created`,
+    /// `account.created`, `account.updated`, `api_key.created`, `api_key.revoked`, `webhook.created`,
     /// `webhook.updated`, `webhook.enabled`, `webhook.disabled`, `webhook.deleted`,
     /// `webhook.secret_rotated`, `webhook.replayed`, `delivery.retried` or
     /// `portal_link.created`.

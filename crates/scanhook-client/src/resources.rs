@@ -3,10 +3,11 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use scanhook_api_types::{
-    AccountIn, AccountOut, AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut, EventBatchIn,
-    EventBatchOut, EventIn, EventOut, ListOut, PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut, ReplayIn, ReplayOut,
-    RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn, ScanProgressOut,
-    TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch, WebhookStatsOut,
+    AccountIn, AccountOut, AccountPatch, AuditEntryOut, DeliveryDetailOut, DeliveryOut, EnableIn, EventAcceptedOut,
+    EventBatchIn, EventBatchOut, EventIn, EventOut, ListOut, PortalLinkIn, PortalLinkOut, ProjectIn, ProjectOut,
+    ReplayIn, ReplayOut, RotateSecretIn, RotateSecretOut, ScanCompleteOut, ScanFailIn, ScanIn, ScanOut, ScanProgressIn,
+    ScanProgressOut, TestIn, TestOut, ViolationOut, ViolationResolveIn, WebhookIn, WebhookOut, WebhookPatch,
+    WebhookStatsOut,
 };
 use serde::Serialize;
 
@@ -99,6 +100,10 @@ impl Client {
 
     pub async fn get_account(&self, id: &str) -> Result<AccountOut> {
         self.send(self.request(Method::GET, &["v1", "accounts", id])).await
+    }
+
+    pub async fn update_account(&self, id: &str, patch: &AccountPatch) -> Result<AccountOut> {
+        self.send(self.request(Method::PATCH, &["v1", "accounts", id]).json(patch)).await
     }
 
     // Webhooks.

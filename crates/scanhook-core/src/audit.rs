@@ -10,6 +10,7 @@ use crate::Invalid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     AccountCreated,
+    AccountUpdated,
     ApiKeyCreated,
     ApiKeyRevoked,
     WebhookCreated,
@@ -24,8 +25,9 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::AccountCreated,
+        Self::AccountUpdated,
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::WebhookCreated,
@@ -42,6 +44,7 @@ impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AccountCreated => "account.created",
+            Self::AccountUpdated => "account.updated",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::WebhookCreated => "webhook.created",

@@ -41,7 +41,7 @@ pub fn api_router(state: AppState) -> Router {
     Router::new()
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/accounts", post(accounts::create_account).get(accounts::list_accounts))
-        .route("/v1/accounts/{id}", get(accounts::get_account))
+        .route("/v1/accounts/{id}", get(accounts::get_account).patch(accounts::update_account))
         .route("/v1/api-keys", post(accounts::create_api_key).get(accounts::list_api_keys))
         .route("/v1/api-keys/{id}", axum::routing::delete(accounts::delete_api_key))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))

@@ -26,6 +26,7 @@ use crate::routes::{
         accounts::create_account,
         accounts::list_accounts,
         accounts::get_account,
+        accounts::update_account,
         accounts::create_api_key,
         accounts::list_api_keys,
         accounts::delete_api_key,

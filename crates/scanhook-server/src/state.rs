@@ -47,8 +47,8 @@ pub struct AppState {
     pub(crate) keys: Arc<KeyCache>,
     /// Slots for parsing large reports, `limits.max_concurrent_reports` of them.
     pub(crate) reports: Arc<Semaphore>,
-    /// Every account's ingest bucket on this node, when events are limited.
-    pub(crate) ingest: Option<Arc<IngestLimit>>,
+    /// Every account's ingest bucket on this node.
+    pub(crate) ingest: Arc<IngestLimit>,
     /// The dashboard's brand and cookie settings.
     pub dashboard: Arc<DashboardConfig>,
 }
@@ -56,7 +56,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(engine: Arc<Engine>, limits: Limits) -> Self {
         let reports = Arc::new(Semaphore::new(limits.max_concurrent_reports.max(1)));
-        let ingest = limits.ingest_rate.map(|rate| Arc::new(IngestLimit::new(rate)));
+        let ingest = Arc::new(IngestLimit::new(limits.ingest_rate));
         Self { engine, limits, keys: Arc::default(), reports, ingest, dashboard: Arc::default() }
     }
 
@@ -70,18 +70,16 @@ impl AppState {
         self.engine.store()
     }
 
-    /// Takes `events` from the account's ingest bucket (`ingest_limit.rs`): 429 over the
-    /// limit, always `Ok` when events are not limited.
-    pub(crate) fn take_ingest(
+    /// Takes `events` from the account's ingest bucket (`ingest_limit.rs`): 429 over its
+    /// limit (its own or the deployment's), always `Ok` when it has none.
+    pub(crate) async fn take_ingest(
         &self,
         account: &scanhook_core::AccountId,
         events: usize,
         field: &str,
     ) -> Result<(), crate::error::ApiError> {
-        match &self.ingest {
-            Some(limit) => limit.take(account, events, field),
-            None => Ok(()),
-        }
+        let own = self.ingest.own_rate(self.store().as_ref(), account).await?;
+        self.ingest.take(account, own, events, field)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

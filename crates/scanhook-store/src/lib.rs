@@ -192,6 +192,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every account, newest first, keyset-paged by ID (for the admin; served by the
     /// primary key's index).
     async fn list_accounts(&self, page: Page) -> StoreResult<Paged<Account>>;
+    /// Sets the account's own ingest limit, or with `None` returns it to the deployment's;
+    /// the account as it is now. NotFound when there is none with this ID.
+    async fn set_account_ingest_limit(&self, id: &AccountId, limit: Option<IngestQuota>) -> StoreResult<Account>;
     /// Adds a key, or with `replace_named` first removes the account's keys of that name
     /// (how a key given in the configuration replaces the previous one).
     async fn create_api_key(

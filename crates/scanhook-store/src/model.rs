@@ -17,6 +17,15 @@ pub struct Account {
     /// May manage accounts (the default account only).
     pub is_admin: bool,
     pub created_at: DateTime<Utc>,
+    /// Its own limit on the events it reports, set by the admin; `None`: the deployment's.
+    pub ingest_limit: Option<IngestQuota>,
+}
+
+/// Events an account may report: `per_second` on average, `burst` at once (both at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestQuota {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -135,6 +135,26 @@ async fn accounts_are_listed_newest_id_first_in_keyset_pages_and_read_one_by_one
 }
 
 #[tokio::test]
+async fn an_accounts_own_ingest_limit_is_set_read_listed_and_cleared() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let (a, other) = (account(s, "a").await, account(s, "b").await);
+        assert_eq!(s.get_account(&a).await.unwrap().ingest_limit, None, "{}: the deployment's at first", b.name);
+        let quota = IngestQuota { per_second: 50, burst: 200 };
+        let set = s.set_account_ingest_limit(&a, Some(quota)).await.unwrap();
+        assert_eq!(set.ingest_limit, Some(quota), "{}", b.name);
+        assert_eq!(s.get_account(&a).await.unwrap().ingest_limit, Some(quota), "{}", b.name);
+        let listed = s.list_accounts(Page { limit: 10, cursor: None }).await.unwrap().items;
+        let limit_of = |id: &AccountId| listed.iter().find(|x| &x.id == id).unwrap().ingest_limit;
+        assert_eq!((limit_of(&a), limit_of(&other)), (Some(quota), None), "{}: only that account's", b.name);
+        let cleared = s.set_account_ingest_limit(&a, None).await.unwrap();
+        assert_eq!(cleared.ingest_limit, None, "{}", b.name);
+        let unknown = s.set_account_ingest_limit(&AccountId::generate(), Some(quota)).await;
+        assert!(matches!(unknown, Err(StoreError::NotFound)), "{}", b.name);
+    }
+}
+
+#[tokio::test]
 async fn ingest_fans_out_to_matching_active_endpoints_only() {
     for b in backends().await {
         let s = b.store.as_ref();

@@ -3,10 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use scanhook_api_types::{AccountIn, AccountOut, ApiKeyIn, ApiKeyOut, ListOut, Problem};
+use scanhook_api_types::{
+    AccountIn, AccountOut, AccountPatch, ApiKeyIn, ApiKeyOut, ListOut, MAX_BATCH_EVENTS, Problem,
+};
 use scanhook_core::audit::AuditAction;
 use scanhook_core::{AccountId, ApiKey, ApiKeyId};
-use scanhook_store::{Account, ApiKeyRecord, NewAccount, NewApiKey};
+use scanhook_store::{Account, ApiKeyRecord, IngestQuota, NewAccount, NewApiKey};
 use serde_json::{Map, Value};
 
 use super::audit::{self, snapshot};
@@ -38,6 +40,8 @@ fn account_out(account: Account) -> AccountOut {
         name: account.name,
         is_admin: account.is_admin,
         created_at: account.created_at,
+        ingest_rate: account.ingest_limit.map(|l| l.per_second),
+        ingest_burst: account.ingest_limit.map(|l| l.burst),
         api_key: None,
     }
 }
@@ -72,6 +76,66 @@ pub async fn get_account(
     let account_id: AccountId = path_id(&id, "account")?;
     let account = state.store().get_account(&account_id).await.map_err(named("account", &id))?;
     Ok(Json(account_out(account)))
+}
+
+/// Most events per second an account's own ingest limit may allow, and most at once.
+const MAX_INGEST_RATE: u32 = 100_000;
+const MAX_INGEST_BURST: u32 = 1_000_000;
+
+/// The account's own ingest limit a patch asks for: `Some(None)` returns it to the
+/// deployment's, `None` leaves it as it is.
+fn ingest_limit(patch: &AccountPatch) -> Result<Option<Option<IngestQuota>>, ApiError> {
+    let rate = match patch.ingest_rate {
+        None if patch.ingest_burst.is_some() => {
+            return Err(ApiError::invalid("ingest_burst", "give ingest_rate with it"));
+        }
+        None => return Ok(None),
+        Some(None) if patch.ingest_burst.is_some() => {
+            return Err(ApiError::invalid(
+                "ingest_burst",
+                "an account on the deployment's limit has no burst of its own",
+            ));
+        }
+        Some(None) => return Ok(Some(None)),
+        Some(Some(rate)) if !(1..=MAX_INGEST_RATE).contains(&rate) => {
+            return Err(ApiError::invalid("ingest_rate", format!("must be 1 to {MAX_INGEST_RATE} events per second")));
+        }
+        Some(Some(rate)) => rate,
+    };
+    let burst = patch.ingest_burst.unwrap_or(rate.max(MAX_BATCH_EVENTS as u32));
+    if !(1..=MAX_INGEST_BURST).contains(&burst) {
+        return Err(ApiError::invalid("ingest_burst", format!("must be 1 to {MAX_INGEST_BURST} events")));
+    }
+    Ok(Some(Some(IngestQuota { per_second: rate, burst })))
+}
+
+/// Change an account (the admin key only): its own ingest limit. It applies at once on
+/// the node that answers and within 10 s on the others.
+#[utoipa::path(patch, path = "/v1/accounts/{id}", tag = "accounts", request_body = AccountPatch,
+    params(("id" = String, Path, description = "Account ID")),
+    responses((status = 200, body = AccountOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn update_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<AccountPatch>,
+) -> Result<Json<AccountOut>, ApiError> {
+    admin_only(&caller, "only the admin API key may change accounts")?;
+    let account_id: AccountId = path_id(&id, "account")?;
+    let store = state.store();
+    let before = store.get_account(&account_id).await.map_err(named("account", &id))?;
+    let Some(limit) = ingest_limit(&patch)? else { return Ok(Json(account_out(before))) };
+    if limit == before.ingest_limit {
+        return Ok(Json(account_out(before)));
+    }
+    let after = store.set_account_ingest_limit(&account_id, limit).await.map_err(named("account", &id))?;
+    state.ingest.forget(&account_id);
+    let (before, after) = (account_out(before), account_out(after));
+    let changes =
+        scanhook_core::audit::changes(&Value::Object(snapshot(&before)), &Value::Object(snapshot(&after)), &[]);
+    audit::record(&state, &caller, AuditAction::AccountUpdated, account_id.as_str(), changes).await;
+    Ok(Json(after))
 }
 
 /// Create an account and its first API key (the admin key only).

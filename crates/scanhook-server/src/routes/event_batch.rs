@@ -41,7 +41,7 @@ pub async fn create(
             format!("a batch holds 1 to {MAX_BATCH_EVENTS} events; this one holds {count}"),
         ));
     }
-    state.take_ingest(&caller.account, count, "events")?;
+    state.take_ingest(&caller.account, count, "events").await?;
 
     // Checked events go to the store; the others keep their problem, in place.
     let mut results: Vec<Option<EventBatchResultOut>> = Vec::with_capacity(count);

@@ -71,7 +71,7 @@ pub async fn create(
     ApiJson(input): ApiJson<EventIn>,
 ) -> Result<Response, ApiError> {
     let event = incoming(&input.event_type, input.data, key, "")?;
-    state.take_ingest(&caller.account, 1, "type")?;
+    state.take_ingest(&caller.account, 1, "type").await?;
     let ingested = state.engine.accept_event(&caller.account, event).await?;
     let (event, replayed) = match ingested {
         Ingested::Created(e) => (e, false),

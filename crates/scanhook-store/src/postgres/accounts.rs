@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::rows::{self, ms, time};
 use super::{Tx, exec, opt_row_of, row_of, rows_of};
-use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey, Page, Paged};
+use crate::model::{Account, ApiKeyRecord, IngestQuota, KeyOwner, NewAccount, NewApiKey, Page, Paged};
 use crate::{Conflict, StoreError, StoreResult};
 
 fn account_row(row: &Row) -> StoreResult<Account> {
@@ -15,7 +15,29 @@ fn account_row(row: &Row) -> StoreResult<Account> {
         name: row.try_get(1)?,
         is_admin: row.try_get(2)?,
         created_at: time(row.try_get(3)?),
+        ingest_limit: quota(row.try_get(4)?, row.try_get(5)?),
     })
+}
+
+/// An account's own ingest limit as stored: both columns or neither.
+fn quota(per_second: Option<i32>, burst: Option<i32>) -> Option<IngestQuota> {
+    let per_second = u32::try_from(per_second?).ok()?;
+    Some(IngestQuota { per_second, burst: u32::try_from(burst?).ok()? })
+}
+
+/// Sets (or with `None` clears) the account's own ingest limit.
+pub async fn set_ingest_limit(c: &Tx<'_>, id: &AccountId, limit: Option<IngestQuota>) -> StoreResult<Account> {
+    let column = |f: fn(IngestQuota) -> u32| limit.map(|l| i32::try_from(f(l)).unwrap_or(i32::MAX));
+    let changed = exec(
+        c,
+        "UPDATE accounts SET ingest_rate = $1, ingest_burst = $2 WHERE id = $3",
+        &[&column(|l| l.per_second), &column(|l| l.burst), &id.as_str()],
+    )
+    .await?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(c, id).await
 }
 
 pub async fn ensure_default(c: &Tx<'_>, now: DateTime<Utc>) -> StoreResult<(Account, bool)> {
@@ -29,7 +51,9 @@ pub async fn ensure_default(c: &Tx<'_>, now: DateTime<Utc>) -> StoreResult<(Acco
         &[&candidate.as_str(), &ms(now)],
     )
     .await?;
-    let row = row_of(c, "SELECT id, name, is_admin, created_at FROM accounts WHERE is_admin", &[]).await?;
+    let row =
+        row_of(c, "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts WHERE is_admin", &[])
+            .await?;
     Ok((account_row(&row)?, created == 1))
 }
 
@@ -41,7 +65,7 @@ pub async fn create(c: &Tx<'_>, account: NewAccount, key: NewApiKey, now: DateTi
     )
     .await?;
     insert_key(c, &account.id, &key, now).await?;
-    Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now })
+    Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now, ingest_limit: None })
 }
 
 /// Every account, newest first by ID, from after the cursor (the primary key's index).
@@ -49,11 +73,11 @@ pub async fn list(c: &Tx<'_>, page: Page) -> StoreResult<Paged<Account>> {
     let limit = i64::from(page.limit) + 1;
     let rows = match &page.cursor {
         Some(cursor) => {
-            let sql = "SELECT id, name, is_admin, created_at FROM accounts WHERE id < $1 ORDER BY id DESC LIMIT $2";
+            let sql = "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts WHERE id < $1 ORDER BY id DESC LIMIT $2";
             rows_of(c, sql, &[cursor, &limit]).await?
         }
         None => {
-            let sql = "SELECT id, name, is_admin, created_at FROM accounts ORDER BY id DESC LIMIT $1";
+            let sql = "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts ORDER BY id DESC LIMIT $1";
             rows_of(c, sql, &[&limit]).await?
         }
     };
@@ -62,7 +86,12 @@ pub async fn list(c: &Tx<'_>, page: Page) -> StoreResult<Paged<Account>> {
 }
 
 pub async fn get(c: &Tx<'_>, id: &AccountId) -> StoreResult<Account> {
-    let row = row_of(c, "SELECT id, name, is_admin, created_at FROM accounts WHERE id = $1", &[&id.as_str()]).await?;
+    let row = row_of(
+        c,
+        "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts WHERE id = $1",
+        &[&id.as_str()],
+    )
+    .await?;
     account_row(&row)
 }
 

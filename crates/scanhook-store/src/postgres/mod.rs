@@ -213,6 +213,10 @@ impl Store for PostgresStore {
         unit!(self, |c| accounts::get(&c, id).await?)
     }
 
+    async fn set_account_ingest_limit(&self, id: &AccountId, limit: Option<IngestQuota>) -> StoreResult<Account> {
+        unit!(self, |c| accounts::set_ingest_limit(&c, id, limit).await?)
+    }
+
     async fn list_accounts(&self, page: Page) -> StoreResult<Paged<Account>> {
         unit!(self, |c| accounts::list(&c, page).await?)
     }

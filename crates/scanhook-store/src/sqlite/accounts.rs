@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use scanhook_core::{AccountId, ApiKeyId};
 
 use super::rows::{self, ms, time};
-use crate::model::{Account, ApiKeyRecord, KeyOwner, NewAccount, NewApiKey, Page, Paged};
+use crate::model::{Account, ApiKeyRecord, IngestQuota, KeyOwner, NewAccount, NewApiKey, Page, Paged};
 use crate::{Conflict, StoreError, StoreResult};
 
 fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
@@ -15,7 +15,25 @@ fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
         name: row.get(1)?,
         is_admin: row.get(2)?,
         created_at: time(row.get(3)?),
+        ingest_limit: quota(row.get(4)?, row.get(5)?),
     })
+}
+
+/// An account's own ingest limit as stored: both columns or neither.
+fn quota(per_second: Option<u32>, burst: Option<u32>) -> Option<IngestQuota> {
+    Some(IngestQuota { per_second: per_second?, burst: burst? })
+}
+
+/// Sets (or with `None` clears) the account's own ingest limit.
+pub fn set_ingest_limit(c: &Connection, id: &AccountId, limit: Option<IngestQuota>) -> StoreResult<Account> {
+    let changed = c.execute(
+        "UPDATE accounts SET ingest_rate = ?1, ingest_burst = ?2 WHERE id = ?3",
+        params![limit.map(|l| l.per_second), limit.map(|l| l.burst), id.as_str()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(c, id)
 }
 
 pub fn ensure_default(c: &Connection, now: DateTime<Utc>) -> StoreResult<(Account, bool)> {
@@ -27,8 +45,11 @@ pub fn ensure_default(c: &Connection, now: DateTime<Utc>) -> StoreResult<(Accoun
          ON CONFLICT (is_admin) WHERE is_admin = 1 DO NOTHING",
         params![candidate.as_str(), ms(now)],
     )?;
-    let account =
-        c.query_row("SELECT id, name, is_admin, created_at FROM accounts WHERE is_admin = 1", [], account_row)?;
+    let account = c.query_row(
+        "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts WHERE is_admin = 1",
+        [],
+        account_row,
+    )?;
     Ok((account, created == 1))
 }
 
@@ -38,7 +59,7 @@ pub fn create(c: &Connection, account: NewAccount, key: NewApiKey, now: DateTime
         params![account.id.as_str(), account.name, ms(now)],
     )?;
     insert_key(c, &account.id, &key, now)?;
-    Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now })
+    Ok(Account { id: account.id, name: account.name, is_admin: false, created_at: now, ingest_limit: None })
 }
 
 /// The statement behind [`list`] and its values: newest first by ID, from after the
@@ -47,10 +68,13 @@ pub(super) fn list_query(page: &Page) -> (&'static str, Vec<Value>) {
     let limit = Value::from(i64::from(page.limit) + 1);
     match &page.cursor {
         Some(cursor) => (
-            "SELECT id, name, is_admin, created_at FROM accounts WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+            "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
             vec![Value::from(cursor.clone()), limit],
         ),
-        None => ("SELECT id, name, is_admin, created_at FROM accounts ORDER BY id DESC LIMIT ?1", vec![limit]),
+        None => (
+            "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts ORDER BY id DESC LIMIT ?1",
+            vec![limit],
+        ),
     }
 }
 
@@ -62,7 +86,9 @@ pub fn list(c: &Connection, page: Page) -> StoreResult<Paged<Account>> {
 }
 
 pub fn get(c: &Connection, id: &AccountId) -> StoreResult<Account> {
-    let mut stmt = c.prepare_cached("SELECT id, name, is_admin, created_at FROM accounts WHERE id = ?1")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT id, name, is_admin, created_at, ingest_rate, ingest_burst FROM accounts WHERE id = ?1",
+    )?;
     Ok(stmt.query_row([id.as_str()], account_row)?)
 }
 

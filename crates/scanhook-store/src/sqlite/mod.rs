@@ -195,6 +195,11 @@ impl Store for SqliteStore {
         self.read(move |c| accounts::get(c, &id)).await
     }
 
+    async fn set_account_ingest_limit(&self, id: &AccountId, limit: Option<IngestQuota>) -> StoreResult<Account> {
+        let id = id.clone();
+        self.write(move |c| accounts::set_ingest_limit(c, &id, limit)).await
+    }
+
     async fn list_accounts(&self, page: Page) -> StoreResult<Paged<Account>> {
         self.read(move |c| accounts::list(c, page)).await
     }

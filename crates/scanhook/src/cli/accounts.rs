@@ -1,7 +1,7 @@
 //! `scanhook accounts …`: the tenants of a deployment (the admin key only).
 
 use clap::{Args, Subcommand};
-use scanhook_client::types::{AccountIn, AccountOut};
+use scanhook_client::types::{AccountIn, AccountOut, AccountPatch};
 
 use super::client_args::{ClientArgs, Ctx};
 use super::output::{PageArgs, emit, fields, line, list, when};
@@ -28,6 +28,19 @@ pub enum AccountsCommand {
     List(PageArgs),
     /// Show an account.
     Get { id: String },
+    /// Change an account: its own limit on the events it reports.
+    Update {
+        id: String,
+        /// Events per second it may report (on each node), in place of the deployment's limit.
+        #[arg(long, conflicts_with = "ingest_default")]
+        ingest_rate: Option<u32>,
+        /// How many at once (default: the rate, and at least 100).
+        #[arg(long, requires = "ingest_rate")]
+        ingest_burst: Option<u32>,
+        /// Return it to the deployment's limit.
+        #[arg(long)]
+        ingest_default: bool,
+    },
 }
 
 pub async fn run(ctx: Ctx, command: AccountsCommand) -> anyhow::Result<()> {
@@ -48,6 +61,15 @@ pub async fn run(ctx: Ctx, command: AccountsCommand) -> anyhow::Result<()> {
             list(out, &page, &header, row, async |p| client.list_accounts(&p).await).await?;
         }
         AccountsCommand::Get { id } => emit(out, &client.get_account(&id).await?, render),
+        AccountsCommand::Update { id, ingest_rate, ingest_burst, ingest_default } => {
+            let ingest_rate = match (ingest_rate, ingest_default) {
+                (Some(rate), _) => Some(Some(rate)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let patch = AccountPatch { ingest_rate, ingest_burst };
+            emit(out, &client.update_account(&id, &patch).await?, render)
+        }
     }
     Ok(())
 }
@@ -58,6 +80,13 @@ fn render(a: &AccountOut) -> String {
         ("name", a.name.clone()),
         ("admin", if a.is_admin { "yes" } else { "no" }.into()),
         ("created", when(&a.created_at)),
+        (
+            "ingest limit",
+            match (a.ingest_rate, a.ingest_burst) {
+                (Some(rate), Some(burst)) => format!("{rate} events/s, bursts of {burst}"),
+                _ => "the deployment's".into(),
+            },
+        ),
     ];
     if let Some(key) = a.api_key.as_ref().and_then(|k| k.key.clone()) {
         rows.push(("api key", format!("{key}  (shown only now: keep it)")));

@@ -101,6 +101,81 @@ async fn without_a_configured_limit_events_are_not_limited() {
 }
 
 #[tokio::test]
+async fn the_admin_gives_one_account_a_limit_of_its_own_and_takes_it_back() {
+    // No deployment limit: only the account the admin limits is limited.
+    let server = Server::start(&[]).await;
+    let (code, created) = server.post("/v1/accounts", json!({"name": "noisy"})).await;
+    assert_eq!(code, StatusCode::CREATED, "{created}");
+    let (noisy_id, noisy) = (created["id"].as_str().unwrap().to_string(), created["api_key"]["key"].as_str().unwrap());
+    assert_eq!((&created["ingest_rate"], &created["ingest_burst"]), (&Value::Null, &Value::Null));
+    let quiet = new_account(&server, "quiet").await;
+    let path = format!("/v1/accounts/{noisy_id}");
+    let patch =
+        async |body: Value, key: Option<&str>| server.call(reqwest::Method::PATCH, &path, Some(body), key).await;
+
+    // Only the admin may, and bad values name their field; none of it changes anything.
+    let (code, body) = patch(json!({"ingest_rate": 1}), Some(noisy)).await;
+    assert_eq!(code, StatusCode::FORBIDDEN, "{body}");
+    for (bad, field) in [
+        (json!({"ingest_rate": 0}), "ingest_rate"),
+        (json!({"ingest_rate": 100_001}), "ingest_rate"),
+        (json!({"ingest_rate": "fast"}), "ingest_rate"),
+        (json!({"ingest_burst": 5}), "ingest_burst"),
+        (json!({"ingest_rate": 1, "ingest_burst": 0}), "ingest_burst"),
+        (json!({"ingest_rate": null, "ingest_burst": 5}), "ingest_burst"),
+        (json!({"ingest_rates": 1}), "ingest_rates"),
+    ] {
+        let (code, body) = patch(bad.clone(), None).await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert!(body["field"].as_str().is_some_and(|f| f.contains(field)), "{bad}: {body}");
+    }
+    let (_, account) = server.get(&path).await;
+    assert_eq!(account["ingest_rate"], Value::Null, "{account}");
+    for n in 0..5 {
+        let (code, _, body) = post_as(&server, noisy, "/v1/events", &event(n)).await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    }
+
+    // One a second, two at once.
+    let (code, account) = patch(json!({"ingest_rate": 1, "ingest_burst": 2}), None).await;
+    assert_eq!(code, StatusCode::OK, "{account}");
+    assert_eq!((&account["ingest_rate"], &account["ingest_burst"]), (&json!(1), &json!(2)), "{account}");
+    let (_, read) = server.get(&path).await;
+    assert_eq!((&read["ingest_rate"], &read["ingest_burst"]), (&json!(1), &json!(2)), "{read}");
+    for n in 5..7 {
+        let (code, _, body) = post_as(&server, noisy, "/v1/events", &event(n)).await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    }
+    let (code, retry_after, body) = post_as(&server, noisy, "/v1/events", &event(7)).await;
+    assert_eq!(code, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(retry_after.is_some_and(|s| s >= 1), "{body}");
+    assert!(body["message"].as_str().is_some_and(|d| d.contains("at most 1 events per second")), "{body}");
+    // The other account is untouched.
+    for n in 0..5 {
+        let (code, _, body) = post_as(&server, &quiet, "/v1/events", &event(n)).await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    }
+
+    // Back to the deployment's (none): heard at once.
+    let (code, account) = patch(json!({"ingest_rate": null}), None).await;
+    assert_eq!(code, StatusCode::OK, "{account}");
+    assert_eq!((&account["ingest_rate"], &account["ingest_burst"]), (&Value::Null, &Value::Null));
+    for n in 8..12 {
+        let (code, _, body) = post_as(&server, noisy, "/v1/events", &event(n)).await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(event_count(&server, noisy).await, 11);
+
+    // Both changes are in the admin's audit log, from and to.
+    let (_, log) = server.get("/v1/audit-log?action=account.updated").await;
+    let entries = log["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{log}");
+    assert_eq!(entries[0]["target_id"], noisy_id.as_str());
+    assert_eq!(entries[0]["changes"]["ingest_rate"], json!({"from": 1, "to": null}), "{log}");
+    assert_eq!(entries[1]["changes"]["ingest_burst"], json!({"from": null, "to": 2}), "{log}");
+}
+
+#[tokio::test]
 async fn a_batch_answers_each_event_in_order_and_delivers_every_accepted_one() {
     let server = Server::start(&[]).await;
     let receiver = Receiver::start().await;

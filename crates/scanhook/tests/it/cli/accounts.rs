@@ -45,4 +45,14 @@ async fn the_admin_lists_and_creates_accounts_and_nobody_else_sees_them() {
     }
     let tenant = Cli::with_env(&[("SCANHOOK_URL", &server.base), ("SCANHOOK_API_KEY", &tenant_key)]);
     tenant.run(&["accounts", "list"]).await.fails(1, &["403"]);
+    tenant.run(&["accounts", "update", &id, "--ingest-rate", "5"]).await.fails(1, &["403"]);
+
+    // The admin sets an account's own ingest limit, and takes it back.
+    let limited = cli.json(&["accounts", "update", &id, "--ingest-rate", "50"]).await;
+    assert_eq!((limited["ingest_rate"].as_u64(), limited["ingest_burst"].as_u64()), (Some(50), Some(100)));
+    let shown = cli.run(&["accounts", "get", &id]).await;
+    assert!(shown.stdout.contains("50 events/s, bursts of 100"), "{}", shown.stdout);
+    let back = cli.json(&["accounts", "update", &id, "--ingest-default"]).await;
+    assert_eq!((back["ingest_rate"].as_u64(), back["ingest_burst"].as_u64()), (None, None));
+    cli.run(&["accounts", "update", &id, "--ingest-rate", "0"]).await.fails(1, &["ingest_rate"]);
 }
