@@ -56,12 +56,18 @@ fn create_form(sess: &Sess, name: &str, problem: Option<&Problem>) -> Markup {
 fn table(accounts: &[AccountOut]) -> Markup {
     html! {
         table.list {
-            thead { tr { th { "Name" } th { "Account ID" } th { "Created" } } }
+            thead { tr { th { "Name" } th { "Account ID" } th { "Ingest limit" } th { "Created" } } }
             tbody {
                 @for a in accounts {
                     tr {
                         td data-label="Name" { (a.name) @if a.is_admin { " " span.badge.neutral { "Admin" } } }
                         td.id data-label="Account ID" { span.mono.small.url { (a.id) } }
+                        td data-label="Ingest limit" {
+                            @match (a.ingest_rate, a.ingest_burst) {
+                                (Some(rate), Some(burst)) => { (rate) " events/s, bursts of " (burst) }
+                                _ => span.muted { "The deployment's" }
+                            }
+                        }
                         td data-label="Created" { (when(&a.created_at)) }
                     }
                 }

@@ -55,6 +55,15 @@ async fn the_admin_sees_every_account_and_creates_one_whose_key_is_shown_once() 
     assert!(field_value(&html, "api_key").is_none() && !html.contains(&key), "the key is not shown again");
     let (_, list) = server.get("/v1/accounts").await;
     assert_eq!(list["data"].as_array().map(Vec::len), Some(2), "{list}");
+    assert!(html.contains("The deployment&#39;s") || html.contains("The deployment's"), "{html}");
+
+    // An account's own ingest limit is shown with it.
+    let tenant = list["data"].as_array().unwrap().iter().find(|a| a["is_admin"] == false).unwrap();
+    let path = format!("/v1/accounts/{}", tenant["id"].as_str().unwrap());
+    let (status, _) = server.call(Method::PATCH, &path, Some(serde_json::json!({"ingest_rate": 7})), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, html) = page(&server, &token, "/accounts").await;
+    assert!(html.contains("7 events/s, bursts of 100"), "{html}");
 }
 
 #[tokio::test]
