@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
-use scanhook_core::DeliveryId;
 use scanhook_core::polite::{self, Asked};
+use scanhook_core::{DeliveryId, WebhookId};
 use scanhook_store::{Claim, Claimed, Completion, EndpointAction, Lease, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
-use crate::fairness::{Fairness, Slot, lock};
+use crate::fairness::{ClaimRead, Fairness, Slot, lock};
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
@@ -165,6 +165,11 @@ impl Dispatcher {
         }
     }
 
+    /// Forgets what claims learned of deliveries passed over ([`Fairness::forget_passed`]).
+    pub fn forget_passed(&self) {
+        self.fairness.forget_passed();
+    }
+
     fn lease(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
     }
@@ -175,9 +180,13 @@ impl Dispatcher {
     async fn claim(&self, limit: u32) -> StoreResult<(Vec<(Claimed, Slot)>, bool)> {
         let claiming = self.claiming.lock().await;
         let now = self.clock.now();
-        let limits = self.fairness.limits(now);
-        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await?;
+        let generation = self.fairness.generation();
+        let asked = self.fairness.limits(now);
+        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, asked.clone()).await?;
+        let taken: Vec<WebhookId> = claim.items.iter().map(|c| c.webhook.id.clone()).collect();
+        let read_all = claim.read_all;
         let held = self.hold(claim);
+        self.fairness.learn(ClaimRead { now, generation, asked: &asked, taken: &taken, read_all, limit });
         drop(claiming);
         Ok(held)
     }
@@ -391,7 +400,9 @@ impl Dispatcher {
                 self.write(outcomes).await;
             }
             if queue_moved {
-                // The next delivery of an ordered endpoint may be due now.
+                // The next delivery of an ordered endpoint may be due now (since the
+                // outcome's time, which may be before what a claim meanwhile passed over).
+                self.forget_passed();
                 self.wake.notify_one();
             }
             for answer in flushes {
@@ -507,8 +518,12 @@ impl Dispatcher {
     /// comes first (the poll covers other nodes' work and expired leases).
     async fn idle(&self, shutdown: &CancellationToken) {
         let now = self.clock.now();
-        let skip = self.fairness.limits(now).skip;
-        let due = self.store.next_due_except(skip).await;
+        let limits = self.fairness.limits(now);
+        let due = match limits.reopened.is_empty() {
+            // Endpoints that left the skip set may have deliveries due before `due_after`.
+            false => Ok(Some(now)),
+            true => self.store.next_due_except(limits.skip, limits.due_after).await,
+        };
         if let Ok(at) = &due {
             *lock(&self.store_due) = Some(*at);
         }

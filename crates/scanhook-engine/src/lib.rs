@@ -169,7 +169,9 @@ impl Engine {
         // What was handed over woke the dispatcher already, and what was passed over waits for
         // a slot or a refill, which wakes it too; a claim for nothing would cost a unit of work.
         if matches!(&ingested, Ingested::Created(e) if e.delivery_count as usize > handed) {
-            self.wake.notify_one();
+            // Stamped before it was stored: its deliveries may be due before what a claim
+            // in between thought passed over.
+            self.wake();
         }
         Ok(ingested)
     }
@@ -212,7 +214,7 @@ impl Engine {
             })
             .sum();
         if made > handed {
-            self.wake.notify_one();
+            self.wake();
         }
         Ok(results)
     }
@@ -225,8 +227,12 @@ impl Engine {
         EventStamp { timestamp, first_attempt_at: timestamp + first_delay }
     }
 
-    /// Tells the dispatcher that work may be due now (after a retry or replay by hand).
+    /// Tells the dispatcher that work may be due now (after a retry or replay by hand, or
+    /// another node's work), possibly due since a time its claims thought passed.
     pub fn wake(&self) {
+        if let Some(dispatcher) = self.dispatcher.get() {
+            dispatcher.forget_passed();
+        }
         self.wake.notify_one();
     }
 

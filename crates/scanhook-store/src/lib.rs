@@ -552,10 +552,15 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest time a pending delivery is due (for a leased one: when its lease ends),
     /// to sleep until then.
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        self.next_due_except(Vec::new()).await
+        self.next_due_except(Vec::new(), None).await
     }
-    /// [`Store::next_due_at`] of the endpoints not in `skip`.
-    async fn next_due_except(&self, skip: Vec<WebhookId>) -> StoreResult<Option<DateTime<Utc>>>;
+    /// [`Store::next_due_at`] of the endpoints not in `skip`, after `after` (what
+    /// [`ClaimLimits::due_after`] says of the deliveries due up to it holds).
+    async fn next_due_except(
+        &self,
+        skip: Vec<WebhookId>,
+        after: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
 
     /// Carries out one retention step ([`scanhook_core::retention::Prune`], which says
     /// what each takes) on at most `limit` rows older than `before`, as one short unit of

@@ -299,6 +299,13 @@ pub struct ClaimLimits {
     /// Endpoints passed over entirely: at their cap on this worker, or with an empty rate
     /// bucket. Their due deliveries are not read.
     pub skip: Vec<WebhookId>,
+    /// Every delivery due up to this time belongs to an endpoint in `skip` or `reopened`
+    /// (an earlier claim read them all and passed over the rest): the claim reads due
+    /// deliveries after it, so an endpoint's long backlog is not read again at each claim.
+    pub due_after: Option<DateTime<Utc>>,
+    /// Endpoints that left `skip` since `due_after` was found: their deliveries due up to it
+    /// are read endpoint by endpoint, oldest first.
+    pub reopened: Vec<WebhookId>,
 }
 
 /// A claim an ingest may make of the deliveries it creates, in its own unit of work
@@ -324,6 +331,10 @@ pub struct Claim {
     /// empty): a freed slot or a refill wakes the dispatcher for them, nothing else need.
     /// Always 0 for [`crate::Store::claim`].
     pub passed_over: u32,
+    /// The claim read every due delivery it was asked to look at (after `due_after`, not
+    /// in `skip`), none left unread for its limit: all still due up to the claim's `now`
+    /// are those it passed over. Always false for an ingest's claim.
+    pub read_all: bool,
 }
 
 /// Where a delivery goes after an attempt (or a decision not to attempt).

@@ -813,7 +813,11 @@ async fn a_claim_takes_each_endpoints_fair_share() {
         }
         let count = |c: &Claim, w: &Webhook| c.items.iter().filter(|i| i.webhook.id == w.id).count();
         let lease = t0() + Duration::seconds(60);
-        let limits = ClaimLimits { busy: HashMap::from([(capped.id.clone(), 1)]), skip: vec![skipped.id.clone()] };
+        let limits = ClaimLimits {
+            busy: HashMap::from([(capped.id.clone(), 1)]),
+            skip: vec![skipped.id.clone()],
+            ..Default::default()
+        };
         let first = s.claim("w1", t0(), lease, 100, limits).await.unwrap();
         let took = [&capped, &paced, &plain, &skipped].map(|w| count(&first, w));
         assert_eq!(took, [1, 2, 5, 0], "{}", b.name);
@@ -828,8 +832,55 @@ async fn a_claim_takes_each_endpoints_fair_share() {
         let third = s.claim("w3", refill, lease, 100, ClaimLimits::default()).await.unwrap();
         let took = [&capped, &paced, &plain, &skipped].map(|w| count(&third, w));
         assert_eq!(took, [2, 1, 0, 0], "{}: a token a second", b.name);
-        assert_eq!(s.next_due_except(vec![capped.id.clone()]).await.unwrap(), Some(t0()), "{}", b.name);
-        assert_eq!(s.next_due_except(vec![capped.id.clone(), paced.id.clone()]).await.unwrap(), Some(lease));
+        assert_eq!(s.next_due_except(vec![capped.id.clone()], None).await.unwrap(), Some(t0()), "{}", b.name);
+        assert_eq!(s.next_due_except(vec![capped.id.clone(), paced.id.clone()], None).await.unwrap(), Some(lease));
+    }
+}
+
+/// A claim that read every due delivery says so (`read_all`); a later one given
+/// `due_after` reads only what became due after it, and a `reopened` endpoint's deliveries
+/// due up to it, oldest first, so a passed-over endpoint's backlog is not read again.
+#[tokio::test]
+async fn a_claim_after_what_one_passed_over_reads_only_the_rest() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        let stuck = webhook(s, &acc, &["*"]).await;
+        let other = webhook(s, &acc, &["*"]).await;
+        let t1 = t0() + Duration::seconds(1);
+        let lease = t1 + Duration::seconds(60);
+        for _ in 0..5 {
+            s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        }
+        let skip = || ClaimLimits { skip: vec![stuck.id.clone()], ..Default::default() };
+        let first = s.claim("w", t0(), lease, 100, skip()).await.unwrap();
+        assert_eq!(first.items.len(), 5, "{}", b.name);
+        assert!(first.items.iter().all(|i| i.webhook.id == other.id) && first.read_all, "{}", b.name);
+
+        let mut made = Vec::new();
+        for _ in 0..3 {
+            let new = NewEvent { timestamp: t1, first_attempt_at: t1, ..event("scan.completed", None) };
+            made.push(created(s.ingest_event(&acc, new, t1).await.unwrap()).id);
+        }
+        let after = ClaimLimits { due_after: Some(t0()), ..skip() };
+        let second = s.claim("w", t1, lease, 100, after).await.unwrap();
+        let events: Vec<_> = second.items.iter().map(|i| (i.webhook.id.clone(), i.event.id.clone())).collect();
+        let expected: Vec<_> = made.iter().map(|e| (other.id.clone(), e.clone())).collect();
+        assert_eq!(events, expected, "{}: only what became due after", b.name);
+        assert!(second.read_all, "{}", b.name);
+
+        // The stuck endpoint left the skip set: its oldest first, up to the limit.
+        let reopened = ClaimLimits { due_after: Some(t1), reopened: vec![stuck.id.clone()], ..Default::default() };
+        let third = s.claim("w", t1, lease, 4, reopened).await.unwrap();
+        assert_eq!(third.items.len(), 4, "{}", b.name);
+        assert!(third.items.iter().all(|i| i.webhook.id == stuck.id), "{}", b.name);
+        assert!(third.items.iter().all(|i| i.event.timestamp == t0()), "{}: oldest first", b.name);
+        assert!(!third.read_all, "{}: a full batch may have left some", b.name);
+        // Four of the stuck endpoint's are still due, all before `t1`; after it only leases end.
+        assert_eq!(s.next_due_except(vec![], Some(t1)).await.unwrap(), Some(lease), "{}", b.name);
+        assert_eq!(s.next_due_except(vec![], None).await.unwrap(), Some(t0()), "{}", b.name);
+        let rest = s.claim("w", t1, lease, 100, ClaimLimits::default()).await.unwrap();
+        assert_eq!(rest.items.len(), 4, "{}", b.name);
     }
 }
 
@@ -854,7 +905,11 @@ async fn an_ingest_leases_its_new_deliveries_as_a_claim_would() {
             owner: "w1".into(),
             until,
             limit,
-            limits: ClaimLimits { busy: HashMap::from([(capped.id.clone(), 2)]), skip: vec![skipped.id.clone()] },
+            limits: ClaimLimits {
+                busy: HashMap::from([(capped.id.clone(), 2)]),
+                skip: vec![skipped.id.clone()],
+                ..Default::default()
+            },
         };
         let (ingested, claim) =
             s.ingest_event_leased(&acc, event("scan.completed", None), t0(), lease(10)).await.unwrap();
@@ -1681,7 +1736,7 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     assert!(claimed.len() >= 4, "every outcome below is recorded");
     let ids: Vec<_> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
     s.renew_leases("w", ids.clone(), t0() + Duration::seconds(90)).await.unwrap();
-    s.next_due_except(vec![passed]).await.unwrap();
+    s.next_due_except(vec![passed], None).await.unwrap();
     s.release("w", ids[..1].to_vec(), t0()).await.unwrap();
     let outcomes = [
         (Outcome::Succeeded, None),

@@ -23,6 +23,27 @@ pub async fn claim(
     // this unit commits, unchanged. A lease moves next_attempt_at to the lease's end, so a
     // delivery whose worker died is due again exactly when its lease expires.
     let skip: Vec<&str> = limits.skip.iter().map(WebhookId::as_str).collect();
+    let after = limits.due_after.map_or(i64::MIN, ms);
+    // The reopened endpoints' deliveries due up to `due_after` first (see the SQLite claim).
+    let mut due = Vec::new();
+    for webhook in limits.reopened.iter().filter(|w| !limits.skip.contains(w)) {
+        let rows = rows_of(
+            c,
+            &format!(
+                "SELECT {}
+                 FROM deliveries d
+                 JOIN events e ON e.id = d.event_id
+                 JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2
+                 ORDER BY d.id LIMIT $3
+                 FOR UPDATE OF d SKIP LOCKED",
+                claim_columns()
+            ),
+            &[&webhook.as_str(), &after.min(ms(now)), &i64::from(limit)],
+        )
+        .await?;
+        due.extend(rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?);
+    }
     let rows = rows_of(
         c,
         &format!(
@@ -30,16 +51,19 @@ pub async fn claim(
              FROM deliveries d
              JOIN events e ON e.id = d.event_id
              JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.webhook_id <> ALL($3)
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.next_attempt_at > $4
+                 AND d.webhook_id <> ALL($3)
              ORDER BY d.next_attempt_at LIMIT $2
              FOR UPDATE OF d SKIP LOCKED",
             claim_columns()
         ),
-        &[&ms(now), &i64::from(limit), &skip],
+        &[&ms(now), &i64::from(limit), &skip, &after],
     )
     .await?;
-    let due = rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?;
-    lease(c, owner, due, now, lease_until, limit, limits).await
+    let read_all = rows.len() < limit as usize;
+    due.extend(rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?);
+    let claim = lease(c, owner, due, now, lease_until, limit, limits).await?;
+    Ok(Claim { read_all: read_all && claim.items.len() < limit as usize, ..claim })
 }
 
 /// What a claim reads of each delivery: itself, its event, its endpoint and the endpoint's
@@ -143,7 +167,7 @@ async fn lease(
         )
         .await?;
     }
-    Ok(Claim { items, empty, passed_over: 0 })
+    Ok(Claim { items, empty, passed_over: 0, read_all: false })
 }
 
 /// Records one outcome (in a savepoint of its own: `PostgresStore::complete`). Every write
@@ -316,12 +340,18 @@ pub async fn renew_leases(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], until: Da
     .await
 }
 
-pub async fn next_due_at(c: &Tx<'_>, skip: &[WebhookId]) -> StoreResult<Option<DateTime<Utc>>> {
+/// The earliest time a delivery not in `skip` is due, after `after`.
+pub async fn next_due_at(
+    c: &Tx<'_>,
+    skip: &[WebhookId],
+    after: Option<DateTime<Utc>>,
+) -> StoreResult<Option<DateTime<Utc>>> {
     let skip: Vec<&str> = skip.iter().map(WebhookId::as_str).collect();
     let row = row_of(
         c,
-        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND webhook_id <> ALL($1)",
-        &[&skip],
+        "SELECT MIN(next_attempt_at) FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at > $2 AND webhook_id <> ALL($1)",
+        &[&skip, &after.map_or(i64::MIN, ms)],
     )
     .await?;
     Ok(row.try_get::<_, Option<i64>>(0)?.map(time))

@@ -581,8 +581,12 @@ impl Store for PostgresStore {
         unit!(self, |c| dispatch::renew_leases(&c, owner, &ids, until).await?)
     }
 
-    async fn next_due_except(&self, skip: Vec<WebhookId>) -> StoreResult<Option<DateTime<Utc>>> {
-        unit!(self, |c| dispatch::next_due_at(&c, &skip).await?)
+    async fn next_due_except(
+        &self,
+        skip: Vec<WebhookId>,
+        after: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        unit!(self, |c| dispatch::next_due_at(&c, &skip, after).await?)
     }
 
     async fn prune(

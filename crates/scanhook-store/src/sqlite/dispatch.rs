@@ -21,19 +21,40 @@ pub fn claim(
     // atomic here; PostgreSQL does the same with FOR UPDATE SKIP LOCKED. A lease moves
     // next_attempt_at to the lease's end: leased rows sort after due ones in the index, and
     // a delivery whose worker died is due again exactly when its lease expires.
+    let after = limits.due_after.map_or(i64::MIN, ms);
+    let skip = serde_json::to_string(&limits.skip)?;
+    // The reopened endpoints' deliveries due up to `due_after` first: they are the oldest.
+    // Through the endpoint's index, not the due one, so other endpoints' rows before
+    // `due_after` are not read again.
+    let mut earlier = c.prepare_cached(&format!(
+        "SELECT {}
+         FROM deliveries d INDEXED BY deliveries_webhook
+         JOIN events e ON e.id = d.event_id
+         JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.webhook_id = ?1 AND d.status = 'pending' AND d.next_attempt_at <= ?2
+         ORDER BY d.id LIMIT ?3",
+        claim_columns()
+    ))?;
+    let mut due = Vec::new();
+    for webhook in limits.reopened.iter().filter(|w| !limits.skip.contains(w)) {
+        let rows = earlier.query_map(params![webhook.as_str(), after.min(ms(now)), limit], claimed)?;
+        due.extend(rows.collect::<Result<Vec<_>, _>>()?);
+    }
     let mut select = c.prepare_cached(&format!(
         "SELECT {}
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.next_attempt_at > ?4
              AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
          ORDER BY d.next_attempt_at LIMIT ?2",
         claim_columns()
     ))?;
-    let skip = serde_json::to_string(&limits.skip)?;
-    let due = select.query_map(params![ms(now), limit, skip], claimed)?.collect::<Result<Vec<_>, _>>()?;
-    lease(c, owner, due, now, lease_until, limit, limits)
+    let later = select.query_map(params![ms(now), limit, skip, after], claimed)?.collect::<Result<Vec<_>, _>>()?;
+    let read_all = later.len() < limit as usize;
+    due.extend(later);
+    let claim = lease(c, owner, due, now, lease_until, limit, limits)?;
+    Ok(Claim { read_all: read_all && claim.items.len() < limit as usize, ..claim })
 }
 
 /// What a claim reads of each delivery: itself, its event, its endpoint and the endpoint's
@@ -116,7 +137,7 @@ fn lease(
     for item in &items {
         lease.execute(params![owner, ms(lease_until), item.delivery_id.as_str()])?;
     }
-    Ok(Claim { items, empty, passed_over: 0 })
+    Ok(Claim { items, empty, passed_over: 0, read_all: false })
 }
 
 /// Records one outcome. Every write is guarded so that nothing about this one row (its
@@ -267,15 +288,21 @@ pub fn renew_leases(c: &Connection, owner: &str, ids: &[DeliveryId], until: Date
     Ok(renewed)
 }
 
-pub fn next_due_at(c: &Connection, skip: &[WebhookId]) -> StoreResult<Option<DateTime<Utc>>> {
+/// The earliest time a delivery not in `skip` is due, after `after` (see
+/// [`ClaimLimits::due_after`]).
+pub fn next_due_at(
+    c: &Connection,
+    skip: &[WebhookId],
+    after: Option<DateTime<Utc>>,
+) -> StoreResult<Option<DateTime<Utc>>> {
     let at: Option<i64> = c
         .prepare_cached(
             "SELECT next_attempt_at FROM deliveries
-             WHERE status = 'pending' AND next_attempt_at IS NOT NULL
+             WHERE status = 'pending' AND next_attempt_at > ?2
                  AND webhook_id NOT IN (SELECT value FROM json_each(?1))
              ORDER BY next_attempt_at LIMIT 1",
         )?
-        .query_row([serde_json::to_string(skip)?], |r| r.get(0))
+        .query_row(params![serde_json::to_string(skip)?, after.map_or(i64::MIN, ms)], |r| r.get(0))
         .optional()?;
     Ok(at.map(time))
 }

@@ -601,8 +601,12 @@ impl Store for SqliteStore {
         self.writer.write_essential(move |c| dispatch::renew_leases(c, &owner, &ids, until)).await
     }
 
-    async fn next_due_except(&self, skip: Vec<WebhookId>) -> StoreResult<Option<DateTime<Utc>>> {
-        self.read(move |c| dispatch::next_due_at(c, &skip)).await
+    async fn next_due_except(
+        &self,
+        skip: Vec<WebhookId>,
+        after: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        self.read(move |c| dispatch::next_due_at(c, &skip, after)).await
     }
 
     async fn create_session(&self, session: Session) -> StoreResult<()> {

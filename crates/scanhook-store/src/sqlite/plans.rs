@@ -316,7 +316,11 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
         };
         super::dispatch::complete(&c, "w", done, 1, now).unwrap();
     }
-    super::dispatch::next_due_at(&c, &limits().skip).unwrap();
+    super::dispatch::next_due_at(&c, &limits().skip, None).unwrap();
+    super::dispatch::next_due_at(&c, &limits().skip, Some(now)).unwrap();
+    // A claim after what an earlier one passed over, with an endpoint that left the skip set.
+    let after = ClaimLimits { due_after: Some(now), reopened: vec![hook.id.clone()], ..limits() };
+    super::dispatch::claim(&c, "w", now, now, 10, after).unwrap();
     let again = super::dispatch::claim(&c, "w", now, now, 10, limits()).unwrap().items;
     super::dispatch::release(&c, "w", &[again[0].delivery_id.clone()], now).unwrap();
     super::deliveries::retry(&c, &account, &claimed[2].delivery_id, now).unwrap();
