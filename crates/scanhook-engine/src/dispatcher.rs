@@ -582,9 +582,16 @@ impl Dispatcher {
         Ok(count)
     }
 
+    /// [`Dispatcher::attempt`] in the delivery's span (`crate::trace`): its log lines
+    /// and trace span name the delivery, its event and the attempt.
+    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
+        let span = crate::trace::attempt_span(&item);
+        tracing::Instrument::instrument(self.attempt(item, hard_stop), span).await
+    }
+
     /// Makes one attempt (unless the endpoint is disabled) and decides what follows.
     /// `None`: stopped by `hard_stop`; the lease was released instead.
-    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
+    async fn attempt(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
         let delivery_id = item.delivery_id.clone();
         let limit = self.config.max_expired_leases;
         if limit > 0 && item.expired_leases >= limit {

@@ -17,6 +17,7 @@ pub mod retention;
 pub mod sandbox;
 pub mod sender;
 pub mod sweeper;
+pub mod trace;
 mod usecases;
 
 use std::sync::Arc;

@@ -273,8 +273,10 @@ impl Sender {
     /// Makes attempt `number` of `item` and records it.
     pub async fn send(&self, item: &Claimed, number: u32, started_at: DateTime<Utc>) -> Sent {
         let clock = Instant::now();
+        let id = AttemptId::generate();
+        tracing::Span::current().record("attempt_id", tracing::field::display(&id));
         let attempt = |status_code, error, request_headers, request_body, response_headers, response_body| Attempt {
-            id: AttemptId::generate(),
+            id: id.clone(),
             delivery_id: item.delivery_id.clone(),
             number,
             started_at,

@@ -37,6 +37,7 @@ mod ingest;
 mod javascript_bodies;
 mod licenses;
 mod listen;
+mod logs;
 mod migrate_store;
 mod ordering;
 mod platforms;
