@@ -48,6 +48,8 @@ const RESERVED: &[&str] = &[
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    // W3C Trace Context: every delivery carries its event's trace.
+    "traceparent",
 ];
 const RESERVED_PREFIX: &str = "x-scanhook-";
 const MAX_HEADERS: usize = 20;

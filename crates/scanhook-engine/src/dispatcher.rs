@@ -176,7 +176,8 @@ impl Dispatcher {
         let claiming = self.claiming.lock().await;
         let now = self.clock.now();
         let limits = self.fairness.limits(now);
-        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await?;
+        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits);
+        let claim = tracing::Instrument::instrument(claim, crate::trace::store("claim")).await?;
         let held = self.hold(claim);
         drop(claiming);
         Ok(held)
@@ -480,7 +481,8 @@ impl Dispatcher {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
             let kept = retry.then(|| outcomes.clone());
             let now = self.clock.now();
-            let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now).await;
+            let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now);
+            let result = tracing::Instrument::instrument(result, crate::trace::store("complete")).await;
             self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
             match (result, kept) {
                 (Ok(()), _) => break,

@@ -26,6 +26,7 @@ use chrono::SubsecRound;
 use scanhook_core::{AccountId, EventId, EventType, WebhookId};
 use scanhook_store::{EventScope, EventStamp, Ingested, NewEvent, Store, StoreResult};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 pub use clock::{Clock, SystemClock};
 pub use config::DispatchConfig;
@@ -156,16 +157,21 @@ impl Engine {
             idempotency: event.idempotency,
             first_attempt_at: now + first_delay,
             scope: event.scope,
+            trace_parent: trace::event_trace_parent(),
         };
         let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let (ingested, claim) = self.store.ingest_event_leased(account, new, now, lease).await?;
+                let (ingested, claim) = self
+                    .store
+                    .ingest_event_leased(account, new, now, lease)
+                    .instrument(trace::store("ingest_event"))
+                    .await?;
                 // Passed over for an endpoint at its cap: its freed slot wakes the dispatcher.
                 let handed = claim.items.len() + claim.passed_over as usize;
                 dispatcher.take_over(claim, offer).await;
                 (ingested, handed)
             }
-            None => (self.store.ingest_event(account, new, now).await?, 0),
+            None => (self.store.ingest_event(account, new, now).instrument(trace::store("ingest_event")).await?, 0),
         };
         // What was handed over woke the dispatcher already, and what was passed over waits for
         // a slot or a refill, which wakes it too; a claim for nothing would cost a unit of work.
@@ -194,16 +200,27 @@ impl Engine {
                 idempotency: event.idempotency,
                 first_attempt_at: stamp.first_attempt_at,
                 scope: event.scope,
+                trace_parent: trace::event_trace_parent(),
             })
             .collect();
         let (results, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let (results, claim) = self.store.ingest_events_leased(account, batch, stamp.timestamp, lease).await?;
+                let (results, claim) = self
+                    .store
+                    .ingest_events_leased(account, batch, stamp.timestamp, lease)
+                    .instrument(trace::store("ingest_events"))
+                    .await?;
                 let handed = claim.items.len() + claim.passed_over as usize;
                 dispatcher.take_over(claim, offer).await;
                 (results, handed)
             }
-            None => (self.store.ingest_events(account, batch, stamp.timestamp).await?, 0),
+            None => (
+                self.store
+                    .ingest_events(account, batch, stamp.timestamp)
+                    .instrument(trace::store("ingest_events"))
+                    .await?,
+                0,
+            ),
         };
         let made: usize = results
             .iter()

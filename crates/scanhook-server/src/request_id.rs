@@ -10,6 +10,8 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use scanhook_core::trace_parent::{HEADER as HEADER_TRACE, TraceParent};
+use scanhook_engine::trace;
 use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
@@ -47,8 +49,14 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         path = loggable_path(request.uri().path()),
         otel.kind = "server",
     );
+    // The producer's trace (W3C `traceparent`): the request's span continues it, and events
+    // it ingests keep it for their deliveries, with or without a tracer.
+    let incoming = request.headers().get(HEADER_TRACE).and_then(|v| v.to_str().ok()).and_then(TraceParent::parse);
+    if let Some(parent) = incoming {
+        trace::adopt(&span, parent);
+    }
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = trace::with_incoming(incoming, next.run(request)).instrument(span.clone()).await;
     let status = response.status().as_u16();
     span.in_scope(|| tracing::debug!(status, latency_ms = started.elapsed().as_millis() as u64, "request served"));
     response.headers_mut().insert(HEADER, value);

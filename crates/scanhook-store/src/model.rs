@@ -141,6 +141,9 @@ pub struct NewEvent {
     pub first_attempt_at: DateTime<Utc>,
     /// What endpoint filters look at.
     pub scope: EventScope,
+    /// The W3C `traceparent` its deliveries continue (the producer's trace, or the ingest
+    /// span's); `None` when none was known.
+    pub trace_parent: Option<String>,
 }
 
 impl NewEvent {
@@ -156,6 +159,7 @@ impl NewEvent {
             idempotency: None,
             first_attempt_at: stamp.first_attempt_at,
             scope,
+            trace_parent: None,
         }
     }
 }
@@ -278,6 +282,8 @@ pub struct Claimed {
     pub expired_leases: u32,
     pub event: Event,
     pub webhook: Webhook,
+    /// The event's W3C `traceparent` ([`NewEvent::trace_parent`]).
+    pub trace_parent: Option<String>,
 }
 
 /// What a claim must leave alone besides deliveries not yet due (the rules are

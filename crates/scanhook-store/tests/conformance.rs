@@ -81,6 +81,7 @@ fn event(event_type: &str, idempotency: Option<(&str, &str)>) -> NewEvent {
         idempotency: idempotency.map(|(k, h)| (k.to_string(), h.to_string())),
         first_attempt_at: t0(),
         scope: EventScope::default(),
+        trace_parent: None,
     }
 }
 
@@ -1951,5 +1952,24 @@ async fn events_list_by_project_violations_count_exactly_and_the_audit_log_lists
         );
         let later = AuditFilter { since: Some(t0() + Duration::seconds(1)), ..Default::default() };
         assert_eq!(s.list_audit(&acc, later, page).await.unwrap().items.len(), 2, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn an_events_trace_parent_comes_with_its_claimed_deliveries() {
+    const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        let traced = NewEvent { trace_parent: Some(TRACE.into()), ..event("scan.completed", None) };
+        let traced = created(s.ingest_event(&acc, traced, t0()).await.unwrap());
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let claim = s.claim("w1", t0(), t0() + Duration::seconds(60), 10, ClaimLimits::default()).await.unwrap();
+        let got: Vec<_> = claim.items.iter().map(|c| (c.event.id == traced.id, c.trace_parent.clone())).collect();
+        assert_eq!(got.len(), 2, "{}", b.name);
+        for (is_traced, trace_parent) in got {
+            assert_eq!(trace_parent.as_deref(), is_traced.then_some(TRACE), "{}", b.name);
+        }
     }
 }

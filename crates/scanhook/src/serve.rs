@@ -223,7 +223,7 @@ async fn bootstrap_admin(
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    crate::telemetry::init()?;
+    let telemetry = crate::telemetry::init()?;
 
     // Every setting is checked before anything touches the disk.
     let mut config = dispatch_config(&args)?;
@@ -308,6 +308,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     sweeper.await.context("the scan sweeper stopped abnormally")?;
     pruner.await.context("the retention job stopped abnormally")?;
     tracing::info!("stopped");
+    telemetry.shutdown().await;
     Ok(())
 }
 

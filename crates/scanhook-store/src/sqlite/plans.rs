@@ -274,6 +274,7 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
         idempotency: key.map(|k| (k.to_string(), "hash".to_string())),
         first_attempt_at: now,
         scope: Default::default(),
+        trace_parent: None,
     };
     for key in [Some("k1"), Some("k1"), None, None] {
         super::events::ingest(&c, &account, event(key), now).unwrap();

@@ -51,3 +51,4 @@ mod scan_tools;
 mod scans;
 mod secrets;
 mod serve;
+mod traces;
