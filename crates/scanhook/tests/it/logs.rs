@@ -150,9 +150,11 @@ async fn json_logs_name_requests_and_attempts_and_hold_no_secret_or_payload() {
 }
 
 #[tokio::test]
-async fn an_unknown_log_format_stops_the_start() {
+async fn an_unknown_log_format_or_a_malformed_otlp_endpoint_stops_the_start() {
     let mut server = Server::start(&[]).await;
     server.kill();
     let log = server.start_fails_with(&[("SCANHOOK_LOG_FORMAT", "yaml")]);
     assert!(log.contains("SCANHOOK_LOG_FORMAT must be 'text' or 'json'"), "{log}");
+    let log = server.start_fails_with(&[("SCANHOOK_OTLP_ENDPOINT", "collector:4318")]);
+    assert!(log.contains("SCANHOOK_OTLP_ENDPOINT must be an http:// or https:// URL"), "{log}");
 }

@@ -5,9 +5,8 @@
 //! PyPI in a venv under target/), the attempt a child of the request that ingested its
 //! event, itself a child of the producer's span.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -26,35 +25,12 @@ fn producer_traceparent() -> String {
 /// The venv's python with opentelemetry-proto, installed on first use; `None` (after saying
 /// so) when PyPI cannot be reached.
 fn python_with_proto() -> Option<PathBuf> {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/otlp-venv");
-    let python = venv.join("bin/python");
     let version = PROTO.split("==").nth(1).expect("a pinned version");
     let check = format!(
         "import sys, importlib.metadata as m; import opentelemetry.proto.collector.trace.v1.trace_service_pb2; \
          sys.exit(m.version('opentelemetry-proto') != '{version}')"
     );
-    let ready = |python: &Path| Command::new(python).args(["-c", &check]).status().is_ok_and(|s| s.success());
-    if ready(&python) {
-        return Some(python);
-    }
-    let created = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
-    let installed = created
-        && Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", PROTO])
-            .status()
-            .is_ok_and(|s| s.success());
-    if installed && ready(&python) {
-        return Some(python);
-    }
-    eprintln!(
-        "SKIPPED: could not install {PROTO} into {}; with PyPI reachable, run \
-         `python3 -m venv target/otlp-venv && target/otlp-venv/bin/pip install {PROTO}` \
-         and `cargo test -p scanhook --test it traces::`",
-        venv.display()
-    );
-    None
+    crate::common::python::with_package("otlp-venv", PROTO, &check, "traces")
 }
 
 /// The (trace id, parent span id) of a `traceparent` header.
@@ -98,6 +74,23 @@ async fn deliveries_continue_the_producers_trace_without_a_tracer() {
     let ulid = event["id"].as_str().and_then(|id| id.strip_prefix("evt_")).expect("an event id");
     let ulid = ulid::Ulid::from_string(ulid).expect("a ULID");
     assert_eq!(trace, format!("{:032x}", u128::from(ulid)));
+}
+
+#[tokio::test]
+async fn a_collector_that_is_down_costs_deliveries_nothing() {
+    // A port nobody listens on: every export fails, and its spans are dropped.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let endpoint = format!("http://{}", closed.local_addr().expect("address"));
+    drop(closed);
+    let mut server = Server::start(&[("SCANHOOK_OTLP_ENDPOINT", &endpoint)]).await;
+    let receiver = Receiver::start().await;
+    server.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
+    for n in 0..20 {
+        post_event(&server, Some(&producer_traceparent()), json!({"n": n})).await;
+    }
+    let got = receiver.wait_for(20, 30).await;
+    assert!(got.iter().all(|r| ids(r.header("traceparent")).0 == PRODUCER_TRACE));
+    assert!(server.terminate(), "the server stops cleanly:\n{}", server.log());
 }
 
 #[tokio::test]
