@@ -157,7 +157,7 @@ impl Engine {
             idempotency: event.idempotency,
             first_attempt_at: now + first_delay,
             scope: event.scope,
-            trace_parent: trace::event_trace_parent(),
+            trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
         };
         let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
@@ -200,7 +200,7 @@ impl Engine {
                 idempotency: event.idempotency,
                 first_attempt_at: stamp.first_attempt_at,
                 scope: event.scope,
-                trace_parent: trace::event_trace_parent(),
+                trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
             })
             .collect();
         let (results, handed) = match self.offer() {
@@ -240,7 +240,8 @@ impl Engine {
     pub fn event_stamp(&self) -> EventStamp {
         let timestamp = self.clock.now().trunc_subsecs(3);
         let first_delay = chrono::Duration::from_std(self.config.retry.first_delay()).unwrap_or_default();
-        EventStamp { timestamp, first_attempt_at: timestamp + first_delay }
+        // Called in the request that makes the change: its events continue the request's trace.
+        EventStamp { timestamp, first_attempt_at: timestamp + first_delay, trace_parent: trace::event_trace_parent() }
     }
 
     /// Tells the dispatcher that work may be due now (after a retry or replay by hand).

@@ -26,8 +26,8 @@ pub async fn with_incoming<F: Future>(incoming: Option<TraceParent>, request: F)
 
 /// The trace context an event ingested now is stored with: the current span's when a
 /// tracer runs (the ingest's, itself a child of the producer's), else the producer's.
-pub fn event_trace_parent() -> Option<String> {
-    of_span(&Span::current()).or_else(|| INCOMING.try_with(|i| *i).ok().flatten()).map(|t| t.to_string())
+pub fn event_trace_parent() -> Option<TraceParent> {
+    of_span(&Span::current()).or_else(|| INCOMING.try_with(|i| *i).ok().flatten())
 }
 
 /// `span`'s context, when a tracer runs and gave it one.

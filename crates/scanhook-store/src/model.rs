@@ -159,7 +159,7 @@ impl NewEvent {
             idempotency: None,
             first_attempt_at: stamp.first_attempt_at,
             scope,
-            trace_parent: None,
+            trace_parent: stamp.trace_parent.map(|t| t.to_string()),
         }
     }
 }
@@ -386,6 +386,8 @@ pub enum Missed {
 pub struct EventStamp {
     pub timestamp: DateTime<Utc>,
     pub first_attempt_at: DateTime<Utc>,
+    /// The trace the events continue ([`NewEvent::trace_parent`]).
+    pub trace_parent: Option<scanhook_core::trace_parent::TraceParent>,
 }
 
 #[derive(Debug, Clone)]

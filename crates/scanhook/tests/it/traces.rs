@@ -74,6 +74,23 @@ async fn deliveries_continue_the_producers_trace_without_a_tracer() {
     let ulid = event["id"].as_str().and_then(|id| id.strip_prefix("evt_")).expect("an event id");
     let ulid = ulid::Ulid::from_string(ulid).expect("a ULID");
     assert_eq!(trace, format!("{:032x}", u128::from(ulid)));
+
+    // Events the server derives from a change (here `project.created`) continue the trace of
+    // the request that made it.
+    let producer = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let response = server
+        .client()
+        .post(server.url("/v1/projects"))
+        .bearer_auth(ADMIN_KEY)
+        .header("traceparent", producer)
+        .json(&json!({"name": "web", "target": "https://github.com/acme/web"}))
+        .send()
+        .await
+        .expect("project");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let got = receiver.wait_for(3, 20).await;
+    assert_eq!(got[2].json()["type"], "project.created");
+    assert_eq!(ids(got[2].header("traceparent")).0, "0af7651916cd43dd8448eb211c80319c");
 }
 
 #[tokio::test]
