@@ -19,6 +19,7 @@ pub mod secret;
 pub mod session;
 pub mod stats;
 pub mod subscription;
+pub mod trace_parent;
 pub mod webhook;
 pub mod whole;
 

@@ -48,6 +48,8 @@ const RESERVED: &[&str] = &[
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    // W3C Trace Context: every delivery carries its event's trace.
+    "traceparent",
 ];
 const RESERVED_PREFIX: &str = "x-scanhook-";
 const MAX_HEADERS: usize = 20;
@@ -224,6 +226,7 @@ mod tests {
         assert!(one("X-Team", "sec").is_ok());
         assert!(one("Content-Type", "text/plain").is_err());
         assert!(one("X-Scanhook-Signature", "x").is_err());
+        assert!(one("TraceParent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").is_err());
         assert!(one("bad header", "x").is_err());
         assert!(one("X-Ok", "line\nbreak").is_err());
         assert!(one("X-Long", &"v".repeat(MAX_HEADER_VALUE)).is_ok());

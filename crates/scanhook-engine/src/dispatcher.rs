@@ -182,7 +182,8 @@ impl Dispatcher {
         let now = self.clock.now();
         let generation = self.fairness.generation();
         let asked = self.fairness.limits(now);
-        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, asked.clone()).await?;
+        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, asked.clone());
+        let claim = tracing::Instrument::instrument(claim, crate::trace::store("claim")).await?;
         let taken: Vec<WebhookId> = claim.items.iter().map(|c| c.webhook.id.clone()).collect();
         let read_all = claim.read_all;
         let held = self.hold(claim);
@@ -491,7 +492,8 @@ impl Dispatcher {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
             let kept = retry.then(|| outcomes.clone());
             let now = self.clock.now();
-            let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now).await;
+            let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now);
+            let result = tracing::Instrument::instrument(result, crate::trace::store("complete")).await;
             self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
             match (result, kept) {
                 (Ok(()), _) => break,
@@ -597,9 +599,16 @@ impl Dispatcher {
         Ok(count)
     }
 
+    /// [`Dispatcher::attempt`] in the delivery's span (`crate::trace`): its log lines
+    /// and trace span name the delivery, its event and the attempt.
+    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
+        let span = crate::trace::attempt_span(&item);
+        tracing::Instrument::instrument(self.attempt(item, hard_stop), span).await
+    }
+
     /// Makes one attempt (unless the endpoint is disabled) and decides what follows.
     /// `None`: stopped by `hard_stop`; the lease was released instead.
-    async fn deliver(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
+    async fn attempt(&self, item: Claimed, hard_stop: CancellationToken) -> Option<Completion> {
         let delivery_id = item.delivery_id.clone();
         let limit = self.config.max_expired_leases;
         if limit > 0 && item.expired_leases >= limit {

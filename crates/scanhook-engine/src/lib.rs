@@ -17,6 +17,7 @@ pub mod retention;
 pub mod sandbox;
 pub mod sender;
 pub mod sweeper;
+pub mod trace;
 mod usecases;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use chrono::SubsecRound;
 use scanhook_core::{AccountId, EventId, EventType, WebhookId};
 use scanhook_store::{EventScope, EventStamp, Ingested, NewEvent, Store, StoreResult};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 pub use clock::{Clock, SystemClock};
 pub use config::DispatchConfig;
@@ -155,16 +157,21 @@ impl Engine {
             idempotency: event.idempotency,
             first_attempt_at: now + first_delay,
             scope: event.scope,
+            trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
         };
         let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let (ingested, claim) = self.store.ingest_event_leased(account, new, now, lease).await?;
+                let (ingested, claim) = self
+                    .store
+                    .ingest_event_leased(account, new, now, lease)
+                    .instrument(trace::store("ingest_event"))
+                    .await?;
                 // Passed over for an endpoint at its cap: its freed slot wakes the dispatcher.
                 let handed = claim.items.len() + claim.passed_over as usize;
                 dispatcher.take_over(claim, offer).await;
                 (ingested, handed)
             }
-            None => (self.store.ingest_event(account, new, now).await?, 0),
+            None => (self.store.ingest_event(account, new, now).instrument(trace::store("ingest_event")).await?, 0),
         };
         // What was handed over woke the dispatcher already, and what was passed over waits for
         // a slot or a refill, which wakes it too; a claim for nothing would cost a unit of work.
@@ -195,16 +202,27 @@ impl Engine {
                 idempotency: event.idempotency,
                 first_attempt_at: stamp.first_attempt_at,
                 scope: event.scope,
+                trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
             })
             .collect();
         let (results, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let (results, claim) = self.store.ingest_events_leased(account, batch, stamp.timestamp, lease).await?;
+                let (results, claim) = self
+                    .store
+                    .ingest_events_leased(account, batch, stamp.timestamp, lease)
+                    .instrument(trace::store("ingest_events"))
+                    .await?;
                 let handed = claim.items.len() + claim.passed_over as usize;
                 dispatcher.take_over(claim, offer).await;
                 (results, handed)
             }
-            None => (self.store.ingest_events(account, batch, stamp.timestamp).await?, 0),
+            None => (
+                self.store
+                    .ingest_events(account, batch, stamp.timestamp)
+                    .instrument(trace::store("ingest_events"))
+                    .await?,
+                0,
+            ),
         };
         let made: usize = results
             .iter()
@@ -224,7 +242,8 @@ impl Engine {
     pub fn event_stamp(&self) -> EventStamp {
         let timestamp = self.clock.now().trunc_subsecs(3);
         let first_delay = chrono::Duration::from_std(self.config.retry.first_delay()).unwrap_or_default();
-        EventStamp { timestamp, first_attempt_at: timestamp + first_delay }
+        // Called in the request that makes the change: its events continue the request's trace.
+        EventStamp { timestamp, first_attempt_at: timestamp + first_delay, trace_parent: trace::event_trace_parent() }
     }
 
     /// Tells the dispatcher that work may be due now (after a retry or replay by hand, or

@@ -9,7 +9,7 @@ use scanhook_core::format::cloudevents::{self, Attributes, CloudEvents};
 use scanhook_core::format::{DeliveryContext, Encoding, Kind, Signature, TemplateCache, render, with_extra_payload};
 use scanhook_core::polite::Asked;
 use scanhook_core::webhook::redact_sent_headers;
-use scanhook_core::{AttemptId, WebhookSecret, error_chain, json_bounds, network};
+use scanhook_core::{AttemptId, WebhookSecret, error_chain, json_bounds, network, trace_parent};
 use scanhook_store::{Attempt, Claimed};
 use scanhook_verify::ed25519::{self, SECRET_KEY_PREFIX};
 use scanhook_verify::{hmac, standard};
@@ -263,7 +263,11 @@ impl Sender {
         if let Some(token) = &format.bearer_token {
             headers.push(("Authorization".to_string(), format!("Bearer {token}")));
         }
-        headers.extend(webhook.headers.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // `traceparent` is scanhook's (W3C Trace Context, the event's trace): an extra header
+        // of that name, possible only in rows from before it was reserved, is not sent.
+        let ours = |name: &str| name.eq_ignore_ascii_case(trace_parent::HEADER);
+        headers.extend(webhook.headers.0.iter().filter(|(k, _)| !ours(k)).map(|(k, v)| (k.clone(), v.clone())));
+        headers.push((trace_parent::HEADER.to_string(), crate::trace::outgoing(item).to_string()));
         let timeout = format.timeout_secs.map_or(self.config.timeout, |s| Duration::from_secs(s.into()));
         // A request never outlives its lease, or another worker could send it meanwhile.
         let timeout = timeout.min(self.config.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1)));
@@ -273,8 +277,10 @@ impl Sender {
     /// Makes attempt `number` of `item` and records it.
     pub async fn send(&self, item: &Claimed, number: u32, started_at: DateTime<Utc>) -> Sent {
         let clock = Instant::now();
+        let id = AttemptId::generate();
+        tracing::Span::current().record("attempt_id", tracing::field::display(&id));
         let attempt = |status_code, error, request_headers, request_body, response_headers, response_body| Attempt {
-            id: AttemptId::generate(),
+            id: id.clone(),
             delivery_id: item.delivery_id.clone(),
             number,
             started_at,

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod ingest_limit;
 pub mod openapi;
 pub mod query;
+pub mod request_id;
 pub mod routes;
 pub mod state;
 
@@ -32,7 +33,7 @@ use crate::routes::{
 
 /// The dashboard at `/` and the API under `/v1`: what `serve` answers.
 pub fn router(state: AppState) -> Router {
-    dashboard::router(state.clone(), api_router(state))
+    dashboard::router(state.clone(), api_router(state)).layer(middleware::from_fn(request_id::layer))
 }
 
 /// Every route of the API.

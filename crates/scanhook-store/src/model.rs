@@ -150,6 +150,9 @@ pub struct NewEvent {
     pub first_attempt_at: DateTime<Utc>,
     /// What endpoint filters look at.
     pub scope: EventScope,
+    /// The W3C `traceparent` its deliveries continue (the producer's trace, or the ingest
+    /// span's); `None` when none was known.
+    pub trace_parent: Option<String>,
 }
 
 impl NewEvent {
@@ -165,6 +168,7 @@ impl NewEvent {
             idempotency: None,
             first_attempt_at: stamp.first_attempt_at,
             scope,
+            trace_parent: stamp.trace_parent.map(|t| t.to_string()),
         }
     }
 }
@@ -287,6 +291,8 @@ pub struct Claimed {
     pub expired_leases: u32,
     pub event: Event,
     pub webhook: Webhook,
+    /// The event's W3C `traceparent` ([`NewEvent::trace_parent`]).
+    pub trace_parent: Option<String>,
 }
 
 /// What a claim must leave alone besides deliveries not yet due (the rules are
@@ -400,6 +406,8 @@ pub enum Missed {
 pub struct EventStamp {
     pub timestamp: DateTime<Utc>,
     pub first_attempt_at: DateTime<Utc>,
+    /// The trace the events continue ([`NewEvent::trace_parent`]).
+    pub trace_parent: Option<scanhook_core::trace_parent::TraceParent>,
 }
 
 #[derive(Debug, Clone)]

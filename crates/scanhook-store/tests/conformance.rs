@@ -81,6 +81,7 @@ fn event(event_type: &str, idempotency: Option<(&str, &str)>) -> NewEvent {
         idempotency: idempotency.map(|(k, h)| (k.to_string(), h.to_string())),
         first_attempt_at: t0(),
         scope: EventScope::default(),
+        trace_parent: None,
     }
 }
 
@@ -397,7 +398,7 @@ async fn project_changes_emit_their_events_in_the_same_unit_of_work() {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["project.*"]).await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let new = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "web".into(),
@@ -425,7 +426,7 @@ async fn a_scan_ends_once_and_each_change_emits_its_event() {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["scan.*"]).await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "web".into(),
@@ -488,7 +489,7 @@ async fn a_report_larger_than_a_unit_of_work_completes_whole() {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
         webhook(s, &acc, &["violation.*", "issue.*"]).await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "big".into(),
@@ -548,7 +549,7 @@ async fn look_alikes_are_violations_of_their_own_and_a_fixed_one_that_returns_re
         webhook(s, &acc, &["violation.*"]).await;
         let stamp = |secs: i64| {
             let at = t0() + Duration::seconds(secs);
-            EventStamp { timestamp: at, first_attempt_at: at }
+            EventStamp { timestamp: at, first_attempt_at: at, trace_parent: None }
         };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
@@ -1039,7 +1040,7 @@ async fn a_completed_scan_resolves_only_violations_of_the_analyses_it_covered() 
     for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "tools".into(),
@@ -1169,7 +1170,7 @@ async fn concurrent_writes_behave_as_if_serialised() {
             score_drop_threshold: 10,
             scan_time_limit_secs: 1,
         };
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = store.create_project(&acc, project, stamp).await.unwrap();
         let new = NewScan {
             id: ScanId::generate(),
@@ -1181,7 +1182,11 @@ async fn concurrent_writes_behave_as_if_serialised() {
             root: None,
         };
         let scan = store.start_scan(&acc, new, stamp).await.unwrap().id;
-        let late = EventStamp { timestamp: t0() + Duration::seconds(5), first_attempt_at: t0() + Duration::seconds(5) };
+        let late = EventStamp {
+            timestamp: t0() + Duration::seconds(5),
+            first_attempt_at: t0() + Duration::seconds(5),
+            trace_parent: None,
+        };
         let (s1, s2, s3) = (store.clone(), store.clone(), store.clone());
         let (a1, a2, id1, id2) = (acc.clone(), acc.clone(), scan.clone(), scan.clone());
         let (completed, failed, timed_out) = tokio::join!(
@@ -1209,7 +1214,7 @@ async fn concurrent_units_of_scans_of_one_project_pair_findings_one_after_the_ot
     for b in backends().await {
         let store = b.store.clone();
         let acc = account(store.as_ref(), "a").await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "p".into(),
@@ -1405,6 +1410,7 @@ async fn retention_prunes_finished_scans_that_nothing_names_and_keeps_the_score_
         let stamp = |secs: i64| EventStamp {
             timestamp: t0() + Duration::seconds(secs),
             first_attempt_at: t0() + Duration::seconds(secs),
+            trace_parent: None,
         };
         let project = async |name: &str| {
             let new = NewProject {
@@ -1501,7 +1507,7 @@ async fn concurrent_completions_of_one_project_resolve_nothing_that_was_found() 
     for b in backends().await {
         let store = b.store.clone();
         let acc = account(store.as_ref(), "a").await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "p".into(),
@@ -1638,7 +1644,7 @@ async fn deliveries_filter_by_event_type_and_time_and_scans_list_by_project_and_
         let later = DeliveryFilter { since: Some(at(1)), ..Default::default() };
         assert_eq!(list(later).await.len(), 2, "{}", b.name);
 
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let project = NewProject {
             id: scanhook_core::ProjectId::generate(),
             name: "web".into(),
@@ -1705,7 +1711,7 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     let store = connect().await.unwrap();
     let s: &dyn Store = &store;
 
-    let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+    let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
     let page = || Page { limit: 50, cursor: None };
     let later = || Page { limit: 50, cursor: Some("zzz".into()) };
     s.ensure_default_account(t0()).await.unwrap();
@@ -1851,7 +1857,7 @@ async fn on_postgresql_every_statement_can_use_an_index() {
     let failed = s.start_scan(&acc, scan(), stamp).await.unwrap();
     s.fail_scan(&acc, &failed.id, ("crashed".into(), "it broke".into()), stamp).await.unwrap();
     s.start_scan(&acc, scan(), stamp).await.unwrap();
-    let overdue = EventStamp { timestamp: t0() + Duration::seconds(10), first_attempt_at: t0() };
+    let overdue = EventStamp { timestamp: t0() + Duration::seconds(10), first_attempt_at: t0(), trace_parent: None };
     s.time_out_scans(overdue, 10).await.unwrap();
     for status in [None, Some(ScanStatus::Failed)] {
         for page in [page(), later()] {
@@ -1943,7 +1949,7 @@ async fn events_list_by_project_violations_count_exactly_and_the_audit_log_lists
     for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
-        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0() };
+        let stamp = EventStamp { timestamp: t0(), first_attempt_at: t0(), trace_parent: None };
         let mut projects = Vec::new();
         for name in ["web", "api"] {
             let new = NewProject {
@@ -2026,5 +2032,24 @@ async fn events_list_by_project_violations_count_exactly_and_the_audit_log_lists
         );
         let later = AuditFilter { since: Some(t0() + Duration::seconds(1)), ..Default::default() };
         assert_eq!(s.list_audit(&acc, later, page).await.unwrap().items.len(), 2, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn an_events_trace_parent_comes_with_its_claimed_deliveries() {
+    const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let acc = account(s, "a").await;
+        webhook(s, &acc, &["*"]).await;
+        let traced = NewEvent { trace_parent: Some(TRACE.into()), ..event("scan.completed", None) };
+        let traced = created(s.ingest_event(&acc, traced, t0()).await.unwrap());
+        s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
+        let claim = s.claim("w1", t0(), t0() + Duration::seconds(60), 10, ClaimLimits::default()).await.unwrap();
+        let got: Vec<_> = claim.items.iter().map(|c| (c.event.id == traced.id, c.trace_parent.clone())).collect();
+        assert_eq!(got.len(), 2, "{}", b.name);
+        for (is_traced, trace_parent) in got {
+            assert_eq!(trace_parent.as_deref(), is_traced.then_some(TRACE), "{}", b.name);
+        }
     }
 }

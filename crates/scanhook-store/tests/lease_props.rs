@@ -129,6 +129,7 @@ async fn setup(store: &dyn Store, deliveries: usize) -> (AccountId, HashMap<Deli
             idempotency: None,
             first_attempt_at: at(i as i64 * 100),
             scope: EventScope::default(),
+            trace_parent: None,
         };
         store.ingest_event(&account.id, event, t0()).await.unwrap();
     }

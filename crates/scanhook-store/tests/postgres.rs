@@ -98,6 +98,7 @@ async fn an_idle_node_hears_deliveries_another_node_made_due() {
         idempotency: None,
         first_attempt_at: now,
         scope: EventScope::default(),
+        trace_parent: None,
     };
     busy.ingest_event(&acc, event, now).await.unwrap();
     heard("an ingest on another node wakes this one").await;

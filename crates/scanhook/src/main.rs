@@ -6,6 +6,7 @@
 mod cli;
 mod listen;
 mod serve;
+mod telemetry;
 
 use clap::Parser;
 

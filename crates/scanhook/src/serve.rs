@@ -223,13 +223,7 @@ async fn bootstrap_admin(
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCANHOOK_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        // Not `eprintln!` when a log line cannot be written (a full disk under the log):
-        // that panics, and the request being served would lose its answer.
-        .log_internal_errors(false)
-        .init();
+    let telemetry = crate::telemetry::init()?;
 
     // Every setting is checked before anything touches the disk.
     let mut config = dispatch_config(&args)?;
@@ -314,6 +308,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     sweeper.await.context("the scan sweeper stopped abnormally")?;
     pruner.await.context("the retention job stopped abnormally")?;
     tracing::info!("stopped");
+    telemetry.shutdown().await;
     Ok(())
 }
 

@@ -70,7 +70,7 @@ pub async fn claim(
 /// rate bucket ([`claimed`] reads a row of them).
 fn claim_columns() -> String {
     format!(
-        "d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}, w.rate_tat"
+        "d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}, w.rate_tat, e.trace_parent"
     )
 }
 
@@ -82,6 +82,7 @@ fn claimed(r: &tokio_postgres::Row, key: &SecretBox) -> StoreResult<(Claimed, Op
         expired_leases: int(r, 3)?,
         event: rows::event(r, 4)?,
         webhook: rows::webhook(r, 11, key)?,
+        trace_parent: r.try_get(32)?,
     };
     Ok((item, r.try_get::<_, Option<i64>>(31)?))
 }

@@ -47,8 +47,8 @@ pub async fn ingest_into(
     let inserted = exec(
         c,
         "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key,
-             request_hash, project_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             request_hash, project_id, trace_parent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &new.id.as_str(),
@@ -61,6 +61,7 @@ pub async fn ingest_into(
             &key,
             &hash,
             &new.scope.project.as_ref().map(|p| p.as_str()),
+            &new.trace_parent,
         ],
     )
     .await?;

@@ -61,7 +61,7 @@ pub fn claim(
 /// rate bucket ([`claimed`] reads a row of them).
 fn claim_columns() -> String {
     format!(
-        "d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}, w.rate_tat"
+        "d.id, d.attempt_count, d.round_attempts, d.claims_since_outcome, {EVENT_COLUMNS}, {WEBHOOK_COLUMNS}, w.rate_tat, e.trace_parent"
     )
 }
 
@@ -73,6 +73,7 @@ fn claimed(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Claimed, Option<i64>)> {
         expired_leases: r.get(3)?,
         event: rows::event(r, 4)?,
         webhook: rows::webhook(r, 11)?,
+        trace_parent: r.get(32)?,
     };
     Ok((item, r.get::<_, Option<i64>>(31)?))
 }

@@ -45,8 +45,8 @@ pub fn ingest_into(
     let inserted = c
         .prepare_cached(
             "INSERT INTO events (id, account_id, type, timestamp, data, target_webhook_id, delivery_count, idempotency_key,
-                 request_hash, project_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 request_hash, project_id, trace_parent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -60,6 +60,7 @@ pub fn ingest_into(
             key,
             hash,
             new.scope.project.as_ref().map(|p| p.as_str()),
+            new.trace_parent,
         ])?;
     if inserted == 0 {
         // Only an idempotency key can conflict, and the event it names exists.

@@ -247,7 +247,7 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
     let c = database();
     c.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(traced));
     let now = at();
-    let stamp = EventStamp { timestamp: now, first_attempt_at: now };
+    let stamp = EventStamp { timestamp: now, first_attempt_at: now, trace_parent: None };
     let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
     let account =
         super::accounts::create(&c, NewAccount { id: AccountId::generate(), name: "a".into() }, key, now).unwrap().id;
@@ -274,6 +274,7 @@ fn every_statement_of_the_delivery_path_uses_an_index() {
         idempotency: key.map(|k| (k.to_string(), "hash".to_string())),
         first_attempt_at: now,
         scope: Default::default(),
+        trace_parent: None,
     };
     for key in [Some("k1"), Some("k1"), None, None] {
         super::events::ingest(&c, &account, event(key), now).unwrap();

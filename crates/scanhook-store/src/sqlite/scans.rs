@@ -507,7 +507,8 @@ mod tests {
     async fn a_completion_cut_off_after_its_first_batch_finishes_when_sent_again() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("s.db"), crate::SecretBox::random()).unwrap();
-        let stamp = EventStamp { timestamp: chrono::Utc::now(), first_attempt_at: chrono::Utc::now() };
+        let stamp =
+            EventStamp { timestamp: chrono::Utc::now(), first_attempt_at: chrono::Utc::now(), trace_parent: None };
         let key = NewApiKey { id: ApiKeyId::generate(), name: "k".into(), key_hash: "h".into(), prefix: "p".into() };
         let acc =
             store.create_account(NewAccount { id: AccountId::generate(), name: "a".into() }, key, stamp.timestamp);

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use crate::common::process::Process;
 use crate::common::{Receiver, Server};
@@ -18,40 +17,12 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// The SDK version the receiver is written against.
 const SDK: &str = "cloudevents==2.2.0";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The venv's python with the SDK, installed on first use; `None` (after saying so) when
 /// PyPI cannot be reached.
 fn python_with_sdk() -> Option<PathBuf> {
-    // The tests of this binary run at once: one installs, the others wait for it.
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    let venv = root().join("target/cloudevents-venv");
-    let python = venv.join("bin/python");
     let version = SDK.split("==").nth(1).expect("a pinned version");
     let check = format!("import cloudevents, sys; sys.exit(cloudevents.__version__ != '{version}')");
-    let ready = |python: &Path| Command::new(python).args(["-c", &check]).status().is_ok_and(|s| s.success());
-    if ready(&python) {
-        return Some(python);
-    }
-    let created = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
-    let installed = created
-        && Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", SDK])
-            .status()
-            .is_ok_and(|s| s.success());
-    if installed && ready(&python) {
-        return Some(python);
-    }
-    eprintln!(
-        "SKIPPED: could not install the CloudEvents SDK ({SDK}) into {}; with PyPI reachable, run \
-         `python3 -m venv target/cloudevents-venv && target/cloudevents-venv/bin/pip install {SDK}` \
-         and `cargo test -p scanhook --test it cloudevents::`",
-        venv.display()
-    );
-    None
+    crate::common::python::with_package("cloudevents-venv", SDK, &check, "cloudevents")
 }
 
 fn sdk_receiver(python: &Path) -> Process {

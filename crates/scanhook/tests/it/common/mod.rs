@@ -5,6 +5,7 @@ pub mod node;
 pub mod pg_cluster;
 pub mod postgres;
 pub mod process;
+pub mod python;
 pub mod receiver;
 pub mod verify;
 
