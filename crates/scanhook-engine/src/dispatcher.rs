@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
 use crate::fairness::{Fairness, Slot, lock};
+use crate::metrics::{Metrics, StoreOp};
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
@@ -72,6 +73,7 @@ pub struct Dispatcher {
     /// Held by whoever is claiming for this worker (its loop, or an ingest on an offer), so
     /// two claims never both count the same free slots.
     claiming: Arc<tokio::sync::Mutex<()>>,
+    metrics: Arc<Metrics>,
 }
 
 /// The right to claim for a worker, held from [`Dispatcher::offer`] until the claim is
@@ -87,6 +89,7 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
         owner: String,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
         let sender = Sender::new(config.clone())?;
         Ok(Self {
@@ -104,6 +107,7 @@ impl Dispatcher {
             store_due: Mutex::default(),
             claiming: Arc::default(),
             config,
+            metrics,
         })
     }
 
@@ -176,7 +180,10 @@ impl Dispatcher {
         let claiming = self.claiming.lock().await;
         let now = self.clock.now();
         let limits = self.fairness.limits(now);
-        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await?;
+        let started = std::time::Instant::now();
+        let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, limits).await;
+        self.metrics.store_call(StoreOp::Claim, started);
+        let claim = claim?;
         let held = self.hold(claim);
         drop(claiming);
         Ok(held)
@@ -188,6 +195,7 @@ impl Dispatcher {
         let at = tokio::time::Instant::now();
         self.held_set().extend(claim.items.iter().map(|c| (c.delivery_id.clone(), at)));
         let learned = !claim.empty.is_empty();
+        self.metrics.empty_buckets(claim.empty.len());
         self.fairness.found_empty(claim.empty);
         let items = claim
             .items
@@ -237,7 +245,10 @@ impl Dispatcher {
             }
             let count = ids.len();
             let until = self.clock.now() + self.lease();
-            match self.store.renew_leases(&self.owner, ids, until).await {
+            let started = std::time::Instant::now();
+            let renewed = self.store.renew_leases(&self.owner, ids, until).await;
+            self.metrics.store_call(StoreOp::RenewLeases, started);
+            match renewed {
                 // Fewer: outcomes recorded meanwhile, or leases that ran out before this.
                 Ok(renewed) => tracing::debug!(count, renewed, "renewed delivery leases"),
                 Err(e) => {
@@ -480,10 +491,15 @@ impl Dispatcher {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
             let kept = retry.then(|| outcomes.clone());
             let now = self.clock.now();
+            let (tally, started) = (Metrics::tally(&outcomes), std::time::Instant::now());
             let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now).await;
+            self.metrics.store_call(StoreOp::Complete, started);
             self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
             match (result, kept) {
-                (Ok(()), _) => break,
+                (Ok(()), _) => {
+                    self.metrics.recorded(tally);
+                    break;
+                }
                 (Err(StoreError::StorageFull), Some(kept)) => {
                     tracing::warn!(count, "the database's disk is full; recording delivery outcomes again shortly");
                     tokio::time::sleep(self.config.poll_interval).await;
@@ -508,7 +524,9 @@ impl Dispatcher {
     async fn idle(&self, shutdown: &CancellationToken) {
         let now = self.clock.now();
         let skip = self.fairness.limits(now).skip;
+        let started = std::time::Instant::now();
         let due = self.store.next_due_except(skip).await;
+        self.metrics.store_call(StoreOp::NextDue, started);
         if let Ok(at) = &due {
             *lock(&self.store_due) = Some(*at);
         }
@@ -645,6 +663,7 @@ impl Dispatcher {
                 return None;
             }
         };
+        self.metrics.attempt(Duration::from_millis(sent.attempt.latency_ms), sent.failure);
         let now = self.clock.now();
         // A pause the receiver asked for holds this delivery's retry and the endpoint's
         // other deliveries alike; `410 Gone` disables the endpoint and holds this delivery

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::observe;
 use crate::routes::{
     accounts, alerts, audit, deliveries, event_batch, event_types, events, portal_links, projects, scans, stats,
     violations, webhooks,
@@ -23,6 +24,8 @@ use crate::routes::{
     paths(
         serve,
         healthz,
+        observe::readyz,
+        observe::metrics,
         accounts::create_account,
         accounts::list_accounts,
         accounts::get_account,

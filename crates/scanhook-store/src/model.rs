@@ -326,6 +326,22 @@ pub struct Claim {
     pub passed_over: u32,
 }
 
+/// What [`crate::Store::queue_depth`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Pending and due now (leased ones included: due when their lease ends).
+    pub due: u64,
+    /// Pending and due later: a retry on its schedule, or a receiver's pause.
+    pub scheduled: u64,
+    /// Kept for an endpoint disabled after failures, until it is enabled.
+    pub held: u64,
+    pub dead: u64,
+    /// Endpoints scanhook disabled (failures in a row, `410 Gone`).
+    pub disabled_by_failures: u64,
+    /// Endpoints a user switched off.
+    pub disabled_by_user: u64,
+}
+
 /// Where a delivery goes after an attempt (or a decision not to attempt).
 #[derive(Debug, Clone)]
 pub enum Outcome {

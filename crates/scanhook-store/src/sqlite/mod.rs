@@ -605,6 +605,14 @@ impl Store for SqliteStore {
         self.read(move |c| dispatch::next_due_at(c, &skip)).await
     }
 
+    async fn queue_depth(&self, now: DateTime<Utc>) -> StoreResult<QueueDepth> {
+        self.read(move |c| dispatch::queue_depth(c, now)).await
+    }
+
+    async fn ping(&self) -> StoreResult<bool> {
+        self.read(schema::is_current).await
+    }
+
     async fn create_session(&self, session: Session) -> StoreResult<()> {
         self.write(move |c| sessions::create(c, &session)).await
     }

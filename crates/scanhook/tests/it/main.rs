@@ -37,6 +37,7 @@ mod ingest;
 mod javascript_bodies;
 mod licenses;
 mod listen;
+mod metrics;
 mod migrate_store;
 mod ordering;
 mod platforms;
