@@ -96,7 +96,7 @@ pub async fn count_requests(State(state): State<AppState>, request: Request, nex
 }
 
 /// Metrics in the Prometheus text format (no API key; `SCANHOOK_METRICS_TOKEN`, when set, as a bearer token).
-#[utoipa::path(get, path = "/metrics", tag = "meta", security(()),
+#[utoipa::path(get, path = "/metrics", tag = "meta", security((), ("metrics_token" = [])),
     responses(
         (status = 200, description = "Every metric, in the OpenMetrics text format", body = String,
             content_type = "application/openmetrics-text"),

@@ -83,6 +83,16 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // `/metrics` only: `SCANHOOK_METRICS_TOKEN`, when the deployment sets one.
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("SCANHOOK_METRICS_TOKEN, when the server sets one"))
+                    .build(),
+            ),
+        );
     }
 }
 
