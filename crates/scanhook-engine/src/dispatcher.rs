@@ -91,7 +91,7 @@ impl Dispatcher {
         owner: String,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
-        let sender = Sender::new(config.clone())?;
+        let sender = Sender::with_metrics(config.clone(), Some(metrics.clone()))?;
         Ok(Self {
             store,
             sender,

@@ -196,6 +196,7 @@ pub struct Metrics {
     attempt_seconds: AtomicHistogram,
     store_seconds: [AtomicHistogram; StoreOp::ALL.len()],
     recorder_batch: AtomicHistogram,
+    sandbox_wait: AtomicHistogram,
     passed_over: Counter,
     empty_buckets: Counter,
     queue: QueueGauges,
@@ -245,6 +246,12 @@ impl Metrics {
             "Outcomes recorded per store call (the dispatcher's group commit)",
             recorder_batch.clone(),
         );
+        let sandbox_wait = AtomicHistogram::new(STORE_BUCKETS);
+        registry.register(
+            "sandbox_wait_seconds",
+            "Time a template render waited for a sandbox worker (those that gave up included)",
+            sandbox_wait.clone(),
+        );
         let passed_over = Counter::default();
         registry.register(
             "deliveries_passed_over",
@@ -275,6 +282,7 @@ impl Metrics {
             attempt_seconds,
             store_seconds,
             recorder_batch,
+            sandbox_wait,
             passed_over,
             empty_buckets,
             queue: QueueGauges { deliveries, endpoints_disabled, counted_at: tokio::sync::Mutex::new(None) },
@@ -338,6 +346,13 @@ impl Metrics {
     pub fn store_call(&self, op: StoreOp, started: Instant) {
         if self.on {
             self.store_seconds[op as usize].observe(started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// A template render waited this long for a sandbox worker (or gave up after it).
+    pub fn sandbox_waited(&self, wait: Duration) {
+        if self.on {
+            self.sandbox_wait.observe(wait.as_secs_f64());
         }
     }
 

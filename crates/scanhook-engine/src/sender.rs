@@ -54,6 +54,11 @@ pub struct Sent {
 
 impl Sender {
     pub fn new(config: DispatchConfig) -> Result<Self, reqwest::Error> {
+        Self::with_metrics(config, None)
+    }
+
+    /// [`Sender::new`], its template sandbox recording its waits in `metrics`.
+    pub fn with_metrics(config: DispatchConfig, metrics: Option<Arc<crate::Metrics>>) -> Result<Self, reqwest::Error> {
         // Proxy variables of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) are
         // ignored: a proxy resolves names itself, out of the SSRF guard's sight. Only
         // SCANHOOK_PROXY_URL routes through one, and then `Sender::target` checks the
@@ -79,7 +84,7 @@ impl Sender {
             let wait = config.sandbox_wait.min(config.lease / 4);
             // Renders hold in-flight permits while they wait: at most half of them.
             let queued = config.max_in_flight / 2;
-            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait, queued))
+            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait, queued).with_metrics(metrics))
         });
         Ok(Self { client, config, templates: Arc::default(), sandbox })
     }

@@ -141,7 +141,8 @@ async fn metrics_count_real_deliveries_outcomes_failures_and_routes() {
     assert_eq!(scrape(&server, None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(scrape(&server, Some("metrics-token-wrong")).await.0, StatusCode::UNAUTHORIZED);
 
-    let good = server.create_webhook(json!({"url": ok.url, "events": ["*"]})).await;
+    // The good endpoint's body is rendered by a template, in the sandbox.
+    let good = server.create_webhook(json!({"url": ok.url, "events": ["*"], "template": "{rule: .data.rule}"})).await;
     server.create_webhook(json!({"url": failing.url, "events": ["*"]})).await;
     server.send_event("violation.detected", json!({"rule": "gdpr"})).await;
     server.send_event("violation.detected", json!({"rule": "soc2"})).await;
@@ -180,6 +181,7 @@ async fn metrics_count_real_deliveries_outcomes_failures_and_routes() {
     // The group commit recorded the eight outcomes; the store calls were timed.
     let batch_sizes = value(&samples, "scanhook_recorder_batch_size_sum", &[]);
     assert_eq!(batch_sizes, 8.0);
+    assert_eq!(value(&samples, "scanhook_sandbox_wait_seconds_count", &[]), 2.0, "one wait per render");
     for op in ["claim", "ingest", "complete"] {
         assert!(value(&samples, "scanhook_store_duration_seconds_count", &[("operation", op)]) >= 1.0, "{op}");
     }
@@ -204,7 +206,8 @@ async fn metrics_count_real_deliveries_outcomes_failures_and_routes() {
         .filter_map(|(_, labels)| labels.get("route"))
         .collect();
     assert!(routes.iter().all(|r| !r.contains("wh_") && !r.contains("evt_")), "{routes:?}");
-    assert_eq!(ok.received().len(), 2);
+    let bodies: Vec<_> = ok.received().iter().map(|r| r.json()["rule"].clone()).collect();
+    assert!(bodies.contains(&json!("gdpr")) && bodies.contains(&json!("soc2")), "{bodies:?}");
     assert_eq!(failing.received().len(), 6);
 
     // The monitoring samples refer only to metrics this scrape has (so they cannot drift).
