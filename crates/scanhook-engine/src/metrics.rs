@@ -218,67 +218,69 @@ impl Metrics {
         let other_family = events.get_or_create(&[("family", "other")]).clone();
         registry.register("events_ingested", "Events accepted, by event type family (before the first dot)", events);
 
-        let outcomes = Family::<Label, Counter>::default();
-        let outcome = |name| outcomes.get_or_create(&[("outcome", name)]).clone();
-        let outcome_handles = OUTCOMES.map(outcome);
-        registry.register("deliveries", "Delivery outcomes recorded", outcomes);
-
-        let failures = Family::<Label, Counter>::default();
-        let failure_handles = Failure::ALL.map(|f| failures.get_or_create(&[("class", f.label())]).clone());
-        registry.register("attempt_failures", "Attempts that failed, by class", failures);
-
-        let attempt_seconds = AtomicHistogram::new(ATTEMPT_BUCKETS);
-        registry.register(
+        let mut r = Registering(&mut registry);
+        let outcomes = r.labelled("deliveries", "Delivery outcomes recorded", "outcome", OUTCOMES, Counter::default);
+        let failures = r.labelled(
+            "attempt_failures",
+            "Attempts that failed, by class",
+            "class",
+            Failure::ALL.map(Failure::label),
+            Counter::default,
+        );
+        let attempt_seconds = r.one(
             "attempt_duration_seconds",
             "Time of one delivery attempt, rendering included",
-            attempt_seconds.clone(),
+            histogram(ATTEMPT_BUCKETS),
         );
-
-        let store = Family::<Label, AtomicHistogram, fn() -> AtomicHistogram>::new_with_constructor(|| {
-            AtomicHistogram::new(STORE_BUCKETS)
-        });
-        let store_seconds = StoreOp::ALL.map(|op| store.get_or_create(&[("operation", op.label())]).clone());
-        registry.register("store_duration_seconds", "Time of the engine's store calls, by operation", store);
-
-        let recorder_batch = AtomicHistogram::new(BATCH_BUCKETS);
-        registry.register(
+        let store_seconds = r.labelled(
+            "store_duration_seconds",
+            "Time of the engine's store calls, by operation",
+            "operation",
+            StoreOp::ALL.map(StoreOp::label),
+            || AtomicHistogram::new(STORE_BUCKETS),
+        );
+        let recorder_batch = r.one(
             "recorder_batch_size",
             "Outcomes recorded per store call (the dispatcher's group commit)",
-            recorder_batch.clone(),
+            histogram(BATCH_BUCKETS),
         );
-        let sandbox_wait = AtomicHistogram::new(STORE_BUCKETS);
-        registry.register(
+        let sandbox_wait = r.one(
             "sandbox_wait_seconds",
             "Time a template render waited for a sandbox worker (those that gave up included)",
-            sandbox_wait.clone(),
+            histogram(STORE_BUCKETS),
         );
-        let passed_over = Counter::default();
-        registry.register(
+        let passed_over = r.one(
             "deliveries_passed_over",
             "Deliveries an ingest left due because their endpoint was at its cap or out of rate tokens",
-            passed_over.clone(),
+            Counter::default,
         );
-        let empty_buckets = Counter::default();
-        registry.register(
+        let empty_buckets = r.one(
             "rate_limit_hits",
             "Endpoints a claim found with an empty rate bucket (their due deliveries wait for a refill)",
-            empty_buckets.clone(),
+            Counter::default,
         );
-
-        let depth = Family::<Label, Gauge>::default();
-        let deliveries = ["due", "scheduled", "held", "dead"].map(|s| depth.get_or_create(&[("state", s)]).clone());
-        registry.register("queue_deliveries", "Deliveries by state, counted at most every 10 s", depth);
-        let disabled = Family::<Label, Gauge>::default();
-        let endpoints_disabled = ["failures", "user"].map(|by| disabled.get_or_create(&[("disabled_by", by)]).clone());
-        registry.register("endpoints_disabled", "Disabled endpoints, counted at most every 10 s", disabled);
+        let deliveries = r.labelled(
+            "queue_deliveries",
+            "Deliveries by state, counted at most every 10 s",
+            "state",
+            ["due", "scheduled", "held", "dead"],
+            Gauge::default,
+        );
+        let endpoints_disabled = r.labelled(
+            "endpoints_disabled",
+            "Disabled endpoints, counted at most every 10 s",
+            "disabled_by",
+            ["failures", "user"],
+            Gauge::default,
+        );
 
         Self {
             on,
             registry,
             families,
             other_family,
-            outcomes: outcome_handles,
-            failures: failure_handles,
+            outcomes,
+            failures,
             attempt_seconds,
             store_seconds,
             recorder_batch,
@@ -399,6 +401,45 @@ impl Metrics {
             Err(_) => tracing::warn!("counting the delivery queue for the metrics timed out"),
         }
     }
+}
+
+/// Registers metrics and hands back what records them.
+struct Registering<'a>(&'a mut Registry);
+
+impl Registering<'_> {
+    /// One metric without labels.
+    fn one<M>(&mut self, name: &str, help: &str, make: impl Fn() -> M) -> M
+    where
+        M: EncodeMetric + Clone + Send + Sync + std::fmt::Debug + 'static,
+    {
+        let metric = make();
+        self.0.register(name, help, metric.clone());
+        metric
+    }
+
+    /// A family labelled `key`, one member made now for each of `values`: recording then
+    /// needs no lookup (nor the family's lock).
+    fn labelled<M, const N: usize>(
+        &mut self,
+        name: &str,
+        help: &str,
+        key: &'static str,
+        values: [&'static str; N],
+        make: fn() -> M,
+    ) -> [M; N]
+    where
+        M: EncodeMetric + TypedMetric + Clone + Send + Sync + std::fmt::Debug + 'static,
+    {
+        let family = Family::<Label, M, fn() -> M>::new_with_constructor(make);
+        let members = values.map(|v| family.get_or_create(&[(key, v)]).clone());
+        self.0.register(name, help, family);
+        members
+    }
+}
+
+/// A maker of histograms with these buckets.
+fn histogram(bounds: &'static [f64]) -> impl Fn() -> AtomicHistogram {
+    move || AtomicHistogram::new(bounds)
 }
 
 /// A histogram of fixed buckets recorded with atomics only: `observe` is two atomic adds
