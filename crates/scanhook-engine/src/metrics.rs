@@ -115,20 +115,21 @@ impl Failure {
     }
 
     /// TLS or the guard, if an error in `e`'s chain is theirs. An `io::Error`'s `source`
-    /// skips the error it wraps, so that one is looked at too.
+    /// skips the error it wraps (reqwest's TLS failure is an `io::Error` in an `io::Error`
+    /// around rustls's), so the walk steps into the wrapped error instead.
     fn of_chain(e: &(dyn StdError + 'static)) -> Option<Self> {
         let mut next: Option<&(dyn StdError + 'static)> = Some(e);
         while let Some(e) = next {
-            let wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|w| w as &dyn StdError);
-            for e in std::iter::once(e).chain(wrapped) {
-                if e.is::<rustls::Error>() {
-                    return Some(Self::Tls);
-                }
-                if e.is::<crate::guard::PrivateOnly>() {
-                    return Some(Self::Guard);
-                }
+            if e.is::<rustls::Error>() {
+                return Some(Self::Tls);
             }
-            next = e.source();
+            if e.is::<crate::guard::PrivateOnly>() {
+                return Some(Self::Guard);
+            }
+            next = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+                Some(wrapped) => Some(wrapped as &(dyn StdError + 'static)),
+                None => e.source(),
+            };
         }
         None
     }
@@ -523,7 +524,9 @@ mod tests {
 
     #[test]
     fn tls_and_guard_errors_are_found_deep_in_the_chain_and_inside_io_errors() {
+        // As reqwest reports a handshake with a server that speaks plain HTTP.
         let tls = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls::Error::DecryptError);
+        let tls = std::io::Error::other(tls);
         assert_eq!(Failure::of_chain(&Wrap(Box::new(Wrap(Box::new(tls))))), Some(Failure::Tls));
         let guard = crate::guard::PrivateOnly("localhost resolves only to loopback".into());
         assert_eq!(Failure::of_chain(&Wrap(Box::new(guard))), Some(Failure::Guard));

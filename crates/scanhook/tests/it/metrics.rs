@@ -289,3 +289,31 @@ async fn readyz_answers_503_while_postgresql_is_unreachable_and_200_once_it_is_b
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Transport failures are classed by what failed, from the errors themselves: a TLS
+/// handshake with a server that speaks plain HTTP, a port nobody listens on, a receiver
+/// slower than the timeout, and a template that fails (nothing sent).
+#[tokio::test]
+async fn attempt_failures_are_classed_by_what_failed() {
+    let plain = Receiver::start().await;
+    let slow = Receiver::start().await;
+    slow.always(crate::common::receiver::Reply { delay: Duration::from_secs(3), ..status(200) });
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("an address").port()
+    };
+    let server = Server::start(&[("SCANHOOK_RETRY_SCHEDULE", "0s"), ("SCANHOOK_DELIVERY_TIMEOUT", "1s")]).await;
+    let tls = plain.url.replace("http://", "https://");
+    for url in [tls.as_str(), &format!("http://127.0.0.1:{closed}/hook"), slow.url.as_str()] {
+        server.create_webhook(json!({"url": url, "events": ["*"]})).await;
+    }
+    server.create_webhook(json!({"url": plain.url, "events": ["*"], "template": "error(\"boom\")"})).await;
+    server.send_event("scan.completed", json!({})).await;
+
+    let samples = scrape_until(&server, |s| value(s, "scanhook_deliveries_total", &[("outcome", "dead")]) >= 4.0).await;
+    let failures = |c: &str| value(&samples, "scanhook_attempt_failures_total", &[("class", c)]);
+    let classes = ["tls", "connect", "timeout", "template"];
+    assert_eq!(classes.map(failures), [1.0; 4], "{classes:?}\n{}", server.log());
+    assert_eq!(value(&samples, "scanhook_deliveries_total", &[("outcome", "dead")]), 4.0);
+    assert_eq!(value(&samples, "scanhook_events_ingested_total", &[("family", "scan")]), 1.0);
+}
