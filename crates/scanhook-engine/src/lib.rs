@@ -87,7 +87,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: DispatchConfig, clock: Arc<dyn Clock>) -> Self {
         let node = format!("{}-{}", config.node_name, ulid::Ulid::new());
-        let metrics = Arc::new(Metrics::new(config.metrics));
+        let metrics = Arc::new(Metrics::new(config.metrics, store.group_commits()));
         Self {
             metrics,
             store,

@@ -19,7 +19,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
-use scanhook_store::{Completion, Outcome, Store};
+use scanhook_store::{Completion, GroupCommits, Outcome, Store};
 
 /// The longest the queue's depth, as scraped, is out of date.
 pub const QUEUE_REFRESH: Duration = Duration::from_secs(10);
@@ -204,9 +204,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The registry with every engine metric; `on: false` records nothing.
-    pub fn new(on: bool) -> Self {
+    /// The registry with every engine metric; `on: false` records nothing. `commits`: the
+    /// store's group commits, if it makes them (read when scraped).
+    pub fn new(on: bool, commits: Option<Arc<GroupCommits>>) -> Self {
         let mut registry = Registry::with_prefix("scanhook");
+        if let Some(commits) = commits.filter(|_| on) {
+            let read = |read: fn(&GroupCommits) -> u64| StoreCounter { commits: commits.clone(), read };
+            registry.register("store_group_commits", "Group commits of the SQLite writer", read(GroupCommits::commits));
+            registry.register(
+                "store_group_commit_writes",
+                "Units of work the SQLite writer's group commits held (per commit: divide by the commits)",
+                read(GroupCommits::writes),
+            );
+        }
         let mut names: Vec<&'static str> = scanhook_core::catalogue::catalogue()
             .iter()
             .filter_map(|t| t.event_type.split_once('.').map(|(family, _)| family))
@@ -401,6 +411,23 @@ impl Metrics {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not count the delivery queue for the metrics"),
             Err(_) => tracing::warn!("counting the delivery queue for the metrics timed out"),
         }
+    }
+}
+
+/// A counter the store keeps itself (it knows no metrics), read when scraped.
+#[derive(Debug)]
+struct StoreCounter {
+    commits: Arc<GroupCommits>,
+    read: fn(&GroupCommits) -> u64,
+}
+
+impl EncodeMetric for StoreCounter {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_counter::<NoLabelSet, _, u64>(&(self.read)(&self.commits), None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
     }
 }
 

@@ -564,6 +564,11 @@ pub trait Store: Send + Sync + 'static {
     /// Readiness: one trivial query, answered by a database whose schema has every
     /// migration this build knows (`Ok(false)`: it answers, but is not migrated).
     async fn ping(&self) -> StoreResult<bool>;
+    /// The backend's group commits, if it makes them (SQLite's single writer does; each
+    /// PostgreSQL unit of work commits on its own).
+    fn group_commits(&self) -> Option<std::sync::Arc<GroupCommits>> {
+        None
+    }
 
     /// Carries out one retention step ([`scanhook_core::retention::Prune`], which says
     /// what each takes) on at most `limit` rows older than `before`, as one short unit of

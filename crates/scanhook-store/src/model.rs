@@ -326,6 +326,32 @@ pub struct Claim {
     pub passed_over: u32,
 }
 
+/// A backend's group commits, counted as they are made ([`crate::Store::group_commits`]).
+#[derive(Debug, Default)]
+pub struct GroupCommits {
+    commits: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl GroupCommits {
+    /// A commit of `writes` units of work.
+    pub fn count(&self, writes: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.commits.fetch_add(1, Relaxed);
+        self.writes.fetch_add(writes as u64, Relaxed);
+    }
+
+    /// Commits made so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Units of work those commits held.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// What [`crate::Store::queue_depth`] counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepth {

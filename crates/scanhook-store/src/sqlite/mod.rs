@@ -613,6 +613,10 @@ impl Store for SqliteStore {
         self.read(schema::is_current).await
     }
 
+    fn group_commits(&self) -> Option<Arc<GroupCommits>> {
+        Some(self.writer.commits().clone())
+    }
+
     async fn create_session(&self, session: Session) -> StoreResult<()> {
         self.write(move |c| sessions::create(c, &session)).await
     }

@@ -182,6 +182,13 @@ async fn metrics_count_real_deliveries_outcomes_failures_and_routes() {
     let batch_sizes = value(&samples, "scanhook_recorder_batch_size_sum", &[]);
     assert_eq!(batch_sizes, 8.0);
     assert_eq!(value(&samples, "scanhook_sandbox_wait_seconds_count", &[]), 2.0, "one wait per render");
+    // SQLite's writer counts its group commits; PostgreSQL has none to count.
+    let commits = value(&samples, "scanhook_store_group_commits_total", &[]);
+    let writes = value(&samples, "scanhook_store_group_commit_writes_total", &[]);
+    match crate::common::on_postgres() {
+        false => assert!(commits >= 1.0 && writes >= commits, "{commits} commits of {writes} writes"),
+        true => assert_eq!((commits, writes), (0.0, 0.0)),
+    }
     for op in ["claim", "ingest", "complete"] {
         assert!(value(&samples, "scanhook_store_duration_seconds_count", &[("operation", op)]) >= 1.0, "{op}");
     }
