@@ -238,11 +238,6 @@ impl Metrics {
             Failure::ALL.map(Failure::label),
             Counter::default,
         );
-        let attempt_seconds = r.one(
-            "attempt_duration_seconds",
-            "Time of one delivery attempt, rendering included",
-            histogram(ATTEMPT_BUCKETS),
-        );
         let store_seconds = r.labelled(
             "store_duration_seconds",
             "Time of the engine's store calls, by operation",
@@ -250,26 +245,27 @@ impl Metrics {
             StoreOp::ALL.map(StoreOp::label),
             || AtomicHistogram::new(STORE_BUCKETS),
         );
-        let recorder_batch = r.one(
-            "recorder_batch_size",
-            "Outcomes recorded per store call (the dispatcher's group commit)",
-            histogram(BATCH_BUCKETS),
-        );
-        let sandbox_wait = r.one(
-            "sandbox_wait_seconds",
-            "Time a template render waited for a sandbox worker (those that gave up included)",
-            histogram(STORE_BUCKETS),
-        );
-        let passed_over = r.one(
-            "deliveries_passed_over",
-            "Deliveries an ingest left due because their endpoint was at its cap or out of rate tokens",
-            Counter::default,
-        );
-        let empty_buckets = r.one(
-            "rate_limit_hits",
-            "Endpoints a claim found with an empty rate bucket (their due deliveries wait for a refill)",
-            Counter::default,
-        );
+        let [attempt_seconds, recorder_batch, sandbox_wait] = [
+            ("attempt_duration_seconds", "Time of one delivery attempt, rendering included", ATTEMPT_BUCKETS),
+            ("recorder_batch_size", "Outcomes recorded per store call (the dispatcher's group commit)", BATCH_BUCKETS),
+            (
+                "sandbox_wait_seconds",
+                "Time a template render waited for a sandbox worker (those that gave up included)",
+                STORE_BUCKETS,
+            ),
+        ]
+        .map(|(name, help, buckets)| r.one(name, help, histogram(buckets)));
+        let [passed_over, empty_buckets] = [
+            (
+                "deliveries_passed_over",
+                "Deliveries an ingest left due because their endpoint was at its cap or out of rate tokens",
+            ),
+            (
+                "rate_limit_hits",
+                "Endpoints a claim found with an empty rate bucket (their due deliveries wait for a refill)",
+            ),
+        ]
+        .map(|(name, help)| r.one(name, help, Counter::default));
         let deliveries = r.labelled(
             "queue_deliveries",
             "Deliveries by state, counted at most every 10 s",
