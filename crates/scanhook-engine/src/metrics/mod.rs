@@ -8,18 +8,23 @@
 //! (the queue's depth) are refreshed at most every [`QUEUE_REFRESH`], one count at a time,
 //! so scrapes never load the database. With `SCANHOOK_METRICS=false` nothing is recorded.
 
-use std::error::Error as StdError;
+mod atomic;
+mod failure;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::encoding::EncodeMetric;
+use prometheus_client::metrics::TypedMetric;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 use scanhook_store::{Completion, GroupCommits, Outcome, Store};
+
+pub use atomic::AtomicHistogram;
+use atomic::{StoreCounter, histogram};
+pub use failure::Failure;
 
 /// The longest the queue's depth, as scraped, is out of date.
 pub const QUEUE_REFRESH: Duration = Duration::from_secs(10);
@@ -31,109 +36,6 @@ const STORE_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 type Label = [(&'static str, &'static str); 1];
-
-/// Why an attempt failed, as the sender saw it (never read back from error text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// No answer within the endpoint's timeout.
-    Timeout,
-    /// No connection (refused, unreachable, no such name).
-    Connect,
-    /// The TLS handshake failed (certificate, protocol).
-    Tls,
-    /// A `4xx` answer.
-    Http4xx,
-    /// A `5xx` answer.
-    Http5xx,
-    /// Any other answer that is not `2xx` (`1xx`, `3xx`: redirects are not followed).
-    HttpOther,
-    /// A `2xx` answer whose body could not be read.
-    Response,
-    /// The body could not be rendered (the endpoint's template or format): nothing sent.
-    Template,
-    /// The template sandbox had no worker in time: nothing sent.
-    SandboxBusy,
-    /// The SSRF guard refused the endpoint's address: nothing sent.
-    Guard,
-    /// The request could not be signed (no secret of its scheme's kind): nothing sent.
-    Signing,
-    /// Any other transport error.
-    Request,
-}
-
-impl Failure {
-    pub const ALL: [Failure; 12] = [
-        Self::Timeout,
-        Self::Connect,
-        Self::Tls,
-        Self::Http4xx,
-        Self::Http5xx,
-        Self::HttpOther,
-        Self::Response,
-        Self::Template,
-        Self::SandboxBusy,
-        Self::Guard,
-        Self::Signing,
-        Self::Request,
-    ];
-
-    /// The `class` label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Connect => "connect",
-            Self::Tls => "tls",
-            Self::Http4xx => "http_4xx",
-            Self::Http5xx => "http_5xx",
-            Self::HttpOther => "http_other",
-            Self::Response => "response",
-            Self::Template => "template",
-            Self::SandboxBusy => "sandbox_busy",
-            Self::Guard => "guard",
-            Self::Signing => "signing",
-            Self::Request => "request",
-        }
-    }
-
-    /// An answer with `status` that was not a success (a `2xx` here: its body failed).
-    pub fn of_status(status: u16) -> Self {
-        match status {
-            200..=299 => Self::Response,
-            400..=499 => Self::Http4xx,
-            500..=599 => Self::Http5xx,
-            _ => Self::HttpOther,
-        }
-    }
-
-    /// A request that got no answer, by what reqwest and the errors it wraps say.
-    pub fn of_transport(e: &reqwest::Error) -> Self {
-        if e.is_timeout() {
-            Self::Timeout
-        } else {
-            Self::of_chain(e).unwrap_or(if e.is_connect() { Self::Connect } else { Self::Request })
-        }
-    }
-
-    /// TLS or the guard, if an error in `e`'s chain is theirs. An `io::Error`'s `source`
-    /// skips the error it wraps (reqwest's TLS failure is an `io::Error` in an `io::Error`
-    /// around rustls's), so the walk steps into the wrapped error instead.
-    fn of_chain(e: &(dyn StdError + 'static)) -> Option<Self> {
-        let mut next: Option<&(dyn StdError + 'static)> = Some(e);
-        while let Some(e) = next {
-            if e.is::<rustls::Error>() {
-                return Some(Self::Tls);
-            }
-            if e.is::<crate::guard::PrivateOnly>() {
-                return Some(Self::Guard);
-            }
-            next = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-                Some(wrapped) => Some(wrapped as &(dyn StdError + 'static)),
-                None => e.source(),
-            };
-        }
-        None
-    }
-}
 
 /// What the dispatcher recorded for a delivery (`outcome` label).
 fn outcome_index(outcome: &Outcome) -> usize {
@@ -410,23 +312,6 @@ impl Metrics {
     }
 }
 
-/// A counter the store keeps itself (it knows no metrics), read when scraped.
-#[derive(Debug)]
-struct StoreCounter {
-    commits: Arc<GroupCommits>,
-    read: fn(&GroupCommits) -> u64,
-}
-
-impl EncodeMetric for StoreCounter {
-    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        encoder.encode_counter::<NoLabelSet, _, u64>(&(self.read)(&self.commits), None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        MetricType::Counter
-    }
-}
-
 /// Registers metrics and hands back what records them.
 struct Registering<'a>(&'a mut Registry);
 
@@ -458,127 +343,5 @@ impl Registering<'_> {
         let members = values.map(|v| family.get_or_create(&[(key, v)]).clone());
         self.0.register(name, help, family);
         members
-    }
-}
-
-/// A maker of histograms with these buckets.
-fn histogram(bounds: &'static [f64]) -> impl Fn() -> AtomicHistogram {
-    move || AtomicHistogram::new(bounds)
-}
-
-/// A histogram of fixed buckets recorded with atomics only: `observe` is two atomic adds
-/// and a compare-and-swap of the sum. Clones share the counts.
-#[derive(Clone, Debug)]
-pub struct AtomicHistogram(Arc<HistogramInner>);
-
-#[derive(Debug)]
-struct HistogramInner {
-    bounds: &'static [f64],
-    /// One per bound, then `+Inf`: observations in each bucket alone (not cumulative).
-    counts: Box<[AtomicU64]>,
-    /// The sum's `f64` bits.
-    sum: AtomicU64,
-}
-
-impl AtomicHistogram {
-    pub fn new(bounds: &'static [f64]) -> Self {
-        let counts = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
-        Self(Arc::new(HistogramInner { bounds, counts, sum: AtomicU64::new(0f64.to_bits()) }))
-    }
-
-    pub fn observe(&self, v: f64) {
-        let inner = &self.0;
-        // The first bucket whose bound is at least `v` (`le`), else `+Inf`.
-        let bucket = inner.bounds.partition_point(|b| *b < v);
-        inner.counts[bucket].fetch_add(1, Ordering::Relaxed);
-        let _ = inner
-            .sum
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + v).to_bits()));
-    }
-}
-
-impl TypedMetric for AtomicHistogram {
-    const TYPE: MetricType = MetricType::Histogram;
-}
-
-impl EncodeMetric for AtomicHistogram {
-    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let inner = &self.0;
-        let counts: Vec<u64> = inner.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
-        let bounds = inner.bounds.iter().copied().chain(std::iter::once(f64::MAX));
-        let buckets: Vec<(f64, u64)> = bounds.zip(counts.iter().copied()).collect();
-        let sum = f64::from_bits(inner.sum.load(Ordering::Relaxed));
-        encoder.encode_histogram::<NoLabelSet>(sum, counts.iter().sum(), &buckets, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        MetricType::Histogram
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_are_classed_by_their_status() {
-        assert_eq!(Failure::of_status(404), Failure::Http4xx);
-        assert_eq!(Failure::of_status(429), Failure::Http4xx);
-        assert_eq!(Failure::of_status(500), Failure::Http5xx);
-        assert_eq!(Failure::of_status(503), Failure::Http5xx);
-        assert_eq!(Failure::of_status(302), Failure::HttpOther);
-        assert_eq!(Failure::of_status(101), Failure::HttpOther);
-        assert_eq!(Failure::of_status(200), Failure::Response);
-    }
-
-    /// An error that wraps another, as hyper and reqwest wrap the connector's.
-    #[derive(Debug)]
-    struct Wrap(Box<dyn StdError + Send + Sync>);
-    impl std::fmt::Display for Wrap {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("wrapped")
-        }
-    }
-    impl StdError for Wrap {
-        fn source(&self) -> Option<&(dyn StdError + 'static)> {
-            Some(self.0.as_ref())
-        }
-    }
-
-    #[test]
-    fn tls_and_guard_errors_are_found_deep_in_the_chain_and_inside_io_errors() {
-        // As reqwest reports a handshake with a server that speaks plain HTTP.
-        let tls = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls::Error::DecryptError);
-        let tls = std::io::Error::other(tls);
-        assert_eq!(Failure::of_chain(&Wrap(Box::new(Wrap(Box::new(tls))))), Some(Failure::Tls));
-        let guard = crate::guard::PrivateOnly("localhost resolves only to loopback".into());
-        assert_eq!(Failure::of_chain(&Wrap(Box::new(guard))), Some(Failure::Guard));
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        assert_eq!(Failure::of_chain(&Wrap(Box::new(refused))), None);
-    }
-
-    #[test]
-    fn every_class_has_its_own_counter_and_label() {
-        for (i, f) in Failure::ALL.iter().enumerate() {
-            assert_eq!(*f as usize, i, "ALL is in declaration order");
-        }
-        let labels: std::collections::HashSet<_> = Failure::ALL.iter().map(|f| f.label()).collect();
-        assert_eq!(labels.len(), Failure::ALL.len());
-    }
-
-    #[test]
-    fn the_histogram_counts_each_bucket_and_the_sum() {
-        let h = AtomicHistogram::new(&[0.1, 1.0]);
-        for v in [0.05, 0.1, 0.5, 2.0] {
-            h.observe(v);
-        }
-        let mut registry = Registry::default();
-        registry.register("t", "test", h);
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(text.contains("t_bucket{le=\"0.1\"} 2\n"), "{text}");
-        assert!(text.contains("t_bucket{le=\"1.0\"} 3\n"), "{text}");
-        assert!(text.contains("t_bucket{le=\"+Inf\"} 4\n"), "{text}");
-        assert!(text.contains("t_count 4\n") && text.contains("t_sum 2.65\n"), "{text}");
     }
 }
