@@ -61,6 +61,8 @@ pub struct DispatchConfig {
     /// The first part of this process's lease owner (`SCANHOOK_NODE_NAME`); a fresh ULID
     /// follows it at each start, so no two processes ever share an owner.
     pub node_name: String,
+    /// Whether metrics are recorded (`SCANHOOK_METRICS`).
+    pub metrics: bool,
 }
 
 impl Default for DispatchConfig {
@@ -87,6 +89,7 @@ impl Default for DispatchConfig {
             public_url: reqwest::Url::parse("http://127.0.0.1:8080/").expect("a fixed valid URL"),
             sends: true,
             node_name: "node".into(),
+            metrics: true,
         }
     }
 }

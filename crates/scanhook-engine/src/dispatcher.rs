@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
 use crate::fairness::{ClaimRead, Fairness, Slot, lock};
+use crate::metrics::{Metrics, StoreOp};
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
@@ -72,6 +73,7 @@ pub struct Dispatcher {
     /// Held by whoever is claiming for this worker (its loop, or an ingest on an offer), so
     /// two claims never both count the same free slots.
     claiming: Arc<tokio::sync::Mutex<()>>,
+    metrics: Arc<Metrics>,
 }
 
 /// The right to claim for a worker, held from [`Dispatcher::offer`] until the claim is
@@ -87,8 +89,9 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
         owner: String,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
-        let sender = Sender::new(config.clone())?;
+        let sender = Sender::with_metrics(config.clone(), Some(metrics.clone()))?;
         Ok(Self {
             store,
             sender,
@@ -104,6 +107,7 @@ impl Dispatcher {
             store_due: Mutex::default(),
             claiming: Arc::default(),
             config,
+            metrics,
         })
     }
 
@@ -182,8 +186,11 @@ impl Dispatcher {
         let now = self.clock.now();
         let generation = self.fairness.generation();
         let asked = self.fairness.limits(now);
+        let started = std::time::Instant::now();
         let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, asked.clone());
-        let claim = tracing::Instrument::instrument(claim, crate::trace::store("claim")).await?;
+        let claim = tracing::Instrument::instrument(claim, crate::trace::store("claim")).await;
+        self.metrics.store_call(StoreOp::Claim, started);
+        let claim = claim?;
         let taken: Vec<WebhookId> = claim.items.iter().map(|c| c.webhook.id.clone()).collect();
         let read_all = claim.read_all;
         let held = self.hold(claim);
@@ -198,6 +205,7 @@ impl Dispatcher {
         let at = tokio::time::Instant::now();
         self.held_set().extend(claim.items.iter().map(|c| (c.delivery_id.clone(), at)));
         let learned = !claim.empty.is_empty();
+        self.metrics.empty_buckets(claim.empty.len());
         self.fairness.found_empty(claim.empty);
         let items = claim
             .items
@@ -247,7 +255,10 @@ impl Dispatcher {
             }
             let count = ids.len();
             let until = self.clock.now() + self.lease();
-            match self.store.renew_leases(&self.owner, ids, until).await {
+            let started = std::time::Instant::now();
+            let renewed = self.store.renew_leases(&self.owner, ids, until).await;
+            self.metrics.store_call(StoreOp::RenewLeases, started);
+            match renewed {
                 // Fewer: outcomes recorded meanwhile, or leases that ran out before this.
                 Ok(renewed) => tracing::debug!(count, renewed, "renewed delivery leases"),
                 Err(e) => {
@@ -492,11 +503,16 @@ impl Dispatcher {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
             let kept = retry.then(|| outcomes.clone());
             let now = self.clock.now();
+            let (tally, started) = (Metrics::tally(&outcomes), std::time::Instant::now());
             let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now);
             let result = tracing::Instrument::instrument(result, crate::trace::store("complete")).await;
+            self.metrics.store_call(StoreOp::Complete, started);
             self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
             match (result, kept) {
-                (Ok(()), _) => break,
+                (Ok(()), _) => {
+                    self.metrics.recorded(tally);
+                    break;
+                }
                 (Err(StoreError::StorageFull), Some(kept)) => {
                     tracing::warn!(count, "the database's disk is full; recording delivery outcomes again shortly");
                     tokio::time::sleep(self.config.poll_interval).await;
@@ -524,7 +540,12 @@ impl Dispatcher {
         let due = match limits.reopened.is_empty() {
             // Endpoints that left the skip set may have deliveries due before `due_after`.
             false => Ok(Some(now)),
-            true => self.store.next_due_except(limits.skip, limits.due_after).await,
+            true => {
+                let started = std::time::Instant::now();
+                let due = self.store.next_due_except(limits.skip, limits.due_after).await;
+                self.metrics.store_call(StoreOp::NextDue, started);
+                due
+            }
         };
         if let Ok(at) = &due {
             *lock(&self.store_due) = Some(*at);
@@ -669,6 +690,7 @@ impl Dispatcher {
                 return None;
             }
         };
+        self.metrics.attempt(Duration::from_millis(sent.attempt.latency_ms), sent.failure);
         let now = self.clock.now();
         // A pause the receiver asked for holds this delivery's retry and the endpoint's
         // other deliveries alike; `410 Gone` disables the endpoint and holds this delivery

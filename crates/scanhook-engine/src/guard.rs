@@ -20,6 +20,19 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// A name that resolves to no public address: typed, so the metrics can tell the guard's
+/// refusals from other failures to connect.
+#[derive(Debug)]
+pub struct PrivateOnly(pub String);
+
+impl std::fmt::Display for PrivateOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PrivateOnly {}
+
 /// The public addresses `host` resolves to; an error when there are none.
 pub async fn public_addrs(host: &str) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
     let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
@@ -29,7 +42,7 @@ pub async fn public_addrs(host: &str) -> Result<Vec<SocketAddr>, Box<dyn std::er
             "{host} resolves only to private or loopback addresses, which endpoints may not use \
              (SCANHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)"
         );
-        return Err(message.into());
+        return Err(Box::new(PrivateOnly(message)));
     }
     Ok(public)
 }

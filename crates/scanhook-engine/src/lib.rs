@@ -13,6 +13,7 @@ pub mod config;
 pub mod dispatcher;
 mod fairness;
 mod guard;
+pub mod metrics;
 pub mod retention;
 pub mod sandbox;
 pub mod sender;
@@ -31,6 +32,7 @@ use tracing::Instrument as _;
 pub use clock::{Clock, SystemClock};
 pub use config::DispatchConfig;
 pub use dispatcher::Dispatcher;
+pub use metrics::Metrics;
 pub use sender::TEMPLATES_OFF;
 
 /// An event as a producer reported it, already validated.
@@ -80,12 +82,16 @@ pub struct Engine {
     held: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
     /// This process's dispatcher: new deliveries are leased to it as they are stored.
     dispatcher: std::sync::OnceLock<Arc<Dispatcher>>,
+    /// What this process records for `/metrics` (nothing with `config.metrics` off).
+    metrics: Arc<Metrics>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: DispatchConfig, clock: Arc<dyn Clock>) -> Self {
         let node = format!("{}-{}", config.node_name, ulid::Ulid::new());
+        let metrics = Arc::new(Metrics::new(config.metrics, store.group_commits()));
         Self {
+            metrics,
             store,
             config,
             clock,
@@ -107,6 +113,10 @@ impl Engine {
 
     pub fn config(&self) -> &DispatchConfig {
         &self.config
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// This process's name among the nodes sharing the database (the owner of its
@@ -159,20 +169,31 @@ impl Engine {
             scope: event.scope,
             trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
         };
+        let started = std::time::Instant::now();
         let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let (ingested, claim) = self
+                let stored = self
                     .store
                     .ingest_event_leased(account, new, now, lease)
                     .instrument(trace::store("ingest_event"))
-                    .await?;
+                    .await;
+                self.metrics.store_call(metrics::StoreOp::Ingest, started);
+                let (ingested, claim) = stored?;
                 // Passed over for an endpoint at its cap: its freed slot wakes the dispatcher.
                 let handed = claim.items.len() + claim.passed_over as usize;
+                self.metrics.passed_over(claim.passed_over);
                 dispatcher.take_over(claim, offer).await;
                 (ingested, handed)
             }
-            None => (self.store.ingest_event(account, new, now).instrument(trace::store("ingest_event")).await?, 0),
+            None => {
+                let stored = self.store.ingest_event(account, new, now).instrument(trace::store("ingest_event")).await;
+                self.metrics.store_call(metrics::StoreOp::Ingest, started);
+                (stored?, 0)
+            }
         };
+        if let Ingested::Created(event) = &ingested {
+            self.metrics.event_ingested(event.event_type.as_str());
+        }
         // What was handed over woke the dispatcher already, and what was passed over waits for
         // a slot or a refill, which wakes it too; a claim for nothing would cost a unit of work.
         if matches!(&ingested, Ingested::Created(e) if e.delivery_count as usize > handed) {
@@ -205,29 +226,38 @@ impl Engine {
                 trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
             })
             .collect();
+        let started = std::time::Instant::now();
         let (results, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let (results, claim) = self
+                let stored = self
                     .store
                     .ingest_events_leased(account, batch, stamp.timestamp, lease)
                     .instrument(trace::store("ingest_events"))
-                    .await?;
+                    .await;
+                self.metrics.store_call(metrics::StoreOp::Ingest, started);
+                let (results, claim) = stored?;
                 let handed = claim.items.len() + claim.passed_over as usize;
+                self.metrics.passed_over(claim.passed_over);
                 dispatcher.take_over(claim, offer).await;
                 (results, handed)
             }
-            None => (
-                self.store
+            None => {
+                let stored = self
+                    .store
                     .ingest_events(account, batch, stamp.timestamp)
                     .instrument(trace::store("ingest_events"))
-                    .await?,
-                0,
-            ),
+                    .await;
+                self.metrics.store_call(metrics::StoreOp::Ingest, started);
+                (stored?, 0)
+            }
         };
         let made: usize = results
             .iter()
             .map(|r| match r {
-                Ok(Ingested::Created(e)) => e.delivery_count as usize,
+                Ok(Ingested::Created(e)) => {
+                    self.metrics.event_ingested(e.event_type.as_str());
+                    e.delivery_count as usize
+                }
                 _ => 0,
             })
             .sum();
@@ -282,6 +312,7 @@ impl Engine {
             self.clock.clone(),
             self.wake.clone(),
             owner,
+            self.metrics.clone(),
         )?);
         let _ = self.dispatcher.set(dispatcher.clone());
         Ok(dispatcher)

@@ -156,6 +156,8 @@ pub struct Sandbox {
     idle: Mutex<Vec<Worker>>,
     slots: Semaphore,
     lanes: std::sync::Mutex<HashMap<String, Lane>>,
+    /// Where the waits for a worker are recorded.
+    metrics: Option<Arc<crate::Metrics>>,
 }
 
 /// An account's place in the sandbox, given back when dropped.
@@ -190,7 +192,14 @@ impl Sandbox {
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(MAX_WORKERS),
             lanes: std::sync::Mutex::default(),
+            metrics: None,
         }
+    }
+
+    /// The same sandbox, recording how long each render waits for a worker.
+    pub fn with_metrics(mut self, metrics: Option<Arc<crate::Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lane>> {
@@ -249,7 +258,12 @@ impl Sandbox {
             let slot = self.slots.acquire().await.ok()?;
             Some((own, slot))
         };
-        let Ok(Some(_permits)) = tokio::time::timeout(self.wait, wait).await else {
+        let waiting = std::time::Instant::now();
+        let permits = tokio::time::timeout(self.wait, wait).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.sandbox_waited(waiting.elapsed());
+        }
+        let Ok(Some(_permits)) = permits else {
             return Err(BUSY.into());
         };
         let pooled = self.idle.lock().await.pop();

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::config::DispatchConfig;
 use crate::guard::{self, PublicOnly};
+use crate::metrics::Failure;
 use crate::sandbox::Sandbox;
 
 /// Sends attempts over one pooled, keep-alive HTTP client.
@@ -47,10 +48,17 @@ pub struct Sent {
     pub attempt: Attempt,
     pub success: bool,
     pub asked: Asked,
+    /// Why it failed, for the metrics (`None` on success).
+    pub failure: Option<Failure>,
 }
 
 impl Sender {
     pub fn new(config: DispatchConfig) -> Result<Self, reqwest::Error> {
+        Self::with_metrics(config, None)
+    }
+
+    /// [`Sender::new`], its template sandbox recording its waits in `metrics`.
+    pub fn with_metrics(config: DispatchConfig, metrics: Option<Arc<crate::Metrics>>) -> Result<Self, reqwest::Error> {
         // Proxy variables of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) are
         // ignored: a proxy resolves names itself, out of the SSRF guard's sight. Only
         // SCANHOOK_PROXY_URL routes through one, and then `Sender::target` checks the
@@ -76,7 +84,7 @@ impl Sender {
             let wait = config.sandbox_wait.min(config.lease / 4);
             // Renders hold in-flight permits while they wait: at most half of them.
             let queued = config.max_in_flight / 2;
-            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait, queued))
+            Arc::new(Sandbox::new(program, args, config.template_time_limit, wait, queued).with_metrics(metrics))
         });
         Ok(Self { client, config, templates: Arc::default(), sandbox })
     }
@@ -293,21 +301,25 @@ impl Sender {
             response_body,
         };
         let prepared = match self.target(item.webhook.url.as_str()).await {
-            Ok(url) => self.body(item, number).await.map(|body| (url, body)),
-            Err(e) => Err(e),
+            Ok(url) => self.body(item, number).await.map(|body| (url, body)).map_err(|e| {
+                let failure = if e == crate::sandbox::BUSY { Failure::SandboxBusy } else { Failure::Template };
+                (failure, e)
+            }),
+            Err(e) => Err((Failure::Guard, e)),
         };
         // Signed when sent, not when started: rendering (and waiting for a template worker)
         // must not age the signature's timestamp.
         let signed_at = started_at + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
-        let prepared =
-            prepared.and_then(|(url, body)| self.request(item, number, signed_at, body).map(|request| (url, request)));
+        let prepared = prepared.and_then(|(url, body)| {
+            self.request(item, number, signed_at, body).map(|request| (url, request)).map_err(|e| (Failure::Signing, e))
+        });
         let (url, Request { body, headers, timeout }) = match prepared {
             Ok(prepared) => prepared,
-            Err(e) => {
+            Err((failure, e)) => {
                 let error = Some(format!("no request was sent: {e}"));
                 let nothing = Some(String::new());
                 let attempt = attempt(None, error, Vec::new(), nothing, Vec::new(), None);
-                return Sent { success: false, attempt, asked: Asked::Nothing };
+                return Sent { success: false, attempt, asked: Asked::Nothing, failure: Some(failure) };
             }
         };
         // The log rebuilds the canonical body from the event; a body shaped otherwise is kept.
@@ -325,6 +337,7 @@ impl Sender {
             request = request.header(name, value);
         }
         let result = request.body(body).send().await;
+        let transport = result.as_ref().err().map(Failure::of_transport);
         let (status_code, response_headers, response_body, error, asked) = match result {
             Ok(response) => {
                 let status = response.status();
@@ -349,11 +362,16 @@ impl Sender {
             Err(e) => (None, Vec::new(), None, Some(describe(&e, timeout)), Asked::Nothing),
         };
         let success = status_code.is_some_and(|s| (200..300).contains(&s)) && error.is_none();
+        let failure = match status_code {
+            _ if success => None,
+            Some(status) => Some(Failure::of_status(status)),
+            None => transport,
+        };
         // The log never holds a credential: the bearer token and sensitive extra headers
         // are redacted before the attempt reaches the store.
         let headers = redact_sent_headers(headers, &item.webhook.headers);
         let attempt = attempt(status_code, error, headers, logged_body, response_headers, response_body);
-        Sent { success, attempt, asked }
+        Sent { success, attempt, asked, failure }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod ingest_limit;
+pub mod observe;
 pub mod openapi;
 pub mod query;
 pub mod request_id;
@@ -74,6 +75,8 @@ pub fn api_router(state: AppState) -> Router {
         .route("/v1/audit-log", get(audit::list))
         .route("/v1/portal-links", post(portal_links::create))
         .route("/healthz", get(openapi::healthz))
+        .route("/readyz", get(observe::readyz))
+        .route("/metrics", get(observe::metrics))
         // Every route answers unknown, repeated or overlong query parameters with a 4xx.
         .route_layer(middleware::from_fn_with_state(
             Arc::new(QueryContract::from_doc(openapi::api_doc())),
@@ -82,11 +85,25 @@ pub fn api_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Outermost, so answers of the query contract and the body limit count too.
+        .layer(middleware::from_fn_with_state(state.clone(), observe::count_requests))
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` is cancelled, then lets requests in
-/// progress finish.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+/// Serves the API on `listener` until `shutdown` is cancelled; then `/readyz` answers 503,
+/// requests are still accepted for `drain` (so a load balancer sees it and stops sending),
+/// and requests in progress finish.
+pub async fn serve(
+    listener: TcpListener,
+    mut state: AppState,
+    shutdown: CancellationToken,
+    drain: std::time::Duration,
+) -> std::io::Result<()> {
+    state.shutdown = shutdown.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.cancelled().await;
+            tokio::time::sleep(drain).await;
+        })
+        .await
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::observe;
 use crate::routes::{
     accounts, alerts, audit, deliveries, event_batch, event_types, events, portal_links, projects, scans, stats,
     violations, webhooks,
@@ -23,6 +24,8 @@ use crate::routes::{
     paths(
         serve,
         healthz,
+        observe::readyz,
+        observe::metrics,
         accounts::create_account,
         accounts::list_accounts,
         accounts::get_account,
@@ -79,6 +82,16 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // `/metrics` only: `SCANHOOK_METRICS_TOKEN`, when the deployment sets one.
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("SCANHOOK_METRICS_TOKEN, when the server sets one"))
+                    .build(),
+            ),
         );
     }
 }

@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 use scanhook_engine::Engine;
 use scanhook_store::Store;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::KeyCache;
 use crate::dashboard::DashboardConfig;
 use crate::ingest_limit::{IngestLimit, IngestRate};
+use crate::observe::HttpMetrics;
 
 /// Limits the API enforces on requests.
 #[derive(Debug, Clone)]
@@ -51,13 +53,32 @@ pub struct AppState {
     pub(crate) ingest: Arc<IngestLimit>,
     /// The dashboard's brand and cookie settings.
     pub dashboard: Arc<DashboardConfig>,
+    /// The API's request counts, and the token `/metrics` asks for.
+    pub(crate) http_metrics: Arc<HttpMetrics>,
+    /// Cancelled once the server shuts down: `/readyz` answers 503 from then on.
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl AppState {
     pub fn new(engine: Arc<Engine>, limits: Limits) -> Self {
         let reports = Arc::new(Semaphore::new(limits.max_concurrent_reports.max(1)));
         let ingest = Arc::new(IngestLimit::new(limits.ingest_rate));
-        Self { engine, limits, keys: Arc::default(), reports, ingest, dashboard: Arc::default() }
+        Self {
+            engine,
+            limits,
+            keys: Arc::default(),
+            reports,
+            ingest,
+            dashboard: Arc::default(),
+            http_metrics: Arc::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// The same state with `/metrics` behind this bearer token (`SCANHOOK_METRICS_TOKEN`).
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.http_metrics = Arc::new(HttpMetrics::new(token));
+        self
     }
 
     /// The same state with the dashboard's settings.

@@ -562,6 +562,19 @@ pub trait Store: Send + Sync + 'static {
         after: Option<DateTime<Utc>>,
     ) -> StoreResult<Option<DateTime<Utc>>>;
 
+    /// How many deliveries are due at `now`, pending for later, held and dead, and how many
+    /// endpoints are disabled (after failures, by a user), across accounts: counts over the
+    /// deliveries' status indexes, for the metrics, which cache them.
+    async fn queue_depth(&self, now: DateTime<Utc>) -> StoreResult<QueueDepth>;
+    /// Readiness: one trivial query, answered by a database whose schema has every
+    /// migration this build knows (`Ok(false)`: it answers, but is not migrated).
+    async fn ping(&self) -> StoreResult<bool>;
+    /// The backend's group commits, if it makes them (SQLite's single writer does; each
+    /// PostgreSQL unit of work commits on its own).
+    fn group_commits(&self) -> Option<std::sync::Arc<GroupCommits>> {
+        None
+    }
+
     /// Carries out one retention step ([`scanhook_core::retention::Prune`], which says
     /// what each takes) on at most `limit` rows older than `before`, as one short unit of
     /// work; returns how many rows it removed or blanked. Fewer than `limit`: the step is

@@ -343,6 +343,48 @@ pub struct Claim {
     pub read_all: bool,
 }
 
+/// A backend's group commits, counted as they are made ([`crate::Store::group_commits`]).
+#[derive(Debug, Default)]
+pub struct GroupCommits {
+    commits: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl GroupCommits {
+    /// A commit of `writes` units of work.
+    pub fn count(&self, writes: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.commits.fetch_add(1, Relaxed);
+        self.writes.fetch_add(writes as u64, Relaxed);
+    }
+
+    /// Commits made so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Units of work those commits held.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// What [`crate::Store::queue_depth`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Pending and due now (leased ones included: due when their lease ends).
+    pub due: u64,
+    /// Pending and due later: a retry on its schedule, or a receiver's pause.
+    pub scheduled: u64,
+    /// Kept for an endpoint disabled after failures, until it is enabled.
+    pub held: u64,
+    pub dead: u64,
+    /// Endpoints scanhook disabled (failures in a row, `410 Gone`).
+    pub disabled_by_failures: u64,
+    /// Endpoints a user switched off.
+    pub disabled_by_user: u64,
+}
+
 /// Where a delivery goes after an attempt (or a decision not to attempt).
 #[derive(Debug, Clone)]
 pub enum Outcome {

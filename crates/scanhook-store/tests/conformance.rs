@@ -15,6 +15,8 @@ use scanhook_store::*;
 
 #[path = "conformance/fifo.rs"]
 mod fifo;
+#[path = "conformance/queue.rs"]
+mod queue;
 #[path = "conformance/sessions.rs"]
 mod sessions;
 mod support;

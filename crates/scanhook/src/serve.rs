@@ -57,6 +57,7 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         public_url,
         sends: args.dispatch,
         node_name: args.node_name.clone(),
+        metrics: args.metrics,
         retry,
         timeout: args.delivery_timeout,
         lease,
@@ -282,7 +283,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }),
         },
     )
-    .with_dashboard(dashboard);
+    .with_dashboard(dashboard)
+    .with_metrics_token(args.metrics_token.clone());
 
     match &database {
         Database::Sqlite(_) if args.database_url.is_none() => {
@@ -303,7 +305,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let sweeper = tokio::spawn(scanhook_engine::sweeper::run(state.engine.clone(), shutdown.clone()));
     let pruner = tokio::spawn(scanhook_engine::retention::run(state.engine.clone(), retention, shutdown.clone()));
-    scanhook_server::serve(listener, state, shutdown.clone()).await?;
+    scanhook_server::serve(listener, state, shutdown.clone(), args.shutdown_drain).await?;
     worker.await.context("the dispatcher stopped abnormally")?;
     sweeper.await.context("the scan sweeper stopped abnormally")?;
     pruner.await.context("the retention job stopped abnormally")?;

@@ -341,6 +341,31 @@ pub async fn renew_leases(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], until: Da
     .await
 }
 
+/// [`crate::Store::queue_depth`]: each count a range of a status index, in one statement.
+pub async fn queue_depth(c: &Tx<'_>, now: DateTime<Utc>) -> StoreResult<crate::model::QueueDepth> {
+    let row = row_of(
+        c,
+        "SELECT
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1),
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at > $1),
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'held'),
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'dead'),
+            (SELECT COUNT(*) FROM webhooks WHERE NOT active AND disabled_at IS NOT NULL),
+            (SELECT COUNT(*) FROM webhooks WHERE NOT active AND disabled_at IS NULL)",
+        &[&ms(now)],
+    )
+    .await?;
+    let n = |i: usize| -> StoreResult<u64> { Ok(row.try_get::<_, i64>(i)?.max(0) as u64) };
+    Ok(crate::model::QueueDepth {
+        due: n(0)?,
+        scheduled: n(1)?,
+        held: n(2)?,
+        dead: n(3)?,
+        disabled_by_failures: n(4)?,
+        disabled_by_user: n(5)?,
+    })
+}
+
 /// The earliest time a delivery not in `skip` is due, after `after`.
 pub async fn next_due_at(
     c: &Tx<'_>,

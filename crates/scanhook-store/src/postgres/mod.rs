@@ -589,6 +589,15 @@ impl Store for PostgresStore {
         unit!(self, |c| dispatch::next_due_at(&c, &skip, after).await?)
     }
 
+    async fn queue_depth(&self, now: DateTime<Utc>) -> StoreResult<QueueDepth> {
+        unit!(self, |c| dispatch::queue_depth(&c, now).await?)
+    }
+
+    async fn ping(&self) -> StoreResult<bool> {
+        let client = self.pool.get().await?;
+        schema::is_current(&client).await
+    }
+
     async fn prune(
         &self,
         step: scanhook_core::retention::Prune,

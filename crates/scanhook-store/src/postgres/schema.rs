@@ -24,6 +24,12 @@ const MIGRATIONS: &[&str] = &[
 /// application's lock on a shared server by chance.
 const MIGRATION_LOCK: i64 = 0x7363_616e_686f_6f6b;
 
+/// Whether the database has every migration of this build (one trivial read).
+pub async fn is_current(client: &deadpool_postgres::Client) -> StoreResult<bool> {
+    let row = client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?;
+    Ok(row.try_get::<_, i64>(0)? >= MIGRATIONS.len() as i64)
+}
+
 pub async fn migrate(client: &mut deadpool_postgres::Client, key: &SecretBox) -> StoreResult<()> {
     let tx = client.transaction().await?;
     migrate_in(&tx, key).await?;

@@ -289,6 +289,29 @@ pub fn renew_leases(c: &Connection, owner: &str, ids: &[DeliveryId], until: Date
     Ok(renewed)
 }
 
+/// [`crate::Store::queue_depth`]: each count a range of a status index.
+pub fn queue_depth(c: &Connection, now: DateTime<Utc>) -> StoreResult<crate::model::QueueDepth> {
+    let count = |sql: &str, now: Option<i64>| -> StoreResult<u64> {
+        let n: i64 = match now {
+            Some(now) => c.prepare_cached(sql)?.query_row([now], |r| r.get(0))?,
+            None => c.prepare_cached(sql)?.query_row([], |r| r.get(0))?,
+        };
+        Ok(n.max(0) as u64)
+    };
+    let pending = "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at";
+    Ok(crate::model::QueueDepth {
+        due: count(&format!("{pending} <= ?1"), Some(ms(now)))?,
+        scheduled: count(&format!("{pending} > ?1"), Some(ms(now)))?,
+        held: count("SELECT COUNT(*) FROM deliveries WHERE status = 'held'", None)?,
+        dead: count("SELECT COUNT(*) FROM deliveries WHERE status = 'dead'", None)?,
+        disabled_by_failures: count(
+            "SELECT COUNT(*) FROM webhooks WHERE active = 0 AND disabled_at IS NOT NULL",
+            None,
+        )?,
+        disabled_by_user: count("SELECT COUNT(*) FROM webhooks WHERE active = 0 AND disabled_at IS NULL", None)?,
+    })
+}
+
 /// The earliest time a delivery not in `skip` is due, after `after` (see
 /// [`ClaimLimits::due_after`]).
 pub fn next_due_at(

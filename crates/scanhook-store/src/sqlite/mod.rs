@@ -609,6 +609,18 @@ impl Store for SqliteStore {
         self.read(move |c| dispatch::next_due_at(c, &skip, after)).await
     }
 
+    async fn queue_depth(&self, now: DateTime<Utc>) -> StoreResult<QueueDepth> {
+        self.read(move |c| dispatch::queue_depth(c, now)).await
+    }
+
+    async fn ping(&self) -> StoreResult<bool> {
+        self.read(schema::is_current).await
+    }
+
+    fn group_commits(&self) -> Option<Arc<GroupCommits>> {
+        Some(self.writer.commits().clone())
+    }
+
     async fn create_session(&self, session: Session) -> StoreResult<()> {
         self.write(move |c| sessions::create(c, &session)).await
     }

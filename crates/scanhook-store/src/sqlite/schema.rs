@@ -35,6 +35,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0025_account_ingest_limit.sql"),
 ];
 
+/// Whether the database has every migration of this build (one trivial read).
+pub fn is_current(conn: &Connection) -> StoreResult<bool> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(current >= MIGRATIONS.len())
+}
+
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if current > MIGRATIONS.len() {

@@ -16,6 +16,7 @@
 //! the [`Reserve`] frees, until there is room again.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -138,14 +139,23 @@ fn backend(message: String) -> StoreError {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
+    /// The group commits made, and the writes they held.
+    commits: Arc<crate::GroupCommits>,
 }
 
 impl Writer {
     /// Moves `conn` to a new thread that owns it until every handle is dropped.
     pub fn start(conn: Connection, reserve: Option<Reserve>) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || run(conn, jobs, reserve))?;
-        Ok(Self { queue })
+        let commits = Arc::new(crate::GroupCommits::default());
+        let counted = commits.clone();
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || run(conn, jobs, reserve, &counted))?;
+        Ok(Self { queue, commits })
+    }
+
+    /// The group commits made so far, and the writes they held.
+    pub fn commits(&self) -> &Arc<crate::GroupCommits> {
+        &self.commits
     }
 
     /// Runs `work` in the next group commit and returns its result once that is durable.
@@ -179,7 +189,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>, mut reserve: Option<Reserve>) {
+fn run(
+    conn: Connection,
+    mut jobs: mpsc::Receiver<Box<dyn Job>>,
+    mut reserve: Option<Reserve>,
+    commits: &crate::GroupCommits,
+) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -224,6 +239,8 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>, mut reserve: Op
             // After SQLITE_FULL the transaction may still be open (or already rolled back,
             // when this fails harmlessly): either way the next batch starts clean.
             let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            commits.count(batch.len());
         }
         for job in batch {
             job.finish(commit.clone());

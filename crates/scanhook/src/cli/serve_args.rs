@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// On SIGTERM, how long to let requests in flight finish before releasing them.
     #[arg(long, env = "SCANHOOK_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
+    /// On SIGTERM, how long the API goes on answering (with `/readyz` at 503, so a load
+    /// balancer takes the node out) before it stops accepting connections.
+    #[arg(long, env = "SCANHOOK_SHUTDOWN_DRAIN", default_value = "0s", value_parser = duration)]
+    pub shutdown_drain: Duration,
     /// Prefix of the event, delivery, attempt and signature headers of deliveries (a
     /// platform's own brand, e.g. X-Juro); endpoints may override it.
     #[arg(long, env = "SCANHOOK_HEADER_PREFIX", default_value = "X-Scanhook")]
@@ -101,6 +105,12 @@ pub struct ServeArgs {
     /// dispatch on, or for this one to be restarted with it).
     #[arg(long, env = "SCANHOOK_DISPATCH", default_value_t = true, action = clap::ArgAction::Set)]
     pub dispatch: bool,
+    /// Record metrics and serve them at `/metrics` (Prometheus text format).
+    #[arg(long, env = "SCANHOOK_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    #[arg(long, env = "SCANHOOK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Forward proxy for every delivery (http:// or https://, e.g. for a static egress
     /// IP). Proxy variables of the environment (HTTP_PROXY, ...) are never used. With a
     /// proxy, scanhook checks that an endpoint's name resolves to public addresses only

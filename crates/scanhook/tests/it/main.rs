@@ -38,6 +38,7 @@ mod javascript_bodies;
 mod licenses;
 mod listen;
 mod logs;
+mod metrics;
 mod migrate_store;
 mod ordering;
 mod platforms;
