@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0020_polite_retries.sql"),
     include_str!("../../migrations/sqlite/0021_fair_share.sql"),
     include_str!("../../migrations/sqlite/0022_fifo_endpoints.sql"),
+    include_str!("../../migrations/sqlite/0023_endpoint_health.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
