@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
 use crate::fairness::{Fairness, Slot, lock};
+use crate::health::HealthWatch;
 use crate::sender::Sender;
 
 /// Outcomes waiting to be recorded; senders wait when it is full (backpressure).
@@ -72,6 +73,9 @@ pub struct Dispatcher {
     /// Held by whoever is claiming for this worker (its loop, or an ingest on an offer), so
     /// two claims never both count the same free slots.
     claiming: Arc<tokio::sync::Mutex<()>>,
+    /// Each endpoint's window of the last attempts this worker recorded, for
+    /// `endpoint.failing` / `endpoint.recovered`.
+    health: HealthWatch,
 }
 
 /// The right to claim for a worker, held from [`Dispatcher::offer`] until the claim is
@@ -103,6 +107,7 @@ impl Dispatcher {
             running: AtomicBool::new(false),
             store_due: Mutex::default(),
             claiming: Arc::default(),
+            health: HealthWatch::default(),
             config,
         })
     }
@@ -475,6 +480,13 @@ impl Dispatcher {
         // first meets it is left to its leases: at-least-once either way.
         let give_up = tokio::time::Instant::now() + self.config.lease.saturating_sub(self.config.poll_interval);
         let ids: Vec<DeliveryId> = batch.iter().map(|c| c.delivery_id.clone()).collect();
+        // Recording these may emit operational events (a delivery dead, an endpoint disabled),
+        // whose deliveries are due at once.
+        let mut wake = batch.iter().any(|c| {
+            matches!(c.outcome, Outcome::Dead { .. }) || matches!(c.endpoint, Some(EndpointAction::Disable(_)))
+        });
+        let mut recorded = false;
+        let samples = HealthWatch::samples(&batch);
         let mut outcomes = batch;
         loop {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
@@ -483,7 +495,10 @@ impl Dispatcher {
             let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now).await;
             self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
             match (result, kept) {
-                (Ok(()), _) => break,
+                (Ok(()), _) => {
+                    recorded = true;
+                    break;
+                }
                 (Err(StoreError::StorageFull), Some(kept)) => {
                     tracing::warn!(count, "the database's disk is full; recording delivery outcomes again shortly");
                     tokio::time::sleep(self.config.poll_interval).await;
@@ -497,10 +512,31 @@ impl Dispatcher {
             }
         }
         self.let_go(&ids);
-        if retry_soon {
+        if recorded {
+            wake |= self.judge_health(&samples).await;
+        }
+        if retry_soon || wake {
             // Let the loop recompute how long it may sleep.
             self.wake.notify_one();
         }
+    }
+
+    /// Adds recorded outcomes to their endpoints' health windows and writes the changes the
+    /// rule asks for (rare: only a change of state reaches the store). Returns whether one
+    /// moved, which emitted an event.
+    async fn judge_health(&self, recorded: &[crate::health::Sample]) -> bool {
+        let mut moved = false;
+        for (id, to, window) in self.health.record(recorded) {
+            match self.store.set_health(id.clone(), to, window, self.clock.now()).await {
+                Ok(changed) => {
+                    moved |= changed;
+                    self.health.settled(&id, to);
+                }
+                // Judged again with its next outcome.
+                Err(e) => tracing::warn!(error = %e, webhook = %id, "could not record an endpoint's health"),
+            }
+        }
+        moved
     }
 
     /// Sleeps until the earliest due delivery, new work, or the poll interval, whichever
