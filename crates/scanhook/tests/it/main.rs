@@ -38,6 +38,7 @@ mod javascript_bodies;
 mod licenses;
 mod listen;
 mod migrate_store;
+mod opevents;
 mod ordering;
 mod platforms;
 mod polite;
