@@ -30,9 +30,7 @@ async fn an_ops_endpoint_hears_of_dead_deliveries_and_an_auto_disable_and_the_fa
     let broken = server.create_webhook(json!({"url": failing.url, "events": ["*"]})).await;
     let id = broken["id"].as_str().unwrap();
     // Rendered for Slack, as an ops channel would take them.
-    server
-        .create_webhook(json!({"url": ops.url, "events": ["endpoint.*", "delivery.dead"], "kind": "slack"}))
-        .await;
+    server.create_webhook(json!({"url": ops.url, "events": ["endpoint.*", "delivery.dead"], "kind": "slack"})).await;
 
     let sent = [
         server.send_event("scan.completed", json!({"scanId": "scan_1"})).await,
@@ -113,4 +111,3 @@ async fn an_endpoint_that_starts_failing_and_recovers_is_announced_once_each_and
     assert_eq!(types(&own), BTreeMap::from([("scan.completed".into(), 105)]));
     assert_eq!(deliveries_to(&server, &endpoint).await.len(), 105);
 }
-
