@@ -382,6 +382,13 @@ pub struct EventStamp {
     pub first_attempt_at: DateTime<Utc>,
 }
 
+impl EventStamp {
+    /// Stamped `now` and due at once (the operational events a unit of work emits).
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { timestamp: now, first_attempt_at: now }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Project {
     pub id: ProjectId,

@@ -328,7 +328,7 @@ async fn dead(
         last_error,
     };
     if let Some(payload) = opevents::delivery_dead(endpoint, dead, now) {
-        super::events::emit(c, &account, payload, opevents::about(&webhook), stamp(now)).await?;
+        super::events::emit(c, &account, payload, opevents::about(&webhook), EventStamp::at(now)).await?;
     }
     Ok(())
 }
@@ -342,7 +342,7 @@ async fn disabled(c: &Tx<'_>, webhook: &WebhookId, reason: &str, now: DateTime<U
     let account = AccountId::from_trusted(row.try_get(0)?);
     let url: String = row.try_get(1)?;
     let payload = opevents::endpoint_disabled(opevents::Endpoint { id: webhook, url: &url }, reason, now);
-    super::events::emit(c, &account, payload, opevents::about(webhook), stamp(now)).await?;
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now)).await?;
     Ok(())
 }
 
@@ -365,12 +365,8 @@ pub async fn set_health(
     let account = AccountId::from_trusted(row.try_get(0)?);
     let url: String = row.try_get(1)?;
     let payload = opevents::endpoint_health(opevents::Endpoint { id: webhook, url: &url }, to, window, now);
-    super::events::emit(c, &account, payload, opevents::about(webhook), stamp(now)).await?;
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now)).await?;
     Ok(true)
-}
-
-fn stamp(now: DateTime<Utc>) -> EventStamp {
-    EventStamp { timestamp: now, first_attempt_at: now }
 }
 
 pub async fn release(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {

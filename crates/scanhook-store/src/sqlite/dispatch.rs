@@ -276,7 +276,7 @@ fn dead(
     let dead =
         opevents::Dead { delivery: id, event: &event, event_type: &event_type, attempts, last_status, last_error };
     if let Some(payload) = opevents::delivery_dead(endpoint, dead, now) {
-        super::events::emit(c, &account, payload, opevents::about(&webhook), stamp(now))?;
+        super::events::emit(c, &account, payload, opevents::about(&webhook), EventStamp::at(now))?;
     }
     Ok(())
 }
@@ -289,7 +289,7 @@ fn disabled(c: &Connection, webhook: &WebhookId, reason: &str, now: DateTime<Utc
         .optional()?;
     let Some((account, url)) = row else { return Ok(()) };
     let payload = opevents::endpoint_disabled(opevents::Endpoint { id: webhook, url: &url }, reason, now);
-    super::events::emit(c, &account, payload, opevents::about(webhook), stamp(now))?;
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now))?;
     Ok(())
 }
 
@@ -308,12 +308,8 @@ pub fn set_health(
         .optional()?;
     let Some((account, url)) = row else { return Ok(false) };
     let payload = opevents::endpoint_health(opevents::Endpoint { id: webhook, url: &url }, to, window, now);
-    super::events::emit(c, &account, payload, opevents::about(webhook), stamp(now))?;
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now))?;
     Ok(true)
-}
-
-fn stamp(now: DateTime<Utc>) -> EventStamp {
-    EventStamp { timestamp: now, first_attempt_at: now }
 }
 
 pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {
