@@ -5,9 +5,11 @@
 use chrono::DateTime;
 use serde_json::{Value, json};
 
+use crate::opevents as op;
 use crate::scan::events::{self as ev, Alert, Completed, SeverityCounts};
 use crate::scan::{Analysis, Finding, Severity, fingerprint};
-use crate::{AlertId, ProjectId, ScanId, ViolationId};
+use crate::webhook;
+use crate::{AlertId, DeliveryId, EventId, ProjectId, ScanId, ViolationId, WebhookId};
 
 /// One event type of the catalogue.
 pub struct EventTypeInfo {
@@ -85,6 +87,34 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
         schema,
         example,
     };
+    let webhook_id = WebhookId::from_trusted("wh_01HM9QA0C1E3Q7A2T8H6W5Y0D".into());
+    let endpoint = op::Endpoint { id: &webhook_id, url: "https://hooks.example.com/scanhook" };
+    let delivery = DeliveryId::from_trusted("dlv_01HM9QB1D2F4R8B3V9J7X6Z1E".into());
+    let event = EventId::from_trusted("evt_01HM9QC2E3G5S9C4W0K8Y7A2F".into());
+    let failing = op::Summary { attempts: 100, failures: 23, p95_ms: 1_250 };
+    let recovered = op::Summary { attempts: 100, failures: 4, p95_ms: 310 };
+    let health_schema = |when: &str| {
+        object(&[
+            ("endpointId", string()),
+            ("url", string()),
+            ("attempts", integer()),
+            ("failures", integer()),
+            ("failureRate", json!({"type": "number", "minimum": 0, "maximum": 1})),
+            ("p95LatencyMs", integer()),
+            (when, timestamp()),
+        ])
+    };
+    let dead = op::Dead {
+        delivery: &delivery,
+        event: &event,
+        event_type: ev::SCAN_COMPLETED,
+        attempts: 8,
+        last_status: Some(503),
+        last_error: Some("HTTP 503"),
+    };
+    // Some: a scan event's delivery is not an operational one.
+    let dead_example = op::delivery_dead(endpoint, dead, later)
+        .unwrap_or_else(|| (crate::EventType::from_trusted(op::DELIVERY_DEAD.into()), Value::Null));
     vec![
         entry(
             ev::PROJECT_CREATED,
@@ -284,6 +314,46 @@ pub fn catalogue() -> Vec<EventTypeInfo> {
                 grade: Some("C+"),
                 at,
             }),
+        ),
+        entry(
+            op::ENDPOINT_DISABLED,
+            "Operational: scanhook disabled an endpoint of the account (after consecutive failed deliveries, or \
+             because it answered 410 Gone), with the reason. Never sent to the endpoint it is about.",
+            object(&[("endpointId", string()), ("url", string()), ("reason", string()), ("disabledAt", timestamp())]),
+            op::endpoint_disabled(endpoint, &webhook::auto_disable_reason(5, Some("HTTP 500")), at),
+        ),
+        entry(
+            op::ENDPOINT_FAILING,
+            "Operational: more than 10 % of an endpoint's last 100 attempts failed (at least 10 attempts), or their \
+             p95 latency is above 10 s. Sent once; `endpoint.recovered` follows when at most 5 % fail and the p95 \
+             is at most 5 s. Never sent to the endpoint it is about.",
+            health_schema("failingSince"),
+            op::endpoint_health(endpoint, op::Health::Failing, &failing, at),
+        ),
+        entry(
+            op::ENDPOINT_RECOVERED,
+            "Operational: a failing endpoint's last 100 attempts are healthy again (at most 5 % failed, p95 latency \
+             at most 5 s). Never sent to the endpoint it is about.",
+            health_schema("recoveredAt"),
+            op::endpoint_health(endpoint, op::Health::Healthy, &recovered, later),
+        ),
+        entry(
+            op::DELIVERY_DEAD,
+            "Operational: a delivery was given up on (its retries ran out, or its endpoint was disabled meanwhile); \
+             it can be replayed. Not sent for deliveries of operational events, nor to the endpoint it is about. \
+             Carries no event data.",
+            object(&[
+                ("deliveryId", string()),
+                ("eventId", string()),
+                ("eventType", string()),
+                ("endpointId", string()),
+                ("url", string()),
+                ("attempts", integer()),
+                ("lastStatus", nullable_integer()),
+                ("lastError", nullable_string()),
+                ("deadAt", timestamp()),
+            ]),
+            dead_example,
         ),
         EventTypeInfo {
             event_type: WEBHOOK_TEST,

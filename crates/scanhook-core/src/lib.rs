@@ -11,6 +11,7 @@ pub mod format;
 pub mod ids;
 pub mod json_bounds;
 pub mod network;
+pub mod opevents;
 pub mod polite;
 pub mod retention;
 pub mod retry;

@@ -2,18 +2,20 @@
 //! and asks [`reaches`]; none writes the rule in its own query language.
 
 use crate::scan::Severity;
-use crate::{EventPattern, EventType, ProjectId};
+use crate::{EventPattern, EventType, ProjectId, WebhookId};
 
 /// The project and severity an event concerns, for endpoints that filter on them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventScope {
     pub project: Option<ProjectId>,
     pub severity: Option<Severity>,
+    /// The endpoint an operational event is about (`opevents::about`): it never reaches it.
+    pub about: Option<WebhookId>,
 }
 
 impl EventScope {
     pub fn project(project: &ProjectId) -> Self {
-        Self { project: Some(project.clone()), severity: None }
+        Self { project: Some(project.clone()), ..Self::default() }
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Self {
@@ -31,6 +33,7 @@ pub const MAX_PROJECTS: usize = 100;
 /// An endpoint as the fan-out sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Subscription<'a> {
+    pub id: &'a WebhookId,
     /// Event type patterns, as stored (already validated).
     pub events: &'a [String],
     /// Project IDs it is limited to; empty for all.
@@ -45,10 +48,14 @@ pub struct Subscription<'a> {
 /// Whether an event reaches `endpoint`, and if so whether its delivery is held. An active
 /// endpoint takes what it subscribed to; one scanhook disabled after failures takes it
 /// held, so that nothing is lost while the receiver is down (it is due once the endpoint
-/// is enabled again); one a user switched off takes nothing. An endpoint limited to some
+/// is enabled again); one a user switched off takes nothing. An operational event never
+/// reaches the endpoint it is about, whatever it subscribed to (no feedback loop). An endpoint limited to some
 /// projects takes only their events; one with a minimum severity takes only the events
 /// with a severity (violations, issues) at or above it.
 pub fn reaches(endpoint: &Subscription<'_>, event_type: &EventType, scope: &EventScope) -> Option<Held> {
+    if scope.about.as_ref() == Some(endpoint.id) {
+        return None;
+    }
     let held = match (endpoint.active, endpoint.disabled_by_failures) {
         (true, _) => false,
         (false, true) => true,
@@ -79,7 +86,9 @@ mod tests {
     #[test]
     fn an_event_reaches_what_subscribed_to_it_in_scope() {
         let (events, projects) = (vec!["violation.*".to_string()], vec!["proj_a".to_string()]);
+        let id = WebhookId::from_trusted("wh_a".into());
         let endpoint = Subscription {
+            id: &id,
             events: &events,
             projects: &projects,
             min_severity: Some(Severity::High),
@@ -102,7 +111,9 @@ mod tests {
     #[test]
     fn a_disabled_endpoint_takes_events_held_only_when_scanhook_disabled_it() {
         let events = vec!["*".to_string()];
+        let id = WebhookId::from_trusted("wh_a".into());
         let off = Subscription {
+            id: &id,
             events: &events,
             projects: &[],
             min_severity: None,
@@ -112,5 +123,27 @@ mod tests {
         assert_eq!(reaches(&off, &t("scan.completed"), &EventScope::default()), None);
         let failing = Subscription { disabled_by_failures: true, ..off };
         assert_eq!(reaches(&failing, &t("scan.completed"), &EventScope::default()), Some(Held(true)));
+    }
+
+    #[test]
+    fn an_operational_event_never_reaches_the_endpoint_it_is_about() {
+        let events = vec!["*".to_string()];
+        let (me, other) = (WebhookId::from_trusted("wh_me".into()), WebhookId::from_trusted("wh_ops".into()));
+        let mine = Subscription {
+            id: &me,
+            events: &events,
+            projects: &[],
+            min_severity: None,
+            active: true,
+            disabled_by_failures: false,
+        };
+        let about_me = crate::opevents::about(&me);
+        for name in ["endpoint.failing", "endpoint.disabled", "delivery.dead", "endpoint.recovered"] {
+            assert_eq!(reaches(&mine, &t(name), &about_me), None, "{name}");
+            assert_eq!(reaches(&Subscription { id: &other, ..mine }, &t(name), &about_me), Some(Held(false)), "{name}");
+        }
+        // Held for an endpoint disabled after failures, but still never about itself.
+        let disabled = Subscription { active: false, disabled_by_failures: true, ..mine };
+        assert_eq!(reaches(&disabled, &t("endpoint.disabled"), &about_me), None);
     }
 }

@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::config::DispatchConfig;
 use crate::fairness::{ClaimRead, Fairness, Slot, lock};
+use crate::health::HealthWatch;
 use crate::metrics::{Metrics, StoreOp};
 use crate::sender::Sender;
 
@@ -74,6 +75,9 @@ pub struct Dispatcher {
     /// two claims never both count the same free slots.
     claiming: Arc<tokio::sync::Mutex<()>>,
     metrics: Arc<Metrics>,
+    /// Each endpoint's window of the last attempts this worker recorded, for
+    /// `endpoint.failing` / `endpoint.recovered`.
+    health: HealthWatch,
 }
 
 /// The right to claim for a worker, held from [`Dispatcher::offer`] until the claim is
@@ -106,6 +110,7 @@ impl Dispatcher {
             running: AtomicBool::new(false),
             store_due: Mutex::default(),
             claiming: Arc::default(),
+            health: HealthWatch::default(),
             config,
             metrics,
         })
@@ -498,6 +503,13 @@ impl Dispatcher {
         // first meets it is left to its leases: at-least-once either way.
         let give_up = tokio::time::Instant::now() + self.config.lease.saturating_sub(self.config.poll_interval);
         let ids: Vec<DeliveryId> = batch.iter().map(|c| c.delivery_id.clone()).collect();
+        // Recording these may emit operational events (a delivery dead, an endpoint disabled),
+        // whose deliveries are due at once.
+        let mut wake = batch.iter().any(|c| {
+            matches!(c.outcome, Outcome::Dead { .. }) || matches!(c.endpoint, Some(EndpointAction::Disable(_)))
+        });
+        let mut recorded = false;
+        let samples = HealthWatch::samples(&batch);
         let mut outcomes = batch;
         loop {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
@@ -511,6 +523,7 @@ impl Dispatcher {
             match (result, kept) {
                 (Ok(()), _) => {
                     self.metrics.recorded(tally);
+                    recorded = true;
                     break;
                 }
                 (Err(StoreError::StorageFull), Some(kept)) => {
@@ -526,10 +539,36 @@ impl Dispatcher {
             }
         }
         self.let_go(&ids);
-        if retry_soon {
+        if recorded {
+            wake |= self.judge_health(&samples).await;
+        }
+        if wake {
+            // Operational events stamped before this write: due since then, which may be
+            // before what a claim meanwhile passed over.
+            self.forget_passed();
+        }
+        if retry_soon || wake {
             // Let the loop recompute how long it may sleep.
             self.wake.notify_one();
         }
+    }
+
+    /// Adds recorded outcomes to their endpoints' health windows and writes the changes the
+    /// rule asks for (rare: only a change of state reaches the store). Returns whether one
+    /// moved, which emitted an event.
+    async fn judge_health(&self, recorded: &[crate::health::Sample]) -> bool {
+        let mut moved = false;
+        for (id, to, window) in self.health.record(recorded) {
+            match self.store.set_health(id.clone(), to, window, self.clock.now()).await {
+                Ok(changed) => {
+                    moved |= changed;
+                    self.health.settled(&id, to);
+                }
+                // Judged again with its next outcome.
+                Err(e) => tracing::warn!(error = %e, webhook = %id, "could not record an endpoint's health"),
+            }
+        }
+        moved
     }
 
     /// Sleeps until the earliest due delivery, new work, or the poll interval, whichever

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dispatcher;
 mod fairness;
 mod guard;
+mod health;
 pub mod metrics;
 pub mod retention;
 pub mod sandbox;

@@ -533,6 +533,11 @@ pub trait Store: Send + Sync + 'static {
     /// state (another worker took it over); its attempt is still logged. Each outcome is
     /// recorded on its own: one whose delivery or endpoint is gone (deleted meanwhile) is
     /// dropped, and never fails the call, the other outcomes or writes sharing its commit.
+    /// In the same unit it emits the operational events of what it did (core's
+    /// `scanhook_core::opevents` payloads): `delivery.dead` for each delivery it made dead
+    /// (not for an operational event's own), `endpoint.disabled` for each endpoint it
+    /// disabled; only the unit whose guarded write changed the row emits, so an outcome
+    /// recorded twice, or on two nodes, tells once.
     async fn complete(
         &self,
         owner: &str,
@@ -540,6 +545,18 @@ pub trait Store: Send + Sync + 'static {
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Moves an endpoint's delivery health to `to` if it is in the other state, and in the
+    /// same unit emits `endpoint.failing` or `endpoint.recovered` with `window`, the figures
+    /// that decided it (the rule is `scanhook_core::opevents::judge`). Guarded by the old
+    /// value: of nodes that judge the same change, only the first moves it and emits.
+    /// Returns whether it moved (false too for an endpoint deleted meanwhile).
+    async fn set_health(
+        &self,
+        webhook: WebhookId,
+        to: scanhook_core::opevents::Health,
+        window: scanhook_core::opevents::Summary,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Gives leased deliveries back without an attempt (shutdown); they are due at `now`,
     /// and the claim does not count as an expired lease.
     async fn release(&self, owner: &str, ids: Vec<DeliveryId>, now: DateTime<Utc>) -> StoreResult<()>;

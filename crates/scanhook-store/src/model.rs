@@ -452,6 +452,13 @@ pub struct EventStamp {
     pub trace_parent: Option<scanhook_core::trace_parent::TraceParent>,
 }
 
+impl EventStamp {
+    /// Stamped `now` and due at once (the operational events a unit of work emits).
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { timestamp: now, first_attempt_at: now, trace_parent: None }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Project {
     pub id: ProjectId,

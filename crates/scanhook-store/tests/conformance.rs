@@ -15,6 +15,8 @@ use scanhook_store::*;
 
 #[path = "conformance/fifo.rs"]
 mod fifo;
+#[path = "conformance/opevents.rs"]
+mod opevents;
 #[path = "conformance/queue.rs"]
 mod queue;
 #[path = "conformance/sessions.rs"]
@@ -961,7 +963,8 @@ async fn a_receiver_can_pause_or_disable_its_endpoint() {
     for b in backends().await {
         let s = b.store.as_ref();
         let acc = account(s, "a").await;
-        let (paused, gone) = (webhook(s, &acc, &["*"]).await, webhook(s, &acc, &["*"]).await);
+        // Scan events only: the disable's `endpoint.disabled` would reach `paused` too.
+        let (paused, gone) = (webhook(s, &acc, &["scan.*"]).await, webhook(s, &acc, &["scan.*"]).await);
         s.ingest_event(&acc, event("scan.completed", None), t0()).await.unwrap();
         let lease = Duration::seconds(60);
         let c = s.claim_due("w", t0(), t0() + lease, 10).await.unwrap();

@@ -1,11 +1,11 @@
 //! The engine's side: leasing due deliveries and recording what happened to them.
 
 use chrono::{DateTime, Utc};
-use scanhook_core::{DeliveryId, WebhookId};
+use scanhook_core::{AccountId, DeliveryId, EventId, WebhookId, opevents};
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, int, ms, time};
-use super::{Tx, exec, row_of, rows_of};
-use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Lease, Outcome};
+use super::{Tx, exec, opt_row_of, row_of, rows_of};
+use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, EventStamp, Lease, Outcome};
 use crate::{SecretBox, StoreResult, fair};
 
 pub async fn claim(
@@ -234,7 +234,7 @@ pub async fn complete(
         )
         .await?;
     } else {
-        exec(
+        let moved = exec(
             c,
             "UPDATE deliveries SET status = $1, next_attempt_at = $2, attempt_count = attempt_count + $3,
                  round_attempts = round_attempts + $3, last_status_code = $4, last_error = $5,
@@ -252,6 +252,10 @@ pub async fn complete(
             ],
         )
         .await?;
+        // Only the unit that made it dead tells (a lease taken over changed nothing here).
+        if moved == 1 && matches!(done.outcome, Outcome::Dead { .. }) {
+            dead(c, &done.delivery_id, status_code, error, now).await?;
+        }
     }
 
     let webhook = done.webhook_id.as_str();
@@ -269,13 +273,16 @@ pub async fn complete(
                 .await?;
             if disable_after > 0 {
                 let reason = scanhook_core::webhook::auto_disable_reason(disable_after, error);
-                exec(
+                let disabled = exec(
                     c,
                     "UPDATE webhooks SET active = FALSE, disabled_reason = $1, disabled_at = $2, updated_at = $2
                      WHERE id = $3 AND active AND consecutive_failures >= $4",
                     &[&reason, &ms(now), &webhook, &i64::from(disable_after)],
                 )
                 .await?;
+                if disabled == 1 {
+                    self::disabled(c, &done.webhook_id, &reason, now).await?;
+                }
             }
         }
         Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held | Outcome::Wait(_) => {}
@@ -291,13 +298,16 @@ pub async fn complete(
             .await?;
         }
         Some(EndpointAction::Disable(reason)) => {
-            exec(
+            let disabled = exec(
                 c,
                 "UPDATE webhooks SET active = FALSE, disabled_reason = $1, disabled_at = $2, updated_at = $2
                  WHERE id = $3 AND active",
                 &[&reason, &ms(now), &webhook],
             )
             .await?;
+            if disabled == 1 {
+                self::disabled(c, &done.webhook_id, &reason, now).await?;
+            }
         }
         None => {}
     }
@@ -306,6 +316,81 @@ pub async fn complete(
         super::fifo::settle(c, &done.webhook_id, now).await?;
     }
     Ok(())
+}
+
+/// Emits `delivery.dead` for a delivery this unit made dead (core decides whether: never
+/// for an operational event's own delivery), in the same unit of work.
+async fn dead(
+    c: &Tx<'_>,
+    id: &DeliveryId,
+    last_status: Option<u16>,
+    last_error: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let Some(row) = opt_row_of(
+        c,
+        "SELECT d.account_id, d.event_id, d.event_type, d.attempt_count, d.webhook_id, w.url
+         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
+        &[&id.as_str()],
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let account = AccountId::from_trusted(row.try_get(0)?);
+    let event = EventId::from_trusted(row.try_get(1)?);
+    let event_type: String = row.try_get(2)?;
+    let webhook = WebhookId::from_trusted(row.try_get(4)?);
+    let url: String = row.try_get(5)?;
+    let endpoint = opevents::Endpoint { id: &webhook, url: &url };
+    let dead = opevents::Dead {
+        delivery: id,
+        event: &event,
+        event_type: &event_type,
+        attempts: int(&row, 3)?,
+        last_status,
+        last_error,
+    };
+    if let Some(payload) = opevents::delivery_dead(endpoint, dead, now) {
+        super::events::emit(c, &account, payload, opevents::about(&webhook), EventStamp::at(now)).await?;
+    }
+    Ok(())
+}
+
+/// Emits `endpoint.disabled` for an endpoint this unit disabled, in the same unit of work.
+async fn disabled(c: &Tx<'_>, webhook: &WebhookId, reason: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    let Some(row) = opt_row_of(c, "SELECT account_id, url FROM webhooks WHERE id = $1", &[&webhook.as_str()]).await?
+    else {
+        return Ok(());
+    };
+    let account = AccountId::from_trusted(row.try_get(0)?);
+    let url: String = row.try_get(1)?;
+    let payload = opevents::endpoint_disabled(opevents::Endpoint { id: webhook, url: &url }, reason, now);
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now)).await?;
+    Ok(())
+}
+
+pub async fn set_health(
+    c: &Tx<'_>,
+    webhook: &WebhookId,
+    to: opevents::Health,
+    window: &opevents::Summary,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let Some(row) = opt_row_of(
+        c,
+        "UPDATE webhooks SET health = $1 WHERE id = $2 AND health = $3 RETURNING account_id, url",
+        &[&to.as_str(), &webhook.as_str(), &to.other().as_str()],
+    )
+    .await?
+    else {
+        return Ok(false);
+    };
+    let account = AccountId::from_trusted(row.try_get(0)?);
+    let url: String = row.try_get(1)?;
+    let payload = opevents::endpoint_health(opevents::Endpoint { id: webhook, url: &url }, to, window, now);
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now)).await?;
+    Ok(true)
 }
 
 pub async fn release(c: &Tx<'_>, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {

@@ -208,7 +208,9 @@ async fn matching_webhooks(
     for row in rows {
         let events: Vec<String> = rows::json(&row, 1)?;
         let projects: Vec<String> = rows::json(&row, 2)?;
+        let id = WebhookId::from_trusted(row.try_get(0)?);
         let endpoint = Subscription {
+            id: &id,
             events: &events,
             projects: &projects,
             min_severity: row.try_get::<_, Option<String>>(3)?.and_then(|s| Severity::parse(&s).ok()),
@@ -216,7 +218,7 @@ async fn matching_webhooks(
             disabled_by_failures: row.try_get(5)?,
         };
         if let Some(Held(held)) = reaches(&endpoint, &new.event_type, &new.scope) {
-            matched.push((WebhookId::from_trusted(row.try_get(0)?), held, row.try_get(6)?));
+            matched.push((id, held, row.try_get(6)?));
         }
     }
     Ok(matched)

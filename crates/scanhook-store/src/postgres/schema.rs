@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0006_polite_retries.sql"),
     include_str!("../../migrations/postgres/0007_fair_share.sql"),
     include_str!("../../migrations/postgres/0008_fifo_endpoints.sql"),
+    include_str!("../../migrations/postgres/0009_endpoint_health.sql"),
     include_str!("../../migrations/postgres/0010_event_trace_parent.sql"),
     include_str!("../../migrations/postgres/0011_account_ingest_limit.sql"),
 ];

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use scanhook_core::{DeliveryId, WebhookId};
+use scanhook_core::{AccountId, DeliveryId, EventId, WebhookId, opevents};
 
 use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS, ms, time};
 use crate::StoreResult;
 use crate::fair;
-use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, Lease, Outcome};
+use crate::model::{Claim, ClaimLimits, Claimed, Completion, EndpointAction, EventStamp, Lease, Outcome};
 
 pub fn claim(
     c: &Connection,
@@ -200,22 +200,18 @@ pub fn complete(
         )?
         .execute(params![next_at, ms(now), done.delivery_id.as_str(), owner])?;
     } else {
-        c.prepare_cached(
-            "UPDATE deliveries SET status = ?1, next_attempt_at = ?2, attempt_count = attempt_count + ?3,
+        let moved = c
+            .prepare_cached(
+                "UPDATE deliveries SET status = ?1, next_attempt_at = ?2, attempt_count = attempt_count + ?3,
                  round_attempts = round_attempts + ?3, last_status_code = ?4, last_error = ?5,
                  lease_owner = NULL, lease_until = NULL, updated_at = ?6, claims_since_outcome = 0
              WHERE id = ?7 AND lease_owner = ?8",
-        )?
-        .execute(params![
-            status,
-            next_at,
-            made,
-            status_code,
-            note,
-            ms(now),
-            done.delivery_id.as_str(),
-            owner
-        ])?;
+            )?
+            .execute(params![status, next_at, made, status_code, note, ms(now), done.delivery_id.as_str(), owner])?;
+        // Only the unit that made it dead tells (a lease taken over changed nothing here).
+        if moved == 1 && matches!(done.outcome, Outcome::Dead { .. }) {
+            dead(c, &done.delivery_id, status_code, error, now)?;
+        }
     }
 
     let webhook = done.webhook_id.as_str();
@@ -231,11 +227,15 @@ pub fn complete(
                 .execute([webhook])?;
             if disable_after > 0 {
                 let reason = scanhook_core::webhook::auto_disable_reason(disable_after, error);
-                c.prepare_cached(
-                    "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
-                     WHERE id = ?3 AND active = 1 AND consecutive_failures >= ?4",
-                )?
-                .execute(params![reason, ms(now), webhook, disable_after])?;
+                let disabled = c
+                    .prepare_cached(
+                        "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
+                         WHERE id = ?3 AND active = 1 AND consecutive_failures >= ?4",
+                    )?
+                    .execute(params![reason, ms(now), webhook, disable_after])?;
+                if disabled == 1 {
+                    self::disabled(c, &done.webhook_id, &reason, now)?;
+                }
             }
         }
         Outcome::RetryAt(_) | Outcome::Dead { counts_as_failure: false } | Outcome::Held | Outcome::Wait(_) => {}
@@ -249,11 +249,15 @@ pub fn complete(
             .execute(params![ms(until), webhook])?;
         }
         Some(EndpointAction::Disable(reason)) => {
-            c.prepare_cached(
-                "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
-                 WHERE id = ?3 AND active = 1",
-            )?
-            .execute(params![reason, ms(now), webhook])?;
+            let disabled = c
+                .prepare_cached(
+                    "UPDATE webhooks SET active = 0, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
+                     WHERE id = ?3 AND active = 1",
+                )?
+                .execute(params![reason, ms(now), webhook])?;
+            if disabled == 1 {
+                self::disabled(c, &done.webhook_id, &reason, now)?;
+            }
         }
         None => {}
     }
@@ -262,6 +266,72 @@ pub fn complete(
         super::fifo::settle(c, &done.webhook_id, now)?;
     }
     Ok(())
+}
+
+/// Emits `delivery.dead` for a delivery this unit made dead (core decides whether: never
+/// for an operational event's own delivery), in the same unit of work.
+fn dead(
+    c: &Connection,
+    id: &DeliveryId,
+    last_status: Option<u16>,
+    last_error: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let row = c
+        .prepare_cached(
+            "SELECT d.account_id, d.event_id, d.event_type, d.attempt_count, d.webhook_id, w.url
+             FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?1",
+        )?
+        .query_row([id.as_str()], |r| {
+            Ok((
+                AccountId::from_trusted(r.get(0)?),
+                EventId::from_trusted(r.get(1)?),
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+                WebhookId::from_trusted(r.get(4)?),
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((account, event, event_type, attempts, webhook, url)) = row else { return Ok(()) };
+    let endpoint = opevents::Endpoint { id: &webhook, url: &url };
+    let dead =
+        opevents::Dead { delivery: id, event: &event, event_type: &event_type, attempts, last_status, last_error };
+    if let Some(payload) = opevents::delivery_dead(endpoint, dead, now) {
+        super::events::emit(c, &account, payload, opevents::about(&webhook), EventStamp::at(now))?;
+    }
+    Ok(())
+}
+
+/// Emits `endpoint.disabled` for an endpoint this unit disabled, in the same unit of work.
+fn disabled(c: &Connection, webhook: &WebhookId, reason: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    let row = c
+        .prepare_cached("SELECT account_id, url FROM webhooks WHERE id = ?1")?
+        .query_row([webhook.as_str()], |r| Ok((AccountId::from_trusted(r.get(0)?), r.get::<_, String>(1)?)))
+        .optional()?;
+    let Some((account, url)) = row else { return Ok(()) };
+    let payload = opevents::endpoint_disabled(opevents::Endpoint { id: webhook, url: &url }, reason, now);
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now))?;
+    Ok(())
+}
+
+pub fn set_health(
+    c: &Connection,
+    webhook: &WebhookId,
+    to: opevents::Health,
+    window: &opevents::Summary,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let row = c
+        .prepare_cached("UPDATE webhooks SET health = ?1 WHERE id = ?2 AND health = ?3 RETURNING account_id, url")?
+        .query_row(params![to.as_str(), webhook.as_str(), to.other().as_str()], |r| {
+            Ok((AccountId::from_trusted(r.get(0)?), r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let Some((account, url)) = row else { return Ok(false) };
+    let payload = opevents::endpoint_health(opevents::Endpoint { id: webhook, url: &url }, to, window, now);
+    super::events::emit(c, &account, payload, opevents::about(webhook), EventStamp::at(now))?;
+    Ok(true)
 }
 
 pub fn release(c: &Connection, owner: &str, ids: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<()> {

@@ -173,7 +173,9 @@ fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> Sto
     while let Some(row) = rows.next()? {
         let events: Vec<String> = serde_json::from_str(&row.get::<_, String>(1)?)?;
         let projects: Vec<String> = serde_json::from_str(&row.get::<_, String>(2)?)?;
+        let id = WebhookId::from_trusted(row.get(0)?);
         let endpoint = Subscription {
+            id: &id,
             events: &events,
             projects: &projects,
             min_severity: row.get::<_, Option<String>>(3)?.and_then(|s| Severity::parse(&s).ok()),
@@ -181,7 +183,7 @@ fn matching_webhooks(c: &Connection, account: &AccountId, new: &NewEvent) -> Sto
             disabled_by_failures: row.get(5)?,
         };
         if let Some(Held(held)) = reaches(&endpoint, &new.event_type, &new.scope) {
-            matched.push((WebhookId::from_trusted(row.get(0)?), held, row.get(6)?));
+            matched.push((id, held, row.get(6)?));
         }
     }
     Ok(matched)

@@ -596,6 +596,16 @@ impl Store for SqliteStore {
         self.writer.write_essential(move |c| dispatch::release(c, &owner, &ids, now)).await
     }
 
+    async fn set_health(
+        &self,
+        webhook: WebhookId,
+        to: scanhook_core::opevents::Health,
+        window: scanhook_core::opevents::Summary,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.write(move |c| dispatch::set_health(c, &webhook, to, &window, now)).await
+    }
+
     async fn renew_leases(&self, owner: &str, ids: Vec<DeliveryId>, until: DateTime<Utc>) -> StoreResult<u64> {
         let owner = owner.to_string();
         self.writer.write_essential(move |c| dispatch::renew_leases(c, &owner, &ids, until)).await

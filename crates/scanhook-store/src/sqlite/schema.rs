@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0020_polite_retries.sql"),
     include_str!("../../migrations/sqlite/0021_fair_share.sql"),
     include_str!("../../migrations/sqlite/0022_fifo_endpoints.sql"),
+    include_str!("../../migrations/sqlite/0023_endpoint_health.sql"),
     include_str!("../../migrations/sqlite/0024_event_trace_parent.sql"),
     include_str!("../../migrations/sqlite/0025_account_ingest_limit.sql"),
 ];

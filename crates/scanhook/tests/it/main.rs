@@ -40,6 +40,7 @@ mod listen;
 mod logs;
 mod metrics;
 mod migrate_store;
+mod opevents;
 mod ordering;
 mod platforms;
 mod polite;

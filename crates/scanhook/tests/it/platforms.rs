@@ -37,9 +37,10 @@ async fn receiver(file: &str, env: &[(&str, &str)]) -> (Process, String) {
     (process, url)
 }
 
-/// An endpoint with `settings` (the table's row) plus `url`, `events` and `secret`.
+/// An endpoint with `settings` (the table's row) plus `url`, `events` and `secret`. Scan
+/// events only: the refused endpoints' dead deliveries are announced (`delivery.dead`) to `*`.
 async fn endpoint(server: &Server, url: String, secret: &str, settings: Value) -> Value {
-    let mut body = json!({"url": url, "events": ["*"], "secret": secret});
+    let mut body = json!({"url": url, "events": ["scan.*"], "secret": secret});
     body.as_object_mut().unwrap().extend(settings.as_object().unwrap().clone());
     server.create_webhook(body).await
 }

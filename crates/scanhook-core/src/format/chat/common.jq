@@ -3,6 +3,9 @@
 
 def n: . // 0;
 
+# scanhook's own operational events (about an endpoint's delivery health).
+def operational: .type as $t | ["endpoint.disabled", "endpoint.failing", "endpoint.recovered", "delivery.dead"] | any(. == $t);
+
 # critical | high | medium | low | info | ok
 def level:
   if .data.severity then .data.severity
@@ -14,7 +17,9 @@ def level:
       elif ($v.low | n) > 0 then "low"
       else "ok" end
   elif .type == "scan.failed" or .type == "scan.timeout" then "high"
-  elif .type == "violation.resolved" then "ok"
+  elif .type == "endpoint.disabled" or .type == "delivery.dead" then "high"
+  elif .type == "endpoint.failing" then "medium"
+  elif .type == "violation.resolved" or .type == "endpoint.recovered" then "ok"
   elif .type == "score.changed" then (if (.data.change | n) < 0 then "medium" else "ok" end)
   else "info" end;
 
@@ -40,6 +45,10 @@ def title:
     elif .type == "alert.triggered" then "\($d.title): \($d.message)"
     elif .type == "project.created" then "Project created: \($d.name // $d.projectId)"
     elif .type == "project.deleted" then "Project deleted: \($d.name // $d.projectId)"
+    elif .type == "endpoint.disabled" then "Endpoint disabled: \($d.url)"
+    elif .type == "endpoint.failing" then "Endpoint failing: \($d.url)"
+    elif .type == "endpoint.recovered" then "Endpoint recovered: \($d.url)"
+    elif .type == "delivery.dead" then "Delivery of \($d.eventType) given up after \($d.attempts | n) attempts: \($d.url)"
     else .type end;
 
 # [{name, value}] of what is known, in a fixed order.
@@ -54,13 +63,23 @@ def facts:
       ["Score", $d.score],
       ["Grade", $d.grade],
       ["Rules", (if ($d.rules | type) == "array" then $d.rules | join(", ") else null end)],
-      ["Suggestion", $d.suggestion] ]
+      ["Suggestion", $d.suggestion],
+      ["Endpoint", (if operational then $d.endpointId else null end)],
+      ["Reason", $d.reason],
+      ["Failures", (if $d.failureRate then "\($d.failures | n) of the last \($d.attempts | n) (\($d.failureRate * 100 | round)%)" else null end)],
+      ["p95 latency", (if $d.p95LatencyMs then "\($d.p95LatencyMs) ms" else null end)],
+      ["Event", (if $d.eventId then "\($d.eventType) \($d.eventId)" else null end)],
+      ["Delivery", $d.deliveryId],
+      ["Last status", $d.lastStatus],
+      ["Last error", $d.lastError] ]
   | map(select(.[1] != null) | {name: .[0], value: (.[1] | tostring)});
 
-# The first web link the event carries, if any.
+# The first web link the event carries, if any (an operational event's URL is an
+# endpoint's, not a page to open).
 def link:
+  if operational then null else
   [.data.url, .data.reportUrl, .data.target, .data.domain]
   | map(select(type == "string" and (startswith("https://") or startswith("http://"))))
-  | .[0];
+  | .[0] end;
 
 def footer: "\(.type) · \(.id) · \(.timestamp)";
