@@ -339,7 +339,9 @@ pub struct Claim {
     pub passed_over: u32,
     /// The claim read every due delivery it was asked to look at (after `due_after`, not
     /// in `skip`), none left unread for its limit: all still due up to the claim's `now`
-    /// are those it passed over. Always false for an ingest's claim.
+    /// are those it passed over. Always false for an ingest's claim, and where a backend
+    /// cannot tell (PostgreSQL: rows other nodes are claiming are skipped unseen); a
+    /// backend that never sets it may ignore `due_after` and `reopened`.
     pub read_all: bool,
 }
 

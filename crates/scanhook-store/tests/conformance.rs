@@ -860,7 +860,10 @@ async fn a_claim_after_what_one_passed_over_reads_only_the_rest() {
         let skip = || ClaimLimits { skip: vec![stuck.id.clone()], ..Default::default() };
         let first = s.claim("w", t0(), lease, 100, skip()).await.unwrap();
         assert_eq!(first.items.len(), 5, "{}", b.name);
-        assert!(first.items.iter().all(|i| i.webhook.id == other.id) && first.read_all, "{}", b.name);
+        assert!(first.items.iter().all(|i| i.webhook.id == other.id), "{}", b.name);
+        // PostgreSQL cannot tell (SKIP LOCKED), and then never uses `due_after`.
+        let tells = b.name == "sqlite";
+        assert_eq!(first.read_all, tells, "{}", b.name);
 
         let mut made = Vec::new();
         for _ in 0..3 {
@@ -872,7 +875,7 @@ async fn a_claim_after_what_one_passed_over_reads_only_the_rest() {
         let events: Vec<_> = second.items.iter().map(|i| (i.webhook.id.clone(), i.event.id.clone())).collect();
         let expected: Vec<_> = made.iter().map(|e| (other.id.clone(), e.clone())).collect();
         assert_eq!(events, expected, "{}: only what became due after", b.name);
-        assert!(second.read_all, "{}", b.name);
+        assert_eq!(second.read_all, tells, "{}", b.name);
 
         // The stuck endpoint left the skip set: its oldest first, up to the limit.
         let reopened = ClaimLimits { due_after: Some(t1), reopened: vec![stuck.id.clone()], ..Default::default() };

@@ -1,3 +1,3 @@
 -- An account's own ingest limit, as sqlite/0025. NULL: the deployment's.
-ALTER TABLE accounts ADD COLUMN ingest_rate INTEGER;
-ALTER TABLE accounts ADD COLUMN ingest_burst INTEGER;
+ALTER TABLE accounts ADD COLUMN ingest_rate BIGINT;
+ALTER TABLE accounts ADD COLUMN ingest_burst BIGINT;

@@ -20,14 +20,14 @@ fn account_row(row: &Row) -> StoreResult<Account> {
 }
 
 /// An account's own ingest limit as stored: both columns or neither.
-fn quota(per_second: Option<i32>, burst: Option<i32>) -> Option<IngestQuota> {
+fn quota(per_second: Option<i64>, burst: Option<i64>) -> Option<IngestQuota> {
     let per_second = u32::try_from(per_second?).ok()?;
     Some(IngestQuota { per_second, burst: u32::try_from(burst?).ok()? })
 }
 
 /// Sets (or with `None` clears) the account's own ingest limit.
 pub async fn set_ingest_limit(c: &Tx<'_>, id: &AccountId, limit: Option<IngestQuota>) -> StoreResult<Account> {
-    let column = |f: fn(IngestQuota) -> u32| limit.map(|l| i32::try_from(f(l)).unwrap_or(i32::MAX));
+    let column = |f: fn(IngestQuota) -> u32| limit.map(|l| i64::from(f(l)));
     let changed = exec(
         c,
         "UPDATE accounts SET ingest_rate = $1, ingest_burst = $2 WHERE id = $3",

@@ -22,28 +22,10 @@ pub async fn claim(
     // never wait for each other. Those the fair share passes over stay locked only until
     // this unit commits, unchanged. A lease moves next_attempt_at to the lease's end, so a
     // delivery whose worker died is due again exactly when its lease expires.
+    // `due_after` and `reopened` are not used, and `read_all` is never set: SKIP LOCKED
+    // passes over rows other nodes are claiming at this moment, so a claim that reads to
+    // the end has not seen every due row, and what it passed over cannot be told apart.
     let skip: Vec<&str> = limits.skip.iter().map(WebhookId::as_str).collect();
-    let after = limits.due_after.map_or(i64::MIN, ms);
-    // The reopened endpoints' deliveries due up to `due_after` first (see the SQLite claim).
-    let mut due = Vec::new();
-    for webhook in limits.reopened.iter().filter(|w| !limits.skip.contains(w)) {
-        let rows = rows_of(
-            c,
-            &format!(
-                "SELECT {}
-                 FROM deliveries d
-                 JOIN events e ON e.id = d.event_id
-                 JOIN webhooks w ON w.id = d.webhook_id
-                 WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2
-                 ORDER BY d.id LIMIT $3
-                 FOR UPDATE OF d SKIP LOCKED",
-                claim_columns()
-            ),
-            &[&webhook.as_str(), &after.min(ms(now)), &i64::from(limit)],
-        )
-        .await?;
-        due.extend(rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?);
-    }
     let rows = rows_of(
         c,
         &format!(
@@ -51,19 +33,16 @@ pub async fn claim(
              FROM deliveries d
              JOIN events e ON e.id = d.event_id
              JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.next_attempt_at > $4
-                 AND d.webhook_id <> ALL($3)
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.webhook_id <> ALL($3)
              ORDER BY d.next_attempt_at LIMIT $2
              FOR UPDATE OF d SKIP LOCKED",
             claim_columns()
         ),
-        &[&ms(now), &i64::from(limit), &skip, &after],
+        &[&ms(now), &i64::from(limit), &skip],
     )
     .await?;
-    let read_all = rows.len() < limit as usize;
-    due.extend(rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?);
-    let claim = lease(c, owner, due, now, lease_until, limit, limits).await?;
-    Ok(Claim { read_all: read_all && claim.items.len() < limit as usize, ..claim })
+    let due = rows.iter().map(|r| claimed(r, key)).collect::<StoreResult<Vec<_>>>()?;
+    lease(c, owner, due, now, lease_until, limit, limits).await
 }
 
 /// What a claim reads of each delivery: itself, its event, its endpoint and the endpoint's

@@ -22,37 +22,44 @@ pub fn claim(
     // next_attempt_at to the lease's end: leased rows sort after due ones in the index, and
     // a delivery whose worker died is due again exactly when its lease expires.
     let after = limits.due_after.map_or(i64::MIN, ms);
-    let skip = serde_json::to_string(&limits.skip)?;
     // The reopened endpoints' deliveries due up to `due_after` first: they are the oldest.
-    // Through the endpoint's index, not the due one, so other endpoints' rows before
-    // `due_after` are not read again.
-    let mut earlier = c.prepare_cached(&format!(
-        "SELECT {}
-         FROM deliveries d INDEXED BY deliveries_webhook
-         JOIN events e ON e.id = d.event_id
-         JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.webhook_id = ?1 AND d.status = 'pending' AND d.next_attempt_at <= ?2
-         ORDER BY d.id LIMIT ?3",
-        claim_columns()
-    ))?;
+    // Oldest first through the due index, within `due_after`, so the rows of endpoints
+    // still passed over are read only as far as these are interleaved with them.
+    let reopened: Vec<&WebhookId> = limits.reopened.iter().filter(|w| !limits.skip.contains(w)).collect();
     let mut due = Vec::new();
-    for webhook in limits.reopened.iter().filter(|w| !limits.skip.contains(w)) {
-        let rows = earlier.query_map(params![webhook.as_str(), after.min(ms(now)), limit], claimed)?;
+    if !reopened.is_empty() {
+        let mut earlier = c.prepare_cached(&format!(
+            "SELECT {}
+             FROM deliveries d INDEXED BY deliveries_due
+             JOIN events e ON e.id = d.event_id
+             JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+                 AND d.webhook_id IN (SELECT value FROM json_each(?2))
+             ORDER BY d.next_attempt_at LIMIT ?3",
+            claim_columns()
+        ))?;
+        let rows = earlier.query_map(params![after.min(ms(now)), serde_json::to_string(&reopened)?, limit], claimed)?;
         due.extend(rows.collect::<Result<Vec<_>, _>>()?);
     }
-    let mut select = c.prepare_cached(&format!(
-        "SELECT {}
-         FROM deliveries d
-         JOIN events e ON e.id = d.event_id
-         JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.next_attempt_at > ?4
-             AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
-         ORDER BY d.next_attempt_at LIMIT ?2",
-        claim_columns()
-    ))?;
-    let later = select.query_map(params![ms(now), limit, skip, after], claimed)?.collect::<Result<Vec<_>, _>>()?;
-    let read_all = later.len() < limit as usize;
-    due.extend(later);
+    // Then what became due after it, in the room left.
+    let room = limit.saturating_sub(due.len() as u32);
+    let mut read_all = false;
+    if room > 0 {
+        let mut select = c.prepare_cached(&format!(
+            "SELECT {}
+             FROM deliveries d
+             JOIN events e ON e.id = d.event_id
+             JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.next_attempt_at > ?4
+                 AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
+             ORDER BY d.next_attempt_at LIMIT ?2",
+            claim_columns()
+        ))?;
+        let skip = serde_json::to_string(&limits.skip)?;
+        let later = select.query_map(params![ms(now), room, skip, after], claimed)?.collect::<Result<Vec<_>, _>>()?;
+        read_all = later.len() < room as usize;
+        due.extend(later);
+    }
     let claim = lease(c, owner, due, now, lease_until, limit, limits)?;
     Ok(Claim { read_all: read_all && claim.items.len() < limit as usize, ..claim })
 }

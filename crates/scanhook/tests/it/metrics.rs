@@ -141,9 +141,12 @@ async fn metrics_count_real_deliveries_outcomes_failures_and_routes() {
     assert_eq!(scrape(&server, None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(scrape(&server, Some("metrics-token-wrong")).await.0, StatusCode::UNAUTHORIZED);
 
-    // The good endpoint's body is rendered by a template, in the sandbox.
-    let good = server.create_webhook(json!({"url": ok.url, "events": ["*"], "template": "{rule: .data.rule}"})).await;
-    server.create_webhook(json!({"url": failing.url, "events": ["*"]})).await;
+    // The good endpoint's body is rendered by a template, in the sandbox. Both subscribe to
+    // what they count: `*` would also get the operational events of the dead deliveries.
+    let good = server
+        .create_webhook(json!({"url": ok.url, "events": ["violation.*"], "template": "{rule: .data.rule}"}))
+        .await;
+    server.create_webhook(json!({"url": failing.url, "events": ["violation.*"]})).await;
     server.send_event("violation.detected", json!({"rule": "gdpr"})).await;
     server.send_event("violation.detected", json!({"rule": "soc2"})).await;
     let (code, _) = server.get(&format!("/v1/webhooks/{}", good["id"].as_str().unwrap())).await;
@@ -311,10 +314,12 @@ async fn attempt_failures_are_classed_by_what_failed() {
     };
     let server = Server::start(&[("SCANHOOK_RETRY_SCHEDULE", "0s"), ("SCANHOOK_DELIVERY_TIMEOUT", "1s")]).await;
     let tls = plain.url.replace("http://", "https://");
+    // Each subscribes to what is counted: `*` would also get the operational events of the
+    // others' dead deliveries.
     for url in [tls.as_str(), &format!("http://127.0.0.1:{closed}/hook"), slow.url.as_str()] {
-        server.create_webhook(json!({"url": url, "events": ["*"]})).await;
+        server.create_webhook(json!({"url": url, "events": ["scan.*"]})).await;
     }
-    server.create_webhook(json!({"url": plain.url, "events": ["*"], "template": "error(\"boom\")"})).await;
+    server.create_webhook(json!({"url": plain.url, "events": ["scan.*"], "template": "error(\"boom\")"})).await;
     server.send_event("scan.completed", json!({})).await;
 
     let samples = scrape_until(&server, |s| value(s, "scanhook_deliveries_total", &[("outcome", "dead")]) >= 4.0).await;
