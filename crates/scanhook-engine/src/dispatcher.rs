@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
+use scanhook_core::DeliveryId;
 use scanhook_core::polite::{self, Asked};
-use scanhook_core::{DeliveryId, WebhookId};
 use scanhook_store::{Claim, Claimed, Completion, EndpointAction, Lease, Outcome, Store, StoreError, StoreResult};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -196,10 +196,9 @@ impl Dispatcher {
         let claim = tracing::Instrument::instrument(claim, crate::trace::store("claim")).await;
         self.metrics.store_call(StoreOp::Claim, started);
         let claim = claim?;
-        let taken: Vec<WebhookId> = claim.items.iter().map(|c| c.webhook.id.clone()).collect();
         let read_all = claim.read_all;
         let held = self.hold(claim);
-        self.fairness.learn(ClaimRead { now, generation, asked: &asked, taken: &taken, read_all, limit });
+        self.fairness.learn(ClaimRead { now, generation, asked: &asked, read_all });
         drop(claiming);
         Ok(held)
     }

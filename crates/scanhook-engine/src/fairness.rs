@@ -38,11 +38,8 @@ pub struct ClaimRead<'a> {
     /// [`Fairness::generation`] before the claim's limits were read.
     pub generation: u64,
     pub asked: &'a ClaimLimits,
-    /// The endpoint of each delivery leased.
-    pub taken: &'a [WebhookId],
     /// [`scanhook_store::Claim::read_all`].
     pub read_all: bool,
-    pub limit: u32,
 }
 
 /// Every delivery due up to `until` belongs to one of `endpoints` (a claim read them all
@@ -97,20 +94,16 @@ impl Fairness {
             // Forgotten, or trusted anew, while the claim ran: learn nothing from it.
             return;
         }
-        let limit = read.limit as usize;
-        if let Some(p) = passed.as_mut()
-            && read.taken.len() < limit
-        {
-            // A reopened endpoint read to its end, and not at its cap again, has nothing
-            // left unread before `until`.
-            for id in read.asked.reopened.iter().filter(|id| !skip_after.contains(*id)) {
-                if read.taken.iter().filter(|taken| *taken == id).count() < limit {
-                    p.endpoints.remove(id);
-                }
-            }
-        }
         if !read.read_all {
             return;
+        }
+        if let Some(p) = passed.as_mut() {
+            // The claim read every reopened endpoint's deliveries before `until` too (its
+            // query for them came first, and left room): one not at its cap again has none
+            // left unread.
+            for id in read.asked.reopened.iter().filter(|id| !skip_after.contains(*id)) {
+                p.endpoints.remove(id);
+            }
         }
         // Every due delivery after `due_after` was read: those left are of endpoints passed
         // over, before the claim or by it.
@@ -191,36 +184,36 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
     }
 
-    /// Claims `limits` asked, after which `taken` were leased; `read_all` as the store said.
-    fn learn(f: &Fairness, now: DateTime<Utc>, generation: u64, asked: &ClaimLimits, taken: &[WebhookId], all: bool) {
-        f.learn(ClaimRead { now, generation, asked, taken, read_all: all, limit: 10 });
+    /// A claim that `asked`, with `read_all` as the store said.
+    fn learn(f: &Fairness, now: DateTime<Utc>, generation: u64, asked: &ClaimLimits, all: bool) {
+        f.learn(ClaimRead { now, generation, asked, read_all: all });
     }
 
     #[test]
     fn what_a_full_read_passed_over_is_not_read_again_until_its_endpoint_has_room() {
         let f = Fairness::new(Arc::default());
-        let (stuck, other) = (WebhookId::generate(), WebhookId::generate());
+        let stuck = WebhookId::generate();
         // The stuck endpoint's bucket is empty for a minute: it is passed over.
         f.found_empty(vec![(stuck.clone(), at(60))]);
         let asked = f.limits(at(0));
         assert_eq!((asked.due_after, asked.skip.clone()), (None, vec![stuck.clone()]));
 
         // A claim that did not read to the end teaches nothing.
-        learn(&f, at(0), f.generation(), &asked, std::slice::from_ref(&other), false);
+        learn(&f, at(0), f.generation(), &asked, false);
         assert_eq!(f.limits(at(0)).due_after, None);
         // One that did: later claims start after it.
-        learn(&f, at(0), f.generation(), &asked, std::slice::from_ref(&other), true);
+        learn(&f, at(0), f.generation(), &asked, true);
         let later = f.limits(at(1));
         assert_eq!((later.due_after, later.reopened.clone()), (Some(at(0)), vec![]));
-        learn(&f, at(1), f.generation(), &later, &[], true);
+        learn(&f, at(1), f.generation(), &later, true);
         assert_eq!(f.limits(at(2)).due_after, Some(at(1)), "moves on with each full read");
 
         // Its bucket refilled: its deliveries from before are read, endpoint by endpoint.
         let refilled = f.limits(at(61));
         assert_eq!((refilled.due_after, refilled.reopened.clone()), (Some(at(1)), vec![stuck.clone()]));
         assert!(refilled.skip.is_empty());
-        // Read to its end (fewer than the limit taken) and not passed over again: done.
-        learn(&f, at(61), f.generation(), &refilled, &[stuck.clone(), stuck.clone()], false);
+        // Read to its end and not passed over again: done.
+        learn(&f, at(61), f.generation(), &refilled, true);
         assert_eq!(f.limits(at(62)).reopened, Vec::<WebhookId>::new());
     }
 
@@ -230,10 +223,11 @@ mod tests {
         let stuck = WebhookId::generate();
         f.found_empty(vec![(stuck.clone(), at(60))]);
         let asked = f.limits(at(0));
-        learn(&f, at(0), f.generation(), &asked, &[], true);
+        learn(&f, at(0), f.generation(), &asked, true);
         let reopened = f.limits(at(61));
         assert_eq!(reopened.reopened, vec![stuck.clone()]);
-        learn(&f, at(61), f.generation(), &reopened, &vec![stuck.clone(); 10], false);
+        // A claim that filled its batch did not read to the end.
+        learn(&f, at(61), f.generation(), &reopened, false);
         assert_eq!(f.limits(at(61)).reopened, vec![stuck], "it may have more before `due_after`");
     }
 
@@ -243,7 +237,7 @@ mod tests {
         let stuck = WebhookId::generate();
         f.found_empty(vec![(stuck.clone(), at(60))]);
         let asked = f.limits(at(0));
-        learn(&f, at(0), f.generation(), &asked, &[], true);
+        learn(&f, at(0), f.generation(), &asked, true);
         assert!(f.limits(at(1)).due_after.is_some());
         f.forget_passed();
         assert_eq!(f.limits(at(1)).due_after, None);
@@ -252,7 +246,7 @@ mod tests {
         let generation = f.generation();
         let asked = f.limits(at(2));
         f.forget_passed();
-        learn(&f, at(2), generation, &asked, &[], true);
+        learn(&f, at(2), generation, &asked, true);
         assert_eq!(f.limits(at(3)).due_after, None);
     }
 }
