@@ -1,6 +1,10 @@
 //! W3C Trace Context's `traceparent` (version `00`): read from a producer's request, kept
 //! with its event, and sent with every delivery so a receiver's trace continues the
 //! producer's. Only the value: which span is the parent is the caller's choice.
+//!
+//! Read by hand rather than with `opentelemetry`'s `TraceContextPropagator`: core takes no
+//! telemetry dependency, and the value is needed where no tracer runs (stored with the
+//! event, sent by a node exporting nothing). Its grammar is one fixed-width line.
 
 use std::fmt;
 

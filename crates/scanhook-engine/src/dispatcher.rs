@@ -191,11 +191,8 @@ impl Dispatcher {
         let now = self.clock.now();
         let generation = self.fairness.generation();
         let asked = self.fairness.limits(now);
-        let started = std::time::Instant::now();
         let claim = self.store.claim(&self.owner, now, now + self.lease(), limit, asked.clone());
-        let claim = tracing::Instrument::instrument(claim, crate::trace::store("claim")).await;
-        self.metrics.store_call(StoreOp::Claim, started);
-        let claim = claim?;
+        let claim = self.metrics.store_call(StoreOp::Claim, Some("store.claim"), claim).await?;
         let read_all = claim.read_all;
         let held = self.hold(claim);
         self.fairness.learn(ClaimRead { now, generation, asked: &asked, read_all });
@@ -259,10 +256,8 @@ impl Dispatcher {
             }
             let count = ids.len();
             let until = self.clock.now() + self.lease();
-            let started = std::time::Instant::now();
-            let renewed = self.store.renew_leases(&self.owner, ids, until).await;
-            self.metrics.store_call(StoreOp::RenewLeases, started);
-            match renewed {
+            let renew = self.store.renew_leases(&self.owner, ids, until);
+            match self.metrics.store_call(StoreOp::RenewLeases, None, renew).await {
                 // Fewer: outcomes recorded meanwhile, or leases that ran out before this.
                 Ok(renewed) => tracing::debug!(count, renewed, "renewed delivery leases"),
                 Err(e) => {
@@ -514,10 +509,9 @@ impl Dispatcher {
             let retry = self.disk_full.load(Ordering::Relaxed) && tokio::time::Instant::now() < give_up;
             let kept = retry.then(|| outcomes.clone());
             let now = self.clock.now();
-            let (tally, started) = (Metrics::tally(&outcomes), std::time::Instant::now());
-            let result = self.store.complete(&self.owner, outcomes, self.config.disable_after, now);
-            let result = tracing::Instrument::instrument(result, crate::trace::store("complete")).await;
-            self.metrics.store_call(StoreOp::Complete, started);
+            let tally = Metrics::tally(&outcomes);
+            let complete = self.store.complete(&self.owner, outcomes, self.config.disable_after, now);
+            let result = self.metrics.store_call(StoreOp::Complete, Some("store.complete"), complete).await;
             self.disk_full.store(matches!(result, Err(StoreError::StorageFull)), Ordering::Relaxed);
             match (result, kept) {
                 (Ok(()), _) => {
@@ -579,10 +573,8 @@ impl Dispatcher {
             // Endpoints that left the skip set may have deliveries due before `due_after`.
             false => Ok(Some(now)),
             true => {
-                let started = std::time::Instant::now();
-                let due = self.store.next_due_except(limits.skip, limits.due_after).await;
-                self.metrics.store_call(StoreOp::NextDue, started);
-                due
+                let next = self.store.next_due_except(limits.skip, limits.due_after);
+                self.metrics.store_call(StoreOp::NextDue, None, next).await
             }
         };
         if let Ok(at) = &due {

@@ -28,12 +28,12 @@ use chrono::SubsecRound;
 use scanhook_core::{AccountId, EventId, EventType, WebhookId};
 use scanhook_store::{EventScope, EventStamp, Ingested, NewEvent, Store, StoreResult};
 use tokio::sync::Notify;
-use tracing::Instrument as _;
 
 pub use clock::{Clock, SystemClock};
 pub use config::DispatchConfig;
 pub use dispatcher::Dispatcher;
 pub use metrics::Metrics;
+use metrics::StoreOp;
 pub use sender::TEMPLATES_OFF;
 
 /// An event as a producer reported it, already validated.
@@ -170,16 +170,11 @@ impl Engine {
             scope: event.scope,
             trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
         };
-        let started = std::time::Instant::now();
         let (ingested, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let stored = self
-                    .store
-                    .ingest_event_leased(account, new, now, lease)
-                    .instrument(trace::store("ingest_event"))
-                    .await;
-                self.metrics.store_call(metrics::StoreOp::Ingest, started);
-                let (ingested, claim) = stored?;
+                let ingest = self.store.ingest_event_leased(account, new, now, lease);
+                let (ingested, claim) =
+                    self.metrics.store_call(StoreOp::Ingest, Some("store.ingest_event"), ingest).await?;
                 // Passed over for an endpoint at its cap: its freed slot wakes the dispatcher.
                 let handed = claim.items.len() + claim.passed_over as usize;
                 self.metrics.passed_over(claim.passed_over);
@@ -187,9 +182,8 @@ impl Engine {
                 (ingested, handed)
             }
             None => {
-                let stored = self.store.ingest_event(account, new, now).instrument(trace::store("ingest_event")).await;
-                self.metrics.store_call(metrics::StoreOp::Ingest, started);
-                (stored?, 0)
+                let ingest = self.store.ingest_event(account, new, now);
+                (self.metrics.store_call(StoreOp::Ingest, Some("store.ingest_event"), ingest).await?, 0)
             }
         };
         if let Ingested::Created(event) = &ingested {
@@ -227,29 +221,19 @@ impl Engine {
                 trace_parent: trace::event_trace_parent().map(|t| t.to_string()),
             })
             .collect();
-        let started = std::time::Instant::now();
         let (results, handed) = match self.offer() {
             Some((dispatcher, lease, offer)) => {
-                let stored = self
-                    .store
-                    .ingest_events_leased(account, batch, stamp.timestamp, lease)
-                    .instrument(trace::store("ingest_events"))
-                    .await;
-                self.metrics.store_call(metrics::StoreOp::Ingest, started);
-                let (results, claim) = stored?;
+                let ingest = self.store.ingest_events_leased(account, batch, stamp.timestamp, lease);
+                let (results, claim) =
+                    self.metrics.store_call(StoreOp::Ingest, Some("store.ingest_events"), ingest).await?;
                 let handed = claim.items.len() + claim.passed_over as usize;
                 self.metrics.passed_over(claim.passed_over);
                 dispatcher.take_over(claim, offer).await;
                 (results, handed)
             }
             None => {
-                let stored = self
-                    .store
-                    .ingest_events(account, batch, stamp.timestamp)
-                    .instrument(trace::store("ingest_events"))
-                    .await;
-                self.metrics.store_call(metrics::StoreOp::Ingest, started);
-                (stored?, 0)
+                let ingest = self.store.ingest_events(account, batch, stamp.timestamp);
+                (self.metrics.store_call(StoreOp::Ingest, Some("store.ingest_events"), ingest).await?, 0)
             }
         };
         let made: usize = results

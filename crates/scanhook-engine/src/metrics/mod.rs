@@ -11,6 +11,7 @@
 mod atomic;
 mod failure;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -253,11 +254,18 @@ impl Metrics {
         }
     }
 
-    /// A store call `op` that started at `started` is over.
-    pub fn store_call(&self, op: StoreOp, started: Instant) {
+    /// Makes one store call, timed as `op`, and when `span` names one (`store.claim`, …) in
+    /// that span (`crate::trace::store`): every store call the engine times goes through here.
+    pub async fn store_call<T>(&self, op: StoreOp, span: Option<&'static str>, call: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let done = match span {
+            Some(name) => tracing::Instrument::instrument(call, crate::trace::store(name)).await,
+            None => call.await,
+        };
         if self.on {
             self.store_seconds[op as usize].observe(started.elapsed().as_secs_f64());
         }
+        done
     }
 
     /// A template render waited this long for a sandbox worker (or gave up after it).
@@ -293,9 +301,8 @@ impl Metrics {
         }
         // Even a failed count waits its turn: a database in trouble is not asked more.
         *counted_at = Some(Instant::now());
-        let started = Instant::now();
-        let depth = tokio::time::timeout(QUEUE_COUNT_TIMEOUT, store.queue_depth(now)).await;
-        self.store_call(StoreOp::QueueDepth, started);
+        let count = tokio::time::timeout(QUEUE_COUNT_TIMEOUT, store.queue_depth(now));
+        let depth = self.store_call(StoreOp::QueueDepth, None, count).await;
         match depth {
             Ok(Ok(d)) => {
                 let gauge = |g: &Gauge, n: u64| g.set(i64::try_from(n).unwrap_or(i64::MAX));
